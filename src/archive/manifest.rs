@@ -1,0 +1,321 @@
+//! The archive manifest (`manifest.json`): run metadata, analysis set, layers, parameters and the epoch plan.
+//!
+//! The manifest is the same JSON document for both backends; `docs/archive.md` documents every
+//! field. It is written once when an archive is created and rewritten (atomically) when the
+//! writer finishes, which is the only change: `complete` turns true.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The version of the on-disk layout this library writes and reads.
+///
+/// Readers refuse archives with a newer version; older versions stay readable (the fixtures in
+/// `fixtures/` pin that down).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Identifies a manifest as an infoplane archive.
+pub const FORMAT_NAME: &str = "infoplane-archive";
+
+/// Where the archive's arrays live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// One directory per committed epoch, one Parquet file per array.
+    Parquet,
+    /// One HDF5 file, `data.h5`, with pre-allocated epoch slots and a commit record.
+    Hdf5,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Parquet => "parquet",
+            Backend::Hdf5 => "hdf5",
+        })
+    }
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "parquet" => Ok(Backend::Parquet),
+            "hdf5" | "h5" => Ok(Backend::Hdf5),
+            other => Err(Error::Invalid(format!(
+                "unknown archive format '{other}' (expected parquet or hdf5)"
+            ))),
+        }
+    }
+}
+
+/// What a tracked layer is; it decides, for example, whether the data-processing inequality
+/// applies between consecutive layers (it does not across graph or recurrent layers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// Fully-connected layer.
+    Linear,
+    /// Convolution (feature maps stored flattened, original shape in [`LayerInfo::shape`]).
+    Conv,
+    /// Recurrent layer (last hidden state).
+    Recurrent,
+    /// Graph convolution.
+    Graph,
+    /// The network's output (logits).
+    Output,
+    /// Not known (for example imported from NumPy arrays without a kind).
+    Unknown,
+}
+
+impl fmt::Display for LayerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LayerKind::Linear => "linear",
+            LayerKind::Conv => "conv",
+            LayerKind::Recurrent => "recurrent",
+            LayerKind::Graph => "graph",
+            LayerKind::Output => "output",
+            LayerKind::Unknown => "unknown",
+        })
+    }
+}
+
+impl FromStr for LayerKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "linear" | "dense" | "fc" => LayerKind::Linear,
+            "conv" => LayerKind::Conv,
+            "recurrent" | "rnn" => LayerKind::Recurrent,
+            "graph" | "gcn" => LayerKind::Graph,
+            "output" => LayerKind::Output,
+            "unknown" => LayerKind::Unknown,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "unknown layer kind '{other}' (expected linear, conv, recurrent, graph, output or unknown)"
+                )))
+            }
+        })
+    }
+}
+
+/// One tracked layer. Its activations are N x `width` f32 matrices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    /// Unique name, as in the model (`fc1`, `conv2`, ...).
+    pub name: String,
+    /// What the layer is.
+    pub kind: LayerKind,
+    /// Number of features H per sample (product of `shape` when a shape is given).
+    pub width: usize,
+    /// Original per-sample shape of a feature map (for example `[20, 4, 4]`), stored flattened
+    /// in row-major (C) order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Vec<usize>>,
+    /// Activation function applied (`tanh`, `relu`, ...), when known.
+    #[serde(default)]
+    pub activation: Option<String>,
+}
+
+/// One parameter tensor whose gradient statistics are recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParameterInfo {
+    /// Unique name (`fc1.weight`).
+    pub name: String,
+    /// Tensor shape; values are stored flattened in row-major order.
+    pub shape: Vec<usize>,
+    /// The tracked layer this parameter belongs to, if any.
+    #[serde(default)]
+    pub layer: Option<String>,
+}
+
+impl ParameterInfo {
+    /// Number of elements.
+    pub fn size(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Run metadata: what was trained, how, and with what.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Short name of the run (defaults to the directory name).
+    pub name: String,
+    /// Model (`fcn`, `lenet`, ...), or `unknown`.
+    pub model: String,
+    /// Dataset (`tishby`, `mnist`, ...), or `unknown`.
+    pub dataset: String,
+    /// Random seed, if any.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Every hyper-parameter, by name.
+    #[serde(default)]
+    pub hyperparameters: BTreeMap<String, serde_json::Value>,
+    /// Versions of the tools that produced the run (`infoplane`, `torch`, ...).
+    #[serde(default)]
+    pub tool_versions: BTreeMap<String, String>,
+    /// Free-form notes.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Summary of the analysis set: the N samples whose activations are recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisSetInfo {
+    /// Number of samples N.
+    pub n: usize,
+    /// Class names; labels are indices into this list.
+    pub classes: Vec<String>,
+    /// Per-sample shape of the stored inputs X, when inputs are stored.
+    #[serde(default)]
+    pub input_shape: Option<Vec<usize>>,
+    /// Which samples these are (`train`, `validation`, `all`, ...).
+    #[serde(default)]
+    pub description: String,
+}
+
+impl AnalysisSetInfo {
+    /// Number of input features D per sample (product of the input shape), if inputs are stored.
+    pub fn input_width(&self) -> Option<usize> {
+        self.input_shape.as_ref().map(|s| s.iter().product())
+    }
+}
+
+/// One epoch the writer planned to commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedEpoch {
+    /// Epoch number (0 = before training).
+    pub epoch: u32,
+    /// Whether this epoch records the activations of every layer.
+    pub activations: bool,
+}
+
+/// The whole manifest, as stored in `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT_NAME`].
+    pub format: String,
+    /// Layout version, [`SCHEMA_VERSION`] when written by this library.
+    pub schema_version: u32,
+    /// Which backend holds the arrays.
+    pub backend: Backend,
+    /// True once the writer closed the archive cleanly.
+    pub complete: bool,
+    /// The program that wrote the archive (`infoplane 0.1.0`).
+    pub writer: String,
+    /// Run metadata.
+    pub run: RunInfo,
+    /// The analysis set.
+    pub analysis_set: AnalysisSetInfo,
+    /// Tracked layers, in network order.
+    pub layers: Vec<LayerInfo>,
+    /// Parameter tensors with gradient statistics (may be empty).
+    #[serde(default)]
+    pub parameters: Vec<ParameterInfo>,
+    /// When set, every batch's gradient is stored too, for at most this many batches per epoch.
+    #[serde(default)]
+    pub batch_gradients: Option<u32>,
+    /// The epochs the writer planned, in increasing order. Committed epochs are a prefix.
+    pub epochs: Vec<PlannedEpoch>,
+}
+
+impl Manifest {
+    /// Index of the layer called `name`.
+    pub fn layer_index(&self, name: &str) -> Option<usize> {
+        self.layers.iter().position(|l| l.name == name)
+    }
+
+    /// Checks the manifest's internal consistency; `path` names the file in errors.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |m: String| Err(Error::format(path, m));
+        if self.format != FORMAT_NAME {
+            return bad(format!(
+                "not an infoplane archive manifest (format is '{}', expected '{FORMAT_NAME}')",
+                self.format
+            ));
+        }
+        if self.schema_version > SCHEMA_VERSION {
+            return bad(format!(
+                "schema version {} is newer than this infoplane supports ({SCHEMA_VERSION}); upgrade infoplane",
+                self.schema_version
+            ));
+        }
+        if self.schema_version == 0 {
+            return bad("schema version 0 is not valid".into());
+        }
+        if self.analysis_set.n == 0 {
+            return bad("the analysis set is empty (n = 0)".into());
+        }
+        if self.analysis_set.classes.is_empty() {
+            return bad("the analysis set has no classes".into());
+        }
+        if let Some(shape) = &self.analysis_set.input_shape {
+            if shape.is_empty() || shape.contains(&0) {
+                return bad(format!("input shape {shape:?} has no features"));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for l in &self.layers {
+            if !names.insert(l.name.as_str()) {
+                return bad(format!("layer name '{}' appears twice", l.name));
+            }
+            if l.width == 0 {
+                return bad(format!("layer '{}' has width 0", l.name));
+            }
+            if let Some(shape) = &l.shape {
+                if shape.iter().product::<usize>() != l.width {
+                    return bad(format!(
+                        "layer '{}' has shape {shape:?} but width {}",
+                        l.name, l.width
+                    ));
+                }
+            }
+        }
+        let mut pnames = std::collections::HashSet::new();
+        for p in &self.parameters {
+            if !pnames.insert(p.name.as_str()) {
+                return bad(format!("parameter name '{}' appears twice", p.name));
+            }
+        }
+        if self.epochs.windows(2).any(|w| w[0].epoch >= w[1].epoch) {
+            return bad("planned epochs are not strictly increasing".into());
+        }
+        Ok(())
+    }
+
+    /// Reads and validates `dir/manifest.json`.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(if dir.is_dir() {
+                    Error::format(&path, "missing: this directory is not an infoplane archive")
+                } else {
+                    Error::request(dir, "no such archive directory")
+                })
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| Error::format(&path, format!("unparsable manifest: {e}")))?;
+        manifest.validate(&path)?;
+        Ok(manifest)
+    }
+
+    /// Writes `dir/manifest.json` atomically (temporary file, fsync, rename).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Invalid(format!("cannot serialise manifest: {e}")))?;
+        crate::archive::fsutil::write_atomic(&dir.join(MANIFEST_FILE), text.as_bytes())
+    }
+}
+
+/// File name of the manifest inside an archive directory.
+pub const MANIFEST_FILE: &str = "manifest.json";

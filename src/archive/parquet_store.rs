@@ -1,0 +1,471 @@
+//! The Parquet backend: one directory per committed epoch, made visible by an atomic rename.
+//!
+//! ```text
+//! samples.parquet                     sample_id: uint64, label: uint32
+//! inputs.parquet                      x: float32, N*D values, row-major
+//! epochs/epoch-000007/epoch.json      {"epoch": 7, "metrics": {...}}
+//! epochs/epoch-000007/layer-000.parquet   z: float32, N*H values, row-major
+//! epochs/epoch-000007/gradients.parquet   param, n_batches, mean, std, value (lists of float32)
+//! epochs/epoch-000007/batch-gradients.parquet  param, batch, grad (list of float32)
+//! ```
+//! An epoch is written into `epochs/.tmp-epoch-000007/`, every file fsynced, then renamed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, Float32Array, ListArray, RecordBatch, StringArray, UInt32Array, UInt64Array,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, Schema};
+use ndarray::Array2;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Encoding;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use serde::{Deserialize, Serialize};
+
+use super::{fsutil, AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Manifest};
+use crate::error::{Error, Result};
+
+const EPOCHS_DIR: &str = "epochs";
+const SAMPLES_FILE: &str = "samples.parquet";
+const INPUTS_FILE: &str = "inputs.parquet";
+const EPOCH_FILE: &str = "epoch.json";
+const GRADIENTS_FILE: &str = "gradients.parquet";
+const BATCH_GRADIENTS_FILE: &str = "batch-gradients.parquet";
+
+fn epoch_dir_name(epoch: u32) -> String {
+    format!("epoch-{epoch:06}")
+}
+
+fn layer_file_name(index: usize) -> String {
+    format!("layer-{index:03}.parquet")
+}
+
+#[derive(Serialize, Deserialize)]
+struct EpochJson {
+    epoch: u32,
+    metrics: EpochMetrics,
+}
+
+fn props(kv: Vec<KeyValue>) -> WriterProperties {
+    WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_encoding(Encoding::PLAIN)
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_max_row_group_row_count(Some(1 << 26))
+        .set_key_value_metadata(Some(kv))
+        .build()
+}
+
+fn write_batch(path: &Path, batch: RecordBatch, kv: Vec<KeyValue>) -> Result<()> {
+    let file = fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props(kv)))
+        .map_err(|e| Error::format(path, format!("cannot write Parquet: {e}")))?;
+    w.write(&batch)
+        .map_err(|e| Error::format(path, format!("cannot write Parquet: {e}")))?;
+    let file = w
+        .into_inner()
+        .map_err(|e| Error::format(path, format!("cannot write Parquet: {e}")))?;
+    file.sync_all().map_err(|e| Error::io(path, e))
+}
+
+/// Writes a row-major matrix as one flat float32 column `name`, with its shape in the metadata.
+fn write_matrix(path: &Path, column: &str, data: &[f32], shape: (usize, usize)) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        column,
+        DataType::Float32,
+        false,
+    )]));
+    let array: ArrayRef = Arc::new(Float32Array::from(data.to_vec()));
+    let batch = RecordBatch::try_new(schema, vec![array])
+        .map_err(|e| Error::format(path, e.to_string()))?;
+    let kv = vec![KeyValue::new(
+        "infoplane.shape".to_string(),
+        format!("[{}, {}]", shape.0, shape.1),
+    )];
+    write_batch(path, batch, kv)
+}
+
+fn list_f32(rows: &[&[f32]]) -> ArrayRef {
+    let values: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    let offsets = OffsetBuffer::<i32>::from_lengths(rows.iter().map(|r| r.len()));
+    Arc::new(ListArray::new(
+        Arc::new(Field::new("item", DataType::Float32, false)),
+        offsets,
+        Arc::new(Float32Array::from(values)),
+        None,
+    ))
+}
+
+fn list_field(name: &str) -> Field {
+    Field::new(
+        name,
+        DataType::List(Arc::new(Field::new("item", DataType::Float32, false))),
+        false,
+    )
+}
+
+/// Creates the static part of a Parquet archive in `dir` (which must exist).
+pub(super) fn create(dir: &Path, manifest: &Manifest, set: &AnalysisSet) -> Result<()> {
+    let path = dir.join(SAMPLES_FILE);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("sample_id", DataType::UInt64, false),
+        Field::new("label", DataType::UInt32, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(UInt64Array::from(set.sample_ids.clone())),
+            Arc::new(UInt32Array::from(set.labels.clone())),
+        ],
+    )
+    .map_err(|e| Error::format(&path, e.to_string()))?;
+    write_batch(&path, batch, Vec::new())?;
+    if let Some(x) = &set.inputs {
+        let x = x.as_standard_layout();
+        let data = x.as_slice().unwrap_or_default();
+        write_matrix(&dir.join(INPUTS_FILE), "x", data, x.dim())?;
+    }
+    let epochs = dir.join(EPOCHS_DIR);
+    fs::create_dir(&epochs).map_err(|e| Error::io(&epochs, e))?;
+    let _ = manifest;
+    Ok(())
+}
+
+pub(super) struct Writer {
+    epochs: PathBuf,
+}
+
+impl Writer {
+    pub(super) fn open(dir: &Path) -> Result<Self> {
+        Ok(Writer {
+            epochs: dir.join(EPOCHS_DIR),
+        })
+    }
+
+    pub(super) fn commit(&mut self, manifest: &Manifest, record: &EpochRecord) -> Result<()> {
+        let name = epoch_dir_name(record.epoch);
+        let tmp = self.epochs.join(format!(".tmp-{name}"));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        }
+        fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        for (i, a) in record.activations.iter().enumerate() {
+            let a = a.as_standard_layout();
+            let data = a.as_slice().unwrap_or_default();
+            write_matrix(&tmp.join(layer_file_name(i)), "z", data, a.dim())?;
+        }
+        if !manifest.parameters.is_empty() {
+            let path = tmp.join(GRADIENTS_FILE);
+            let g = &record.gradients;
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("param", DataType::Utf8, false),
+                Field::new("n_batches", DataType::UInt32, false),
+                list_field("mean"),
+                list_field("std"),
+                list_field("value"),
+            ]));
+            let names: Vec<&str> = manifest
+                .parameters
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect();
+            let batch = RecordBatch::try_new(
+                schema,
+                vec![
+                    Arc::new(StringArray::from(names)),
+                    Arc::new(UInt32Array::from(
+                        g.iter().map(|s| s.n_batches).collect::<Vec<_>>(),
+                    )),
+                    list_f32(&g.iter().map(|s| s.mean.as_slice()).collect::<Vec<_>>()),
+                    list_f32(&g.iter().map(|s| s.std.as_slice()).collect::<Vec<_>>()),
+                    list_f32(&g.iter().map(|s| s.value.as_slice()).collect::<Vec<_>>()),
+                ],
+            )
+            .map_err(|e| Error::format(&path, e.to_string()))?;
+            write_batch(&path, batch, Vec::new())?;
+        }
+        if manifest.batch_gradients.is_some() {
+            let path = tmp.join(BATCH_GRADIENTS_FILE);
+            let mut names = Vec::new();
+            let mut batches = Vec::new();
+            let mut rows: Vec<&[f32]> = Vec::new();
+            let standard: Vec<_> = record
+                .batch_gradients
+                .iter()
+                .map(|b| b.as_standard_layout())
+                .collect();
+            for (p, b) in manifest.parameters.iter().zip(&standard) {
+                for (k, row) in b.outer_iter().enumerate() {
+                    names.push(p.name.as_str());
+                    batches.push(k as u32);
+                    rows.push(row.to_slice().unwrap_or_default());
+                }
+            }
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("param", DataType::Utf8, false),
+                Field::new("batch", DataType::UInt32, false),
+                list_field("grad"),
+            ]));
+            let batch = RecordBatch::try_new(
+                schema,
+                vec![
+                    Arc::new(StringArray::from(names)),
+                    Arc::new(UInt32Array::from(batches)),
+                    list_f32(&rows),
+                ],
+            )
+            .map_err(|e| Error::format(&path, e.to_string()))?;
+            write_batch(&path, batch, Vec::new())?;
+        }
+        let json = serde_json::to_vec_pretty(&EpochJson {
+            epoch: record.epoch,
+            metrics: record.metrics,
+        })
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+        let path = tmp.join(EPOCH_FILE);
+        fs::write(&path, json).map_err(|e| Error::io(&path, e))?;
+        fsutil::sync_file(&path)?;
+        fsutil::sync_dir(&tmp)?;
+        let dest = self.epochs.join(&name);
+        fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+        fsutil::sync_dir(&self.epochs)
+    }
+}
+
+pub(super) struct Reader {
+    dir: PathBuf,
+    committed: usize,
+}
+
+fn open_parquet(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<fs::File>> {
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::format(path, "missing from the archive"))
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::format(path, format!("corrupt or truncated Parquet file: {e}")))
+}
+
+/// Reads the whole file into one record batch.
+fn read_all(path: &Path) -> Result<RecordBatch> {
+    let builder = open_parquet(path)?;
+    let rows = builder.metadata().file_metadata().num_rows().max(1) as usize;
+    let schema = builder.schema().clone();
+    let reader = builder
+        .with_batch_size(rows)
+        .build()
+        .map_err(|e| Error::format(path, format!("corrupt Parquet file: {e}")))?;
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::format(path, format!("corrupt or truncated Parquet data: {e}")))?;
+    arrow::compute::concat_batches(&schema, &batches)
+        .map_err(|e| Error::format(path, format!("corrupt Parquet data: {e}")))
+}
+
+fn column<'a, T: 'static>(path: &Path, batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| {
+            Error::format(
+                path,
+                format!("column '{name}' is missing or of the wrong type"),
+            )
+        })
+}
+
+fn read_matrix(path: &Path, column_name: &str, shape: (usize, usize)) -> Result<Array2<f32>> {
+    let batch = read_all(path)?;
+    let values = column::<Float32Array>(path, &batch, column_name)?;
+    if values.len() != shape.0 * shape.1 {
+        return Err(Error::format(
+            path,
+            format!(
+                "holds {} values, expected {} x {} = {}",
+                values.len(),
+                shape.0,
+                shape.1,
+                shape.0 * shape.1
+            ),
+        ));
+    }
+    let data = values.values().to_vec();
+    Array2::from_shape_vec(shape, data).map_err(|e| Error::format(path, e.to_string()))
+}
+
+fn list_row(path: &Path, list: &ListArray, row: usize, expected: usize) -> Result<Vec<f32>> {
+    let values = list.value(row);
+    let values = values
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .ok_or_else(|| Error::format(path, "list values are not float32"))?;
+    if values.len() != expected {
+        return Err(Error::format(
+            path,
+            format!(
+                "row {row} holds {} values, expected {expected}",
+                values.len()
+            ),
+        ));
+    }
+    Ok(values.values().to_vec())
+}
+
+impl Reader {
+    pub(super) fn open(dir: &Path, manifest: &Manifest) -> Result<Self> {
+        let epochs_dir = dir.join(EPOCHS_DIR);
+        let samples = dir.join(SAMPLES_FILE);
+        if !samples.exists() {
+            return Err(Error::format(&samples, "missing from the archive"));
+        }
+        let mut found = Vec::new();
+        let rd = fs::read_dir(&epochs_dir).map_err(|e| Error::io(&epochs_dir, e))?;
+        for entry in rd {
+            let entry = entry.map_err(|e| Error::io(&epochs_dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(num) = name.strip_prefix("epoch-") {
+                let epoch: u32 = num.parse().map_err(|_| {
+                    Error::format(entry.path(), "unexpected directory name in the archive")
+                })?;
+                found.push(epoch);
+            }
+        }
+        found.sort_unstable();
+        // Committed epochs must be a prefix of the plan.
+        let committed = found.len();
+        for (i, e) in found.iter().enumerate() {
+            if manifest.epochs.get(i).map(|p| p.epoch) != Some(*e) {
+                return Err(Error::format(
+                    epochs_dir.join(epoch_dir_name(*e)),
+                    "epoch directory does not match the manifest's epoch plan",
+                ));
+            }
+        }
+        Ok(Reader {
+            dir: dir.to_path_buf(),
+            committed,
+        })
+    }
+
+    pub(super) fn committed(&self) -> usize {
+        self.committed
+    }
+
+    fn epoch_path(&self, epoch: u32, file: &str) -> PathBuf {
+        self.dir
+            .join(EPOCHS_DIR)
+            .join(epoch_dir_name(epoch))
+            .join(file)
+    }
+
+    pub(super) fn activations(
+        &self,
+        layer: usize,
+        epoch: u32,
+        shape: (usize, usize),
+    ) -> Result<Array2<f32>> {
+        read_matrix(&self.epoch_path(epoch, &layer_file_name(layer)), "z", shape)
+    }
+
+    pub(super) fn samples(&self, manifest: &Manifest) -> Result<(Vec<u64>, Vec<u32>)> {
+        let path = self.dir.join(SAMPLES_FILE);
+        let batch = read_all(&path)?;
+        let ids = column::<UInt64Array>(&path, &batch, "sample_id")?;
+        let labels = column::<UInt32Array>(&path, &batch, "label")?;
+        let n = manifest.analysis_set.n;
+        if ids.len() != n {
+            return Err(Error::format(
+                &path,
+                format!("holds {} samples but the manifest says N = {n}", ids.len()),
+            ));
+        }
+        Ok((ids.values().to_vec(), labels.values().to_vec()))
+    }
+
+    pub(super) fn inputs(&self, shape: (usize, usize)) -> Result<Array2<f32>> {
+        read_matrix(&self.dir.join(INPUTS_FILE), "x", shape)
+    }
+
+    pub(super) fn metrics(&self, epoch: u32) -> Result<EpochMetrics> {
+        let path = self.epoch_path(epoch, EPOCH_FILE);
+        let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let parsed: EpochJson = serde_json::from_str(&text)
+            .map_err(|e| Error::format(&path, format!("unparsable epoch record: {e}")))?;
+        if parsed.epoch != epoch {
+            return Err(Error::format(
+                &path,
+                format!(
+                    "records epoch {} inside the directory of epoch {epoch}",
+                    parsed.epoch
+                ),
+            ));
+        }
+        Ok(parsed.metrics)
+    }
+
+    pub(super) fn gradients(&self, manifest: &Manifest, epoch: u32) -> Result<Vec<GradientStats>> {
+        if manifest.parameters.is_empty() {
+            return Ok(Vec::new());
+        }
+        let path = self.epoch_path(epoch, GRADIENTS_FILE);
+        let batch = read_all(&path)?;
+        let n_batches = column::<UInt32Array>(&path, &batch, "n_batches")?;
+        let mean = column::<ListArray>(&path, &batch, "mean")?;
+        let std = column::<ListArray>(&path, &batch, "std")?;
+        let value = column::<ListArray>(&path, &batch, "value")?;
+        if batch.num_rows() != manifest.parameters.len() {
+            return Err(Error::format(
+                &path,
+                format!(
+                    "holds {} parameters, the manifest lists {}",
+                    batch.num_rows(),
+                    manifest.parameters.len()
+                ),
+            ));
+        }
+        manifest
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Ok(GradientStats {
+                    n_batches: n_batches.value(i),
+                    mean: list_row(&path, mean, i, p.size())?,
+                    std: list_row(&path, std, i, p.size())?,
+                    value: list_row(&path, value, i, p.size())?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) fn batch_gradients(
+        &self,
+        manifest: &Manifest,
+        epoch: u32,
+        index: usize,
+    ) -> Result<Array2<f32>> {
+        let path = self.epoch_path(epoch, BATCH_GRADIENTS_FILE);
+        let batch = read_all(&path)?;
+        let names = column::<StringArray>(&path, &batch, "param")?;
+        let grads = column::<ListArray>(&path, &batch, "grad")?;
+        let p = &manifest.parameters[index];
+        let mut data = Vec::new();
+        let mut rows = 0;
+        for i in 0..batch.num_rows() {
+            if names.value(i) == p.name {
+                data.extend(list_row(&path, grads, i, p.size())?);
+                rows += 1;
+            }
+        }
+        Array2::from_shape_vec((rows, p.size()), data)
+            .map_err(|e| Error::format(&path, e.to_string()))
+    }
+}

@@ -1,0 +1,68 @@
+//! The library's error type: every failure names the file (or archive) and what is wrong with it.
+
+use std::path::{Path, PathBuf};
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the library.
+///
+/// Every variant that concerns data on disk carries the path, so that the message printed by the
+/// CLI ("`path: what is wrong`") is enough to find and fix the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operating-system error while reading or writing `path`.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The content of `path` is malformed, truncated, inconsistent or otherwise unusable.
+    #[error("{}: {message}", path.display())]
+    Format {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong, in one line.
+        message: String,
+    },
+    /// A request that cannot be met by an otherwise valid archive or input (unknown layer or
+    /// epoch, wrong shape handed to a writer, refused overwrite...).
+    #[error("{}: {message}", path.display())]
+    Request {
+        /// The archive or file the request was about.
+        path: PathBuf,
+        /// What is wrong, in one line.
+        message: String,
+    },
+    /// An invalid parameter that concerns no file.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+
+    /// An [`Error::Format`] for `path`.
+    pub fn format(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Error::Format {
+            path: path.as_ref().to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::Request`] for `path`.
+    pub fn request(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Error::Request {
+            path: path.as_ref().to_path_buf(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! infoplane: information-bottleneck analysis of neural networks.
+//!
+//! Record a network's hidden-layer activations once into an [`archive`], then estimate
+//! I(X;Z) and I(Y;Z) per layer and epoch as often as needed. See `ARCHITECTURE.md` for the map.
+//!
+//! * [`archive`]: the on-disk activation archive (Parquet or HDF5), reader and crash-safe writer.
+//! * [`numpy`]: `.npy` / `.npz` reading and writing.
+//! * [`import`]: NumPy arrays to archives and back.
+//! * [`labels`]: label statistics such as H(Y).
+
+// BLAS is linked through blas-src (OpenBLAS from the system) for ndarray's `blas` feature.
+extern crate blas_src;
+
+pub mod archive;
+pub mod error;
+pub mod import;
+pub mod labels;
+pub mod numpy;
+
+pub use archive::{Archive, ArchiveWriter, Backend};
+pub use error::{Error, Result};
