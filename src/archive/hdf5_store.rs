@@ -32,7 +32,9 @@ use crate::error::{Error, Result};
 pub(super) const DATA_FILE: &str = "data.h5";
 
 fn h5err(path: &Path, what: &str, e: hdf5::Error) -> Error {
-    Error::format(path, format!("{what}: {e}"))
+    // HDF5 error stacks can span lines; the CLI prints one line per error.
+    let detail = e.to_string().replace('\n', "; ");
+    Error::format(path, format!("{what}: {detail}"))
 }
 
 fn layer_name(i: usize) -> String {

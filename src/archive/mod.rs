@@ -376,7 +376,20 @@ impl ArchiveWriter {
                         m.parameters.len()
                     ));
                 }
-                for (b, p) in record.batch_gradients.iter().zip(&m.parameters) {
+                for ((b, p), g) in record
+                    .batch_gradients
+                    .iter()
+                    .zip(&m.parameters)
+                    .zip(&record.gradients)
+                {
+                    if b.nrows() != g.n_batches as usize {
+                        return fail(format!(
+                            "{} batch gradients of '{}' for n_batches = {}",
+                            b.nrows(),
+                            p.name,
+                            g.n_batches
+                        ));
+                    }
                     if b.ncols() != p.size() || b.nrows() > max as usize {
                         return fail(format!(
                             "batch gradients of '{}' have shape {:?}; expected at most {max} rows of {}",

@@ -1,0 +1,355 @@
+//! End-to-end tests of the `infoplane` binary: import/export/convert round trips, inspect
+//! output (snapshot), and one clear error line with a non-zero exit for every kind of bad input.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use infoplane::numpy;
+
+const N: usize = 12;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn infoplane(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_infoplane"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Asserts a failure with exactly one line on stderr, `error: ` followed by `expected`.
+fn fails_with(r: &Run, expected: &str) {
+    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "one line expected: {}", r.stderr);
+    assert_eq!(r.stderr.trim_end(), format!("error: {expected}"));
+}
+
+/// Like [`fails_with`] but only the start of the message is ours (the rest comes from a
+/// Parquet or HDF5 library).
+fn fails_starting_with(r: &Run, prefix: &str) {
+    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "one line expected: {}", r.stderr);
+    assert!(
+        r.stderr.starts_with(&format!("error: {prefix}")),
+        "expected 'error: {prefix}...', got {}",
+        r.stderr
+    );
+}
+
+fn act(layer: usize, e: usize, i: usize, h: usize) -> f32 {
+    ((layer * 131 + e * 17 + i * 7 + h) as f32 * 0.173).sin()
+}
+
+/// Writes acts.npz (layer a: 3 x N x 5, layer b: 3 x N x 2 x 3), y.npy and x.npy into `dir`.
+fn write_inputs(dir: &Path) -> (Vec<f32>, Vec<f32>) {
+    let a: Vec<f32> = (0..3 * N * 5).map(|k| act(0, k / (N * 5), (k / 5) % N, k % 5)).collect();
+    let b: Vec<f32> = (0..3 * N * 6).map(|k| act(1, k / (N * 6), (k / 6) % N, k % 6)).collect();
+    numpy::write_npz_f32(
+        &dir.join("acts.npz"),
+        &[("a", &[3, N, 5], &a), ("b", &[3, N, 2, 3], &b)],
+    )
+    .unwrap();
+    let y: Vec<i64> = (0..N as i64).map(|i| i % 3).collect();
+    numpy::write_npy_i64(&dir.join("y.npy"), &[N], &y).unwrap();
+    let x: Vec<f32> = (0..N * 4).map(|k| k as f32).collect();
+    numpy::write_npy_f32(&dir.join("x.npy"), &[N, 4], &x).unwrap();
+    (a, b)
+}
+
+fn read_f32(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let a = numpy::read_npy(path).unwrap();
+    match a.values {
+        numpy::Values::F32(v) => (a.shape, v),
+        other => panic!("not f32: {other:?}"),
+    }
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn import_export_round_trip_in_both_backends_and_convert() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let (a, b) = write_inputs(d);
+    for format in ["parquet", "hdf5"] {
+        let r = infoplane(
+            d,
+            &["import", "--activations", "acts.npz", "--labels", "y.npy", "--inputs", "x.npy",
+              "--format", format, "--out", format],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            r.stdout.trim(),
+            format!("wrote {format} ({format}): N = 12, 3 epoch(s), layers a (5), b (6)")
+        );
+        for e in 0..3 {
+            let r = infoplane(d, &["export", format, "--layer", "b", "--epoch", &e.to_string(), "--out", "z.npy"]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            let (shape, z) = read_f32(&d.join("z.npy"));
+            assert_eq!(shape, vec![N, 6]);
+            assert_eq!(bits(&z), bits(&b[e * N * 6..(e + 1) * N * 6]));
+            let r = infoplane(d, &["export", format, "--layer", "a", "--epoch", &e.to_string(), "--out", "z.npy"]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            assert_eq!(bits(&read_f32(&d.join("z.npy")).1), bits(&a[e * N * 5..(e + 1) * N * 5]));
+        }
+        let r = infoplane(d, &["export", format, "--labels", "yy.npy", "--inputs", "xx.npy"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let y = numpy::read_npy(&d.join("yy.npy")).unwrap();
+        assert_eq!(y.values, numpy::Values::Int((0..N as i64).map(|i| i % 3).collect()));
+        let (xs, x) = read_f32(&d.join("xx.npy"));
+        assert_eq!(xs, vec![N, 4]);
+        assert_eq!(x, (0..N * 4).map(|k| k as f32).collect::<Vec<_>>());
+    }
+    // parquet -> hdf5 -> parquet keeps every bit.
+    let r = infoplane(d, &["convert", "parquet", "--to", "hdf5", "--out", "conv-h"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = infoplane(d, &["convert", "conv-h", "--to", "parquet", "--out", "conv-p"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = infoplane(d, &["export", "conv-p", "--layer", "b", "--epoch", "2", "--out", "z.npy"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(bits(&read_f32(&d.join("z.npy")).1), bits(&b[2 * N * 6..]));
+}
+
+#[test]
+fn inspect_text_and_json() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    write_inputs(d);
+    let r = infoplane(
+        d,
+        &["import", "--activations", "acts.npz", "--labels", "y.npy", "--kinds", "linear,conv",
+          "--classes", "cat,dog,eel", "--model", "fcn", "--dataset", "toy", "--out", "run"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = infoplane(d, &["inspect", "run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::with_settings!({filters => vec![(r"size         .*", "size         [size]")]}, {
+        insta::assert_snapshot!(r.stdout);
+    });
+    let r = infoplane(d, &["inspect", "run", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["n"], 12);
+    assert_eq!(v["backend"], "parquet");
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["h_y_bits"], 3f64.log2());
+    assert_eq!(v["epochs"], serde_json::json!([0, 1, 2]));
+    assert_eq!(v["metrics"].as_array().unwrap().len(), 3);
+    assert_eq!(v["metrics"][1]["epoch"], 1);
+    assert_eq!(v["layers"][1]["shape"], serde_json::json!([2, 3]));
+}
+
+fn import_ok(d: &Path, out: &str, format: &str) {
+    let r = infoplane(
+        d,
+        &["import", "--activations", "acts.npz", "--labels", "y.npy", "--format", format, "--out", out],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+fn npy_raw(path: &Path, descr: &str, shape: &str, data: &[u8]) {
+    let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn bad_archives_give_one_clear_line() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    write_inputs(d);
+    import_ok(d, "p", "parquet");
+    import_ok(d, "h", "hdf5");
+
+    fails_with(&infoplane(d, &["inspect", "nowhere"]), "nowhere: no such archive directory");
+    std::fs::create_dir(d.join("empty")).unwrap();
+    fails_with(
+        &infoplane(d, &["inspect", "empty"]),
+        "empty/manifest.json: missing: this directory is not an infoplane archive",
+    );
+    // Unparsable manifest.
+    copy_dir(&d.join("p"), &d.join("badjson"));
+    std::fs::write(d.join("badjson/manifest.json"), "{\"format\": ").unwrap();
+    fails_with(
+        &infoplane(d, &["inspect", "badjson"]),
+        "badjson/manifest.json: unparsable manifest: EOF while parsing a value at line 1 column 11",
+    );
+    // A manifest from the future.
+    copy_dir(&d.join("p"), &d.join("future"));
+    let m = std::fs::read_to_string(d.join("future/manifest.json")).unwrap();
+    std::fs::write(d.join("future/manifest.json"), m.replace("\"schema_version\": 1", "\"schema_version\": 99")).unwrap();
+    fails_with(
+        &infoplane(d, &["inspect", "future"]),
+        "future/manifest.json: schema version 99 is newer than this infoplane supports (1); upgrade infoplane",
+    );
+    // Missing layer or epoch.
+    for a in ["p", "h"] {
+        fails_with(
+            &infoplane(d, &["export", a, "--layer", "zz", "--epoch", "0", "--out", "z.npy"]),
+            &format!("{a}: no layer named 'zz' (layers: a, b)"),
+        );
+        fails_with(
+            &infoplane(d, &["export", a, "--layer", "a", "--epoch", "7", "--out", "z.npy"]),
+            &format!("{a}: epoch 7 has no recorded activations (epochs with activations: 0-2)"),
+        );
+    }
+    // Truncated Parquet data file.
+    copy_dir(&d.join("p"), &d.join("trunc"));
+    let f = d.join("trunc/epochs/epoch-000001/layer-000.parquet");
+    let len = std::fs::metadata(&f).unwrap().len();
+    truncate(&f, len / 2);
+    fails_starting_with(
+        &infoplane(d, &["export", "trunc", "--layer", "a", "--epoch", "1", "--out", "z.npy"]),
+        "trunc/epochs/epoch-000001/layer-000.parquet: corrupt or truncated Parquet file",
+    );
+    // Corrupted Parquet footer of the samples table.
+    copy_dir(&d.join("p"), &d.join("corrupt"));
+    let f = d.join("corrupt/samples.parquet");
+    let mut bytes = std::fs::read(&f).unwrap();
+    let n = bytes.len();
+    for b in &mut bytes[n - 40..n - 8] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&f, bytes).unwrap();
+    fails_starting_with(&infoplane(d, &["inspect", "corrupt"]), "corrupt/samples.parquet: corrupt");
+    // Missing data file.
+    copy_dir(&d.join("p"), &d.join("gone"));
+    std::fs::remove_file(d.join("gone/epochs/epoch-000002/layer-001.parquet")).unwrap();
+    fails_with(
+        &infoplane(d, &["export", "gone", "--layer", "b", "--epoch", "2", "--out", "z.npy"]),
+        "gone/epochs/epoch-000002/layer-001.parquet: missing from the archive",
+    );
+    // Truncated and corrupted HDF5.
+    copy_dir(&d.join("h"), &d.join("htrunc"));
+    let f = d.join("htrunc/data.h5");
+    truncate(&f, 1000);
+    fails_starting_with(&infoplane(d, &["inspect", "htrunc"]), "htrunc/data.h5: corrupt or truncated HDF5 file");
+    copy_dir(&d.join("h"), &d.join("hcorrupt"));
+    let f = d.join("hcorrupt/data.h5");
+    let mut bytes = std::fs::read(&f).unwrap();
+    for b in &mut bytes[0..64] {
+        *b = 0;
+    }
+    std::fs::write(&f, bytes).unwrap();
+    fails_starting_with(&infoplane(d, &["inspect", "hcorrupt"]), "hcorrupt/data.h5: corrupt or truncated HDF5 file");
+    // Nothing above touched the originals.
+    assert_eq!(infoplane(d, &["inspect", "p"]).code, 0);
+    assert_eq!(infoplane(d, &["inspect", "h"]).code, 0);
+}
+
+#[test]
+fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    write_inputs(d);
+    let import = |acts: &str, labels: &str, extra: &[&str]| {
+        let mut args = vec!["import", "--activations", acts, "--labels", labels, "--out", "new"];
+        args.extend(extra);
+        infoplane(d, &args)
+    };
+    // Label count differs from N.
+    numpy::write_npy_i64(&d.join("y11.npy"), &[11], &[0; 11]).unwrap();
+    fails_with(
+        &import("acts.npz", "y11.npy", &[]),
+        "acts.npz[a]: shape [3, 12, 5]: neither axis 0 (samples) nor axis 1 (E x N x ...) has N = 11 entries, the number of labels",
+    );
+    // Wrong rank.
+    numpy::write_npy_f32(&d.join("r1.npy"), &[N], &[0.0; N]).unwrap();
+    fails_with(
+        &import("r1.npy", "y.npy", &[]),
+        "r1.npy: expected an N x H or E x N x H array, got shape [12] (rank 1)",
+    );
+    numpy::write_npy_f32(&d.join("y2.npy"), &[N, 2], &[0.0; 2 * N]).unwrap();
+    fails_with(
+        &import("acts.npz", "y2.npy", &[]),
+        "y2.npy: labels must be a 1-D array of length N, got shape [12, 2]",
+    );
+    // Wrong dtypes.
+    numpy::write_npy_i64(&d.join("int.npy"), &[N, 2], &[1; 2 * N]).unwrap();
+    fails_with(&import("int.npy", "y.npy", &[]), "int.npy: activations must be floating point, got int64");
+    numpy::write_npy_f32(&d.join("yf.npy"), &[N], &[0.0; N]).unwrap();
+    fails_with(
+        &import("acts.npz", "yf.npy", &[]),
+        "yf.npy: labels must be integers, got float32 (cast with .astype(int) first)",
+    );
+    npy_raw(&d.join("c8.npy"), "<c8", "(12, 2)", &[0; 12 * 2 * 8]);
+    fails_with(
+        &import("c8.npy", "y.npy", &[]),
+        "c8.npy: unsupported dtype '<c8' (expected bool, integer or float16/32/64)",
+    );
+    npy_raw(&d.join("neg.npy"), "<i8", "(12,)", &[0xff; 12 * 8]);
+    fails_with(
+        &import("acts.npz", "neg.npy", &[]),
+        "neg.npy: label -1 of sample 0 is not a class index (must be 0 or more)",
+    );
+    // Not a zip, truncated npy.
+    std::fs::write(d.join("junk.npz"), b"hello").unwrap();
+    fails_starting_with(&import("junk.npz", "y.npy", &[]), "junk.npz: not a valid .npz (zip) file");
+    npy_raw(&d.join("short.npy"), "<f4", "(12, 3)", &[0; 100]);
+    fails_with(
+        &import("short.npy", "y.npy", &[]),
+        "short.npy: truncated or padded data: shape [12, 3] of float32 needs 144 bytes, found 100",
+    );
+    // Non-finite values: refused with count and place, accepted with --allow-nonfinite.
+    let mut v = vec![0.5f32; 2 * N * 3];
+    v[N * 3 + 4 * 3 + 1] = f32::NAN;
+    v[N * 3 + 5 * 3] = f32::INFINITY;
+    v[N * 3 + 6 * 3] = f32::NAN;
+    numpy::write_npz_f32(&d.join("nan.npz"), &[("h1", &[2, N, 3], &v)]).unwrap();
+    fails_with(
+        &import("nan.npz", "y.npy", &[]),
+        "nan.npz[h1]: 3 non-finite values (2 NaN, 1 infinite), the first at epoch 1, sample 4, unit 1; pass --allow-nonfinite to import anyway",
+    );
+    assert!(!d.join("new").exists(), "a failed import wrote nothing");
+    let r = import("nan.npz", "y.npy", &["--allow-nonfinite"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr.trim(), "warning: imported 3 non-finite activation values (--allow-nonfinite)");
+    // An existing archive is refused without --force, and survives a failed forced import.
+    fails_with(&import("acts.npz", "y.npy", &[]), "new: already holds an archive (pass --force to replace it)");
+    fails_with(&import("int.npy", "y.npy", &["--force"]), "int.npy: activations must be floating point, got int64");
+    let r = infoplane(d, &["export", "new", "--layer", "h1", "--epoch", "1", "--out", "z.npy"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(bits(&read_f32(&d.join("z.npy")).1), bits(&v[N * 3..]));
+    let r = import("acts.npz", "y.npy", &["--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Unknown .npz key, and usage errors.
+    fails_with(&import("acts.npz", "y.npy", &["--force", "--layers", "b,q"]), "acts.npz: has no array 'q' (keys: a)");
+    let r = infoplane(d, &["export", "new"]);
+    fails_with(&r, "nothing to export: give --layer/--epoch/--out, --labels or --inputs");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest: PathBuf = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+fn truncate(path: &Path, len: u64) {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.set_len(len).unwrap();
+}
