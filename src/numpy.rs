@@ -283,7 +283,7 @@ pub fn parse_npy(src: &Path, bytes: &[u8]) -> Result<NpyArray> {
             )
         }
         DType::UInt(s) => {
-            let v: Vec<u64> = chunks.map(|c| word(c)).collect();
+            let v: Vec<u64> = chunks.map(word).collect();
             if s == 8 {
                 if let Some(big) = v.iter().find(|&&x| x > i64::MAX as u64) {
                     return Err(Error::format(

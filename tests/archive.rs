@@ -4,9 +4,7 @@
 mod common;
 
 use common::*;
-use infoplane::archive::{
-    self, Archive, ArchiveWriter, Backend, EpochRecord, Overwrite, Publish,
-};
+use infoplane::archive::{self, Archive, ArchiveWriter, Backend, EpochRecord, Overwrite, Publish};
 
 fn check_everything(a: &Archive) {
     assert!(a.is_complete());
@@ -18,12 +16,18 @@ fn check_everything(a: &Archive) {
     assert_eq!(a.labels().unwrap(), s.labels);
     assert_eq!(a.sample_ids().unwrap(), s.sample_ids);
     let x = a.inputs().unwrap().unwrap();
-    assert!(same_bits(x.as_slice().unwrap(), s.inputs.unwrap().as_slice().unwrap()));
+    assert!(same_bits(
+        x.as_slice().unwrap(),
+        s.inputs.unwrap().as_slice().unwrap()
+    ));
     for (l, layer) in a.layers().iter().enumerate() {
         for e in [0, 2, 9] {
             let got = a.activations(&layer.name, e).unwrap();
             assert_eq!(got.dim(), (N, WIDTHS[l]));
-            assert!(same_bits(got.as_slice().unwrap(), matrix(l, e).as_slice().unwrap()), "layer {l} epoch {e}");
+            assert!(
+                same_bits(got.as_slice().unwrap(), matrix(l, e).as_slice().unwrap()),
+                "layer {l} epoch {e}"
+            );
         }
     }
     let metrics = a.metrics().unwrap();
@@ -78,7 +82,13 @@ fn convert_both_ways_is_bit_exact() {
     write_full(&p, Backend::Parquet);
     let h = dir.path().join("h");
     let p2 = dir.path().join("p2");
-    archive::convert(&Archive::open(&p).unwrap(), &h, Backend::Hdf5, Overwrite::Refuse).unwrap();
+    archive::convert(
+        &Archive::open(&p).unwrap(),
+        &h,
+        Backend::Hdf5,
+        Overwrite::Refuse,
+    )
+    .unwrap();
     let ha = Archive::open(&h).unwrap();
     assert_eq!(ha.backend(), Backend::Hdf5);
     check_everything(&ha);
@@ -116,7 +126,15 @@ fn unknown_layer_and_epoch_are_named() {
 fn writer_refuses_bad_records() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let mut w = ArchiveWriter::create(&out, Backend::Hdf5, spec(), &set(), Overwrite::Refuse, Publish::Immediately).unwrap();
+    let mut w = ArchiveWriter::create(
+        &out,
+        Backend::Hdf5,
+        spec(),
+        &set(),
+        Overwrite::Refuse,
+        Publish::Immediately,
+    )
+    .unwrap();
     let d = out.display();
     let mut r = record(1);
     assert_eq!(
@@ -150,16 +168,47 @@ fn existing_archives_are_refused_unless_forced_and_survive_failures() {
     let out = dir.path().join("run");
     write_full(&out, Backend::Parquet);
     let d = out.display();
-    let err = ArchiveWriter::create(&out, Backend::Hdf5, spec(), &set(), Overwrite::Refuse, Publish::OnFinish).unwrap_err();
-    assert_eq!(err.to_string(), format!("{d}: already holds an archive (pass --force to replace it)"));
+    let err = ArchiveWriter::create(
+        &out,
+        Backend::Hdf5,
+        spec(),
+        &set(),
+        Overwrite::Refuse,
+        Publish::OnFinish,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{d}: already holds an archive (pass --force to replace it)")
+    );
     // A forced all-or-nothing write that is abandoned leaves the old archive untouched.
-    let mut w = ArchiveWriter::create(&out, Backend::Hdf5, spec(), &set(), Overwrite::Replace, Publish::OnFinish).unwrap();
+    let mut w = ArchiveWriter::create(
+        &out,
+        Backend::Hdf5,
+        spec(),
+        &set(),
+        Overwrite::Replace,
+        Publish::OnFinish,
+    )
+    .unwrap();
     w.commit_epoch(&record(0)).unwrap();
     drop(w);
     check_everything(&Archive::open(&out).unwrap());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no staging left behind");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no staging left behind"
+    );
     // A forced write that finishes replaces it.
-    let mut w = ArchiveWriter::create(&out, Backend::Hdf5, spec(), &set(), Overwrite::Replace, Publish::OnFinish).unwrap();
+    let mut w = ArchiveWriter::create(
+        &out,
+        Backend::Hdf5,
+        spec(),
+        &set(),
+        Overwrite::Replace,
+        Publish::OnFinish,
+    )
+    .unwrap();
     for slot in 0..PLAN.len() {
         w.commit_epoch(&record(slot)).unwrap();
     }
@@ -171,10 +220,21 @@ fn existing_archives_are_refused_unless_forced_and_survive_failures() {
     let other = dir.path().join("notes");
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("keep.txt"), "x").unwrap();
-    let err = ArchiveWriter::create(&other, Backend::Parquet, spec(), &set(), Overwrite::Replace, Publish::OnFinish).unwrap_err();
+    let err = ArchiveWriter::create(
+        &other,
+        Backend::Parquet,
+        spec(),
+        &set(),
+        Overwrite::Replace,
+        Publish::OnFinish,
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("{}: exists and is not an infoplane archive; refusing to write into it", other.display())
+        format!(
+            "{}: exists and is not an infoplane archive; refusing to write into it",
+            other.display()
+        )
     );
     assert!(other.join("keep.txt").exists());
 }
@@ -184,7 +244,15 @@ fn stopped_early_is_complete_with_missing_epochs() {
     let dir = tempfile::tempdir().unwrap();
     for backend in [Backend::Parquet, Backend::Hdf5] {
         let out = dir.path().join(backend.to_string());
-        let mut w = ArchiveWriter::create(&out, backend, spec(), &set(), Overwrite::Refuse, Publish::Immediately).unwrap();
+        let mut w = ArchiveWriter::create(
+            &out,
+            backend,
+            spec(),
+            &set(),
+            Overwrite::Refuse,
+            Publish::Immediately,
+        )
+        .unwrap();
         w.commit_epoch(&record(0)).unwrap();
         w.commit_epoch(&record(1)).unwrap();
         w.finish().unwrap();
@@ -192,8 +260,11 @@ fn stopped_early_is_complete_with_missing_epochs() {
         assert!(a.is_complete());
         assert_eq!(a.epochs(), vec![0, 1]);
         assert_eq!(a.missing_epochs(), vec![2, 5, 9]);
-        let s = infoplane::archive::Summary::of(&a).unwrap();
-        assert_eq!(s.status(), "complete (stopped early: 2 of 5 planned epochs)");
+        let s = archive::Summary::of(&a).unwrap();
+        assert_eq!(
+            s.status(),
+            "complete (stopped early: 2 of 5 planned epochs)"
+        );
         let _ = EpochRecord::default();
     }
 }

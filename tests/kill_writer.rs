@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use infoplane::archive::{
     AnalysisSet, Archive, ArchiveSpec, ArchiveWriter, Backend, EpochMetrics, EpochRecord,
-    GradientStats, LayerInfo, LayerKind, Overwrite, ParameterInfo, PlannedEpoch, Publish,
-    RunInfo, Summary,
+    GradientStats, LayerInfo, LayerKind, Overwrite, ParameterInfo, PlannedEpoch, Publish, RunInfo,
+    Summary,
 };
 use ndarray::Array2;
 
@@ -100,9 +100,15 @@ fn child(dir: &Path, backend: Backend) {
         labels: (0..N as u32).map(|i| i % 2).collect(),
         inputs: None,
     };
-    let mut w =
-        ArchiveWriter::create(dir, backend, spec(), &set, Overwrite::Refuse, Publish::Immediately)
-            .unwrap();
+    let mut w = ArchiveWriter::create(
+        dir,
+        backend,
+        spec(),
+        &set,
+        Overwrite::Refuse,
+        Publish::Immediately,
+    )
+    .unwrap();
     for e in 0..EPOCHS {
         w.commit_epoch(&record(e)).unwrap();
     }
@@ -128,7 +134,9 @@ fn verify(dir: &Path, finished: bool) -> Result<Option<usize>, String> {
     }
     let status = Summary::of(&a).map_err(|e| e.to_string())?.status();
     if finished != a.is_complete() {
-        return Err(format!("writer finished = {finished} but status is {status}"));
+        return Err(format!(
+            "writer finished = {finished} but status is {status}"
+        ));
     }
     if !finished && !status.starts_with("INCOMPLETE") {
         return Err(format!("killed writer but status is {status}"));

@@ -32,7 +32,12 @@ fn infoplane(dir: &Path, args: &[&str]) -> Run {
 fn fails_with(r: &Run, expected: &str) {
     assert_eq!(r.code, 1, "stderr: {}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    assert_eq!(r.stderr.lines().count(), 1, "one line expected: {}", r.stderr);
+    assert_eq!(
+        r.stderr.lines().count(),
+        1,
+        "one line expected: {}",
+        r.stderr
+    );
     assert_eq!(r.stderr.trim_end(), format!("error: {expected}"));
 }
 
@@ -41,7 +46,12 @@ fn fails_with(r: &Run, expected: &str) {
 fn fails_starting_with(r: &Run, prefix: &str) {
     assert_eq!(r.code, 1, "stderr: {}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    assert_eq!(r.stderr.lines().count(), 1, "one line expected: {}", r.stderr);
+    assert_eq!(
+        r.stderr.lines().count(),
+        1,
+        "one line expected: {}",
+        r.stderr
+    );
     assert!(
         r.stderr.starts_with(&format!("error: {prefix}")),
         "expected 'error: {prefix}...', got {}",
@@ -55,8 +65,12 @@ fn act(layer: usize, e: usize, i: usize, h: usize) -> f32 {
 
 /// Writes acts.npz (layer a: 3 x N x 5, layer b: 3 x N x 2 x 3), y.npy and x.npy into `dir`.
 fn write_inputs(dir: &Path) -> (Vec<f32>, Vec<f32>) {
-    let a: Vec<f32> = (0..3 * N * 5).map(|k| act(0, k / (N * 5), (k / 5) % N, k % 5)).collect();
-    let b: Vec<f32> = (0..3 * N * 6).map(|k| act(1, k / (N * 6), (k / 6) % N, k % 6)).collect();
+    let a: Vec<f32> = (0..3 * N * 5)
+        .map(|k| act(0, k / (N * 5), (k / 5) % N, k % 5))
+        .collect();
+    let b: Vec<f32> = (0..3 * N * 6)
+        .map(|k| act(1, k / (N * 6), (k / 6) % N, k % 6))
+        .collect();
     numpy::write_npz_f32(
         &dir.join("acts.npz"),
         &[("a", &[3, N, 5], &a), ("b", &[3, N, 2, 3], &b)],
@@ -89,8 +103,19 @@ fn import_export_round_trip_in_both_backends_and_convert() {
     for format in ["parquet", "hdf5"] {
         let r = infoplane(
             d,
-            &["import", "--activations", "acts.npz", "--labels", "y.npy", "--inputs", "x.npy",
-              "--format", format, "--out", format],
+            &[
+                "import",
+                "--activations",
+                "acts.npz",
+                "--labels",
+                "y.npy",
+                "--inputs",
+                "x.npy",
+                "--format",
+                format,
+                "--out",
+                format,
+            ],
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert_eq!(
@@ -98,29 +123,73 @@ fn import_export_round_trip_in_both_backends_and_convert() {
             format!("wrote {format} ({format}): N = 12, 3 epoch(s), layers a (5), b (6)")
         );
         for e in 0..3 {
-            let r = infoplane(d, &["export", format, "--layer", "b", "--epoch", &e.to_string(), "--out", "z.npy"]);
+            let r = infoplane(
+                d,
+                &[
+                    "export",
+                    format,
+                    "--layer",
+                    "b",
+                    "--epoch",
+                    &e.to_string(),
+                    "--out",
+                    "z.npy",
+                ],
+            );
             assert_eq!(r.code, 0, "{}", r.stderr);
             let (shape, z) = read_f32(&d.join("z.npy"));
             assert_eq!(shape, vec![N, 6]);
             assert_eq!(bits(&z), bits(&b[e * N * 6..(e + 1) * N * 6]));
-            let r = infoplane(d, &["export", format, "--layer", "a", "--epoch", &e.to_string(), "--out", "z.npy"]);
+            let r = infoplane(
+                d,
+                &[
+                    "export",
+                    format,
+                    "--layer",
+                    "a",
+                    "--epoch",
+                    &e.to_string(),
+                    "--out",
+                    "z.npy",
+                ],
+            );
             assert_eq!(r.code, 0, "{}", r.stderr);
-            assert_eq!(bits(&read_f32(&d.join("z.npy")).1), bits(&a[e * N * 5..(e + 1) * N * 5]));
+            assert_eq!(
+                bits(&read_f32(&d.join("z.npy")).1),
+                bits(&a[e * N * 5..(e + 1) * N * 5])
+            );
         }
-        let r = infoplane(d, &["export", format, "--labels", "yy.npy", "--inputs", "xx.npy"]);
+        let r = infoplane(
+            d,
+            &["export", format, "--labels", "yy.npy", "--inputs", "xx.npy"],
+        );
         assert_eq!(r.code, 0, "{}", r.stderr);
         let y = numpy::read_npy(&d.join("yy.npy")).unwrap();
-        assert_eq!(y.values, numpy::Values::Int((0..N as i64).map(|i| i % 3).collect()));
+        assert_eq!(
+            y.values,
+            numpy::Values::Int((0..N as i64).map(|i| i % 3).collect())
+        );
         let (xs, x) = read_f32(&d.join("xx.npy"));
         assert_eq!(xs, vec![N, 4]);
         assert_eq!(x, (0..N * 4).map(|k| k as f32).collect::<Vec<_>>());
     }
     // parquet -> hdf5 -> parquet keeps every bit.
-    let r = infoplane(d, &["convert", "parquet", "--to", "hdf5", "--out", "conv-h"]);
+    let r = infoplane(
+        d,
+        &["convert", "parquet", "--to", "hdf5", "--out", "conv-h"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = infoplane(d, &["convert", "conv-h", "--to", "parquet", "--out", "conv-p"]);
+    let r = infoplane(
+        d,
+        &["convert", "conv-h", "--to", "parquet", "--out", "conv-p"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = infoplane(d, &["export", "conv-p", "--layer", "b", "--epoch", "2", "--out", "z.npy"]);
+    let r = infoplane(
+        d,
+        &[
+            "export", "conv-p", "--layer", "b", "--epoch", "2", "--out", "z.npy",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(bits(&read_f32(&d.join("z.npy")).1), bits(&b[2 * N * 6..]));
 }
@@ -132,8 +201,23 @@ fn inspect_text_and_json() {
     write_inputs(d);
     let r = infoplane(
         d,
-        &["import", "--activations", "acts.npz", "--labels", "y.npy", "--kinds", "linear,conv",
-          "--classes", "cat,dog,eel", "--model", "fcn", "--dataset", "toy", "--out", "run"],
+        &[
+            "import",
+            "--activations",
+            "acts.npz",
+            "--labels",
+            "y.npy",
+            "--kinds",
+            "linear,conv",
+            "--classes",
+            "cat,dog,eel",
+            "--model",
+            "fcn",
+            "--dataset",
+            "toy",
+            "--out",
+            "run",
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = infoplane(d, &["inspect", "run"]);
@@ -157,7 +241,17 @@ fn inspect_text_and_json() {
 fn import_ok(d: &Path, out: &str, format: &str) {
     let r = infoplane(
         d,
-        &["import", "--activations", "acts.npz", "--labels", "y.npy", "--format", format, "--out", out],
+        &[
+            "import",
+            "--activations",
+            "acts.npz",
+            "--labels",
+            "y.npy",
+            "--format",
+            format,
+            "--out",
+            out,
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
@@ -179,7 +273,10 @@ fn bad_archives_give_one_clear_line() {
     import_ok(d, "p", "parquet");
     import_ok(d, "h", "hdf5");
 
-    fails_with(&infoplane(d, &["inspect", "nowhere"]), "nowhere: no such archive directory");
+    fails_with(
+        &infoplane(d, &["inspect", "nowhere"]),
+        "nowhere: no such archive directory",
+    );
     std::fs::create_dir(d.join("empty")).unwrap();
     fails_with(
         &infoplane(d, &["inspect", "empty"]),
@@ -195,7 +292,11 @@ fn bad_archives_give_one_clear_line() {
     // A manifest from the future.
     copy_dir(&d.join("p"), &d.join("future"));
     let m = std::fs::read_to_string(d.join("future/manifest.json")).unwrap();
-    std::fs::write(d.join("future/manifest.json"), m.replace("\"schema_version\": 1", "\"schema_version\": 99")).unwrap();
+    std::fs::write(
+        d.join("future/manifest.json"),
+        m.replace("\"schema_version\": 1", "\"schema_version\": 99"),
+    )
+    .unwrap();
     fails_with(
         &infoplane(d, &["inspect", "future"]),
         "future/manifest.json: schema version 99 is newer than this infoplane supports (1); upgrade infoplane",
@@ -203,11 +304,21 @@ fn bad_archives_give_one_clear_line() {
     // Missing layer or epoch.
     for a in ["p", "h"] {
         fails_with(
-            &infoplane(d, &["export", a, "--layer", "zz", "--epoch", "0", "--out", "z.npy"]),
+            &infoplane(
+                d,
+                &[
+                    "export", a, "--layer", "zz", "--epoch", "0", "--out", "z.npy",
+                ],
+            ),
             &format!("{a}: no layer named 'zz' (layers: a, b)"),
         );
         fails_with(
-            &infoplane(d, &["export", a, "--layer", "a", "--epoch", "7", "--out", "z.npy"]),
+            &infoplane(
+                d,
+                &[
+                    "export", a, "--layer", "a", "--epoch", "7", "--out", "z.npy",
+                ],
+            ),
             &format!("{a}: epoch 7 has no recorded activations (epochs with activations: 0-2)"),
         );
     }
@@ -217,7 +328,12 @@ fn bad_archives_give_one_clear_line() {
     let len = std::fs::metadata(&f).unwrap().len();
     truncate(&f, len / 2);
     fails_starting_with(
-        &infoplane(d, &["export", "trunc", "--layer", "a", "--epoch", "1", "--out", "z.npy"]),
+        &infoplane(
+            d,
+            &[
+                "export", "trunc", "--layer", "a", "--epoch", "1", "--out", "z.npy",
+            ],
+        ),
         "trunc/epochs/epoch-000001/layer-000.parquet: corrupt or truncated Parquet file",
     );
     // Corrupted Parquet footer of the samples table.
@@ -229,19 +345,30 @@ fn bad_archives_give_one_clear_line() {
         *b ^= 0x5a;
     }
     std::fs::write(&f, bytes).unwrap();
-    fails_starting_with(&infoplane(d, &["inspect", "corrupt"]), "corrupt/samples.parquet: corrupt");
+    fails_starting_with(
+        &infoplane(d, &["inspect", "corrupt"]),
+        "corrupt/samples.parquet: corrupt",
+    );
     // Missing data file.
     copy_dir(&d.join("p"), &d.join("gone"));
     std::fs::remove_file(d.join("gone/epochs/epoch-000002/layer-001.parquet")).unwrap();
     fails_with(
-        &infoplane(d, &["export", "gone", "--layer", "b", "--epoch", "2", "--out", "z.npy"]),
+        &infoplane(
+            d,
+            &[
+                "export", "gone", "--layer", "b", "--epoch", "2", "--out", "z.npy",
+            ],
+        ),
         "gone/epochs/epoch-000002/layer-001.parquet: missing from the archive",
     );
     // Truncated and corrupted HDF5.
     copy_dir(&d.join("h"), &d.join("htrunc"));
     let f = d.join("htrunc/data.h5");
     truncate(&f, 1000);
-    fails_starting_with(&infoplane(d, &["inspect", "htrunc"]), "htrunc/data.h5: corrupt or truncated HDF5 file");
+    fails_starting_with(
+        &infoplane(d, &["inspect", "htrunc"]),
+        "htrunc/data.h5: corrupt or truncated HDF5 file",
+    );
     copy_dir(&d.join("h"), &d.join("hcorrupt"));
     let f = d.join("hcorrupt/data.h5");
     let mut bytes = std::fs::read(&f).unwrap();
@@ -249,7 +376,10 @@ fn bad_archives_give_one_clear_line() {
         *b = 0;
     }
     std::fs::write(&f, bytes).unwrap();
-    fails_starting_with(&infoplane(d, &["inspect", "hcorrupt"]), "hcorrupt/data.h5: corrupt or truncated HDF5 file");
+    fails_starting_with(
+        &infoplane(d, &["inspect", "hcorrupt"]),
+        "hcorrupt/data.h5: corrupt or truncated HDF5 file",
+    );
     // Nothing above touched the originals.
     assert_eq!(infoplane(d, &["inspect", "p"]).code, 0);
     assert_eq!(infoplane(d, &["inspect", "h"]).code, 0);
@@ -261,7 +391,15 @@ fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
     let d = t.path();
     write_inputs(d);
     let import = |acts: &str, labels: &str, extra: &[&str]| {
-        let mut args = vec!["import", "--activations", acts, "--labels", labels, "--out", "new"];
+        let mut args = vec![
+            "import",
+            "--activations",
+            acts,
+            "--labels",
+            labels,
+            "--out",
+            "new",
+        ];
         args.extend(extra);
         infoplane(d, &args)
     };
@@ -284,7 +422,10 @@ fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
     );
     // Wrong dtypes.
     numpy::write_npy_i64(&d.join("int.npy"), &[N, 2], &[1; 2 * N]).unwrap();
-    fails_with(&import("int.npy", "y.npy", &[]), "int.npy: activations must be floating point, got int64");
+    fails_with(
+        &import("int.npy", "y.npy", &[]),
+        "int.npy: activations must be floating point, got int64",
+    );
     numpy::write_npy_f32(&d.join("yf.npy"), &[N], &[0.0; N]).unwrap();
     fails_with(
         &import("acts.npz", "yf.npy", &[]),
@@ -302,7 +443,10 @@ fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
     );
     // Not a zip, truncated npy.
     std::fs::write(d.join("junk.npz"), b"hello").unwrap();
-    fails_starting_with(&import("junk.npz", "y.npy", &[]), "junk.npz: not a valid .npz (zip) file");
+    fails_starting_with(
+        &import("junk.npz", "y.npy", &[]),
+        "junk.npz: not a valid .npz (zip) file",
+    );
     npy_raw(&d.join("short.npy"), "<f4", "(12, 3)", &[0; 100]);
     fails_with(
         &import("short.npy", "y.npy", &[]),
@@ -321,19 +465,39 @@ fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
     assert!(!d.join("new").exists(), "a failed import wrote nothing");
     let r = import("nan.npz", "y.npy", &["--allow-nonfinite"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.stderr.trim(), "warning: imported 3 non-finite activation values (--allow-nonfinite)");
+    assert_eq!(
+        r.stderr.trim(),
+        "warning: imported 3 non-finite activation values (--allow-nonfinite)"
+    );
     // An existing archive is refused without --force, and survives a failed forced import.
-    fails_with(&import("acts.npz", "y.npy", &[]), "new: already holds an archive (pass --force to replace it)");
-    fails_with(&import("int.npy", "y.npy", &["--force"]), "int.npy: activations must be floating point, got int64");
-    let r = infoplane(d, &["export", "new", "--layer", "h1", "--epoch", "1", "--out", "z.npy"]);
+    fails_with(
+        &import("acts.npz", "y.npy", &[]),
+        "new: already holds an archive (pass --force to replace it)",
+    );
+    fails_with(
+        &import("int.npy", "y.npy", &["--force"]),
+        "int.npy: activations must be floating point, got int64",
+    );
+    let r = infoplane(
+        d,
+        &[
+            "export", "new", "--layer", "h1", "--epoch", "1", "--out", "z.npy",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(bits(&read_f32(&d.join("z.npy")).1), bits(&v[N * 3..]));
     let r = import("acts.npz", "y.npy", &["--force"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Unknown .npz key, and usage errors.
-    fails_with(&import("acts.npz", "y.npy", &["--force", "--layers", "b,q"]), "acts.npz: has no array 'q' (keys: a)");
+    fails_with(
+        &import("acts.npz", "y.npy", &["--force", "--layers", "b,q"]),
+        "acts.npz: has no array 'q' (keys: a)",
+    );
     let r = infoplane(d, &["export", "new"]);
-    fails_with(&r, "nothing to export: give --layer/--epoch/--out, --labels or --inputs");
+    fails_with(
+        &r,
+        "nothing to export: give --layer/--epoch/--out, --labels or --inputs",
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -95,7 +95,9 @@ pub fn set() -> AnalysisSet {
     AnalysisSet {
         sample_ids: (0..N as u64).map(|i| 1000 + 3 * i).collect(),
         labels: (0..N as u32).map(|i| i % 3).collect(),
-        inputs: Some(Array2::from_shape_fn((N, 4), |(i, d)| (i * 4 + d) as f32 * 0.25)),
+        inputs: Some(Array2::from_shape_fn((N, 4), |(i, d)| {
+            (i * 4 + d) as f32 * 0.25
+        })),
     }
 }
 
@@ -115,7 +117,11 @@ pub fn record(slot: usize) -> EpochRecord {
         metrics: EpochMetrics {
             train_loss: Some(1.0 / (epoch as f64 + 1.0)),
             train_accuracy: Some(0.5 + epoch as f64 * 0.01),
-            validation_loss: if epoch == 0 { None } else { Some(2.0 / (epoch as f64 + 1.0)) },
+            validation_loss: if epoch == 0 {
+                None
+            } else {
+                Some(2.0 / (epoch as f64 + 1.0))
+            },
             validation_accuracy: Some(0.25),
             wall_time_s: Some(epoch as f64 * 1.5),
         },
@@ -151,9 +157,15 @@ pub fn record(slot: usize) -> EpochRecord {
 
 /// Writes the full test archive (all planned epochs) and finishes it.
 pub fn write_full(out: &Path, backend: Backend) {
-    let mut w =
-        ArchiveWriter::create(out, backend, spec(), &set(), Overwrite::Refuse, Publish::Immediately)
-            .unwrap();
+    let mut w = ArchiveWriter::create(
+        out,
+        backend,
+        spec(),
+        &set(),
+        Overwrite::Refuse,
+        Publish::Immediately,
+    )
+    .unwrap();
     for slot in 0..PLAN.len() {
         w.commit_epoch(&record(slot)).unwrap();
     }
