@@ -9,5 +9,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (workspace, all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== invariant: the core library and the CLI never link tch"
+if cargo tree --locked -e normal -p infoplane -p infoplane-analysis | grep -qE "(torch-sys|[ ─]tch) v"; then
+    echo "tch is linked by the core library or the CLI" >&2
+    exit 1
+fi
 echo "== cargo test (workspace)"
 cargo test --workspace --locked
