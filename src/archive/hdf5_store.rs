@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use hdf5::plist::dataset_create::{AllocTime, FillTime};
 use hdf5::{Dataset, File, Group, H5Type};
-use ndarray::{s, Array1, Array2, Array3};
+use ndarray::{s, Array1, Array2};
 
 use super::{AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Manifest};
 use crate::error::{Error, Result};
@@ -363,19 +363,20 @@ impl Reader {
             .collect()
     }
 
+    /// `/gradients/n_batches` of one slot: the batch count of every parameter.
+    fn n_batches(&self, m: &Manifest, slot: usize) -> Result<Array1<u32>> {
+        let name = "gradients/n_batches";
+        let ds = self.ds(name)?;
+        self.check_shape(&ds, name, &[m.epochs.len(), m.parameters.len()])?;
+        ds.read_slice(s![slot, ..])
+            .map_err(|e| h5err(&self.path, &format!("cannot read '/{name}'"), e))
+    }
+
     pub(super) fn gradients(&self, m: &Manifest, slot: usize) -> Result<Vec<GradientStats>> {
         if m.parameters.is_empty() {
             return Ok(Vec::new());
         }
-        let nb = self.ds("gradients/n_batches")?;
-        self.check_shape(
-            &nb,
-            "gradients/n_batches",
-            &[m.epochs.len(), m.parameters.len()],
-        )?;
-        let nb: Array1<u32> = nb
-            .read_slice(s![slot, ..])
-            .map_err(|e| h5err(&self.path, "cannot read '/gradients/n_batches'", e))?;
+        let nb = self.n_batches(m, slot)?;
         m.parameters
             .iter()
             .enumerate()
@@ -405,26 +406,22 @@ impl Reader {
         slot: usize,
         index: usize,
     ) -> Result<Array2<f32>> {
-        let nb = self.gradients_n_batches(m, slot, index)?;
+        let nb = self.n_batches(m, slot)?[index] as usize;
         let name = format!("gradients/{}/batches", param_name(index));
         let ds = self.ds(&name)?;
-        let all: Array3<f32> = ds
-            .read_slice(s![slot..slot + 1, .., ..])
-            .map_err(|e| h5err(&self.path, &format!("cannot read '/{name}'"), e))?;
-        let rows = (nb as usize).min(all.shape()[1]);
-        Ok(all.slice(s![0, ..rows, ..]).to_owned())
-    }
-
-    fn gradients_n_batches(&self, m: &Manifest, slot: usize, index: usize) -> Result<u32> {
-        let nb = self.ds("gradients/n_batches")?;
+        let max = m.batch_gradients.unwrap_or(0) as usize;
         self.check_shape(
-            &nb,
-            "gradients/n_batches",
-            &[m.epochs.len(), m.parameters.len()],
+            &ds,
+            &name,
+            &[m.epochs.len(), max, m.parameters[index].size()],
         )?;
-        let row: Array1<u32> = nb
-            .read_slice(s![slot, ..])
-            .map_err(|e| h5err(&self.path, "cannot read '/gradients/n_batches'", e))?;
-        Ok(row[index])
+        if nb > max {
+            return Err(Error::format(
+                &self.path,
+                format!("'/gradients/n_batches' says {nb} batches, more than the {max} stored"),
+            ));
+        }
+        ds.read_slice(s![slot, ..nb, ..])
+            .map_err(|e| h5err(&self.path, &format!("cannot read '/{name}'"), e))
     }
 }

@@ -23,8 +23,10 @@ use ndarray::Array2;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Encoding;
+use parquet::column::reader::ColumnReader;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde::{Deserialize, Serialize};
 
 use super::{fsutil, AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Manifest};
@@ -282,23 +284,71 @@ fn column<'a, T: 'static>(path: &Path, batch: &'a RecordBatch, name: &str) -> Re
         })
 }
 
+/// Reads a matrix written by [`write_matrix`] straight from the column's pages into one
+/// `Vec<f32>` (no Arrow arrays in between: this is the hot path of every estimator run).
 fn read_matrix(path: &Path, column_name: &str, shape: (usize, usize)) -> Result<Array2<f32>> {
-    let batch = read_all(path)?;
-    let values = column::<Float32Array>(path, &batch, column_name)?;
-    if values.len() != shape.0 * shape.1 {
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::format(path, "missing from the archive"))
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let corrupt = |e: parquet::errors::ParquetError| {
+        Error::format(path, format!("corrupt or truncated Parquet file: {e}"))
+    };
+    let reader = SerializedFileReader::new(file).map_err(corrupt)?;
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    if schema.num_columns() != 1
+        || schema.column(0).name() != column_name
+        || schema.column(0).physical_type() != parquet::basic::Type::FLOAT
+        || schema.column(0).max_def_level() != 0
+    {
+        return Err(Error::format(
+            path,
+            format!("expected one required float32 column '{column_name}'"),
+        ));
+    }
+    let expected = shape.0 * shape.1;
+    let stored = meta.file_metadata().num_rows();
+    if stored != expected as i64 {
         return Err(Error::format(
             path,
             format!(
-                "holds {} values, expected {} x {} = {}",
-                values.len(),
-                shape.0,
-                shape.1,
-                shape.0 * shape.1
+                "holds {stored} values, expected {} x {} = {expected}",
+                shape.0, shape.1
             ),
         ));
     }
-    let data = values.values().to_vec();
-    Array2::from_shape_vec(shape, data).map_err(|e| Error::format(path, e.to_string()))
+    let mut values: Vec<f32> = Vec::with_capacity(expected);
+    for g in 0..meta.num_row_groups() {
+        let group = reader.get_row_group(g).map_err(corrupt)?;
+        let ColumnReader::FloatColumnReader(mut col) =
+            group.get_column_reader(0).map_err(corrupt)?
+        else {
+            return Err(Error::format(path, "column is not float32"));
+        };
+        loop {
+            let remaining = expected - values.len();
+            let (records, _, _) = col
+                .read_records(remaining, None, None, &mut values)
+                .map_err(corrupt)?;
+            if records == 0 || values.len() >= expected {
+                break;
+            }
+        }
+    }
+    if values.len() != expected {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated data: {} of {expected} values readable",
+                values.len()
+            ),
+        ));
+    }
+    Array2::from_shape_vec(shape, values).map_err(|e| Error::format(path, e.to_string()))
 }
 
 fn list_row(path: &Path, list: &ListArray, row: usize, expected: usize) -> Result<Vec<f32>> {
