@@ -16,6 +16,7 @@ pub mod error;
 pub mod import;
 pub mod labels;
 pub mod numpy;
+pub mod pairwise;
 
 pub use archive::{Archive, ArchiveWriter, Backend};
 pub use error::{Error, Result};

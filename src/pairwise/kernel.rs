@@ -1,0 +1,468 @@
+//! The streaming pass over all pairwise squared distances of one representation Z (N x H).
+//!
+//! Z is centred (column means removed, which cuts the Gram trick's rounding error) and cut into
+//! row tiles. For every tile pair (I, J ≥ I) one GEMM gives G = Z_I Z_Jᵀ, and
+//! D_ij = ||z_i||² + ||z_j||² - 2 G_ij (in f64, negatives clamped to 0, the diagonal set to
+//! exactly 0). From each D_ij, in the same pass:
+//!
+//! * for every kernel variance v, the Gaussian kernel K_ij = exp(-D_ij / (2v)) is added to the
+//!   row sums S_i = Σ_j K_ij and S^same_i = Σ_{j: y_j = y_i} K_ij (f64 accumulators; the
+//!   symmetric half is added to the column rows, so each pair is computed once);
+//! * the squared distance goes into a log-spaced histogram, the nearest-neighbour minima and the
+//!   within-/between-class sums.
+//!
+//! Memory is O(T² + N·V) for tile size T and V kernel variances, whatever N is. Kernels of
+//! variances related by powers of two are derived by squaring (exp(-d/(2v))² = exp(-d/v)), so
+//! a halving grid, and KL next to Bhattacharyya (v = σ² and 4σ²), cost one exponential per pair.
+
+use std::sync::Mutex;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, Axis, LinalgScalar};
+use rayon::prelude::*;
+
+use super::histogram::Histogram;
+
+/// Kernel values below exp(-CUTOFF) relative to the self term (1) are not computed: over any N
+/// they change S_i by less than N·e^-60 ≈ N·1e-26 relative.
+const CUTOFF: f64 = 60.0;
+
+/// exp(x) for x ≤ 0, accurate to about 1 ulp, written so the compiler can vectorise it.
+///
+/// Cody–Waite reduction x = n ln 2 + r, |r| ≤ ln2/2, then a degree-13 Taylor polynomial
+/// (truncation error below 4e-18 relative) and a scale by 2^n through the exponent bits.
+/// Arguments below -708 return exp(-708) ≈ 3e-308 instead of a subnormal.
+#[inline(always)]
+pub fn exp_neg(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    // fdlibm's split of ln 2: LN2_HI has its low 32 bits zero, so n * LN2_HI is exact.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52: adding it rounds to an integer
+    let x = x.max(-708.0);
+    let t = x * LOG2E + SHIFT;
+    let n = t - SHIFT;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0; // 1/13!
+    p = p * r + 1.0 / 479_001_600.0;
+    p = p * r + 1.0 / 39_916_800.0;
+    p = p * r + 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    let k = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
+    p * f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+/// How one kernel variance's values are obtained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    /// exp(-a d) directly.
+    Exp,
+    /// The kernel of an earlier (wider) variance, squared `times` times.
+    Square { from: usize, times: u32 },
+}
+
+/// Kernel variances in evaluation order (widest first) with their sources.
+#[derive(Debug, Clone)]
+struct Plan {
+    /// a = 1 / (2 v), increasing.
+    a: Vec<f64>,
+    source: Vec<Source>,
+    /// For each plan entry, the caller's index.
+    caller: Vec<usize>,
+}
+
+impl Plan {
+    fn new(variances: &[f64]) -> Plan {
+        let mut order: Vec<usize> = (0..variances.len()).collect();
+        order.sort_by(|&i, &j| variances[j].total_cmp(&variances[i]));
+        let mut a = Vec::with_capacity(order.len());
+        let mut source = Vec::with_capacity(order.len());
+        for &i in &order {
+            let v = variances[i];
+            let mut src = Source::Exp;
+            let mut av = 1.0 / (2.0 * v);
+            'search: for times in 1..=6u32 {
+                for (p, &i_prev) in order[..a.len()].iter().enumerate() {
+                    let ratio = variances[i_prev] / v;
+                    if (ratio / f64::from(1u32 << times) - 1.0).abs() < 1e-12 {
+                        src = Source::Square { from: p, times };
+                        av = a[p] * f64::from(1u32 << times);
+                        break 'search;
+                    }
+                }
+            }
+            a.push(av);
+            source.push(src);
+        }
+        Plan {
+            a,
+            source,
+            caller: order,
+        }
+    }
+}
+
+/// Per-row kernel sums for one kernel variance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelSums {
+    /// Kernel variance v: K_ij = exp(-||z_i - z_j||² / (2v)).
+    pub variance: f64,
+    /// S_i = Σ_j K_ij over all samples (the self term K_ii = 1 included).
+    pub total: Vec<f64>,
+    /// Σ_j K_ij over the samples j of the same class as i (self term included).
+    pub same: Vec<f64>,
+}
+
+/// Distance statistics gathered in the same pass (each unordered pair counted once).
+#[derive(Debug, Clone)]
+pub struct DistanceStats {
+    /// Histogram of squared distances over the N(N-1)/2 pairs.
+    pub histogram: Histogram,
+    /// Per sample, the squared distance to its nearest other sample.
+    pub nn_d2: Vec<f64>,
+    /// Sum of distances (not squared) and of squared distances over same-class pairs.
+    pub within_sum_d: f64,
+    /// Sum of squared distances over same-class pairs.
+    pub within_sum_d2: f64,
+    /// Number of same-class pairs.
+    pub within_pairs: u64,
+    /// Sum of distances over different-class pairs.
+    pub between_sum_d: f64,
+    /// Sum of squared distances over different-class pairs.
+    pub between_sum_d2: f64,
+    /// Number of different-class pairs.
+    pub between_pairs: u64,
+}
+
+impl DistanceStats {
+    fn new(n: usize) -> Self {
+        DistanceStats {
+            histogram: Histogram::default(),
+            nn_d2: vec![f64::INFINITY; n],
+            within_sum_d: 0.0,
+            within_sum_d2: 0.0,
+            within_pairs: 0,
+            between_sum_d: 0.0,
+            between_sum_d2: 0.0,
+            between_pairs: 0,
+        }
+    }
+
+    fn merge_counts(&mut self, o: &PairCounts) {
+        self.histogram.merge(&o.histogram);
+        self.within_sum_d += o.within[0];
+        self.within_sum_d2 += o.within[1];
+        self.within_pairs += o.within_pairs;
+        self.between_sum_d += o.between[0];
+        self.between_sum_d2 += o.between[1];
+        self.between_pairs += o.between_pairs;
+    }
+}
+
+/// What one pass returns.
+#[derive(Debug, Clone)]
+pub struct PassOutput {
+    /// One entry per requested kernel variance, in the caller's order.
+    pub sums: Vec<KernelSums>,
+    /// Distance statistics.
+    pub distances: DistanceStats,
+}
+
+/// Options of a pass.
+#[derive(Debug, Clone, Copy)]
+pub struct PassOptions {
+    /// Rows per tile (the GEMM block); memory grows as its square.
+    pub tile: usize,
+    /// Gather distance statistics (histogram, nearest neighbours, class means).
+    pub distances: bool,
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        PassOptions {
+            tile: 1024,
+            distances: true,
+        }
+    }
+}
+
+/// Per-worker accumulators of the pair statistics.
+#[derive(Debug, Clone, Default)]
+struct PairCounts {
+    histogram: Histogram,
+    within: [f64; 2],
+    within_pairs: u64,
+    between: [f64; 2],
+    between_pairs: u64,
+}
+
+/// Column-side accumulators of one off-diagonal tile (rows of J).
+struct ColumnAcc {
+    /// [b][j] kernel sums and same-class sums.
+    total: Vec<f64>,
+    same: Vec<f64>,
+    nn: Vec<f64>,
+}
+
+impl ColumnAcc {
+    fn new(bandwidths: usize, cols: usize) -> Self {
+        ColumnAcc {
+            total: vec![0.0; bandwidths * cols],
+            same: vec![0.0; bandwidths * cols],
+            nn: vec![f64::INFINITY; cols],
+        }
+    }
+
+    fn add(mut self, o: ColumnAcc) -> Self {
+        for (a, b) in self.total.iter_mut().zip(&o.total) {
+            *a += b;
+        }
+        for (a, b) in self.same.iter_mut().zip(&o.same) {
+            *a += b;
+        }
+        for (a, b) in self.nn.iter_mut().zip(&o.nn) {
+            *a = a.min(*b);
+        }
+        self
+    }
+}
+
+/// One pass over all pairs of rows of `z`; see the module documentation.
+///
+/// `labels` has one class index per row. Works for f32 and f64 inputs: the GEMM runs in the
+/// input's precision, everything after it in f64.
+pub fn pairwise_pass<T>(
+    z: ArrayView2<'_, T>,
+    labels: &[u32],
+    variances: &[f64],
+    opts: &PassOptions,
+) -> PassOutput
+where
+    T: Element,
+{
+    let n = z.nrows();
+    assert_eq!(labels.len(), n, "one label per row");
+    let plan = Plan::new(variances);
+    let nb = plan.a.len();
+
+    // Centre in f64, store in the input precision.
+    let mean: Array1<f64> = z
+        .axis_iter(Axis(1))
+        .map(|c| c.iter().map(|&v| v.into()).sum::<f64>() / n.max(1) as f64)
+        .collect();
+    let zc: Array2<T> = centred(z, &mean);
+    let norms: Vec<f64> = zc
+        .outer_iter()
+        .map(|r| r.iter().map(|&v| v.into() * v.into()).sum())
+        .collect();
+
+    let tile = opts.tile.max(16);
+    let mut total = vec![vec![0.0f64; n]; nb];
+    let mut same = vec![vec![0.0f64; n]; nb];
+    let mut stats = DistanceStats::new(n);
+    let workers = rayon::current_num_threads().max(1);
+    let counts: Vec<Mutex<PairCounts>> = (0..workers + 1)
+        .map(|_| Mutex::new(PairCounts::default()))
+        .collect();
+    let mut g = Array2::<T>::zeros((tile.min(n), tile.min(n)));
+    let starts: Vec<usize> = (0..n).step_by(tile).collect();
+    for &i0 in &starts {
+        let i1 = (i0 + tile).min(n);
+        let zi = zc.slice(ndarray::s![i0..i1, ..]);
+        for &j0 in starts.iter().filter(|&&j0| j0 >= i0) {
+            let j1 = (j0 + tile).min(n);
+            let zj = zc.slice(ndarray::s![j0..j1, ..]);
+            let mut gt = g.slice_mut(ndarray::s![..i1 - i0, ..j1 - j0]);
+            general_mat_mul(T::one(), &zi, &zj.t(), T::zero(), &mut gt);
+            let gt = gt.view();
+            let diagonal = i0 == j0;
+            let cols = j1 - j0;
+            let stride = 2 * nb;
+            let mut rows = vec![0.0f64; (i1 - i0) * stride];
+            let mut row_nn = vec![f64::INFINITY; i1 - i0];
+            let chunk = 8;
+            let col = rows
+                .par_chunks_mut(chunk * stride)
+                .zip(row_nn.par_chunks_mut(chunk))
+                .enumerate()
+                .fold(
+                    || (!diagonal).then(|| ColumnAcc::new(nb, cols)),
+                    |mut acc, (c, (out, nn_out))| {
+                        let mut d = vec![0.0f64; cols];
+                        let mut k = vec![0.0f64; nb * cols];
+                        let slot = rayon::current_thread_index().unwrap_or(workers);
+                        let mut pc = counts[slot.min(workers)]
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner());
+                        for (r, (o, nn)) in
+                            out.chunks_mut(stride).zip(nn_out.iter_mut()).enumerate()
+                        {
+                            let li = c * chunk + r;
+                            let i = i0 + li;
+                            let yi = labels[i];
+                            let ni = norms[i];
+                            let grow = gt.row(li);
+                            let mut dmin = f64::INFINITY;
+                            for (jj, dj) in d.iter_mut().enumerate() {
+                                let j = j0 + jj;
+                                let v = (ni + norms[j] - 2.0 * grow[jj].into()).max(0.0);
+                                *dj = if j == i { 0.0 } else { v };
+                                dmin = dmin.min(*dj);
+                            }
+                            // Distance statistics: each unordered pair once.
+                            if opts.distances {
+                                let first = if diagonal { li + 1 } else { 0 };
+                                for (jj, &dj) in d.iter().enumerate().skip(first) {
+                                    let j = j0 + jj;
+                                    pc.histogram.add(dj);
+                                    let s = dj.sqrt();
+                                    if labels[j] == yi {
+                                        pc.within[0] += s;
+                                        pc.within[1] += dj;
+                                        pc.within_pairs += 1;
+                                    } else {
+                                        pc.between[0] += s;
+                                        pc.between[1] += dj;
+                                        pc.between_pairs += 1;
+                                    }
+                                }
+                                for (jj, &dj) in d.iter().enumerate() {
+                                    if j0 + jj != i {
+                                        *nn = nn.min(dj);
+                                        if let Some(acc) = acc.as_mut() {
+                                            acc.nn[jj] = acc.nn[jj].min(dj);
+                                        }
+                                    }
+                                }
+                            }
+                            for b in 0..nb {
+                                let a = plan.a[b];
+                                if dmin * a > CUTOFF {
+                                    break;
+                                }
+                                let (done, rest) = k.split_at_mut(b * cols);
+                                let kb = &mut rest[..cols];
+                                match plan.source[b] {
+                                    Source::Exp => {
+                                        for (kv, &dj) in kb.iter_mut().zip(d.iter()) {
+                                            *kv = exp_neg(-dj * a);
+                                        }
+                                    }
+                                    Source::Square { from, times } => {
+                                        kb.copy_from_slice(&done[from * cols..(from + 1) * cols]);
+                                        for _ in 0..times {
+                                            for kv in kb.iter_mut() {
+                                                *kv *= *kv;
+                                            }
+                                        }
+                                    }
+                                }
+                                let mut st = 0.0;
+                                let mut ss = 0.0;
+                                for (jj, &kv) in kb.iter().enumerate() {
+                                    st += kv;
+                                    if labels[j0 + jj] == yi {
+                                        ss += kv;
+                                    }
+                                }
+                                o[2 * b] += st;
+                                o[2 * b + 1] += ss;
+                                if let Some(acc) = acc.as_mut() {
+                                    let ct = &mut acc.total[b * cols..(b + 1) * cols];
+                                    let cs = &mut acc.same[b * cols..(b + 1) * cols];
+                                    for (jj, &kv) in kb.iter().enumerate() {
+                                        ct[jj] += kv;
+                                        if labels[j0 + jj] == yi {
+                                            cs[jj] += kv;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        acc
+                    },
+                )
+                .reduce(
+                    || None,
+                    |a, b| match (a, b) {
+                        (Some(a), Some(b)) => Some(a.add(b)),
+                        (a, None) => a,
+                        (None, b) => b,
+                    },
+                );
+            for li in 0..i1 - i0 {
+                for b in 0..nb {
+                    total[b][i0 + li] += rows[li * stride + 2 * b];
+                    same[b][i0 + li] += rows[li * stride + 2 * b + 1];
+                }
+                let m = &mut stats.nn_d2[i0 + li];
+                *m = m.min(row_nn[li]);
+            }
+            if let Some(col) = col {
+                for jj in 0..cols {
+                    for b in 0..nb {
+                        total[b][j0 + jj] += col.total[b * cols + jj];
+                        same[b][j0 + jj] += col.same[b * cols + jj];
+                    }
+                    let m = &mut stats.nn_d2[j0 + jj];
+                    *m = m.min(col.nn[jj]);
+                }
+            }
+        }
+    }
+    for c in &counts {
+        let c = c.lock().unwrap_or_else(|p| p.into_inner());
+        stats.merge_counts(&c);
+    }
+    let mut sums: Vec<Option<KernelSums>> = vec![None; variances.len()];
+    for (p, (t, s)) in total.into_iter().zip(same).enumerate() {
+        let i = plan.caller[p];
+        sums[i] = Some(KernelSums {
+            variance: variances[i],
+            total: t,
+            same: s,
+        });
+    }
+    PassOutput {
+        sums: sums.into_iter().flatten().collect(),
+        distances: stats,
+    }
+}
+
+/// The element types a pass accepts: the GEMM runs in this precision.
+pub trait Element: LinalgScalar + Into<f64> + Send + Sync {
+    /// Rounds an f64 to this type.
+    fn from_f64(x: f64) -> Self;
+}
+
+impl Element for f32 {
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+impl Element for f64 {
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+/// Z minus its column means, subtracted in f64 and rounded once to T.
+fn centred<T: Element>(z: ArrayView2<'_, T>, mean: &Array1<f64>) -> Array2<T> {
+    let mut out = z.to_owned();
+    for mut row in out.outer_iter_mut() {
+        for (v, &m) in row.iter_mut().zip(mean.iter()) {
+            *v = T::from_f64((*v).into() - m);
+        }
+    }
+    out
+}
