@@ -7,16 +7,23 @@
 //! * [`numpy`]: `.npy` / `.npz` reading and writing.
 //! * [`import`]: NumPy arrays to archives and back.
 //! * [`labels`]: label statistics such as H(Y).
+//! * [`pairwise`]: the pairwise KL / Bhattacharyya estimators (pure: arrays in, numbers out).
+//! * [`estimates`], [`distances`]: run the engine over an archive's (layer, epoch) selection
+//!   ([`selection`]) and produce tidy [`table`]s.
 
 // BLAS is linked through blas-src (OpenBLAS from the system) for ndarray's `blas` feature.
 extern crate blas_src;
 
 pub mod archive;
+pub mod distances;
 pub mod error;
+pub mod estimates;
 pub mod import;
 pub mod labels;
 pub mod numpy;
 pub mod pairwise;
+pub mod selection;
+pub mod table;
 
 pub use archive::{Archive, ArchiveWriter, Backend};
 pub use error::{Error, Result};

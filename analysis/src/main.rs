@@ -7,7 +7,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use infoplane::archive::{self, Archive, Backend, LayerKind, Overwrite, RunInfo, Summary};
+use infoplane::distances;
+use infoplane::estimates::{self, EstimateRequest, Estimator};
 use infoplane::import::{self, ExportRequest, ImportOptions};
+use infoplane::pairwise::sigma::SigmaSpec;
+use infoplane::pairwise::{PassOptions, SaturationRule};
+use infoplane::selection::Epochs;
 
 /// Information-plane analysis of recorded neural-network activations.
 #[derive(Debug, Parser)]
@@ -27,6 +32,71 @@ enum Command {
     Inspect(InspectArgs),
     /// Copy an archive into the other backend, bit for bit.
     Convert(ConvertArgs),
+    /// Estimate I(X;Z) and I(Y;Z) per (layer, epoch, estimator, σ²) with the pairwise KL and
+    /// Bhattacharyya bounds; one streaming pass per (layer, epoch) for all σ².
+    Estimate(EstimateArgs),
+    /// Pairwise-distance distributions per (layer, epoch): percentiles, nearest neighbours,
+    /// within/between-class means, and the σ² each rule would pick.
+    Distances(DistancesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct EstimateArgs {
+    /// Archive directory.
+    dir: PathBuf,
+    /// Estimators: kl (upper bound), bd (Bhattacharyya lower bound).
+    #[arg(long, value_delimiter = ',', default_value = "kl,bd")]
+    estimator: Vec<String>,
+    /// Noise variances: values (0.001,0.1), log grids (1e-4..1e1:25, or 1e-3..1:x2), per layer
+    /// (fc1=0.05), or rules from each representation's squared distances: thesis
+    /// (p90(d²)/1000), pQ/DIV, nn or nn*C (C × median squared nearest-neighbour distance).
+    #[arg(long, default_value = "0.001,0.01,0.1,1,thesis,nn")]
+    sigma2: String,
+    /// Layers to estimate (default: all).
+    #[arg(long, value_delimiter = ',')]
+    layers: Option<Vec<String>>,
+    /// Epochs: all, last, every:K, or a list like 0,5,10..20.
+    #[arg(long, default_value = "all")]
+    epochs: String,
+    /// Unit of the information columns.
+    #[arg(long, default_value = "bits")]
+    unit: String,
+    /// Precision of the distance computation: f32 (fast) or f64.
+    #[arg(long, default_value = "f32")]
+    precision: String,
+    /// Rows per tile of the pairwise pass (memory grows as its square).
+    #[arg(long, default_value_t = 1024)]
+    tile: usize,
+    /// Saturated when I(X;Z) is within this many nats of ln N.
+    #[arg(long, default_value_t = 0.1)]
+    saturation_margin: f64,
+    /// Saturated when N_eff falls below this.
+    #[arg(long, default_value_t = 1.5)]
+    min_n_eff: f64,
+    /// Output table: .csv or .parquet.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct DistancesArgs {
+    /// Archive directory.
+    dir: PathBuf,
+    /// Layers (default: all).
+    #[arg(long, value_delimiter = ',')]
+    layers: Option<Vec<String>>,
+    /// Epochs: all, last, every:K, or a list like 0,5,10..20.
+    #[arg(long, default_value = "all")]
+    epochs: String,
+    /// Precision of the distance computation: f32 or f64.
+    #[arg(long, default_value = "f32")]
+    precision: String,
+    /// Rows per tile of the pairwise pass.
+    #[arg(long, default_value_t = 1024)]
+    tile: usize,
+    /// Output table (.csv or .parquet); the histograms go beside it as <stem>-histogram.csv.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -251,6 +321,85 @@ fn run_convert(a: ConvertArgs) -> Result<()> {
     Ok(())
 }
 
+fn bar(total: usize, what: &str) -> indicatif::ProgressBar {
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{what} {{bar:30}} {{pos}}/{{len}} (layer, epoch) {{elapsed}} eta {{eta}}"
+    ))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    indicatif::ProgressBar::new(total as u64).with_style(style)
+}
+
+fn run_estimate(a: EstimateArgs) -> Result<()> {
+    let archive = Archive::open(&a.dir)?;
+    let req = EstimateRequest {
+        estimators: a
+            .estimator
+            .iter()
+            .map(|e| e.parse())
+            .collect::<Result<Vec<Estimator>, _>>()?,
+        sigma2: SigmaSpec::parse(&a.sigma2)?,
+        layers: a.layers,
+        epochs: Epochs::parse(&a.epochs)?,
+        unit: a.unit.parse()?,
+        precision: a.precision.parse()?,
+        pass: PassOptions {
+            tile: a.tile,
+            distances: true,
+        },
+        saturation: SaturationRule {
+            margin_nats: a.saturation_margin,
+            min_n_eff: a.min_n_eff,
+        },
+    };
+    let pb = bar(0, "estimating");
+    let rows = estimates::estimate_archive(&archive, &req, &mut |d, t| {
+        pb.set_length(t as u64);
+        pb.set_position(d as u64);
+    })?;
+    pb.finish_and_clear();
+    estimates::estimates_table(&rows).write(&a.out)?;
+    let saturated = rows.iter().filter(|r| r.saturated).count();
+    println!(
+        "wrote {} ({} rows; {} saturated)",
+        a.out.display(),
+        rows.len(),
+        saturated
+    );
+    Ok(())
+}
+
+fn run_distances(a: DistancesArgs) -> Result<()> {
+    let archive = Archive::open(&a.dir)?;
+    let pb = bar(0, "distances");
+    let report = distances::distances_archive(
+        &archive,
+        a.layers.as_deref(),
+        &Epochs::parse(&a.epochs)?,
+        a.precision.parse()?,
+        a.tile,
+        &mut |d, t| {
+            pb.set_length(t as u64);
+            pb.set_position(d as u64);
+        },
+    )?;
+    pb.finish_and_clear();
+    distances::distances_table(&report.rows).write(&a.out)?;
+    let stem = a
+        .out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "distances".into());
+    let hist = a.out.with_file_name(format!("{stem}-histogram.csv"));
+    distances::histogram_table(&archive, &report).write(&hist)?;
+    println!(
+        "wrote {} ({} rows) and {}",
+        a.out.display(),
+        report.rows.len(),
+        hist.display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -258,6 +407,8 @@ fn main() -> ExitCode {
         Command::Export(a) => run_export(a),
         Command::Inspect(a) => run_inspect(a),
         Command::Convert(a) => run_convert(a),
+        Command::Estimate(a) => run_estimate(a),
+        Command::Distances(a) => run_distances(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -286,7 +286,7 @@ where
             let gt = gt.view();
             let diagonal = i0 == j0;
             let cols = j1 - j0;
-            let stride = 2 * nb;
+            let stride = (2 * nb).max(1);
             let mut rows = vec![0.0f64; (i1 - i0) * stride];
             let mut row_nn = vec![f64::INFINITY; i1 - i0];
             let chunk = 8;

@@ -13,6 +13,7 @@
 pub mod estimate;
 pub mod histogram;
 pub mod kernel;
+pub mod sigma;
 
 use ndarray::ArrayView2;
 

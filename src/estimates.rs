@@ -1,0 +1,363 @@
+//! Estimating an archive: every selected (layer, epoch) through the pairwise engine, as a tidy table.
+//!
+//! One row per (layer, epoch, estimator, σ²) with the columns of [`ESTIMATE_COLUMNS`]. Distances
+//! in σ² rules are squared (see [`crate::pairwise::sigma`]); `sigma2_over_nn` expresses each σ²
+//! relative to the median squared nearest-neighbour distance of that representation, which makes
+//! values comparable across layers and epochs whose scale differs (background §4).
+
+use std::fmt;
+use std::str::FromStr;
+
+use ndarray::Array2;
+
+use crate::archive::Archive;
+use crate::error::{Error, Result};
+use crate::pairwise::sigma::{median, SigmaSpec};
+use crate::pairwise::{
+    pairwise_estimates, pairwise_pass, Bound, PairwiseEstimate, PassOptions, SaturationRule,
+};
+use crate::selection::{self, Epochs};
+use crate::table::{Column, Table};
+
+/// Estimators this module runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Estimator {
+    /// Pairwise KL upper bound.
+    Kl,
+    /// Pairwise Bhattacharyya lower bound.
+    Bd,
+}
+
+impl fmt::Display for Estimator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Estimator::Kl => "kl",
+            Estimator::Bd => "bd",
+        })
+    }
+}
+
+impl FromStr for Estimator {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "kl" => Ok(Estimator::Kl),
+            "bd" => Ok(Estimator::Bd),
+            other => Err(Error::Invalid(format!(
+                "unknown estimator '{other}' (available: kl, bd)"
+            ))),
+        }
+    }
+}
+
+/// Unit of information in outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unit {
+    /// log base 2.
+    #[default]
+    Bits,
+    /// Natural log.
+    Nats,
+}
+
+impl Unit {
+    /// Multiplier from nats.
+    pub fn from_nats(self) -> f64 {
+        match self {
+            Unit::Bits => 1.0 / std::f64::consts::LN_2,
+            Unit::Nats => 1.0,
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unit::Bits => "bits",
+            Unit::Nats => "nats",
+        })
+    }
+}
+
+impl FromStr for Unit {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bits" => Ok(Unit::Bits),
+            "nats" => Ok(Unit::Nats),
+            other => Err(Error::Invalid(format!(
+                "unknown unit '{other}' (expected bits or nats)"
+            ))),
+        }
+    }
+}
+
+/// Precision of the Gram matrix (everything after it is f64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 GEMM on the stored activations (fast).
+    #[default]
+    F32,
+    /// Activations widened to f64 before the GEMM (slower; distances exact to f64 rounding).
+    F64,
+}
+
+impl FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "f64" => Ok(Precision::F64),
+            other => Err(Error::Invalid(format!(
+                "unknown precision '{other}' (expected f32 or f64)"
+            ))),
+        }
+    }
+}
+
+/// What to estimate.
+#[derive(Debug, Clone)]
+pub struct EstimateRequest {
+    /// Estimators to report.
+    pub estimators: Vec<Estimator>,
+    /// σ² values and rules.
+    pub sigma2: SigmaSpec,
+    /// Layers by name (None: all).
+    pub layers: Option<Vec<String>>,
+    /// Epochs.
+    pub epochs: Epochs,
+    /// Output unit.
+    pub unit: Unit,
+    /// Gram precision.
+    pub precision: Precision,
+    /// Tile size and the like.
+    pub pass: PassOptions,
+    /// Saturation thresholds.
+    pub saturation: SaturationRule,
+}
+
+/// One output row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimateRow {
+    /// Run name.
+    pub run: String,
+    /// Layer name.
+    pub layer: String,
+    /// Layer position in the network.
+    pub layer_index: usize,
+    /// Layer kind.
+    pub layer_kind: String,
+    /// Epoch.
+    pub epoch: u32,
+    /// `kl` or `bd`.
+    pub estimator: Estimator,
+    /// σ².
+    pub sigma2: f64,
+    /// How σ² was chosen.
+    pub sigma2_rule: String,
+    /// σ² / median squared nearest-neighbour distance.
+    pub sigma2_over_nn: f64,
+    /// I(X;Z).
+    pub i_xz: f64,
+    /// I(Y;Z) as this estimator's difference.
+    pub i_yz: f64,
+    /// Rigorous I(Y;Z) bracket, lower end.
+    pub i_yz_lo: f64,
+    /// Rigorous I(Y;Z) bracket, upper end.
+    pub i_yz_hi: f64,
+    /// N.
+    pub n: usize,
+    /// H(Y).
+    pub h_y: f64,
+    /// log N.
+    pub log_n: f64,
+    /// N_eff of this estimator's kernel.
+    pub n_eff: f64,
+    /// Saturation flag.
+    pub saturated: bool,
+    /// Unit of the information columns.
+    pub unit: Unit,
+}
+
+/// Column names of the estimates table, in order.
+pub const ESTIMATE_COLUMNS: [&str; 19] = [
+    "run",
+    "layer",
+    "layer_index",
+    "layer_kind",
+    "epoch",
+    "estimator",
+    "sigma2",
+    "sigma2_rule",
+    "sigma2_over_nn",
+    "i_xz",
+    "i_yz",
+    "i_yz_lo",
+    "i_yz_hi",
+    "n",
+    "h_y",
+    "log_n",
+    "n_eff",
+    "saturated",
+    "unit",
+];
+
+/// Reads one (layer, epoch) and runs `f` on it in the requested precision.
+pub(crate) fn with_matrix<R>(
+    z: Array2<f32>,
+    precision: Precision,
+    f32_fn: impl FnOnce(&Array2<f32>) -> R,
+    f64_fn: impl FnOnce(&Array2<f64>) -> R,
+) -> R {
+    match precision {
+        Precision::F32 => f32_fn(&z),
+        Precision::F64 => f64_fn(&z.mapv(f64::from)),
+    }
+}
+
+/// Estimates every selected (layer, epoch); `progress(done, total)` after each.
+pub fn estimate_archive(
+    archive: &Archive,
+    req: &EstimateRequest,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<EstimateRow>> {
+    if req.estimators.is_empty() {
+        return Err(Error::Invalid("no estimator requested".into()));
+    }
+    for name in req.sigma2.named_layers() {
+        archive.layer(name)?;
+    }
+    let layers = selection::layers(archive, req.layers.as_deref())?;
+    let epochs = req.epochs.resolve(archive)?;
+    if epochs.is_empty() {
+        return Err(Error::request(
+            archive.dir(),
+            "no epoch with activations selected",
+        ));
+    }
+    let labels = archive.labels()?;
+    let run = archive.manifest().run.name.clone();
+    let unit = req.unit.from_nats();
+    let total = layers.len() * epochs.len();
+    let mut rows = Vec::new();
+    let mut done = 0;
+    for &li in &layers {
+        let info = &archive.layers()[li];
+        for &epoch in &epochs {
+            let z = archive.activations_at(li, epoch)?;
+            if let Some((i, v)) = z.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(Error::request(
+                    archive.dir(),
+                    format!(
+                        "layer '{}' epoch {epoch}: non-finite activation {v} at sample {}, unit {}; estimates need finite values",
+                        info.name,
+                        i / info.width,
+                        i % info.width
+                    ),
+                ));
+            }
+            let (estimates, nn_median) = with_matrix(
+                z,
+                req.precision,
+                |z| run_one(z, &labels, &info.name, req),
+                |z| run_one(z, &labels, &info.name, req),
+            );
+            for (e, rule) in estimates {
+                for &est in &req.estimators {
+                    let b: Bound = match est {
+                        Estimator::Kl => e.kl,
+                        Estimator::Bd => e.bd,
+                    };
+                    rows.push(EstimateRow {
+                        run: run.clone(),
+                        layer: info.name.clone(),
+                        layer_index: li,
+                        layer_kind: info.kind.to_string(),
+                        epoch,
+                        estimator: est,
+                        sigma2: e.sigma2,
+                        sigma2_rule: rule.clone(),
+                        sigma2_over_nn: e.sigma2 / nn_median,
+                        i_xz: b.i_xz * unit,
+                        i_yz: b.i_yz * unit,
+                        i_yz_lo: e.i_yz_lo * unit,
+                        i_yz_hi: e.i_yz_hi * unit,
+                        n: labels.len(),
+                        h_y: e.h_y * unit,
+                        log_n: e.log_n * unit,
+                        n_eff: b.n_eff,
+                        saturated: b.saturated,
+                        unit: req.unit,
+                    });
+                }
+            }
+            done += 1;
+            progress(done, total);
+        }
+    }
+    Ok(rows)
+}
+
+/// One (layer, epoch). Without σ² rules a single pass gives the estimates and the distance
+/// statistics (for `sigma2_over_nn`); with rules a first distance-only pass picks σ².
+fn run_one<T: crate::pairwise::Element>(
+    z: &Array2<T>,
+    labels: &[u32],
+    layer: &str,
+    req: &EstimateRequest,
+) -> (Vec<(PairwiseEstimate, String)>, f64) {
+    let with_distances = PassOptions {
+        distances: true,
+        ..req.pass
+    };
+    let (chosen, first) = if req.sigma2.has_rules() {
+        let d = pairwise_pass(z.view(), labels, &[], &with_distances).distances;
+        (req.sigma2.resolve(layer, Some(&d)), Some(d))
+    } else {
+        (req.sigma2.resolve(layer, None), None)
+    };
+    let sigma2s: Vec<f64> = chosen.iter().map(|c| c.sigma2).collect();
+    let opts = PassOptions {
+        distances: first.is_none(),
+        ..req.pass
+    };
+    let result = pairwise_estimates(z.view(), labels, &sigma2s, &opts, &req.saturation);
+    let distances = first.unwrap_or(result.distances);
+    let rows = result
+        .estimates
+        .into_iter()
+        .zip(chosen)
+        .map(|(e, c)| (e, c.rule))
+        .collect();
+    (rows, median(&distances.nn_d2))
+}
+
+/// The rows as a table with [`ESTIMATE_COLUMNS`].
+pub fn estimates_table(rows: &[EstimateRow]) -> Table {
+    let f = |g: fn(&EstimateRow) -> f64| Column::F64(rows.iter().map(g).collect());
+    let s = |g: fn(&EstimateRow) -> String| Column::Str(rows.iter().map(g).collect());
+    let i = |g: fn(&EstimateRow) -> i64| Column::I64(rows.iter().map(g).collect());
+    Table::new()
+        .with("run", s(|r| r.run.clone()))
+        .with("layer", s(|r| r.layer.clone()))
+        .with("layer_index", i(|r| r.layer_index as i64))
+        .with("layer_kind", s(|r| r.layer_kind.clone()))
+        .with("epoch", i(|r| i64::from(r.epoch)))
+        .with("estimator", s(|r| r.estimator.to_string()))
+        .with("sigma2", f(|r| r.sigma2))
+        .with("sigma2_rule", s(|r| r.sigma2_rule.clone()))
+        .with("sigma2_over_nn", f(|r| r.sigma2_over_nn))
+        .with("i_xz", f(|r| r.i_xz))
+        .with("i_yz", f(|r| r.i_yz))
+        .with("i_yz_lo", f(|r| r.i_yz_lo))
+        .with("i_yz_hi", f(|r| r.i_yz_hi))
+        .with("n", i(|r| r.n as i64))
+        .with("h_y", f(|r| r.h_y))
+        .with("log_n", f(|r| r.log_n))
+        .with("n_eff", f(|r| r.n_eff))
+        .with(
+            "saturated",
+            Column::Bool(rows.iter().map(|r| r.saturated).collect()),
+        )
+        .with("unit", s(|r| r.unit.to_string()))
+}
