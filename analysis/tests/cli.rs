@@ -517,3 +517,168 @@ fn truncate(path: &Path, len: u64) {
     let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
     f.set_len(len).unwrap();
 }
+
+fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    (
+        header,
+        lines
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect(),
+    )
+}
+
+#[test]
+fn estimate_writes_the_tidy_table_and_matches_the_library() {
+    use infoplane::pairwise::{pairwise_estimates, PassOptions, SaturationRule};
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let (a, _) = write_inputs(d);
+    import_ok(d, "run", "hdf5");
+    let r = infoplane(
+        d,
+        &[
+            "estimate",
+            "run",
+            "--sigma2",
+            "0.5,run_layer=1,2",
+            "--layers",
+            "a",
+            "--epochs",
+            "0,2",
+            "--out",
+            "est.csv",
+        ],
+    );
+    fails_with(&r, "run: no layer named 'run_layer' (layers: a, b)");
+    let r = infoplane(
+        d,
+        &[
+            "estimate",
+            "run",
+            "--sigma2",
+            "0.5,a=2,nn*4",
+            "--layers",
+            "a",
+            "--epochs",
+            "0,2",
+            "--unit",
+            "nats",
+            "--out",
+            "est.csv",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "wrote est.csv (12 rows; 0 saturated)");
+    let (header, rows) = csv(&d.join("est.csv"));
+    insta::assert_snapshot!("estimate_header", header.join(","));
+    assert_eq!(rows.len(), 2 * 3 * 2);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let labels: Vec<u32> = (0..N as u32).map(|i| i % 3).collect();
+    let z = ndarray::Array2::from_shape_vec((N, 5), a[2 * N * 5..].to_vec()).unwrap();
+    let direct = pairwise_estimates(
+        z.view(),
+        &labels,
+        &[0.5, 2.0],
+        &PassOptions::default(),
+        &SaturationRule::default(),
+    );
+    for row in rows.iter().filter(|r| r[col("epoch")] == "2") {
+        let s2: f64 = row[col("sigma2")].parse().unwrap();
+        let rule = &row[col("sigma2_rule")];
+        let want = match s2 {
+            0.5 => (&direct.estimates[0], "fixed"),
+            2.0 => (&direct.estimates[1], "layer"),
+            _ => {
+                assert_eq!(rule, "4*median_nn(d²)");
+                continue;
+            }
+        };
+        assert_eq!(rule, want.1);
+        let b = if row[col("estimator")] == "kl" {
+            want.0.kl
+        } else {
+            want.0.bd
+        };
+        assert_eq!(row[col("i_xz")].parse::<f64>().unwrap(), b.i_xz);
+        assert_eq!(row[col("i_yz")].parse::<f64>().unwrap(), b.i_yz);
+        assert_eq!(row[col("i_yz_lo")].parse::<f64>().unwrap(), want.0.i_yz_lo);
+        assert_eq!(row[col("unit")], "nats");
+        assert_eq!(row[col("n")], "12");
+    }
+    // Bits by default, Parquet by extension.
+    let r = infoplane(
+        d,
+        &["estimate", "run", "--sigma2", "0.5", "--out", "est.parquet"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(std::fs::read(d.join("est.parquet"))
+        .unwrap()
+        .starts_with(b"PAR1"));
+}
+
+#[test]
+fn estimate_and_distances_refuse_bad_requests() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    write_inputs(d);
+    import_ok(d, "run", "parquet");
+    let est = |extra: &[&str]| {
+        let mut args = vec!["estimate", "run", "--out", "e.csv"];
+        args.extend(extra);
+        infoplane(d, &args)
+    };
+    fails_with(
+        &est(&["--estimator", "kl,mine"]),
+        "unknown estimator 'mine' (available: kl, bd)",
+    );
+    fails_with(
+        &est(&["--sigma2", "0.1,abc"]),
+        "σ² specification 'abc': 'abc' is not a number",
+    );
+    fails_with(
+        &est(&["--epochs", "9"]),
+        "run: epoch 9 has no recorded activations (epochs with activations: 0-2)",
+    );
+    fails_with(
+        &est(&["--layers", "zz"]),
+        "run: no layer named 'zz' (layers: a, b)",
+    );
+    fails_with(
+        &est(&["--unit", "bytes"]),
+        "unknown unit 'bytes' (expected bits or nats)",
+    );
+    assert!(!d.join("e.csv").exists());
+    fails_with(
+        &infoplane(d, &["distances", "run", "--epochs", "5", "--out", "d.csv"]),
+        "run: epoch 5 has no recorded activations (epochs with activations: 0-2)",
+    );
+}
+
+#[test]
+fn distances_table_and_histograms() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    write_inputs(d);
+    import_ok(d, "run", "parquet");
+    let r = infoplane(d, &["distances", "run", "--out", "dist.csv"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (header, rows) = csv(&d.join("dist.csv"));
+    insta::assert_snapshot!("distances_header", header.join(","));
+    assert_eq!(rows.len(), 6);
+    let pairs = (N * (N - 1) / 2).to_string();
+    assert!(rows.iter().all(|r| r[5] == pairs));
+    let (hh, hist) = csv(&d.join("dist-histogram.csv"));
+    assert_eq!(
+        hh,
+        vec!["layer", "layer_index", "epoch", "lower", "upper", "count"]
+    );
+    let total: u64 = hist
+        .iter()
+        .filter(|r| r[0] == "b" && r[2] == "1")
+        .map(|r| r[5].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, (N * (N - 1) / 2) as u64);
+}

@@ -9,7 +9,10 @@ use crate::error::{Error, Result};
 /// Writes `bytes` to `path` atomically: a temporary sibling is written and fsynced, then renamed
 /// over `path`, then the directory is fsynced. Readers see the old or the new content, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Benchmark of `infoplane estimate` (pairwise KL/BD) against numpy, measured in one run.
+
+(a) one σ²: `infoplane estimate` on an archive vs numpy's own Z @ Z.T on the same data (goal ≤ 1.5x)
+(b) 64 σ² vs one σ² with infoplane (goal ≤ 2x)
+(c) a plain numpy reference (GEMM distances, then scipy logsumexp per σ², with I(Y;Z)) for
+    64 σ² vs infoplane (goal ≥ 20x faster). The reference is timed on REF_SIGMAS σ² values and
+    scaled linearly to 64 (its cost is linear in the number of σ²); both numbers are printed.
+(d) N = 60000, H = 256: completes, peak RSS (goal < 2 GB), time.
+
+Usage: bench_pairwise.py INFOPLANE_BINARY WORK_DIR [--quick]
+"""
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+from scipy.special import logsumexp
+
+exe, work = sys.argv[1], sys.argv[2]
+quick = "--quick" in sys.argv
+os.makedirs(work, exist_ok=True)
+REF_SIGMAS = 2 if quick else 4
+
+
+def clustered(n, h, classes, seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((classes, h)).astype(np.float32)
+    y = rng.integers(0, classes, n)
+    z = centres[y] + 0.6 * rng.standard_normal((n, h)).astype(np.float32)
+    return z.astype(np.float32), y
+
+
+def make_archive(name, z, y):
+    d = os.path.join(work, name)
+    np.savez(os.path.join(work, name + ".npz"), z=z)
+    np.save(os.path.join(work, name + "-y.npy"), y)
+    subprocess.run([exe, "import", "--activations", os.path.join(work, name + ".npz"), "--labels",
+                    os.path.join(work, name + "-y.npy"), "--out", d, "--force"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return d
+
+
+def timed(cmd):
+    t = time.perf_counter()
+    r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    return time.perf_counter() - t, int(r.stderr.strip().splitlines()[-1]) / 1024
+
+
+def estimate(archive, sigma2):
+    return timed([exe, "estimate", archive, "--sigma2", sigma2, "--out", os.path.join(work, "out.csv")])
+
+
+def best(f, repeats=3):
+    return min(f() for _ in range(repeats))
+
+
+def numpy_reference(z, y, sigmas):
+    """GEMM distances, then logsumexp per σ² for I_KL, I_BD and both I(Y;Z) differences."""
+    z = z.astype(np.float64)
+    z = z - z.mean(0)
+    sq = (z * z).sum(1)
+    d = np.maximum(sq[:, None] + sq[None, :] - 2 * (z @ z.T), 0)
+    np.fill_diagonal(d, 0)
+    n = len(y)
+    same = y[:, None] == y[None, :]
+    counts = np.bincount(y)[y]
+    out = []
+    for s in sigmas:
+        for v in (s, 4 * s):
+            ln_s = logsumexp(-d / (2 * v), axis=1)
+            ln_sc = logsumexp(np.where(same, -d / (2 * v), -np.inf), axis=1)
+            ixz = np.log(n) - ln_s.mean()
+            iyz = np.mean(ln_sc - np.log(counts) - ln_s + np.log(n))
+            out.append((ixz, iyz))
+    return out
+
+
+n, h = (4000, 512) if quick else (10000, 1024)
+z, y = clustered(n, h, 10, 0)
+arch = make_archive("a", z, y)
+print(f"N = {n}, H = {h}, float32, 10 clusters; {os.cpu_count()} cores")
+
+t_np = best(lambda: (lambda t: (z @ z.T, time.perf_counter() - t)[1])(time.perf_counter()))
+t1, rss1 = min(estimate(arch, "0.1") for _ in range(3))
+grid = "1e-3..1e3:64"
+t64, rss64 = min(estimate(arch, grid) for _ in range(2))
+print(f"(a) numpy Z @ Z.T                        {t_np:8.2f} s")
+print(f"    infoplane estimate, 1 σ² (kl, bd)     {t1:8.2f} s   ratio {t1 / t_np:.2f}x (goal ≤ 1.5x)")
+print(f"(b) infoplane estimate, 64 σ² ({grid})  {t64:8.2f} s   ratio {t64 / t1:.2f}x of 1 σ² (goal ≤ 2x)")
+sig = np.geomspace(1e-3, 1e3, 64)[:: 64 // REF_SIGMAS][:REF_SIGMAS]
+t = time.perf_counter()
+numpy_reference(z, y, sig)
+t_ref = time.perf_counter() - t
+t_ref64 = t_ref * 64 / REF_SIGMAS
+print(f"(c) numpy/scipy reference, {REF_SIGMAS} σ²          {t_ref:8.2f} s   -> 64 σ² ≈ {t_ref64:.1f} s;"
+      f" infoplane is {t_ref64 / t64:.1f}x faster (goal ≥ 20x)")
+
+n2 = 12000 if quick else 60000
+z2, y2 = clustered(n2, 256, 10, 1)
+arch2 = make_archive("b", z2, y2)
+del z2
+t_big, rss_big = estimate(arch2, "0.1")
+print(f"(d) N = {n2}, H = 256, 1 σ²: {t_big:.1f} s, peak RSS {rss_big:.0f} MiB (goal < 2048 MiB)")
+print(f"    peak RSS of (a) {rss1:.0f} MiB, (b) {rss64:.0f} MiB")
