@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::estimates::{with_matrix, Precision};
 use crate::pairwise::histogram::{HistogramBin, RELATIVE_BIN_WIDTH};
 use crate::pairwise::sigma::{median, Rule};
-use crate::pairwise::{pairwise_pass, DistanceStats, Element, PassOptions};
+use crate::pairwise::{pairwise_pass, DistanceStats, Element, PassOptions, Stats};
 use crate::selection::{self, Epochs};
 use crate::table::{Column, Table};
 
@@ -83,7 +83,7 @@ fn stats<T: Element>(z: &ndarray::Array2<T>, labels: &[u32], tile: usize) -> Dis
         &[],
         &PassOptions {
             tile,
-            distances: true,
+            stats: Stats::All,
         },
     )
     .distances

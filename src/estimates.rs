@@ -14,7 +14,7 @@ use crate::archive::Archive;
 use crate::error::{Error, Result};
 use crate::pairwise::sigma::{median, SigmaSpec};
 use crate::pairwise::{
-    pairwise_estimates, pairwise_pass, Bound, PairwiseEstimate, PassOptions, SaturationRule,
+    pairwise_estimates, pairwise_pass, Bound, PairwiseEstimate, PassOptions, SaturationRule, Stats,
 };
 use crate::selection::{self, Epochs};
 use crate::table::{Column, Table};
@@ -307,7 +307,7 @@ fn run_one<T: crate::pairwise::Element>(
     req: &EstimateRequest,
 ) -> (Vec<(PairwiseEstimate, String)>, f64) {
     let with_distances = PassOptions {
-        distances: true,
+        stats: Stats::All,
         ..req.pass
     };
     let (chosen, first) = if req.sigma2.has_rules() {
@@ -318,7 +318,11 @@ fn run_one<T: crate::pairwise::Element>(
     };
     let sigma2s: Vec<f64> = chosen.iter().map(|c| c.sigma2).collect();
     let opts = PassOptions {
-        distances: first.is_none(),
+        stats: if first.is_none() {
+            Stats::Nearest
+        } else {
+            Stats::None
+        },
         ..req.pass
     };
     let result = pairwise_estimates(z.view(), labels, &sigma2s, &opts, &req.saturation);

@@ -15,6 +15,7 @@
 extern crate blas_src;
 
 pub mod archive;
+pub mod blas;
 pub mod distances;
 pub mod error;
 pub mod estimates;

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use infoplane::pairwise::{
-    exp_neg, pairwise_estimates, PairwiseEstimate, PassOptions, SaturationRule,
+    exp_neg, pairwise_estimates, PairwiseEstimate, PassOptions, SaturationRule, Stats,
 };
 use ndarray::Array2;
 
@@ -106,7 +106,7 @@ fn rel(a: f64, b: f64) -> f64 {
 fn opts(tile: usize) -> PassOptions {
     PassOptions {
         tile,
-        distances: true,
+        stats: Stats::All,
     }
 }
 

@@ -11,7 +11,7 @@ use infoplane::distances;
 use infoplane::estimates::{self, EstimateRequest, Estimator};
 use infoplane::import::{self, ExportRequest, ImportOptions};
 use infoplane::pairwise::sigma::SigmaSpec;
-use infoplane::pairwise::{PassOptions, SaturationRule};
+use infoplane::pairwise::{PassOptions, SaturationRule, Stats};
 use infoplane::selection::Epochs;
 
 /// Information-plane analysis of recorded neural-network activations.
@@ -344,7 +344,7 @@ fn run_estimate(a: EstimateArgs) -> Result<()> {
         precision: a.precision.parse()?,
         pass: PassOptions {
             tile: a.tile,
-            distances: true,
+            stats: Stats::All,
         },
         saturation: SaturationRule {
             margin_nats: a.saturation_margin,

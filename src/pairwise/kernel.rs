@@ -26,6 +26,12 @@ use super::histogram::Histogram;
 /// Kernel values below exp(-CUTOFF) relative to the self term (1) are not computed: over any N
 /// they change S_i by less than N·e^-60 ≈ N·1e-26 relative.
 const CUTOFF: f64 = 60.0;
+/// Rows per GEMM call when a tile's Gram block is split across threads.
+const GEMM_ROWS: usize = 128;
+/// Rows processed together by one task (their column sums are added once per block).
+const ROWS: usize = 8;
+/// Columns per block of kernel values (ROWS x COLS f64 stay in the L1 cache).
+const COLS: usize = 256;
 
 /// exp(x) for x ≤ 0, accurate to about 1 ulp, written so the compiler can vectorise it.
 ///
@@ -44,21 +50,74 @@ pub fn exp_neg(x: f64) -> f64 {
     let n = t - SHIFT;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let mut p = 1.0 / 6_227_020_800.0; // 1/13!
-    p = p * r + 1.0 / 479_001_600.0;
-    p = p * r + 1.0 / 39_916_800.0;
-    p = p * r + 1.0 / 3_628_800.0;
-    p = p * r + 1.0 / 362_880.0;
-    p = p * r + 1.0 / 40_320.0;
-    p = p * r + 1.0 / 5_040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    for c in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = fma(p, r, c);
+    }
     let k = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
     p * f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+/// a * b + c, fused where the target has FMA (never a slow software fallback).
+#[inline(always)]
+fn fma(a: f64, b: f64, c: f64) -> f64 {
+    #[cfg(target_feature = "fma")]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(target_feature = "fma"))]
+    {
+        a * b + c
+    }
+}
+
+/// Lanes of the partial sums: independent accumulators let the compiler vectorise the
+/// reductions (a single f64 accumulator forces sequential adds).
+const LANES: usize = 8;
+
+/// (Σ k, Σ k·m) over a row segment, in [`LANES`] partial sums.
+#[inline(always)]
+fn sums(k: &[f64], m: &[f64]) -> (f64, f64) {
+    let mut st = [0.0f64; LANES];
+    let mut ss = [0.0f64; LANES];
+    let mut kc = k.chunks_exact(LANES);
+    let mut mc = m.chunks_exact(LANES);
+    for (kk, mm) in (&mut kc).zip(&mut mc) {
+        for l in 0..LANES {
+            st[l] += kk[l];
+            ss[l] += kk[l] * mm[l];
+        }
+    }
+    let mut t: f64 = st.iter().sum();
+    let mut s: f64 = ss.iter().sum();
+    for (&kv, &mv) in kc.remainder().iter().zip(mc.remainder()) {
+        t += kv;
+        s += kv * mv;
+    }
+    (t, s)
+}
+
+/// [`sums`], also adding k and k·m into the column accumulators.
+#[inline(always)]
+fn sums_and_columns(k: &[f64], m: &[f64], ct: &mut [f64], cs: &mut [f64]) -> (f64, f64) {
+    for (((t, s), &kv), &mv) in ct.iter_mut().zip(cs.iter_mut()).zip(k).zip(m) {
+        *t += kv;
+        *s += kv * mv;
+    }
+    sums(k, m)
 }
 
 /// How one kernel variance's values are obtained.
@@ -108,6 +167,32 @@ impl Plan {
             source,
             caller: order,
         }
+    }
+
+    /// Entries grouped by the exponential they derive from: (root, [(entry, squarings)]),
+    /// descendants sorted by their number of squarings from the root.
+    fn groups(&self) -> Vec<(usize, Vec<(usize, u32)>)> {
+        let root_of = |mut b: usize| {
+            let mut times = 0;
+            while let Source::Square { from, times: t } = self.source[b] {
+                times += t;
+                b = from;
+            }
+            (b, times)
+        };
+        let mut groups: Vec<(usize, Vec<(usize, u32)>)> = Vec::new();
+        for b in 0..self.a.len() {
+            let (root, times) = root_of(b);
+            if times == 0 {
+                groups.push((b, Vec::new()));
+            } else if let Some(g) = groups.iter_mut().find(|g| g.0 == root) {
+                g.1.push((b, times));
+            }
+        }
+        for g in &mut groups {
+            g.1.sort_by_key(|&(_, t)| t);
+        }
+        groups
     }
 }
 
@@ -182,15 +267,26 @@ pub struct PassOutput {
 pub struct PassOptions {
     /// Rows per tile (the GEMM block); memory grows as its square.
     pub tile: usize,
-    /// Gather distance statistics (histogram, nearest neighbours, class means).
-    pub distances: bool,
+    /// Which distance statistics to gather.
+    pub stats: Stats,
+}
+
+/// Distance statistics a pass gathers besides the kernel sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stats {
+    /// None.
+    None,
+    /// Nearest-neighbour distances only (cheap: one min per pair).
+    Nearest,
+    /// Nearest neighbours, the histogram and the within/between-class sums.
+    All,
 }
 
 impl Default for PassOptions {
     fn default() -> Self {
         PassOptions {
             tile: 1024,
-            distances: true,
+            stats: Stats::All,
         }
     }
 }
@@ -251,6 +347,7 @@ where
 {
     let n = z.nrows();
     assert_eq!(labels.len(), n, "one label per row");
+    crate::blas::single_threaded();
     let plan = Plan::new(variances);
     let nb = plan.a.len();
 
@@ -282,108 +379,145 @@ where
             let j1 = (j0 + tile).min(n);
             let zj = zc.slice(ndarray::s![j0..j1, ..]);
             let mut gt = g.slice_mut(ndarray::s![..i1 - i0, ..j1 - j0]);
-            general_mat_mul(T::one(), &zi, &zj.t(), T::zero(), &mut gt);
+            // OpenBLAS runs single-threaded (see `blas`); rayon splits the GEMM into blocks of
+            // GEMM_ROWS rows. The split does not depend on the thread count, so neither do
+            // the results (BLAS may round differently for differently shaped calls).
+            let part = GEMM_ROWS;
+            gt.axis_chunks_iter_mut(Axis(0), part)
+                .into_par_iter()
+                .zip(zi.axis_chunks_iter(Axis(0), part).into_par_iter())
+                .for_each(|(mut gpart, zpart)| {
+                    general_mat_mul(T::one(), &zpart, &zj.t(), T::zero(), &mut gpart);
+                });
             let gt = gt.view();
             let diagonal = i0 == j0;
             let cols = j1 - j0;
             let stride = (2 * nb).max(1);
             let mut rows = vec![0.0f64; (i1 - i0) * stride];
             let mut row_nn = vec![f64::INFINITY; i1 - i0];
-            let chunk = 8;
+            let groups = plan.groups();
             let col = rows
-                .par_chunks_mut(chunk * stride)
-                .zip(row_nn.par_chunks_mut(chunk))
+                .par_chunks_mut(ROWS * stride)
+                .zip(row_nn.par_chunks_mut(ROWS))
                 .enumerate()
                 .fold(
                     || (!diagonal).then(|| ColumnAcc::new(nb, cols)),
                     |mut acc, (c, (out, nn_out))| {
-                        let mut d = vec![0.0f64; cols];
-                        let mut k = vec![0.0f64; nb * cols];
-                        let slot = rayon::current_thread_index().unwrap_or(workers);
-                        let mut pc = counts[slot.min(workers)]
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner());
-                        for (r, (o, nn)) in
-                            out.chunks_mut(stride).zip(nn_out.iter_mut()).enumerate()
-                        {
-                            let li = c * chunk + r;
+                        let r_n = nn_out.len();
+                        let li0 = c * ROWS;
+                        // Squared distances and same-class masks of this block of rows.
+                        // The self pair gets d = +inf here (kernel value 0); its K_ii = 1 is
+                        // added explicitly, so that distant column blocks can be skipped.
+                        let mut d = vec![0.0f64; ROWS * cols];
+                        let mut mask = vec![0.0f64; ROWS * cols];
+                        for r in 0..r_n {
+                            let li = li0 + r;
                             let i = i0 + li;
                             let yi = labels[i];
                             let ni = norms[i];
                             let grow = gt.row(li);
-                            let mut dmin = f64::INFINITY;
-                            for (jj, dj) in d.iter_mut().enumerate() {
+                            let dr = &mut d[r * cols..(r + 1) * cols];
+                            let mr = &mut mask[r * cols..(r + 1) * cols];
+                            for (jj, (dj, mj)) in dr.iter_mut().zip(mr.iter_mut()).enumerate() {
                                 let j = j0 + jj;
                                 let v = (ni + norms[j] - 2.0 * grow[jj].into()).max(0.0);
-                                *dj = if j == i { 0.0 } else { v };
-                                dmin = dmin.min(*dj);
+                                *dj = if j == i { f64::INFINITY } else { v };
+                                *mj = if labels[j] == yi { 1.0 } else { 0.0 };
                             }
-                            // Distance statistics: each unordered pair once.
-                            if opts.distances {
-                                let first = if diagonal { li + 1 } else { 0 };
-                                for (jj, &dj) in d.iter().enumerate().skip(first) {
-                                    let j = j0 + jj;
-                                    pc.histogram.add(dj);
-                                    let s = dj.sqrt();
-                                    if labels[j] == yi {
-                                        pc.within[0] += s;
-                                        pc.within[1] += dj;
-                                        pc.within_pairs += 1;
-                                    } else {
-                                        pc.between[0] += s;
-                                        pc.between[1] += dj;
-                                        pc.between_pairs += 1;
-                                    }
-                                }
-                                for (jj, &dj) in d.iter().enumerate() {
-                                    if j0 + jj != i {
-                                        *nn = nn.min(dj);
-                                        if let Some(acc) = acc.as_mut() {
-                                            acc.nn[jj] = acc.nn[jj].min(dj);
-                                        }
-                                    }
+                            if diagonal {
+                                for b in 0..nb {
+                                    out[r * stride + 2 * b] += 1.0;
+                                    out[r * stride + 2 * b + 1] += 1.0;
                                 }
                             }
-                            for b in 0..nb {
-                                let a = plan.a[b];
+                        }
+                        if opts.stats != Stats::None {
+                            let slot = rayon::current_thread_index().unwrap_or(workers);
+                            let mut pc = counts[slot.min(workers)]
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner());
+                            for (r, nn) in nn_out.iter_mut().enumerate() {
+                                let li = li0 + r;
+                                let dr = &d[r * cols..(r + 1) * cols];
+                                let mr = &mask[r * cols..(r + 1) * cols];
+                                if opts.stats == Stats::All {
+                                    // Each unordered pair once.
+                                    let first = if diagonal { li + 1 } else { 0 };
+                                    let (mut ws, mut ws2, mut wn) = (0.0, 0.0, 0.0);
+                                    let (mut bs, mut bs2) = (0.0, 0.0);
+                                    for (&dj, &mj) in dr.iter().zip(mr).skip(first) {
+                                        let s = dj.sqrt();
+                                        ws += s * mj;
+                                        ws2 += dj * mj;
+                                        wn += mj;
+                                        bs += s * (1.0 - mj);
+                                        bs2 += dj * (1.0 - mj);
+                                    }
+                                    for &dj in dr.iter().skip(first) {
+                                        pc.histogram.add(dj);
+                                    }
+                                    let pairs = dr.len().saturating_sub(first) as u64;
+                                    pc.within[0] += ws;
+                                    pc.within[1] += ws2;
+                                    pc.within_pairs += wn as u64;
+                                    pc.between[0] += bs;
+                                    pc.between[1] += bs2;
+                                    pc.between_pairs += pairs - wn as u64;
+                                }
+                                // The self pair is +inf here, so plain minima skip it.
+                                *nn = dr.iter().fold(*nn, |m, &v| m.min(v));
+                                if let Some(acc) = acc.as_mut() {
+                                    for (a, &dj) in acc.nn.iter_mut().zip(dr) {
+                                        *a = a.min(dj);
+                                    }
+                                }
+                            }
+                        }
+                        // Kernel sums, column block by column block, each exponential's
+                        // squarings derived while its values are in cache.
+                        let mut k = vec![0.0f64; ROWS * COLS];
+                        for c0 in (0..cols).step_by(COLS) {
+                            let c1 = (c0 + COLS).min(cols);
+                            let w = c1 - c0;
+                            let dmin = (0..r_n)
+                                .flat_map(|r| d[r * cols + c0..r * cols + c1].iter())
+                                .fold(f64::INFINITY, |m, &v| m.min(v));
+                            for (root, descendants) in &groups {
+                                let a = plan.a[*root];
                                 if dmin * a > CUTOFF {
+                                    // The widest kernel comes first: all later groups are cut too.
                                     break;
                                 }
-                                let (done, rest) = k.split_at_mut(b * cols);
-                                let kb = &mut rest[..cols];
-                                match plan.source[b] {
-                                    Source::Exp => {
-                                        for (kv, &dj) in kb.iter_mut().zip(d.iter()) {
-                                            *kv = exp_neg(-dj * a);
-                                        }
+                                for r in 0..r_n {
+                                    let dr = &d[r * cols + c0..r * cols + c1];
+                                    for (kv, &dj) in k[r * COLS..r * COLS + w].iter_mut().zip(dr) {
+                                        *kv = exp_neg(-dj * a);
                                     }
-                                    Source::Square { from, times } => {
-                                        kb.copy_from_slice(&done[from * cols..(from + 1) * cols]);
-                                        for _ in 0..times {
-                                            for kv in kb.iter_mut() {
+                                }
+                                let mut done = 0;
+                                for &(b, times) in std::iter::once(&(*root, 0)).chain(descendants) {
+                                    for _ in done..times {
+                                        for r in 0..r_n {
+                                            for kv in &mut k[r * COLS..r * COLS + w] {
                                                 *kv *= *kv;
                                             }
                                         }
                                     }
-                                }
-                                let mut st = 0.0;
-                                let mut ss = 0.0;
-                                for (jj, &kv) in kb.iter().enumerate() {
-                                    st += kv;
-                                    if labels[j0 + jj] == yi {
-                                        ss += kv;
-                                    }
-                                }
-                                o[2 * b] += st;
-                                o[2 * b + 1] += ss;
-                                if let Some(acc) = acc.as_mut() {
-                                    let ct = &mut acc.total[b * cols..(b + 1) * cols];
-                                    let cs = &mut acc.same[b * cols..(b + 1) * cols];
-                                    for (jj, &kv) in kb.iter().enumerate() {
-                                        ct[jj] += kv;
-                                        if labels[j0 + jj] == yi {
-                                            cs[jj] += kv;
-                                        }
+                                    done = times;
+                                    for r in 0..r_n {
+                                        let kr = &k[r * COLS..r * COLS + w];
+                                        let mr = &mask[r * cols + c0..r * cols + c1];
+                                        let (st, ss) = match acc.as_mut() {
+                                            Some(acc) => sums_and_columns(
+                                                kr,
+                                                mr,
+                                                &mut acc.total[b * cols + c0..b * cols + c1],
+                                                &mut acc.same[b * cols + c0..b * cols + c1],
+                                            ),
+                                            None => sums(kr, mr),
+                                        };
+                                        out[r * stride + 2 * b] += st;
+                                        out[r * stride + 2 * b + 1] += ss;
                                     }
                                 }
                             }
