@@ -20,4 +20,7 @@ infoplane convert "$out/archive" --to hdf5 --out "$out/archive-hdf5" --force
 infoplane inspect "$out/archive" | tee "$out/inspect.txt"
 infoplane inspect "$out/archive-hdf5" --json > "$out/inspect.json"
 infoplane export "$out/archive-hdf5" --layer l3 --epoch 7 --out "$out/l3-epoch7.npy" --labels "$out/labels.npy"
-echo "demo: outputs in $out (archive/, archive-hdf5/, inspect.txt, inspect.json, l3-epoch7.npy)"
+infoplane estimate "$out/archive" --estimator kl,bd --sigma2 "1e-3..1e1:9,thesis,nn*4" --out "$out/estimates.csv"
+infoplane distances "$out/archive" --out "$out/distances.csv" --plot "$out/plots"
+echo "demo: outputs in $out: archive/, archive-hdf5/, inspect.txt, inspect.json, l3-epoch7.npy,"
+echo "      estimates.csv, distances.csv, distances-histogram.csv, plots/distances-*.png|svg"

@@ -234,3 +234,41 @@ pub fn histogram_table(archive: &Archive, report: &DistanceReport) -> Table {
         .with("upper", Column::F64(upper))
         .with("count", Column::I64(count))
 }
+
+/// Draws one distance-histogram plot per layer into `dir` (`distances-<index>-<layer>.png` and
+/// `.svg`), the selected epochs overlaid from dark (early) to bright (late). Returns the files.
+pub fn plot_histograms(
+    archive: &Archive,
+    report: &DistanceReport,
+    dir: &std::path::Path,
+    epochs: Option<&[u32]>,
+) -> Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files = Vec::new();
+    let mut layers: Vec<usize> = report.histograms.iter().map(|h| h.0).collect();
+    layers.dedup();
+    for li in layers {
+        let name = &archive.layers()[li].name;
+        let series: Vec<(u32, &[HistogramBin])> = report
+            .histograms
+            .iter()
+            .filter(|h| h.0 == li && epochs.is_none_or(|e| e.contains(&h.1)))
+            .map(|h| (h.1, h.2.as_slice()))
+            .collect();
+        if series.is_empty() {
+            continue;
+        }
+        let safe: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect();
+        let stem = dir.join(format!("distances-{li:02}-{safe}"));
+        let title = format!(
+            "{}: layer {li} '{name}', pairwise distances ({} epochs)",
+            archive.manifest().run.name,
+            series.len()
+        );
+        files.extend(crate::plot::distance_histograms(&stem, &title, &series, (900, 560))?);
+    }
+    Ok(files)
+}

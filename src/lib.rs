@@ -23,6 +23,7 @@ pub mod import;
 pub mod labels;
 pub mod numpy;
 pub mod pairwise;
+pub mod plot;
 pub mod selection;
 pub mod table;
 

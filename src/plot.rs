@@ -51,25 +51,43 @@ fn draw_histograms<DB: DrawingBackend>(
 ) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     let positive = |b: &&HistogramBin| b.upper > 0.0;
-    let lo = epochs
-        .iter()
-        .flat_map(|(_, bins)| bins.iter().filter(positive).map(|b| b.lower))
-        .fold(f64::INFINITY, f64::min);
-    let hi = epochs
-        .iter()
-        .flat_map(|(_, bins)| bins.iter().filter(positive).map(|b| b.upper))
-        .fold(0.0, f64::max);
+    // Density per decade: bins are not equally wide on the log axis, so counts are divided by
+    // each bin's width in decades.
+    let density = |bins: &[HistogramBin], b: &HistogramBin| {
+        let total = bins.iter().map(|x| x.count).sum::<u64>().max(1) as f64;
+        b.count as f64 / total / (b.upper / b.lower).log10()
+    };
+    // x range: from the 0.1 % quantile (of the epoch reaching lowest) to the largest distance,
+    // so that a few near-duplicates do not squeeze the bulk into a corner.
+    let mut lo = f64::INFINITY;
+    let mut hi: f64 = 0.0;
+    for (_, bins) in epochs {
+        let total = bins.iter().map(|x| x.count).sum::<u64>() as f64;
+        let mut seen = 0.0;
+        for b in bins.iter().filter(positive) {
+            seen += b.count as f64;
+            if seen >= 0.001 * total {
+                lo = lo.min(b.lower);
+                break;
+            }
+        }
+        if let Some(b) = bins.iter().rev().find(positive) {
+            hi = hi.max(b.upper);
+        }
+    }
     let (lo, hi) = if lo.is_finite() && hi > lo {
         (lo, hi)
     } else {
         (1e-3, 1.0)
     };
-    let frac = |bins: &[HistogramBin], b: &HistogramBin| {
-        b.count as f64 / bins.iter().map(|x| x.count).sum::<u64>().max(1) as f64
-    };
     let ymax = epochs
         .iter()
-        .flat_map(|(_, bins)| bins.iter().filter(positive).map(move |b| frac(bins, b)))
+        .flat_map(|(_, bins)| {
+            bins.iter()
+                .filter(positive)
+                .filter(move |b| b.lower >= lo)
+                .map(move |b| density(bins, b))
+        })
         .fold(0.0, f64::max)
         .max(1e-9)
         * 1.08;
@@ -82,7 +100,7 @@ fn draw_histograms<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("pairwise distance ||z_i - z_j|| (not squared), log scale")
-        .y_desc("fraction of pairs per bin")
+        .y_desc("fraction of pairs per decade of distance")
         .label_style(("sans-serif", 14))
         .draw()?;
     let last = epochs.len().saturating_sub(1).max(1) as f64;
@@ -92,7 +110,8 @@ fn draw_histograms<DB: DrawingBackend>(
         let pts: Vec<(f64, f64)> = bins
             .iter()
             .filter(positive)
-            .map(|b| ((b.lower * b.upper).sqrt(), frac(bins, b)))
+            .filter(|b| b.lower >= lo)
+            .map(|b| ((b.lower * b.upper).sqrt(), density(bins, b)))
             .collect();
         let series = chart.draw_series(LineSeries::new(pts, colour.stroke_width(2)))?;
         if labelled(k) {
@@ -103,6 +122,7 @@ fn draw_histograms<DB: DrawingBackend>(
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))

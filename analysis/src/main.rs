@@ -97,6 +97,12 @@ struct DistancesArgs {
     /// Output table (.csv or .parquet); the histograms go beside it as <stem>-histogram.csv.
     #[arg(long)]
     out: PathBuf,
+    /// Also draw one histogram plot per layer (PNG and SVG) into this directory.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Epochs to overlay in the plots: all (of those measured), last, every:K, or a list.
+    #[arg(long, default_value = "all")]
+    plot_epochs: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -397,6 +403,11 @@ fn run_distances(a: DistancesArgs) -> Result<()> {
         report.rows.len(),
         hist.display()
     );
+    if let Some(dir) = &a.plot {
+        let epochs = Epochs::parse(&a.plot_epochs)?.resolve(&archive)?;
+        let files = distances::plot_histograms(&archive, &report, dir, Some(&epochs))?;
+        println!("wrote {} plots in {}", files.len(), dir.display());
+    }
     Ok(())
 }
 

@@ -663,8 +663,23 @@ fn distances_table_and_histograms() {
     let d = t.path();
     write_inputs(d);
     import_ok(d, "run", "parquet");
-    let r = infoplane(d, &["distances", "run", "--out", "dist.csv"]);
+    let r = infoplane(d, &["distances", "run", "--out", "dist.csv", "--plot", "plots"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "wrote dist.csv (6 rows) and dist-histogram.csv\nwrote 4 plots in plots\n"
+    );
+    // One PNG (900 x 560, with drawn content) and one SVG per layer.
+    for stem in ["distances-00-a", "distances-01-b"] {
+        let png = std::fs::read(d.join("plots").join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 900);
+        assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 560);
+        assert!(png.len() > 10_000, "{stem}.png looks empty ({} bytes)", png.len());
+        let svg = std::fs::read_to_string(d.join("plots").join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("width=\"900\"") && svg.contains("epoch 2"));
+        assert!(svg.matches("<polyline").count() >= 3, "one line per epoch");
+    }
     let (header, rows) = csv(&d.join("dist.csv"));
     insta::assert_snapshot!("distances_header", header.join(","));
     assert_eq!(rows.len(), 6);
