@@ -260,7 +260,13 @@ pub fn plot_histograms(
         }
         let safe: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let stem = dir.join(format!("distances-{li:02}-{safe}"));
         let title = format!(
@@ -268,7 +274,12 @@ pub fn plot_histograms(
             archive.manifest().run.name,
             series.len()
         );
-        files.extend(crate::plot::distance_histograms(&stem, &title, &series, (900, 560))?);
+        files.extend(crate::plot::distance_histograms(
+            &stem,
+            &title,
+            &series,
+            (900, 560),
+        )?);
     }
     Ok(files)
 }

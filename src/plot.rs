@@ -42,7 +42,8 @@ pub fn distance_histograms(
     Ok(vec![png, svg])
 }
 
-type DrawResult<T, DB> = std::result::Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+type DrawResult<T, DB> =
+    std::result::Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 fn draw_histograms<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -117,7 +118,9 @@ fn draw_histograms<DB: DrawingBackend>(
         if labelled(k) {
             series
                 .label(format!("epoch {epoch}"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(3))
+                });
         }
     }
     chart

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use infoplane::pairwise::{
-    exp_neg, pairwise_estimates, PairwiseEstimate, PassOptions, SaturationRule, Stats,
+    exp_neg, exp_neg_f32, pairwise_estimates, PairwiseEstimate, PassOptions, SaturationRule, Stats,
 };
 use ndarray::Array2;
 
@@ -126,6 +126,15 @@ fn exp_is_accurate_to_an_ulp() {
     }
     assert!(worst < 4e-16, "worst relative error {worst:e}");
     assert_eq!(exp_neg(0.0), 1.0);
+    // The f32 variant (kernel values of the f32 path).
+    let mut worst32: f64 = 0.0;
+    let mut x = 0.0f32;
+    while x > -87.0 {
+        worst32 = worst32.max(rel(f64::from(exp_neg_f32(x)), f64::from(x).exp()));
+        x -= 0.000_731;
+    }
+    assert!(worst32 < 2.5e-7, "worst relative error {worst32:e}");
+    assert_eq!(exp_neg_f32(0.0), 1.0);
 }
 
 #[test]

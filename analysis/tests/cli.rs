@@ -663,7 +663,10 @@ fn distances_table_and_histograms() {
     let d = t.path();
     write_inputs(d);
     import_ok(d, "run", "parquet");
-    let r = infoplane(d, &["distances", "run", "--out", "dist.csv", "--plot", "plots"]);
+    let r = infoplane(
+        d,
+        &["distances", "run", "--out", "dist.csv", "--plot", "plots"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stdout,
@@ -675,7 +678,11 @@ fn distances_table_and_histograms() {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
         assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 900);
         assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 560);
-        assert!(png.len() > 10_000, "{stem}.png looks empty ({} bytes)", png.len());
+        assert!(
+            png.len() > 10_000,
+            "{stem}.png looks empty ({} bytes)",
+            png.len()
+        );
         let svg = std::fs::read_to_string(d.join("plots").join(format!("{stem}.svg"))).unwrap();
         assert!(svg.contains("<svg") && svg.contains("width=\"900\"") && svg.contains("epoch 2"));
         assert!(svg.matches("<polyline").count() >= 3, "one line per epoch");

@@ -84,38 +84,196 @@ fn fma(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
+/// The type kernel values are computed in: f64 on the f64 path; f32 (twice the SIMD lanes,
+/// relative error about 1e-7) on the f32 path, whose distances carry f32 rounding anyway.
+/// Sums are always accumulated in f64.
+pub trait KernelValue: Copy + Default + std::ops::Mul<Output = Self> + Into<f64> {
+    /// exp(x) for x ≤ 0.
+    fn exp_neg(x: f64) -> Self;
+    /// From a 0/1 mask value.
+    fn from_f64(x: f64) -> Self;
+}
+
+impl KernelValue for f64 {
+    #[inline(always)]
+    fn exp_neg(x: f64) -> Self {
+        exp_neg(x)
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+impl KernelValue for f32 {
+    #[inline(always)]
+    fn exp_neg(x: f64) -> Self {
+        exp_neg_f32(x as f32)
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+/// exp(x) in f32 for x ≤ 0, relative error below 2e-7, vectorisable; below -87 it returns
+/// exp(-87) ≈ 1.6e-38.
+#[inline(always)]
+pub fn exp_neg_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4; // 0.693359375: exact in 9 bits, so n * LN2_HI is exact
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const SHIFT: f32 = 12_582_912.0; // 1.5 * 2^23
+    let x = x.max(-87.0);
+    let t = x * LOG2E + SHIFT;
+    let n = t - SHIFT;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let mut p = 1.0 / 5040.0;
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = fma32(p, r, c);
+    }
+    let k = (t.to_bits() as i32).wrapping_sub(SHIFT.to_bits() as i32);
+    p * f32::from_bits(((k + 127) as u32) << 23)
+}
+
+#[inline(always)]
+fn fma32(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(target_feature = "fma")]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(target_feature = "fma"))]
+    {
+        a * b + c
+    }
+}
+
+/// Squared distances and same-class masks of a block of rows against a tile's columns.
+struct Block<'a> {
+    d: &'a [f64],
+    mask: &'a [f64],
+    rows: usize,
+    cols: usize,
+}
+
+impl Block<'_> {
+    /// Adds every kernel's row sums to `out` (and column sums to `acc` off the diagonal),
+    /// column block by column block, each exponential's squarings derived while its values
+    /// are in cache. Column blocks too far for the widest remaining kernel are skipped.
+    fn kernel_sums<K: KernelValue>(
+        &self,
+        plan: &Plan,
+        groups: &[(usize, Vec<(usize, u32)>)],
+        out: &mut [f64],
+        stride: usize,
+        mut acc: Option<&mut ColumnAcc>,
+    ) {
+        let (d, cols) = (self.d, self.cols);
+        let mut k = vec![K::default(); ROWS * COLS];
+        let mut m = vec![K::default(); ROWS * COLS];
+        for c0 in (0..cols).step_by(COLS) {
+            let c1 = (c0 + COLS).min(cols);
+            let w = c1 - c0;
+            let dmin = (0..self.rows)
+                .flat_map(|r| d[r * cols + c0..r * cols + c1].iter())
+                .fold(f64::INFINITY, |m, &v| m.min(v));
+            if dmin * plan.a.first().copied().unwrap_or(0.0) > CUTOFF {
+                continue;
+            }
+            for r in 0..self.rows {
+                for (mv, &x) in m[r * COLS..r * COLS + w]
+                    .iter_mut()
+                    .zip(&self.mask[r * cols + c0..r * cols + c1])
+                {
+                    *mv = K::from_f64(x);
+                }
+            }
+            for (root, descendants) in groups {
+                let a = plan.a[*root];
+                if dmin * a > CUTOFF {
+                    // The widest kernel comes first: all later groups are cut too.
+                    break;
+                }
+                for r in 0..self.rows {
+                    let dr = &d[r * cols + c0..r * cols + c1];
+                    for (kv, &dj) in k[r * COLS..r * COLS + w].iter_mut().zip(dr) {
+                        *kv = K::exp_neg(-dj * a);
+                    }
+                }
+                let mut done = 0;
+                for &(b, times) in std::iter::once(&(*root, 0)).chain(descendants) {
+                    for _ in done..times {
+                        for kv in &mut k[..] {
+                            *kv = *kv * *kv;
+                        }
+                    }
+                    done = times;
+                    for r in 0..self.rows {
+                        let kr = &k[r * COLS..r * COLS + w];
+                        let mr = &m[r * COLS..r * COLS + w];
+                        let (st, ss) = match acc.as_deref_mut() {
+                            Some(acc) => sums_and_columns(
+                                kr,
+                                mr,
+                                &mut acc.total[b * cols + c0..b * cols + c1],
+                                &mut acc.same[b * cols + c0..b * cols + c1],
+                            ),
+                            None => sums(kr, mr),
+                        };
+                        out[r * stride + 2 * b] += st;
+                        out[r * stride + 2 * b + 1] += ss;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Lanes of the partial sums: independent accumulators let the compiler vectorise the
 /// reductions (a single f64 accumulator forces sequential adds).
 const LANES: usize = 8;
 
-/// (Σ k, Σ k·m) over a row segment, in [`LANES`] partial sums.
+/// (Σ k, Σ k·m) over a row segment, in [`LANES`] f64 partial sums.
 #[inline(always)]
-fn sums(k: &[f64], m: &[f64]) -> (f64, f64) {
+fn sums<K: KernelValue>(k: &[K], m: &[K]) -> (f64, f64) {
     let mut st = [0.0f64; LANES];
     let mut ss = [0.0f64; LANES];
     let mut kc = k.chunks_exact(LANES);
     let mut mc = m.chunks_exact(LANES);
     for (kk, mm) in (&mut kc).zip(&mut mc) {
         for l in 0..LANES {
-            st[l] += kk[l];
-            ss[l] += kk[l] * mm[l];
+            st[l] += kk[l].into();
+            ss[l] += (kk[l] * mm[l]).into();
         }
     }
     let mut t: f64 = st.iter().sum();
     let mut s: f64 = ss.iter().sum();
     for (&kv, &mv) in kc.remainder().iter().zip(mc.remainder()) {
-        t += kv;
-        s += kv * mv;
+        t += kv.into();
+        s += (kv * mv).into();
     }
     (t, s)
 }
 
-/// [`sums`], also adding k and k·m into the column accumulators.
+/// [`sums`], also adding k and k·m into the (f64) column accumulators.
 #[inline(always)]
-fn sums_and_columns(k: &[f64], m: &[f64], ct: &mut [f64], cs: &mut [f64]) -> (f64, f64) {
+fn sums_and_columns<K: KernelValue>(
+    k: &[K],
+    m: &[K],
+    ct: &mut [f64],
+    cs: &mut [f64],
+) -> (f64, f64) {
     for (((t, s), &kv), &mv) in ct.iter_mut().zip(cs.iter_mut()).zip(k).zip(m) {
-        *t += kv;
-        *s += kv * mv;
+        *t += kv.into();
+        *s += (kv * mv).into();
     }
     sums(k, m)
 }
@@ -473,54 +631,16 @@ where
                                 }
                             }
                         }
-                        // Kernel sums, column block by column block, each exponential's
-                        // squarings derived while its values are in cache.
-                        let mut k = vec![0.0f64; ROWS * COLS];
-                        for c0 in (0..cols).step_by(COLS) {
-                            let c1 = (c0 + COLS).min(cols);
-                            let w = c1 - c0;
-                            let dmin = (0..r_n)
-                                .flat_map(|r| d[r * cols + c0..r * cols + c1].iter())
-                                .fold(f64::INFINITY, |m, &v| m.min(v));
-                            for (root, descendants) in &groups {
-                                let a = plan.a[*root];
-                                if dmin * a > CUTOFF {
-                                    // The widest kernel comes first: all later groups are cut too.
-                                    break;
-                                }
-                                for r in 0..r_n {
-                                    let dr = &d[r * cols + c0..r * cols + c1];
-                                    for (kv, &dj) in k[r * COLS..r * COLS + w].iter_mut().zip(dr) {
-                                        *kv = exp_neg(-dj * a);
-                                    }
-                                }
-                                let mut done = 0;
-                                for &(b, times) in std::iter::once(&(*root, 0)).chain(descendants) {
-                                    for _ in done..times {
-                                        for r in 0..r_n {
-                                            for kv in &mut k[r * COLS..r * COLS + w] {
-                                                *kv *= *kv;
-                                            }
-                                        }
-                                    }
-                                    done = times;
-                                    for r in 0..r_n {
-                                        let kr = &k[r * COLS..r * COLS + w];
-                                        let mr = &mask[r * cols + c0..r * cols + c1];
-                                        let (st, ss) = match acc.as_mut() {
-                                            Some(acc) => sums_and_columns(
-                                                kr,
-                                                mr,
-                                                &mut acc.total[b * cols + c0..b * cols + c1],
-                                                &mut acc.same[b * cols + c0..b * cols + c1],
-                                            ),
-                                            None => sums(kr, mr),
-                                        };
-                                        out[r * stride + 2 * b] += st;
-                                        out[r * stride + 2 * b + 1] += ss;
-                                    }
-                                }
-                            }
+                        let block = Block {
+                            d: &d,
+                            mask: &mask,
+                            rows: r_n,
+                            cols,
+                        };
+                        if T::F32_KERNEL {
+                            block.kernel_sums::<f32>(&plan, &groups, out, stride, acc.as_mut());
+                        } else {
+                            block.kernel_sums::<f64>(&plan, &groups, out, stride, acc.as_mut());
                         }
                         acc
                     },
@@ -574,17 +694,21 @@ where
 
 /// The element types a pass accepts: the GEMM runs in this precision.
 pub trait Element: LinalgScalar + Into<f64> + Send + Sync {
+    /// Whether kernel values are computed in f32 (see [`KernelValue`]).
+    const F32_KERNEL: bool;
     /// Rounds an f64 to this type.
     fn from_f64(x: f64) -> Self;
 }
 
 impl Element for f32 {
+    const F32_KERNEL: bool = true;
     fn from_f64(x: f64) -> Self {
         x as f32
     }
 }
 
 impl Element for f64 {
+    const F32_KERNEL: bool = false;
     fn from_f64(x: f64) -> Self {
         x
     }

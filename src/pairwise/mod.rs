@@ -19,7 +19,8 @@ use ndarray::ArrayView2;
 
 pub use estimate::{estimate, Bound, PairwiseEstimate, SaturationRule};
 pub use kernel::{
-    exp_neg, pairwise_pass, DistanceStats, Element, KernelSums, PassOptions, PassOutput, Stats,
+    exp_neg, exp_neg_f32, pairwise_pass, DistanceStats, Element, KernelSums, PassOptions,
+    PassOutput, Stats,
 };
 
 /// Estimates at every σ² and the distance statistics of one representation.
