@@ -177,8 +177,8 @@ impl Block<'_> {
         mut acc: Option<&mut ColumnAcc>,
     ) {
         let (d, cols) = (self.d, self.cols);
-        let mut k = vec![K::default(); ROWS * COLS];
-        let mut m = vec![K::default(); ROWS * COLS];
+        let mut k = [K::default(); ROWS * COLS];
+        let mut m = [K::default(); ROWS * COLS];
         for c0 in (0..cols).step_by(COLS) {
             let c1 = (c0 + COLS).min(cols);
             let w = c1 - c0;
