@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# Runs the benchmarks (release build); each prints its ratios against a reference measured in the same run.
+# Runs the benchmarks (release build); each prints its ratios against a reference measured in
+# the same run. Pass --quick for a smaller pairwise run (N = 4000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+venv="${INFOPLANE_VENV:-.venv}"
 cargo bench --locked --bench read_matrix
+cargo build --release --locked -p infoplane-analysis
+target="${CARGO_TARGET_DIR:-target}"
+work="$(mktemp -d)"
+"$venv/bin/python" scripts/bench_pairwise.py "$target/release/infoplane" "$work" "$@"
+rm -rf "$work"
