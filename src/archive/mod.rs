@@ -236,7 +236,7 @@ impl ArchiveWriter {
         let staging = fsutil::prepare_output(out, overwrite)?;
         let created = (|| -> Result<()> {
             match backend {
-                Backend::Parquet => parquet_store::create(&staging, &manifest, set)?,
+                Backend::Parquet => parquet_store::create(&staging, set)?,
                 Backend::Hdf5 => hdf5_store::create(&staging, &manifest, set)?,
             }
             manifest.write(&staging)?;

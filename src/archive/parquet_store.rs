@@ -112,7 +112,7 @@ fn list_field(name: &str) -> Field {
 }
 
 /// Creates the static part of a Parquet archive in `dir` (which must exist).
-pub(super) fn create(dir: &Path, manifest: &Manifest, set: &AnalysisSet) -> Result<()> {
+pub(super) fn create(dir: &Path, set: &AnalysisSet) -> Result<()> {
     let path = dir.join(SAMPLES_FILE);
     let schema = Arc::new(Schema::new(vec![
         Field::new("sample_id", DataType::UInt64, false),
@@ -134,7 +134,6 @@ pub(super) fn create(dir: &Path, manifest: &Manifest, set: &AnalysisSet) -> Resu
     }
     let epochs = dir.join(EPOCHS_DIR);
     fs::create_dir(&epochs).map_err(|e| Error::io(&epochs, e))?;
-    let _ = manifest;
     Ok(())
 }
 
