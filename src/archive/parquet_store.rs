@@ -243,14 +243,16 @@ pub(super) struct Reader {
     committed: usize,
 }
 
+/// Opens a file of the archive; a missing file is a damaged archive, named as such.
+fn open_file(path: &Path) -> Result<fs::File> {
+    fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::format(path, "missing from the archive"),
+        _ => Error::io(path, e),
+    })
+}
+
 fn open_parquet(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<fs::File>> {
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::format(path, "missing from the archive"))
-        }
-        Err(e) => return Err(Error::io(path, e)),
-    };
+    let file = open_file(path)?;
     ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| Error::format(path, format!("corrupt or truncated Parquet file: {e}")))
 }
@@ -286,13 +288,7 @@ fn column<'a, T: 'static>(path: &Path, batch: &'a RecordBatch, name: &str) -> Re
 /// Reads a matrix written by [`write_matrix`] straight from the column's pages into one
 /// `Vec<f32>` (no Arrow arrays in between: this is the hot path of every estimator run).
 fn read_matrix(path: &Path, column_name: &str, shape: (usize, usize)) -> Result<Array2<f32>> {
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::format(path, "missing from the archive"))
-        }
-        Err(e) => return Err(Error::io(path, e)),
-    };
+    let file = open_file(path)?;
     let corrupt = |e: parquet::errors::ParquetError| {
         Error::format(path, format!("corrupt or truncated Parquet file: {e}"))
     };
