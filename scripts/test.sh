@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export INFOPLANE_PYTHON="${INFOPLANE_VENV:-$PWD/.venv}/bin/python"
+venv="$(cd "${INFOPLANE_VENV:-.venv}" && pwd)"
+export INFOPLANE_PYTHON="$venv/bin/python"
+# The recorder links libtorch from the venv's torch (tch's torch-sys asks the venv's python).
+export LIBTORCH_USE_PYTORCH=1 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH"
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (workspace, all targets, -D warnings)"

@@ -6,6 +6,7 @@
 //! * [`archive`]: the on-disk activation archive (Parquet or HDF5), reader and crash-safe writer.
 //! * [`numpy`]: `.npy` / `.npz` reading and writing.
 //! * [`import`]: NumPy arrays to archives and back.
+//! * [`datasets`]: loaders for the thesis datasets (Tishby, MNIST, names, Cora).
 //! * [`labels`]: label statistics such as H(Y).
 //! * [`pairwise`]: the pairwise KL / Bhattacharyya estimators (pure: arrays in, numbers out).
 //! * [`estimates`], [`distances`]: run the engine over an archive's (layer, epoch) selection
@@ -16,6 +17,7 @@ extern crate blas_src;
 
 pub mod archive;
 pub mod blas;
+pub mod datasets;
 pub mod distances;
 pub mod error;
 pub mod estimates;

@@ -1,16 +1,445 @@
-//! `infoplane-record`: trains a model with tch (libtorch) and records an activation archive.
-//!
-//! Skeleton: the recorder lands with its own issue. It is already a workspace member (and will
-//! be the only crate that links tch), so that the workspace layout and CI stay as planned.
+//! `infoplane-record`: trains a model with tch (libtorch) and records every tracked layer's
+//! activations, the metrics and the gradient statistics per epoch into an infoplane archive.
 #![allow(clippy::print_stderr)]
 
+mod models;
+mod plan;
+mod record;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use infoplane::archive::Backend;
+use infoplane::datasets::{cora, mnist, names, tishby, AnalysisSplit, Dataset};
+use models::Activation;
+use plan::RecordEpochs;
+use record::{Config, Grads, ModelKind, Optimizer};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DatasetKind {
+    /// Tishby's 12-bit task (generated when --data-dir is not given).
+    Tishby,
+    /// MNIST IDX files.
+    Mnist,
+    /// One <Language>.txt per class.
+    Names,
+    /// LINQS cora.content and cora.cites.
+    Cora,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DeviceChoice {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ActivationChoice {
+    Tanh,
+    Relu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CellChoice {
+    /// tanh Elman cell (PyTorch nn.RNN).
+    Elman,
+    /// Gated recurrent unit (PyTorch nn.GRU).
+    Gru,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Parquet,
+    Hdf5,
+}
+
+/// Train a network and record its activations and gradient statistics every epoch.
+///
+/// Defaults per (model, dataset) follow the thesis (Landsverk 2021) and Saxe et al. (2018):
+///   fcn/tishby  10,7,5,4,3 tanh, Adam 4e-4, batch 256, 3000 epochs, 80/20 split, analysis set all
+///   fcn/mnist   1024,20,20,20 relu, Adam 1e-3, batch 128, 30 epochs, 4000 training images
+///   lenet/mnist Adam 1e-3, batch 128, 30 epochs, 4000 training images, analysis set train
+///   rnn/names   3 GRU layers of 200, Adam 1e-3, batch 32, 40 epochs, 60 names per language
+///   fcn/names   200,200,200 relu, as rnn/names
+///   gcn/cora    200,200,200 relu, Adam 1e-3 full batch, weight decay 5e-4, dropout 0.5 (Kipf &
+///               Welling 2017), 200 epochs, split 140/1000, analysis set all
+///   fcn/cora    as gcn/cora
+/// Activations are recorded at every epoch when there are at most 100 epochs, else at log:100.
+#[derive(Debug, Parser)]
+#[command(name = "infoplane-record", version, verbatim_doc_comment)]
+struct Cli {
+    /// Model family.
+    #[arg(long, value_enum)]
+    model: ModelKind,
+    /// Dataset.
+    #[arg(long, value_enum, default_value = "tishby")]
+    dataset: DatasetKind,
+    /// Where the dataset's files are (for tishby: a .mat file, or a directory with var_u.mat).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Hidden-layer widths, comma-separated (fcn, rnn, gcn).
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
+    /// Hidden-layer activation (fcn and gcn; the RNN is tanh, LeNet ReLU).
+    #[arg(long, value_enum)]
+    activation: Option<ActivationChoice>,
+    /// Recurrent cell of the rnn model (gru generalises better on the names data; elman is nn.RNN).
+    #[arg(long, value_enum, default_value = "gru")]
+    cell: CellChoice,
+    /// Number of training epochs.
+    #[arg(long)]
+    epochs: Option<u32>,
+    /// Learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value = "adam")]
+    optimizer: Optimizer,
+    /// L2 weight decay.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Dropout probability on each layer's input while training (fcn, gcn).
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// Mini-batch size (0 = full batch).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Cora split: standard (140/1000), reverse (1000/140) or random:F.
+    #[arg(long)]
+    split: Option<String>,
+    /// MNIST: use the first N training images.
+    #[arg(long)]
+    subset: Option<usize>,
+    /// MNIST: use the first N test images as the validation set (all by default).
+    #[arg(long)]
+    validation_subset: Option<usize>,
+    /// names: keep this many names per language.
+    #[arg(long)]
+    per_class: Option<usize>,
+    /// Seed for initialisation, shuffling and splits.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Epochs that record activations: all, log:K, every:K or none.
+    #[arg(long)]
+    record_epochs: Option<RecordEpochs>,
+    /// Samples whose activations are recorded: train, validation or all.
+    #[arg(long)]
+    analysis_set: Option<String>,
+    /// Gradient statistics: summary, full (also every batch's gradient) or none.
+    #[arg(long, value_enum, default_value = "summary")]
+    grads: Grads,
+    /// Archive backend.
+    #[arg(long, value_enum, default_value = "parquet")]
+    format: Format,
+    /// auto uses CUDA when available.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceChoice,
+    /// libtorch intra-op threads (same seed and thread count give identical recordings).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Replace an existing archive at --out.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Output archive directory.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+struct Defaults {
+    hidden: &'static [usize],
+    activation: Activation,
+    epochs: u32,
+    lr: f64,
+    batch: Option<usize>,
+    analysis: AnalysisSplit,
+    weight_decay: f64,
+    dropout: f64,
+}
+
+fn defaults(model: ModelKind, dataset: DatasetKind) -> Result<Defaults> {
+    use DatasetKind as D;
+    use ModelKind as M;
+    let d = |hidden, activation, epochs, lr, batch, analysis| Defaults {
+        hidden,
+        activation,
+        epochs,
+        lr,
+        batch,
+        analysis,
+        weight_decay: 0.0,
+        dropout: 0.0,
+    };
+    Ok(match (model, dataset) {
+        (M::Fcn, D::Tishby) => d(
+            &[10, 7, 5, 4, 3],
+            Activation::Tanh,
+            3000,
+            4e-4,
+            Some(256),
+            AnalysisSplit::All,
+        ),
+        (M::Fcn, D::Mnist) => d(
+            &[1024, 20, 20, 20],
+            Activation::Relu,
+            30,
+            1e-3,
+            Some(128),
+            AnalysisSplit::Train,
+        ),
+        (M::Lenet, D::Mnist) => d(
+            &[],
+            Activation::Relu,
+            30,
+            1e-3,
+            Some(128),
+            AnalysisSplit::Train,
+        ),
+        (M::Rnn, D::Names) => d(
+            &[200, 200, 200],
+            Activation::Tanh,
+            40,
+            1e-3,
+            Some(32),
+            AnalysisSplit::All,
+        ),
+        (M::Fcn, D::Names) => d(
+            &[200, 200, 200],
+            Activation::Relu,
+            40,
+            1e-3,
+            Some(32),
+            AnalysisSplit::All,
+        ),
+        (M::Gcn, D::Cora) | (M::Fcn, D::Cora) => Defaults {
+            weight_decay: 5e-4,
+            dropout: 0.5,
+            ..d(
+                &[200, 200, 200],
+                Activation::Relu,
+                200,
+                1e-3,
+                None,
+                AnalysisSplit::All,
+            )
+        },
+        (M::Lenet, _) => bail!("--model lenet needs --dataset mnist (28 x 28 images)"),
+        (M::Rnn, _) => bail!("--model rnn needs --dataset names (letter sequences)"),
+        (M::Gcn, _) => bail!("--model gcn needs --dataset cora (a graph)"),
+    })
+}
+
+fn data_dir(cli: &Cli) -> Result<&Path> {
+    cli.data_dir.as_deref().with_context(|| {
+        format!(
+            "--dataset {:?} needs --data-dir DIR (the directory with its files)",
+            cli.dataset
+        )
+        .to_lowercase()
+    })
+}
+
+fn load(cli: &Cli) -> Result<Dataset> {
+    let unused = |flag: &str, used: bool| -> Result<()> {
+        if used {
+            bail!(
+                "{flag} does not apply to --dataset {}",
+                format!("{:?}", cli.dataset).to_lowercase()
+            );
+        }
+        Ok(())
+    };
+    unused(
+        "--split",
+        cli.split.is_some() && cli.dataset != DatasetKind::Cora,
+    )?;
+    unused(
+        "--subset",
+        cli.subset.is_some() && cli.dataset != DatasetKind::Mnist,
+    )?;
+    unused(
+        "--validation-subset",
+        cli.validation_subset.is_some() && cli.dataset != DatasetKind::Mnist,
+    )?;
+    unused(
+        "--per-class",
+        cli.per_class.is_some() && cli.dataset != DatasetKind::Names,
+    )?;
+    Ok(match cli.dataset {
+        DatasetKind::Tishby => match &cli.data_dir {
+            None => tishby::generate(cli.seed),
+            Some(p) if p.is_dir() => tishby::load_mat(&p.join("var_u.mat"), cli.seed)?,
+            Some(p) => tishby::load_mat(p, cli.seed)?,
+        },
+        DatasetKind::Mnist => mnist::load(
+            data_dir(cli)?,
+            Some(cli.subset.unwrap_or(4000)),
+            cli.validation_subset,
+        )?,
+        DatasetKind::Names => {
+            names::load(data_dir(cli)?, Some(cli.per_class.unwrap_or(60)), cli.seed)?
+        }
+        DatasetKind::Cora => {
+            let split = cli.split.as_deref().unwrap_or("standard").parse()?;
+            cora::load(data_dir(cli)?, split, cli.seed)?
+        }
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let def = defaults(cli.model, cli.dataset)?;
+    if let Some(t) = cli.threads {
+        if t == 0 {
+            bail!("--threads must be at least 1");
+        }
+        tch::set_num_threads(t as i32);
+    }
+    let device = match cli.device {
+        DeviceChoice::Auto => tch::Device::cuda_if_available(),
+        DeviceChoice::Cpu => tch::Device::Cpu,
+        DeviceChoice::Cuda => {
+            if !tch::Cuda::is_available() {
+                bail!("--device cuda: no CUDA device is available to libtorch");
+            }
+            tch::Device::Cuda(0)
+        }
+    };
+    let data = load(&cli)?;
+    let hidden = cli.hidden.clone().unwrap_or_else(|| def.hidden.to_vec());
+    if cli.model != ModelKind::Lenet && (hidden.is_empty() || hidden.contains(&0)) {
+        bail!("--hidden needs at least one width, all positive");
+    }
+    let activation = match cli.activation {
+        None => def.activation,
+        Some(ActivationChoice::Tanh) => Activation::Tanh,
+        Some(ActivationChoice::Relu) => Activation::Relu,
+    };
+    if cli.activation.is_some() && matches!(cli.model, ModelKind::Lenet | ModelKind::Rnn) {
+        bail!("--activation applies to fcn and gcn only (LeNet uses ReLU, the RNN tanh)");
+    }
+    let epochs = cli.epochs.unwrap_or(def.epochs);
+    let weight_decay = cli.weight_decay.unwrap_or(def.weight_decay);
+    let dropout = cli.dropout.unwrap_or(def.dropout);
+    if !(0.0..1.0).contains(&dropout) {
+        bail!("--dropout must be in [0, 1)");
+    }
+    if dropout > 0.0 && matches!(cli.model, ModelKind::Lenet | ModelKind::Rnn) {
+        bail!("--dropout applies to fcn and gcn only");
+    }
+    let lr = cli.lr.unwrap_or(def.lr);
+    if !(lr > 0.0 && lr.is_finite()) {
+        bail!("--lr must be a positive number");
+    }
+    let batch_size = match cli.batch_size {
+        Some(0) => None,
+        Some(b) => Some(b),
+        None => def.batch,
+    };
+    let record = cli.record_epochs.unwrap_or(if epochs <= 100 {
+        RecordEpochs::All
+    } else {
+        RecordEpochs::Log(100)
+    });
+    let analysis = match &cli.analysis_set {
+        Some(s) => s.parse()?,
+        None => def.analysis,
+    };
+    let model_name = format!("{:?}", cli.model).to_lowercase();
+    let hp = json!({
+        "hidden": if cli.model == ModelKind::Lenet { json!([10, 20, 50]) } else { json!(hidden) },
+        "activation": if cli.model == ModelKind::Rnn { if cli.cell == CellChoice::Gru { "gru" } else { "tanh" } } else if cli.model == ModelKind::Lenet { "relu" } else { activation.name() },
+        "epochs": epochs,
+        "lr": lr,
+        "optimizer": format!("{:?}", cli.optimizer).to_lowercase(),
+        "weight_decay": weight_decay,
+        "dropout": dropout,
+        "batch_size": batch_size.map_or(json!("full"), |b| json!(b)),
+        "record_epochs": record.to_string(),
+        "analysis_set": analysis.to_string(),
+        "train_samples": data.train.len(),
+        "validation_samples": data.validation.len(),
+        "threads": tch::get_num_threads(),
+        "device": format!("{device:?}"),
+    });
+    let cfg = Config {
+        model: cli.model,
+        hidden,
+        activation,
+        cell: match cli.cell {
+            CellChoice::Elman => models::Cell::Elman,
+            CellChoice::Gru => models::Cell::Gru,
+        },
+        epochs,
+        lr,
+        optimizer: cli.optimizer,
+        weight_decay,
+        dropout,
+        batch_size,
+        seed: cli.seed,
+        record,
+        analysis,
+        grads: cli.grads,
+        format: match cli.format {
+            Format::Parquet => Backend::Parquet,
+            Format::Hdf5 => Backend::Hdf5,
+        },
+        out: cli.out.clone(),
+        device,
+        force: cli.force,
+        progress: !cli.quiet,
+        hyperparameters: hp.as_object().cloned().unwrap_or_default(),
+    };
+    ctrlc::set_handler(|| {
+        if record::STOP.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted again: exiting now; committed epochs stay readable");
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: finishing the current epoch, then closing the archive (Ctrl-C again to quit now)");
+    })
+    .context("installing the Ctrl-C handler")?;
+    eprintln!(
+        "recording {model_name} on {} ({} train / {} validation, analysis set {} = {} samples) for {epochs} epochs on {device:?} into {}",
+        data.name,
+        data.train.len(),
+        data.validation.len(),
+        analysis,
+        data.analysis_rows(analysis).len(),
+        cli.out.display()
+    );
+    let outcome = record::run(&cfg, &data)?;
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    eprintln!(
+        "{} epoch {}{}: train loss {} accuracy {}, validation loss {} accuracy {} ({:.1} s)",
+        outcome.archive.display(),
+        outcome.epochs_done,
+        if outcome.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        f(outcome.last.train_loss),
+        f(outcome.last.train_accuracy),
+        f(outcome.last.validation_loss),
+        f(outcome.last.validation_accuracy),
+        outcome.seconds
+    );
+    Ok(())
+}
 
 fn main() -> ExitCode {
-    eprintln!(
-        "error: infoplane-record {} is a skeleton: training and recording are not implemented yet; \
-         use `infoplane import` to create archives from NumPy arrays",
-        env!("CARGO_PKG_VERSION")
-    );
-    ExitCode::from(2)
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }

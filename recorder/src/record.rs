@@ -1,0 +1,564 @@
+//! Training and recording: the epoch loop, streaming gradient statistics, metrics, activations,
+//! and the background archive writer.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::{anyhow, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use infoplane::archive::{
+    AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochMetrics, EpochRecord, GradientStats,
+    Overwrite, ParameterInfo, PlannedEpoch, Publish, RunInfo,
+};
+use infoplane::datasets::{AnalysisSplit, Dataset, SplitMix64};
+use ndarray::Array2;
+use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+
+use crate::models::{Activation, Cell, Fcn, Gcn, LeNet, Model, Param, Rnn};
+use crate::plan::RecordEpochs;
+
+/// Set by the Ctrl-C handler: finish the current epoch, then close the archive.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Model family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelKind {
+    Fcn,
+    Lenet,
+    Rnn,
+    Gcn,
+}
+
+/// Optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Optimizer {
+    Adam,
+    Sgd,
+}
+
+/// Which gradient statistics are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Grads {
+    /// Per-epoch elementwise mean and std over batches, batch count and parameter values.
+    Summary,
+    /// The summary plus every batch's gradient.
+    Full,
+    /// No gradient statistics.
+    None,
+}
+
+/// Everything a recording run needs, defaults already resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub model: ModelKind,
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    /// Recurrent cell (rnn).
+    pub cell: Cell,
+    pub epochs: u32,
+    pub lr: f64,
+    pub optimizer: Optimizer,
+    pub weight_decay: f64,
+    /// Dropout probability on layer inputs while training (FCN, GCN).
+    pub dropout: f64,
+    /// None = full batch (every training sample in one step).
+    pub batch_size: Option<usize>,
+    pub seed: u64,
+    pub record: RecordEpochs,
+    pub analysis: AnalysisSplit,
+    pub grads: Grads,
+    pub format: Backend,
+    pub out: PathBuf,
+    pub device: Device,
+    pub force: bool,
+    pub progress: bool,
+    pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct Outcome {
+    pub archive: PathBuf,
+    pub epochs_done: u32,
+    pub stopped_early: bool,
+    pub last: EpochMetrics,
+    pub seconds: f64,
+}
+
+fn to_tensor(a: &Array2<f32>, device: Device) -> Result<Tensor> {
+    let slice = a
+        .as_slice()
+        .ok_or_else(|| anyhow!("inputs are not contiguous"))?;
+    Ok(Tensor::from_slice(slice)
+        .view([a.nrows() as i64, a.ncols() as i64])
+        .to_device(device))
+}
+
+fn rows_tensor(rows: &[usize], device: Device) -> Tensor {
+    let r: Vec<i64> = rows.iter().map(|&i| i as i64).collect();
+    Tensor::from_slice(&r).to_device(device)
+}
+
+fn build_model(
+    cfg: &Config,
+    data: &Dataset,
+    vs: &nn::Path,
+    params: &mut Vec<Param>,
+) -> Result<Box<dyn Model>> {
+    let classes = data.classes.len();
+    let d = data.input_width();
+    Ok(match cfg.model {
+        ModelKind::Fcn => Box::new(Fcn::new(
+            vs,
+            d,
+            &cfg.hidden,
+            classes,
+            cfg.activation,
+            cfg.dropout,
+            params,
+        )),
+        ModelKind::Lenet => {
+            if data.input_shape != [1, 28, 28] {
+                return Err(anyhow!(
+                    "LeNet needs 1 x 28 x 28 images (MNIST); {} has inputs of shape {:?}",
+                    data.name,
+                    data.input_shape
+                ));
+            }
+            Box::new(LeNet::new(vs, classes, params))
+        }
+        ModelKind::Rnn => {
+            let [steps, features] = data.input_shape[..] else {
+                return Err(anyhow!("the RNN needs sequences (T x D inputs, as the names data); {} has inputs of shape {:?}", data.name, data.input_shape));
+            };
+            Box::new(Rnn::new(
+                vs,
+                cfg.cell,
+                steps,
+                features,
+                &cfg.hidden,
+                classes,
+                params,
+            ))
+        }
+        ModelKind::Gcn => {
+            let graph = data
+                .graph
+                .as_ref()
+                .ok_or_else(|| anyhow!("the GCN needs a graph (Cora); {} has none", data.name))?;
+            Box::new(Gcn::new(
+                vs,
+                graph,
+                cfg.device,
+                d,
+                &cfg.hidden,
+                classes,
+                cfg.activation,
+                cfg.dropout,
+                params,
+            ))
+        }
+    })
+}
+
+/// Rows per forward pass when evaluating or recording (bounds memory on large sets).
+const EVAL_CHUNK: usize = 8192;
+
+/// Outputs of every tracked layer for `rows`, evaluated in chunks without gradient.
+fn forward_all(
+    model: &dyn Model,
+    x: &Tensor,
+    rows: &[usize],
+    device: Device,
+    graph: bool,
+) -> Vec<Tensor> {
+    tch::no_grad(|| {
+        if graph {
+            return model.forward_rows(x, &rows_tensor(rows, device), false);
+        }
+        let mut parts: Vec<Vec<Tensor>> = Vec::new();
+        for chunk in rows.chunks(EVAL_CHUNK) {
+            parts.push(model.forward_rows(x, &rows_tensor(chunk, device), false));
+        }
+        let layers = parts.first().map_or(0, Vec::len);
+        (0..layers)
+            .map(|l| {
+                Tensor::cat(
+                    &parts
+                        .iter()
+                        .map(|p| p[l].shallow_clone())
+                        .collect::<Vec<_>>(),
+                    0,
+                )
+            })
+            .collect()
+    })
+}
+
+/// (mean cross-entropy, accuracy) of `logits` (one row per entry of `rows`) against the labels.
+fn score(logits: &Tensor, y: &Tensor, rows: &[usize], device: Device) -> Option<(f64, f64)> {
+    if rows.is_empty() {
+        return None;
+    }
+    tch::no_grad(|| {
+        let target = y.index_select(0, &rows_tensor(rows, device));
+        let loss = logits.cross_entropy_for_logits(&target).double_value(&[]);
+        let acc = logits
+            .argmax(-1, false)
+            .eq_tensor(&target)
+            .to_kind(Kind::Double)
+            .mean(Kind::Double)
+            .double_value(&[]);
+        Some((loss, acc))
+    })
+}
+
+/// (loss, accuracy) on the training rows, the same on the validation rows, tracked outputs.
+type EpochOutputs = (Option<(f64, f64)>, Option<(f64, f64)>, Vec<Tensor>);
+
+/// Metrics on the training and validation rows, and the tracked outputs on the analysis rows
+/// when `record` is set. A graph model runs once over all nodes; others run per row set.
+#[allow(clippy::too_many_arguments)]
+fn epoch_outputs(
+    model: &dyn Model,
+    x: &Tensor,
+    y: &Tensor,
+    data: &Dataset,
+    analysis_rows: &[usize],
+    record: bool,
+    device: Device,
+    graph: bool,
+) -> EpochOutputs {
+    if graph {
+        let all: Vec<usize> = (0..data.len()).collect();
+        let outs = forward_all(model, x, &all, device, true);
+        let pick = |t: &Tensor, rows: &[usize]| {
+            tch::no_grad(|| t.index_select(0, &rows_tensor(rows, device)))
+        };
+        let logits = outs.last().map(Tensor::shallow_clone);
+        let train = logits
+            .as_ref()
+            .and_then(|l| score(&pick(l, &data.train), y, &data.train, device));
+        let val = logits
+            .as_ref()
+            .and_then(|l| score(&pick(l, &data.validation), y, &data.validation, device));
+        let acts = if record {
+            outs.iter().map(|t| pick(t, analysis_rows)).collect()
+        } else {
+            Vec::new()
+        };
+        return (train, val, acts);
+    }
+    let eval = |rows: &[usize]| {
+        let outs = forward_all(model, x, rows, device, false);
+        outs.last().and_then(|l| score(l, y, rows, device))
+    };
+    let acts = if record {
+        forward_all(model, x, analysis_rows, device, false)
+    } else {
+        Vec::new()
+    };
+    (eval(&data.train), eval(&data.validation), acts)
+}
+
+fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
+    let t = t
+        .to_device(Device::Cpu)
+        .to_kind(Kind::Float)
+        .contiguous()
+        .view([-1]);
+    Vec::<f32>::try_from(&t).context("copying a tensor out of libtorch")
+}
+
+fn to_array(t: &Tensor) -> Result<Array2<f32>> {
+    let size = t.size();
+    let n = size[0] as usize;
+    let w = size[1..].iter().product::<i64>() as usize;
+    Array2::from_shape_vec((n, w), to_vec_f32(t)?).context("activation shape")
+}
+
+/// Streaming elementwise mean and variance of one parameter's batch gradients (Welford 1962):
+/// mean_k = mean_{k-1} + (g_k - mean_{k-1}) / k, M2_k = M2_{k-1} + (g_k - mean_{k-1})(g_k - mean_k);
+/// std = sqrt(M2 / n) (population). Kept in f64 on the training device.
+struct Welford {
+    n: u32,
+    mean: Tensor,
+    m2: Tensor,
+    batches: Vec<f32>,
+}
+
+impl Welford {
+    fn new(p: &Tensor) -> Self {
+        let opts = (Kind::Double, p.device());
+        Welford {
+            n: 0,
+            mean: Tensor::zeros(p.size(), opts),
+            m2: Tensor::zeros(p.size(), opts),
+            batches: Vec::new(),
+        }
+    }
+    fn push(&mut self, g: &Tensor, keep: bool) -> Result<()> {
+        let g = g.to_kind(Kind::Double);
+        self.n += 1;
+        let delta = &g - &self.mean;
+        self.mean = &self.mean + &delta / f64::from(self.n);
+        self.m2 = &self.m2 + delta * (&g - &self.mean);
+        if keep {
+            self.batches.extend(to_vec_f32(&g)?);
+        }
+        Ok(())
+    }
+    fn finish(&mut self, value: &Tensor) -> Result<(GradientStats, Option<Array2<f32>>)> {
+        let size = value.numel();
+        let (mean, std) = if self.n == 0 {
+            (vec![f32::NAN; size], vec![f32::NAN; size])
+        } else {
+            (
+                to_vec_f32(&self.mean)?,
+                to_vec_f32(&(&self.m2 / f64::from(self.n)).sqrt())?,
+            )
+        };
+        let batches = std::mem::take(&mut self.batches);
+        let full = if batches.is_empty() && self.n > 0 {
+            None
+        } else {
+            Some(Array2::from_shape_vec((self.n as usize, size), batches)?)
+        };
+        let stats = GradientStats {
+            n_batches: self.n,
+            mean,
+            std,
+            value: to_vec_f32(value)?,
+        };
+        self.n = 0;
+        self.mean = self.mean.zeros_like();
+        self.m2 = self.m2.zeros_like();
+        Ok((stats, full))
+    }
+}
+
+/// Trains `cfg.model` on `data` and records the archive at `cfg.out`.
+pub fn run(cfg: &Config, data: &Dataset) -> Result<Outcome> {
+    tch::manual_seed(cfg.seed as i64);
+    let device = cfg.device;
+    let vs = nn::VarStore::new(device);
+    let mut params = Vec::new();
+    let model = build_model(cfg, data, &vs.root(), &mut params)?;
+    let graph = cfg.model == ModelKind::Gcn;
+    if data.train.is_empty() {
+        return Err(anyhow!("{}: the training split is empty", data.name));
+    }
+
+    let analysis_rows = data.analysis_rows(cfg.analysis);
+    if analysis_rows.len() < 2 {
+        return Err(anyhow!(
+            "the {} analysis set of {} has {} samples; at least 2 are needed",
+            cfg.analysis,
+            data.name,
+            analysis_rows.len()
+        ));
+    }
+    let batch = cfg
+        .batch_size
+        .unwrap_or(data.train.len())
+        .clamp(1, data.train.len());
+    let batches_per_epoch = data.train.len().div_ceil(batch);
+    let mask = cfg.record.mask(cfg.epochs);
+    let stored_params: Vec<&Param> = if cfg.grads == Grads::None {
+        Vec::new()
+    } else {
+        params.iter().collect()
+    };
+    let spec = ArchiveSpec {
+        run: RunInfo {
+            name: String::new(),
+            model: format!("{:?}", cfg.model).to_lowercase(),
+            dataset: data.name.clone(),
+            seed: Some(cfg.seed),
+            hyperparameters: cfg.hyperparameters.clone().into_iter().collect(),
+            tool_versions: [
+                (
+                    "infoplane-record".to_string(),
+                    env!("CARGO_PKG_VERSION").to_string(),
+                ),
+                ("tch".to_string(), "0.26".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+            notes: data.description.clone(),
+        },
+        classes: data.classes.clone(),
+        input_shape: Some(data.input_shape.clone()),
+        analysis_description: cfg.analysis.to_string(),
+        layers: model.layers(),
+        parameters: stored_params
+            .iter()
+            .map(|p| ParameterInfo {
+                name: p.name.clone(),
+                shape: p.tensor.size().iter().map(|&s| s as usize).collect(),
+                layer: Some(p.layer.clone()),
+            })
+            .collect(),
+        batch_gradients: (cfg.grads == Grads::Full).then_some(batches_per_epoch as u32),
+        epochs: mask
+            .iter()
+            .enumerate()
+            .map(|(e, &a)| PlannedEpoch {
+                epoch: e as u32,
+                activations: a,
+            })
+            .collect(),
+    };
+    let set = AnalysisSet {
+        sample_ids: analysis_rows.iter().map(|&r| data.sample_ids[r]).collect(),
+        labels: analysis_rows.iter().map(|&r| data.labels[r]).collect(),
+        inputs: Some(data.inputs.select(ndarray::Axis(0), &analysis_rows)),
+    };
+    let overwrite = if cfg.force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    };
+    let mut writer = ArchiveWriter::create(
+        &cfg.out,
+        cfg.format,
+        spec,
+        &set,
+        overwrite,
+        Publish::Immediately,
+    )?;
+
+    // The writer runs on its own thread; at most two epochs wait in memory.
+    let (tx, rx) = mpsc::sync_channel::<EpochRecord>(2);
+    let writer_thread = std::thread::spawn(move || -> infoplane::Result<ArchiveWriter> {
+        for record in rx {
+            writer.commit_epoch(&record)?;
+        }
+        Ok(writer)
+    });
+
+    let x = to_tensor(&data.inputs, device)?;
+    let labels: Vec<i64> = data.labels.iter().map(|&l| i64::from(l)).collect();
+    let y = Tensor::from_slice(&labels).to_device(device);
+    let mut opt = match cfg.optimizer {
+        Optimizer::Adam => nn::Adam {
+            wd: cfg.weight_decay,
+            ..Default::default()
+        }
+        .build(&vs, cfg.lr)?,
+        Optimizer::Sgd => nn::Sgd {
+            wd: cfg.weight_decay,
+            ..Default::default()
+        }
+        .build(&vs, cfg.lr)?,
+    };
+    let mut stats: Vec<Welford> = stored_params
+        .iter()
+        .map(|p| Welford::new(&p.tensor))
+        .collect();
+    let keep_batches = cfg.grads == Grads::Full;
+
+    let bar = if cfg.progress {
+        ProgressBar::new(u64::from(cfg.epochs))
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let start = Instant::now();
+    let mut rng = SplitMix64::new(cfg.seed ^ 0x05ee_d0fb_a7c4);
+    let mut last = EpochMetrics::default();
+    let mut done = 0u32;
+    let mut send_failed = false;
+    for epoch in 0..=cfg.epochs {
+        if epoch > 0 {
+            let mut order = data.train.clone();
+            rng.shuffle(&mut order);
+            for rows in order.chunks(batch) {
+                let rows_t = rows_tensor(rows, device);
+                let outs = model.forward_rows(&x, &rows_t, true);
+                let logits = outs.last().ok_or_else(|| anyhow!("model has no output"))?;
+                let loss = logits.cross_entropy_for_logits(&y.index_select(0, &rows_t));
+                opt.zero_grad();
+                loss.backward();
+                tch::no_grad(|| -> Result<()> {
+                    for (w, p) in stats.iter_mut().zip(&stored_params) {
+                        w.push(&p.tensor.grad(), keep_batches)?;
+                    }
+                    Ok(())
+                })?;
+                opt.step();
+            }
+        }
+        let (train, val, outputs) = epoch_outputs(
+            model.as_ref(),
+            &x,
+            &y,
+            data,
+            &analysis_rows,
+            mask[epoch as usize],
+            device,
+            graph,
+        );
+        let metrics = EpochMetrics {
+            train_loss: train.map(|t| t.0),
+            train_accuracy: train.map(|t| t.1),
+            validation_loss: val.map(|v| v.0),
+            validation_accuracy: val.map(|v| v.1),
+            wall_time_s: Some(start.elapsed().as_secs_f64()),
+        };
+        let activations = outputs.iter().map(to_array).collect::<Result<Vec<_>>>()?;
+        let mut gradients = Vec::with_capacity(stats.len());
+        let mut batch_gradients = Vec::new();
+        for (w, p) in stats.iter_mut().zip(&stored_params) {
+            let (g, full) = tch::no_grad(|| w.finish(&p.tensor))?;
+            gradients.push(g);
+            if keep_batches {
+                batch_gradients.push(full.unwrap_or_else(|| Array2::zeros((0, p.tensor.numel()))));
+            }
+        }
+        let record = EpochRecord {
+            epoch,
+            metrics,
+            activations,
+            gradients,
+            batch_gradients,
+        };
+        if tx.send(record).is_err() {
+            send_failed = true;
+            break;
+        }
+        last = metrics;
+        done = epoch;
+        bar.set_position(u64::from(epoch));
+        bar.set_message(format!(
+            "loss {:.4} acc {:.3} val {:.3}",
+            metrics.train_loss.unwrap_or(f64::NAN),
+            metrics.train_accuracy.unwrap_or(f64::NAN),
+            metrics.validation_accuracy.unwrap_or(f64::NAN)
+        ));
+        if STOP.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    drop(tx);
+    let writer = writer_thread
+        .join()
+        .map_err(|_| anyhow!("the archive writer thread panicked"))??;
+    if send_failed {
+        return Err(anyhow!("the archive writer stopped early"));
+    }
+    let archive = writer.finish()?;
+    Ok(Outcome {
+        archive,
+        epochs_done: done,
+        stopped_early: done < cfg.epochs,
+        last,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,199 @@
+//! The thesis datasets as plain arrays: Tishby's 12-bit task (generated or from `.mat`), MNIST
+//! (IDX gzip), the 18-language names data and Cora (LINQS), each with a train/validation split.
+//!
+//! Loaders are pure Rust and never link tch, so the recorder, the CLI and the tests share them.
+//! Every loader rejects malformed files with an [`Error::Format`] naming the file (and line).
+
+pub mod cora;
+pub mod matlab;
+pub mod mnist;
+pub mod names;
+pub mod tishby;
+
+use ndarray::Array2;
+
+use crate::error::{Error, Result};
+
+/// A labelled dataset with its split. Rows of `inputs` are samples in a fixed order.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Short name (`tishby`, `mnist`, `names`, `cora`).
+    pub name: String,
+    /// Where the data came from and how it was prepared, one line.
+    pub description: String,
+    /// N x D inputs, each sample flattened row-major from `input_shape`.
+    pub inputs: Array2<f32>,
+    /// Per-sample input shape (`[12]`, `[1, 28, 28]`, `[12, 57]`, `[1433]`).
+    pub input_shape: Vec<usize>,
+    /// Class index per sample.
+    pub labels: Vec<u32>,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// A stable identifier per sample (index in the source files, or Cora's paper id).
+    pub sample_ids: Vec<u64>,
+    /// Row indices of the training samples.
+    pub train: Vec<usize>,
+    /// Row indices of the validation samples.
+    pub validation: Vec<usize>,
+    /// The graph over the samples (Cora only).
+    pub graph: Option<Graph>,
+}
+
+impl Dataset {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Number of input features D.
+    pub fn input_width(&self) -> usize {
+        self.inputs.ncols()
+    }
+
+    /// Row indices of the analysis set `which`.
+    pub fn analysis_rows(&self, which: AnalysisSplit) -> Vec<usize> {
+        match which {
+            AnalysisSplit::Train => self.train.clone(),
+            AnalysisSplit::Validation => self.validation.clone(),
+            AnalysisSplit::All => (0..self.len()).collect(),
+        }
+    }
+}
+
+/// Which samples are recorded (the analysis set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalysisSplit {
+    /// The training samples.
+    Train,
+    /// The validation samples.
+    Validation,
+    /// Every sample of the dataset.
+    All,
+}
+
+impl std::str::FromStr for AnalysisSplit {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "train" => Ok(Self::Train),
+            "validation" | "val" => Ok(Self::Validation),
+            "all" => Ok(Self::All),
+            other => Err(Error::Invalid(format!(
+                "unknown analysis set '{other}' (expected train, validation or all)"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for AnalysisSplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Train => "train",
+            Self::Validation => "validation",
+            Self::All => "all",
+        })
+    }
+}
+
+/// A sparse symmetric matrix over the samples in coordinate form (the GCN's normalised
+/// adjacency D^-1/2 (A + I) D^-1/2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    /// Number of nodes (= samples).
+    pub n: usize,
+    /// Row index of each stored entry.
+    pub rows: Vec<u32>,
+    /// Column index of each stored entry.
+    pub cols: Vec<u32>,
+    /// Value of each stored entry.
+    pub values: Vec<f32>,
+    /// Number of distinct undirected edges, self-loops not counted.
+    pub undirected_edges: usize,
+}
+
+impl Graph {
+    /// The symmetric normalisation D^-1/2 (A + I) D^-1/2 of an undirected graph given by its
+    /// distinct edges {i, j}, i ≠ j (Kipf & Welling 2017, eq. 2).
+    pub fn normalized_adjacency(n: usize, edges: &[(u32, u32)]) -> Graph {
+        let mut degree = vec![1.0f64; n]; // the self-loop
+        for &(a, b) in edges {
+            degree[a as usize] += 1.0;
+            degree[b as usize] += 1.0;
+        }
+        let inv_sqrt: Vec<f64> = degree.iter().map(|d| 1.0 / d.sqrt()).collect();
+        let mut rows = Vec::with_capacity(n + 2 * edges.len());
+        let mut cols = Vec::with_capacity(n + 2 * edges.len());
+        let mut values = Vec::with_capacity(n + 2 * edges.len());
+        for (i, s) in inv_sqrt.iter().enumerate() {
+            rows.push(i as u32);
+            cols.push(i as u32);
+            values.push((s * s) as f32);
+        }
+        for &(a, b) in edges {
+            let v = (inv_sqrt[a as usize] * inv_sqrt[b as usize]) as f32;
+            rows.extend([a, b]);
+            cols.extend([b, a]);
+            values.extend([v, v]);
+        }
+        Graph {
+            n,
+            rows,
+            cols,
+            values,
+            undirected_edges: edges.len(),
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64, Steele, Lea & Flood 2014) for shuffles and splits,
+/// so that splits are the same on every platform and version.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform integer in 0..n (n > 0), by Lemire's multiply-shift (bias below 2^-32 for the
+    /// sizes used here).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i + 1);
+            v.swap(i, j);
+        }
+    }
+}
+
+/// Splits 0..n at random into a training part of round(`train_fraction` · n) rows and the rest,
+/// both sorted; deterministic in `seed`.
+pub fn random_split(n: usize, train_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..n).collect();
+    SplitMix64::new(seed).shuffle(&mut idx);
+    let k = ((train_fraction * n as f64).round() as usize).min(n);
+    let mut train = idx[..k].to_vec();
+    let mut val = idx[k..].to_vec();
+    train.sort_unstable();
+    val.sort_unstable();
+    (train, val)
+}
