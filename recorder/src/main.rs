@@ -142,6 +142,10 @@ struct Cli {
     /// libtorch intra-op threads (same seed and thread count give identical recordings).
     #[arg(long)]
     threads: Option<usize>,
+    /// Stop after the first epoch that ends this many seconds after training started (the
+    /// archive is then complete, stopped early); for comparisons at equal training time.
+    #[arg(long)]
+    time_limit: Option<f64>,
     /// Replace an existing archive at --out.
     #[arg(long)]
     force: bool,
@@ -394,6 +398,7 @@ fn run(cli: Cli) -> Result<()> {
         device,
         force: cli.force,
         progress: !cli.quiet,
+        time_limit: cli.time_limit,
         hyperparameters: hp.as_object().cloned().unwrap_or_default(),
     };
     ctrlc::set_handler(|| {

@@ -74,6 +74,8 @@ pub struct Config {
     pub device: Device,
     pub force: bool,
     pub progress: bool,
+    /// Stop after the first epoch that ends this many seconds after training started.
+    pub time_limit: Option<f64>,
     pub hyperparameters: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -231,12 +233,12 @@ fn epoch_outputs(
     device: Device,
     graph: bool,
 ) -> EpochOutputs {
-    if graph {
-        let all: Vec<usize> = (0..data.len()).collect();
-        let outs = forward_all(model, x, &all, device, true);
-        let pick = |t: &Tensor, rows: &[usize]| {
-            tch::no_grad(|| t.index_select(0, &rows_tensor(rows, device)))
-        };
+    let pick =
+        |t: &Tensor, rows: &[usize]| tch::no_grad(|| t.index_select(0, &rows_tensor(rows, device)));
+    let all: Vec<usize> = (0..data.len()).collect();
+    if graph || (record && analysis_rows == all.as_slice()) {
+        // One pass over every sample gives the metrics of both splits and the activations.
+        let outs = forward_all(model, x, &all, device, graph);
         let logits = outs.last().map(Tensor::shallow_clone);
         let train = logits
             .as_ref()
@@ -253,14 +255,22 @@ fn epoch_outputs(
     }
     let eval = |rows: &[usize]| {
         let outs = forward_all(model, x, rows, device, false);
-        outs.last().and_then(|l| score(l, y, rows, device))
+        let s = outs.last().and_then(|l| score(l, y, rows, device));
+        (s, outs)
     };
-    let acts = if record {
-        forward_all(model, x, analysis_rows, device, false)
-    } else {
+    // The analysis set is usually one of the splits: its pass serves the metrics too.
+    let (train, train_outs) = eval(&data.train);
+    let (val, val_outs) = eval(&data.validation);
+    let acts = if !record {
         Vec::new()
+    } else if analysis_rows == data.train.as_slice() {
+        train_outs
+    } else if analysis_rows == data.validation.as_slice() {
+        val_outs
+    } else {
+        forward_all(model, x, analysis_rows, device, false)
     };
-    (eval(&data.train), eval(&data.validation), acts)
+    (train, val, acts)
 }
 
 fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
@@ -541,7 +551,12 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Outcome> {
             metrics.train_accuracy.unwrap_or(f64::NAN),
             metrics.validation_accuracy.unwrap_or(f64::NAN)
         ));
-        if STOP.load(Ordering::SeqCst) {
+        if STOP.load(Ordering::SeqCst)
+            || (epoch > 0
+                && cfg
+                    .time_limit
+                    .is_some_and(|t| start.elapsed().as_secs_f64() >= t))
+        {
             break;
         }
     }

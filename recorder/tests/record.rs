@@ -463,6 +463,31 @@ fn ctrl_c_finishes_the_epoch_and_closes_the_archive() {
 }
 
 #[test]
+fn time_limit_stops_after_the_first_training_epoch_past_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("run");
+    record(
+        &[
+            "--model",
+            "fcn",
+            "--hidden",
+            "4",
+            "--epochs",
+            "50",
+            "--time-limit",
+            "0",
+        ],
+        &out,
+    );
+    let a = Archive::open(&out).expect("open");
+    assert_eq!(a.epochs(), [0, 1]);
+    assert_eq!(
+        Summary::of(&a).expect("summary").status(),
+        "complete (stopped early: 2 of 51 planned epochs)"
+    );
+}
+
+#[test]
 fn bad_input_is_refused_with_a_clear_message() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("run");
@@ -475,7 +500,12 @@ fn bad_input_is_refused_with_a_clear_message() {
             .output()
             .expect("run");
         assert_eq!(o.status.code(), Some(1), "{args:?}");
-        String::from_utf8_lossy(&o.stderr).trim_end().lines().last().unwrap_or_default().to_string()
+        String::from_utf8_lossy(&o.stderr)
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
     };
     assert_eq!(
         fail(&["--model", "fcn", "--dataset", "mnist"]),
