@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's main job: set-up, release build, then the full pipeline on the embedded default
 # (Tishby's 12-bit task, generated in code): record a 12-10-7-5-4-3-2 tanh network with
-# infoplane-record, then inspect, convert, export, estimate and plot. Outputs land in ${1:-out/tishby}.
+# infoplane-record, then inspect, convert, export, estimate, check, plot and report. Outputs land in ${1:-out/tishby}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,5 +20,10 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 "$bin/infoplane" export "$out/archive-hdf5" --layer fc3 --epoch 3000 --out "$out/fc3-epoch3000.npy" --labels "$out/labels.npy"
 "$bin/infoplane" estimate "$out/archive" --estimator kl,bd --sigma2 "1e-3..1e1:9,thesis,nn*4" --out "$out/estimates.csv"
 "$bin/infoplane" distances "$out/archive" --out "$out/distances.csv" --plot "$out/plots"
+"$bin/infoplane" dpi "$out/estimates.csv" --out "$out/violations.csv" > "$out/dpi.txt"
+"$bin/infoplane" snr "$out/archive" --out "$out/snr.csv" --plot "$out/plots"
+"$bin/infoplane" plot "$out/estimates.csv" --kind infoplane --estimator kl,bd --sigma2 0.001,1 --out "$out/plots/infoplane"
+"$bin/infoplane" report "$out/archive" --out "$out/report"
 echo "demo: outputs in $out: archive/, archive-hdf5/, inspect.txt, inspect.json, fc3-epoch3000.npy,"
-echo "      estimates.csv, distances.csv, distances-histogram.csv, plots/distances-*.png|svg"
+echo "      estimates.csv, distances.csv, distances-histogram.csv, violations.csv, dpi.txt, snr.csv,"
+echo "      plots/ (distances, snr, information plane), report/index.html (open it in a browser)"

@@ -17,8 +17,10 @@ extern crate blas_src;
 
 pub mod archive;
 pub mod blas;
+pub mod compare;
 pub mod datasets;
 pub mod distances;
+pub mod dpi;
 pub mod error;
 pub mod estimates;
 pub mod import;
@@ -26,7 +28,10 @@ pub mod labels;
 pub mod numpy;
 pub mod pairwise;
 pub mod plot;
+pub mod report;
+pub mod results;
 pub mod selection;
+pub mod snr;
 pub mod table;
 
 pub use archive::{Archive, ArchiveWriter, Backend};

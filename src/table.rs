@@ -96,6 +96,48 @@ impl Table {
             .map(|i| &self.columns[i])
     }
 
+    /// A numeric column as f64 (integers converted), if present and numeric.
+    pub fn f64s(&self, name: &str) -> Option<Vec<f64>> {
+        match self.column(name)? {
+            Column::F64(v) => Some(v.clone()),
+            Column::I64(v) => Some(v.iter().map(|&x| x as f64).collect()),
+            _ => None,
+        }
+    }
+
+    /// An integer column, if present and integral.
+    pub fn i64s(&self, name: &str) -> Option<Vec<i64>> {
+        match self.column(name)? {
+            Column::I64(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Any column as text (numbers formatted as in CSV).
+    pub fn strs(&self, name: &str) -> Option<Vec<String>> {
+        let c = self.column(name)?;
+        Some(
+            (0..c.len())
+                .map(|r| {
+                    let mut s = String::new();
+                    match c {
+                        Column::Str(v) => s.push_str(&v[r]),
+                        other => other.cell(r, &mut s),
+                    }
+                    s
+                })
+                .collect(),
+        )
+    }
+
+    /// A boolean column, if present and boolean.
+    pub fn bools(&self, name: &str) -> Option<Vec<bool>> {
+        match self.column(name)? {
+            Column::Bool(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
     /// Number of rows.
     pub fn nrows(&self) -> usize {
         self.columns.first().map_or(0, Column::len)
@@ -139,6 +181,157 @@ impl Table {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         crate::archive::fsutil::write_atomic(path, &bytes)
+    }
+
+    /// Reads a table written by [`Self::write`] (or any CSV with a header line, or a Parquet
+    /// file of float, integer, boolean and string columns). CSV column types are inferred: all
+    /// integers → I64, all numbers (NaN allowed) → F64, all `true`/`false` → Bool, else Str.
+    pub fn read(path: &Path) -> Result<Self> {
+        let parquet = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        if parquet {
+            return Self::read_parquet(path);
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse_csv(&text).map_err(|m| Error::format(path, m))
+    }
+
+    /// Parses CSV text (RFC 4180 quoting); errors are one line with the line number.
+    pub fn parse_csv(text: &str) -> std::result::Result<Self, String> {
+        let mut records: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut field = String::new();
+        let mut record = Vec::new();
+        let mut quoted = false;
+        let mut line = 1;
+        let mut start_line = 1;
+        let mut chars = text.chars().peekable();
+        let mut any = false;
+        while let Some(c) = chars.next() {
+            any = true;
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                (true, '"') => quoted = false,
+                (true, c) => {
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    field.push(c);
+                }
+                (false, '"') if field.is_empty() => quoted = true,
+                (false, ',') => record.push(std::mem::take(&mut field)),
+                (false, '\r') => {}
+                (false, '\n') => {
+                    record.push(std::mem::take(&mut field));
+                    records.push((start_line, std::mem::take(&mut record)));
+                    line += 1;
+                    start_line = line;
+                    any = false;
+                }
+                (false, c) => field.push(c),
+            }
+        }
+        if quoted {
+            return Err(format!("line {start_line}: unterminated quoted field"));
+        }
+        if any {
+            record.push(field);
+            records.push((start_line, record));
+        }
+        let Some((_, header)) = records.first().cloned() else {
+            return Err("empty file: no header line".into());
+        };
+        let width = header.len();
+        for (l, r) in &records[1..] {
+            if r.len() != width {
+                return Err(format!(
+                    "line {l}: {} fields, the header has {width}",
+                    r.len()
+                ));
+            }
+        }
+        let mut table = Table::new();
+        for (k, name) in header.iter().enumerate() {
+            let cells: Vec<&str> = records[1..].iter().map(|(_, r)| r[k].as_str()).collect();
+            let column = if !cells.is_empty() && cells.iter().all(|c| c.parse::<i64>().is_ok()) {
+                Column::I64(cells.iter().filter_map(|c| c.parse().ok()).collect())
+            } else if !cells.is_empty() && cells.iter().all(|c| c.parse::<f64>().is_ok()) {
+                Column::F64(cells.iter().filter_map(|c| c.parse().ok()).collect())
+            } else if !cells.is_empty() && cells.iter().all(|c| *c == "true" || *c == "false") {
+                Column::Bool(cells.iter().map(|c| *c == "true").collect())
+            } else {
+                Column::Str(cells.iter().map(|c| c.to_string()).collect())
+            };
+            table = table.with(name, column);
+        }
+        Ok(table)
+    }
+
+    fn read_parquet(path: &Path) -> Result<Self> {
+        use arrow::array::Array;
+        let bad = |m: String| Error::format(path, m);
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        let mut table: Option<Table> = None;
+        for batch in reader {
+            let batch = batch.map_err(|e| bad(e.to_string()))?;
+            let schema = batch.schema();
+            let mut part = Table::new();
+            for (f, a) in schema.fields().iter().zip(batch.columns()) {
+                let col = match f.data_type() {
+                    DataType::Float64 => a
+                        .as_any()
+                        .downcast_ref::<Float64Array>()
+                        .map(|x| Column::F64(x.iter().map(|v| v.unwrap_or(f64::NAN)).collect())),
+                    DataType::Int64 => a
+                        .as_any()
+                        .downcast_ref::<Int64Array>()
+                        .map(|x| Column::I64(x.iter().map(|v| v.unwrap_or(0)).collect())),
+                    DataType::Boolean => a
+                        .as_any()
+                        .downcast_ref::<BooleanArray>()
+                        .map(|x| Column::Bool(x.iter().map(|v| v.unwrap_or(false)).collect())),
+                    DataType::Utf8 => a.as_any().downcast_ref::<StringArray>().map(|x| {
+                        Column::Str(x.iter().map(|v| v.unwrap_or("").to_string()).collect())
+                    }),
+                    other => {
+                        return Err(bad(format!(
+                            "column '{}' has type {other}, not float64, int64, bool or string",
+                            f.name()
+                        )))
+                    }
+                };
+                let col = col.ok_or_else(|| {
+                    bad(format!("column '{}': unexpected array layout", f.name()))
+                })?;
+                if a.null_count() > 0 && !matches!(col, Column::F64(_)) {
+                    return Err(bad(format!("column '{}' has missing values", f.name())));
+                }
+                part = part.with(f.name(), col);
+            }
+            table = Some(match table {
+                None => part,
+                Some(mut t) => {
+                    for (c, p) in t.columns.iter_mut().zip(part.columns) {
+                        match (c, p) {
+                            (Column::F64(a), Column::F64(b)) => a.extend(b),
+                            (Column::I64(a), Column::I64(b)) => a.extend(b),
+                            (Column::Bool(a), Column::Bool(b)) => a.extend(b),
+                            (Column::Str(a), Column::Str(b)) => a.extend(b),
+                            _ => return Err(bad("column types differ between row groups".into())),
+                        }
+                    }
+                    t
+                }
+            });
+        }
+        Ok(table.unwrap_or_default())
     }
 
     fn to_parquet(&self, path: &Path) -> Result<Vec<u8>> {
@@ -196,5 +389,30 @@ mod tests {
             "x,s,b,i\n0.30000000000000004,\"a,b\",true,-3\nNaN,\"q\"\"\",false,7\n"
         );
         assert_eq!("0.30000000000000004".parse::<f64>().unwrap(), 0.1 + 0.2);
+        let back = Table::parse_csv(&t.to_csv()).unwrap();
+        assert_eq!(back.to_csv(), t.to_csv());
+        assert_eq!(back.column("i"), Some(&Column::I64(vec![-3, 7])));
+        assert_eq!(back.column("b"), Some(&Column::Bool(vec![true, false])));
+        assert_eq!(
+            Table::parse_csv("a,b\n1,2\n3\n").unwrap_err(),
+            "line 3: 1 fields, the header has 2"
+        );
+        assert_eq!(
+            Table::parse_csv("a\n\"x\n").unwrap_err(),
+            "line 2: unterminated quoted field"
+        );
+    }
+
+    #[test]
+    fn parquet_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.parquet");
+        let t = Table::new()
+            .with("x", Column::F64(vec![1.5, f64::NAN]))
+            .with("s", Column::Str(vec!["a".into(), "b".into()]))
+            .with("b", Column::Bool(vec![true, false]))
+            .with("i", Column::I64(vec![-3, 7]));
+        t.write(&p).unwrap();
+        assert_eq!(Table::read(&p).unwrap().to_csv(), t.to_csv());
     }
 }

@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use infoplane::archive::{self, Archive, Backend, LayerKind, Overwrite, RunInfo, Summary};
-use infoplane::distances;
 use infoplane::estimates::{self, EstimateRequest, Estimator};
 use infoplane::import::{self, ExportRequest, ImportOptions};
 use infoplane::pairwise::sigma::SigmaSpec;
 use infoplane::pairwise::{PassOptions, SaturationRule, Stats};
 use infoplane::selection::Epochs;
+use infoplane::{compare, distances, dpi, plot, report, results, snr};
 
 /// Information-plane analysis of recorded neural-network activations.
 #[derive(Debug, Parser)]
@@ -38,6 +38,113 @@ enum Command {
     /// Pairwise-distance distributions per (layer, epoch): percentiles, nearest neighbours,
     /// within/between-class means, and the σ² each rule would pick.
     Distances(DistancesArgs),
+    /// Check an estimates table for data-processing-inequality and bound violations, each
+    /// classified as definite, within the estimator's gap, or not applicable.
+    Dpi(DpiArgs),
+    /// Gradient signal-to-noise per layer and epoch from an archive's gradient statistics, with
+    /// the drift-to-diffusion transition epoch.
+    Snr(SnrArgs),
+    /// Join estimate tables on (layer, epoch) and report differences between estimators, runs
+    /// or σ² values.
+    Compare(CompareArgs),
+    /// Draw one plot: information plane (from a results table), or SNR, accuracy or distance
+    /// histograms (from an archive).
+    Plot(PlotArgs),
+    /// Estimate, measure distances, check the DPI, compute the SNR and compare, for one or more
+    /// archives, into CSVs, plots and a self-contained index.html.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DpiArgs {
+    /// Estimates table (.csv or .parquet) written by `infoplane estimate`.
+    results: PathBuf,
+    /// Differences up to this much (in the table's unit) are not violations.
+    #[arg(long, default_value_t = 1e-3)]
+    tolerance: f64,
+    /// Exit with status 3 when a definite violation exists.
+    #[arg(long)]
+    fail_on_violation: bool,
+    /// Write the violations table here (.csv or .parquet).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct SnrArgs {
+    /// Archive directory.
+    dir: PathBuf,
+    /// Output table (.csv or .parquet).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Draw the SNR plot (PNG and SVG) into this directory.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// Estimates tables (one or more).
+    #[arg(required = true)]
+    results: Vec<PathBuf>,
+    /// What differs between the compared groups: estimator, run or sigma2.
+    #[arg(long, default_value = "estimator")]
+    by: String,
+    /// Compare runs even when their analysis sets differ.
+    #[arg(long)]
+    force: bool,
+    /// Output diff table (.csv or .parquet); the rank agreement goes beside it as <stem>-ranks.csv.
+    #[arg(long)]
+    out: PathBuf,
+    /// Draw side-by-side information planes (PNG and SVG) at this path (extension ignored).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct PlotArgs {
+    /// A results table (infoplane) or an archive directory (snr, accuracy, distances).
+    input: PathBuf,
+    /// infoplane, snr, accuracy or distances.
+    #[arg(long, default_value = "infoplane")]
+    kind: String,
+    /// Output path without extension (PNG and SVG are written); a directory for distances.
+    #[arg(long)]
+    out: PathBuf,
+    /// Information plane: draw the rigorous I(Y;Z) bracket at the last epoch.
+    #[arg(long)]
+    band: bool,
+    /// Information plane: only these estimators.
+    #[arg(long, value_delimiter = ',')]
+    estimator: Option<Vec<String>>,
+    /// Information plane: only these σ² groups (values or rule names as in the table).
+    #[arg(long, value_delimiter = ',')]
+    sigma2: Option<Vec<String>>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// Archive directories.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Report folder (index.html, CSVs and plots).
+    #[arg(long)]
+    out: PathBuf,
+    /// Noise variances (as for estimate).
+    #[arg(long, default_value = "0.001,0.1,thesis,nn")]
+    sigma2: String,
+    /// Estimators.
+    #[arg(long, value_delimiter = ',', default_value = "kl,bd")]
+    estimator: Vec<String>,
+    /// Epochs to estimate.
+    #[arg(long, default_value = "all")]
+    epochs: String,
+    /// Unit.
+    #[arg(long, default_value = "bits")]
+    unit: String,
+    /// DPI tolerance in the unit.
+    #[arg(long, default_value_t = 1e-3)]
+    tolerance: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -411,6 +518,169 @@ fn run_distances(a: DistancesArgs) -> Result<()> {
     Ok(())
 }
 
+/// Prints to stdout, ignoring a closed pipe (`infoplane dpi ... | head`).
+fn say(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn run_dpi(a: DpiArgs) -> Result<()> {
+    let rows = results::read_results(&a.results)?;
+    let v = dpi::check(&rows, a.tolerance);
+    say(&dpi::summary(&v, &rows));
+    if let Some(out) = &a.out {
+        dpi::violations_table(&v).write(out)?;
+        println!("wrote {} ({} rows)", out.display(), v.len());
+    }
+    if a.fail_on_violation && dpi::has_definite(&v) {
+        std::process::exit(3);
+    }
+    Ok(())
+}
+
+fn run_snr(a: SnrArgs) -> Result<()> {
+    let archive = Archive::open(&a.dir)?;
+    let r = snr::snr_archive(&archive)?;
+    for t in &r.transitions {
+        println!(
+            "{}: {}",
+            t.layer,
+            t.epoch.map_or("no transition".to_string(), |e| format!(
+                "transition at epoch {e}"
+            ))
+        );
+    }
+    println!(
+        "validation accuracy stable from epoch {}",
+        r.stable_validation_epoch
+            .map_or("-".to_string(), |e| e.to_string())
+    );
+    if let Some(out) = &a.out {
+        snr::snr_table(&r).write(out)?;
+        println!("wrote {} ({} rows)", out.display(), r.rows.len());
+    }
+    if let Some(dir) = &a.plot {
+        let files = report::plot_snr(&r, &dir.join("snr"))?;
+        println!("wrote {} plots in {}", files.len(), dir.display());
+    }
+    Ok(())
+}
+
+fn run_compare(a: CompareArgs) -> Result<()> {
+    let mut rows = Vec::new();
+    for p in &a.results {
+        rows.extend(results::read_results(p)?);
+    }
+    let c = compare::compare(&rows, a.by.parse()?, a.force)?;
+    compare::diff_table(&c).write(&a.out)?;
+    let stem = a
+        .out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "compare".into());
+    let ranks = a.out.with_file_name(format!("{stem}-ranks.csv"));
+    compare::rank_table(&c).write(&ranks)?;
+    let flips = c.ranks.iter().filter(|r| !r.flips.is_empty()).count();
+    println!(
+        "{} vs {}: {} joined rows; layer orderings differ at {flips} of {} (epoch, quantity) pairs",
+        c.groups[0],
+        c.groups[1..].join(", "),
+        c.diffs.len(),
+        c.ranks.len()
+    );
+    println!("wrote {} and {}", a.out.display(), ranks.display());
+    if let Some(p) = &a.plot {
+        let files = plot::information_plane(p, &report::plane_panels(&rows), false)?;
+        println!("wrote {} plots", files.len());
+    }
+    Ok(())
+}
+
+fn run_plot(a: PlotArgs) -> Result<()> {
+    let files = match a.kind.as_str() {
+        "infoplane" => {
+            let rows: Vec<_> = results::read_results(&a.input)?
+                .into_iter()
+                .filter(|r| {
+                    a.estimator
+                        .as_ref()
+                        .is_none_or(|e| e.contains(&r.estimator))
+                })
+                .filter(|r| {
+                    a.sigma2
+                        .as_ref()
+                        .is_none_or(|s| s.contains(&r.sigma2_key()))
+                })
+                .collect();
+            if rows.is_empty() {
+                bail!(
+                    "{}: no rows left to plot after the --estimator/--sigma2 filters",
+                    a.input.display()
+                );
+            }
+            plot::information_plane(&a.out, &report::plane_panels(&rows), a.band)?
+        }
+        "snr" => report::plot_snr(&snr::snr_archive(&Archive::open(&a.input)?)?, &a.out)?,
+        "accuracy" => report::plot_accuracy(&Archive::open(&a.input)?, &a.out)?,
+        "distances" => {
+            let archive = Archive::open(&a.input)?;
+            let rep = distances::distances_archive(
+                &archive,
+                None,
+                &Epochs::parse("all")?,
+                "f32".parse()?,
+                1024,
+                &mut |_, _| {},
+            )?;
+            distances::plot_histograms(&archive, &rep, &a.out, None)?
+        }
+        other => {
+            bail!("unknown plot kind '{other}' (expected infoplane, snr, accuracy or distances)")
+        }
+    };
+    for f in &files {
+        println!("wrote {}", f.display());
+    }
+    Ok(())
+}
+
+fn run_report(a: ReportArgs) -> Result<()> {
+    let opts = report::ReportOptions {
+        estimate: EstimateRequest {
+            estimators: a
+                .estimator
+                .iter()
+                .map(|e| e.parse())
+                .collect::<Result<Vec<Estimator>, _>>()?,
+            sigma2: SigmaSpec::parse(&a.sigma2)?,
+            layers: None,
+            epochs: Epochs::parse(&a.epochs)?,
+            unit: a.unit.parse()?,
+            precision: "f32".parse()?,
+            pass: PassOptions {
+                tile: 1024,
+                stats: Stats::All,
+            },
+            saturation: SaturationRule::default(),
+        },
+        tolerance: a.tolerance,
+    };
+    let pb = indicatif::ProgressBar::new_spinner();
+    let r = report::write_report(&a.dirs, &a.out, &opts, &mut |stage| {
+        pb.set_message(stage.to_string())
+    })?;
+    pb.finish_and_clear();
+    for f in &r.findings {
+        println!("{f}");
+    }
+    println!(
+        "wrote {} files; open {}",
+        r.files.len(),
+        a.out.join("index.html").display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -420,6 +690,11 @@ fn main() -> ExitCode {
         Command::Convert(a) => run_convert(a),
         Command::Estimate(a) => run_estimate(a),
         Command::Distances(a) => run_distances(a),
+        Command::Dpi(a) => run_dpi(a),
+        Command::Snr(a) => run_snr(a),
+        Command::Compare(a) => run_compare(a),
+        Command::Plot(a) => run_plot(a),
+        Command::Report(a) => run_report(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

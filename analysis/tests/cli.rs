@@ -704,3 +704,121 @@ fn distances_table_and_histograms() {
         .sum();
     assert_eq!(total, (N * (N - 1) / 2) as u64);
 }
+
+fn fixture_archive() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/v1/tiny-parquet")
+}
+
+#[test]
+fn dpi_snr_compare_plot_and_report_end_to_end() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let arch = fixture_archive();
+    let arch = arch.to_str().unwrap();
+    let r = infoplane(
+        d,
+        &["estimate", arch, "--sigma2", "0.1,1", "--out", "est.csv"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let r = infoplane(d, &["dpi", "est.csv", "--out", "violations.csv"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("24 rows checked, "), "{}", r.stdout);
+    let (header, _) = csv(&d.join("violations.csv"));
+    insta::assert_snapshot!("violations_header", header.join(","));
+
+    // A definite violation: BD of layer b above KL of layer a. --fail-on-violation exits 3.
+    let head = "run,layer,layer_index,layer_kind,epoch,estimator,sigma2,sigma2_rule,i_xz,i_yz,i_yz_lo,i_yz_hi,n,h_y,log_n,n_eff,saturated,unit";
+    let body = [
+        "r,a,0,linear,1,kl,0.1,fixed,2.0,0.5,0.1,0.6,8,1,3,2,false,bits",
+        "r,a,0,linear,1,bd,0.1,fixed,1.5,0.4,0.1,0.6,8,1,3,2,false,bits",
+        "r,b,1,linear,1,kl,0.1,fixed,2.9,0.5,0.1,0.6,8,1,3,2,false,bits",
+        "r,b,1,linear,1,bd,0.1,fixed,2.5,0.4,0.1,0.6,8,1,3,2,false,bits",
+    ];
+    std::fs::write(d.join("bad.csv"), format!("{head}\n{}\n", body.join("\n"))).unwrap();
+    let r = infoplane(d, &["dpi", "bad.csv"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("r: b violates the DPI for I(X;Z) at 1 of 1 epochs at kl σ²=0.1 (definite: 1; first at epoch 1)"), "{}", r.stdout);
+    let r = infoplane(d, &["dpi", "bad.csv", "--fail-on-violation"]);
+    assert_eq!(r.code, 3);
+    std::fs::write(d.join("other.csv"), "a,b\n1,2\n").unwrap();
+    fails_with(
+        &infoplane(d, &["dpi", "other.csv"]),
+        "other.csv: not an estimates table: missing columns run, layer, layer_index, epoch, estimator, sigma2, i_xz, i_yz, n, h_y, log_n (write one with `infoplane estimate`)",
+    );
+
+    let r = infoplane(d, &["snr", arch, "--out", "snr.csv", "--plot", "snrplot"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (header, rows) = csv(&d.join("snr.csv"));
+    insta::assert_snapshot!("snr_header", header.join(","));
+    assert!(!rows.is_empty());
+    assert!(d.join("snrplot/snr.png").is_file() && d.join("snrplot/snr.svg").is_file());
+
+    let r = infoplane(
+        d,
+        &[
+            "compare",
+            "est.csv",
+            "--by",
+            "estimator",
+            "--out",
+            "cmp.csv",
+            "--plot",
+            "cmp",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (header, rows) = csv(&d.join("cmp.csv"));
+    insta::assert_snapshot!("compare_header", header.join(","));
+    assert_eq!(rows.len(), 12); // 3 layers x 2 epochs x 2 σ²
+    let (header, _) = csv(&d.join("cmp-ranks.csv"));
+    insta::assert_snapshot!("compare_ranks_header", header.join(","));
+    fails_with(
+        &infoplane(d, &["compare", "est.csv", "--by", "run", "--out", "x.csv"]),
+        "nothing to compare: every row has the same run (tiny)",
+    );
+
+    for (kind, input) in [("infoplane", "est.csv"), ("accuracy", arch), ("snr", arch)] {
+        let r = infoplane(
+            d,
+            &["plot", input, "--kind", kind, "--out", &format!("p-{kind}")],
+        );
+        assert_eq!(r.code, 0, "{kind}: {}", r.stderr);
+        assert!(d.join(format!("p-{kind}.png")).is_file());
+    }
+    let r = infoplane(d, &["plot", arch, "--kind", "distances", "--out", "p-dist"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    fails_with(
+        &infoplane(d, &["plot", "est.csv", "--kind", "pie", "--out", "x"]),
+        "unknown plot kind 'pie' (expected infoplane, snr, accuracy or distances)",
+    );
+
+    let r = infoplane(d, &["report", arch, "--out", "rep"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut files: Vec<String> = Vec::new();
+    for e in walk(&d.join("rep")) {
+        files.push(e.strip_prefix(d.join("rep")).unwrap().display().to_string());
+    }
+    files.sort();
+    insta::assert_snapshot!("report_files", files.join("\n"));
+    let html = std::fs::read_to_string(d.join("rep/index.html")).unwrap();
+    assert!(html.contains("<img") && html.contains("data:image/png;base64,"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the report must not need the network"
+    );
+    assert!(html.contains("gradient SNR"));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
