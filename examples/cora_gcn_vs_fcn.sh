@@ -8,3 +8,6 @@ for model in gcn fcn; do
     infoplane estimate "$out/$model" --sigma2 0.001,0.1,thesis --epochs every:20 --out "$out/$model-estimates.csv"
 done
 summary "$out/gcn" "$out/fcn"
+# Both runs in one report: DPI, SNR, information planes side by side, comparison by run.
+infoplane report "$out/gcn" "$out/fcn" --epochs every:10 --out "$out/report"
+echo "report: $out/report/index.html"

@@ -12,3 +12,6 @@ for run in lenet fcn; do
     infoplane estimate "$out/$run" --sigma2 0.1,thesis --epochs every:10 --out "$out/$run-estimates.csv"
 done
 summary "$out/lenet" "$out/fcn"
+# Both runs in one report: DPI, SNR, information planes side by side, comparison by run.
+infoplane report "$out/lenet" "$out/fcn" --epochs every:10 --out "$out/report"
+echo "report: $out/report/index.html"

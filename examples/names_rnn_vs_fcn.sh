@@ -9,3 +9,6 @@ for run in rnn fcn; do
     infoplane estimate "$out/$run" --sigma2 0.001,0.1,thesis --epochs every:5 --out "$out/$run-estimates.csv"
 done
 summary "$out/rnn" "$out/fcn"
+# Both runs in one report: DPI, SNR, information planes side by side, comparison by run.
+infoplane report "$out/rnn" "$out/fcn" --epochs every:10 --out "$out/report"
+echo "report: $out/report/index.html"

@@ -8,3 +8,6 @@ for act in tanh relu; do
     infoplane estimate "$out/$act" --sigma2 "1e-3..1e1:5,thesis,nn" --out "$out/$act-estimates.csv"
 done
 summary "$out/tanh" "$out/relu"
+# Both runs in one report: DPI, SNR, information planes side by side, comparison by run.
+infoplane report "$out/tanh" "$out/relu" --epochs every:10 --out "$out/report"
+echo "report: $out/report/index.html"
