@@ -16,6 +16,7 @@
 extern crate blas_src;
 
 pub mod archive;
+pub mod binning;
 pub mod blas;
 pub mod compare;
 pub mod datasets;
@@ -28,6 +29,7 @@ pub mod labels;
 pub mod numpy;
 pub mod pairwise;
 pub mod plot;
+pub mod renyi;
 pub mod report;
 pub mod results;
 pub mod selection;
