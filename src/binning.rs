@@ -41,14 +41,19 @@ impl Binning {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         let ok = match *self {
-            Binning::Fixed { lo, hi, bins } => lo.is_finite() && hi.is_finite() && hi > lo && bins > 0,
+            Binning::Fixed { lo, hi, bins } => {
+                lo.is_finite() && hi.is_finite() && hi > lo && bins > 0
+            }
             Binning::Size(s) => s.is_finite() && s > 0.0,
             Binning::Adaptive(b) => b > 0,
         };
         if ok {
             Ok(())
         } else {
-            Err(Error::Invalid(format!("invalid binning {}: sizes and bin counts must be positive, ranges increasing", self.describe())))
+            Err(Error::Invalid(format!(
+                "invalid binning {}: sizes and bin counts must be positive, ranges increasing",
+                self.describe()
+            )))
         }
     }
 
@@ -77,7 +82,11 @@ pub struct BinEstimate {
 
 fn entropy(counts: impl Iterator<Item = usize>, n: usize) -> f64 {
     let n = n as f64;
-    -counts.map(|c| c as f64 / n).filter(|&p| p > 0.0).map(|p| p * p.ln()).sum::<f64>()
+    -counts
+        .map(|c| c as f64 / n)
+        .filter(|&p| p > 0.0)
+        .map(|p| p * p.ln())
+        .sum::<f64>()
 }
 
 /// Bin indices of `z` under `binning`, row-major.
@@ -96,11 +105,17 @@ pub fn bin_indices<T: Copy + Into<f64>>(z: ArrayView2<'_, T>, binning: Binning) 
         Binning::Size(s) => return z.iter().map(|&v| (v.into() / s).floor() as i64).collect(),
     };
     let scale = bins as f64 / (hi - lo);
-    z.iter().map(|&v| (((v.into() - lo) * scale).floor() as i64).clamp(0, bins as i64 - 1)).collect()
+    z.iter()
+        .map(|&v| (((v.into() - lo) * scale).floor() as i64).clamp(0, bins as i64 - 1))
+        .collect()
 }
 
 /// I(X;T) and I(Y;T) of the binned rows of `z` (N x H) with class labels `labels`.
-pub fn bin_estimate<T: Copy + Into<f64>>(z: ArrayView2<'_, T>, labels: &[u32], binning: Binning) -> BinEstimate {
+pub fn bin_estimate<T: Copy + Into<f64>>(
+    z: ArrayView2<'_, T>,
+    labels: &[u32],
+    binning: Binning,
+) -> BinEstimate {
     let (n, h) = z.dim();
     let idx = bin_indices(z, binning);
     // Distinct rows → (count, counts per class).
@@ -118,5 +133,10 @@ pub fn bin_estimate<T: Copy + Into<f64>>(z: ArrayView2<'_, T>, labels: &[u32], b
     }
     let h_ty = entropy(rows.values().flat_map(|v| v.1.values().copied()), n);
     let h_y = entropy(class_n.values().copied(), n);
-    BinEstimate { i_xz: h_t, i_yz: h_t - (h_ty - h_y), distinct: rows.len(), log_n: (n as f64).ln() }
+    BinEstimate {
+        i_xz: h_t,
+        i_yz: h_t - (h_ty - h_y),
+        distinct: rows.len(),
+        log_n: (n as f64).ln(),
+    }
 }

@@ -20,3 +20,16 @@ pub fn single_threaded() {
         unsafe { openblas_set_num_threads(1) }
     });
 }
+
+/// Runs `f` with OpenBLAS on `threads` threads (for LAPACK work such as eigenvalues, where its
+/// own threading pays), then returns it to one thread. Not to be called while another thread
+/// runs BLAS work of ours.
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    single_threaded();
+    // SAFETY: plain setters of OpenBLAS's thread count; the estimators call this between, not
+    // during, their parallel BLAS sections.
+    unsafe { openblas_set_num_threads(threads.max(1) as std::ffi::c_int) };
+    let r = f();
+    unsafe { openblas_set_num_threads(1) };
+    r
+}

@@ -1,7 +1,8 @@
 //! Comparisons of estimate tables: estimators on one archive, runs on the same data, or σ²
 //! values, joined on (layer position, epoch) with the other keys held equal.
 //!
-//! For `by` = estimator the rows are matched on (run, σ² group, layer index, epoch); for run on
+//! For `by` = estimator the groups are (estimator, parameters) and the rows are matched on
+//! (run, layer index, epoch); for run on
 //! (estimator, σ² group, layer index, epoch) (layer names differ between models, positions do
 //! not); for σ² on (run, estimator, layer index, epoch). The first group (in order of
 //! appearance) is the reference `a`; every other group `b` is compared with it: deltas b - a of
@@ -93,7 +94,9 @@ pub struct Comparison {
 
 fn group_of(r: &ResultRow, by: By) -> String {
     match by {
-        By::Estimator => r.estimator.clone(),
+        // Estimators differ in their parameters too (σ², bins, α): each (estimator, parameters)
+        // is a group, so that kl at σ² = 0.1 lines up with binning at 30 bins.
+        By::Estimator => format!("{} {}", r.estimator, r.sigma2_key()),
         By::Run => r.run.clone(),
         By::Sigma2 => r.sigma2_key(),
     }
@@ -101,7 +104,7 @@ fn group_of(r: &ResultRow, by: By) -> String {
 
 fn context_of(r: &ResultRow, by: By) -> String {
     match by {
-        By::Estimator => format!("run={} sigma2={}", r.run, r.sigma2_key()),
+        By::Estimator => format!("run={}", r.run),
         By::Run => format!("estimator={} sigma2={}", r.estimator, r.sigma2_key()),
         By::Sigma2 => format!("run={} estimator={}", r.run, r.estimator),
     }

@@ -26,6 +26,19 @@ pub enum Estimator {
     Kl,
     /// Pairwise Bhattacharyya lower bound.
     Bd,
+    /// Binning ([`crate::binning`]).
+    Bin,
+    /// Matrix-based Rényi α-entropy ([`crate::renyi`]).
+    Renyi,
+    /// MINE and its variants ([`crate::mine`]).
+    Mine,
+}
+
+impl Estimator {
+    /// Whether the estimator is one of the pairwise bounds.
+    pub fn is_pairwise(self) -> bool {
+        matches!(self, Estimator::Kl | Estimator::Bd)
+    }
 }
 
 impl fmt::Display for Estimator {
@@ -33,6 +46,9 @@ impl fmt::Display for Estimator {
         f.write_str(match self {
             Estimator::Kl => "kl",
             Estimator::Bd => "bd",
+            Estimator::Bin => "bin",
+            Estimator::Renyi => "renyi",
+            Estimator::Mine => "mine",
         })
     }
 }
@@ -43,8 +59,11 @@ impl FromStr for Estimator {
         match s.trim().to_ascii_lowercase().as_str() {
             "kl" => Ok(Estimator::Kl),
             "bd" => Ok(Estimator::Bd),
+            "bin" => Ok(Estimator::Bin),
+            "renyi" => Ok(Estimator::Renyi),
+            "mine" => Ok(Estimator::Mine),
             other => Err(Error::Invalid(format!(
-                "unknown estimator '{other}' (available: kl, bd)"
+                "unknown estimator '{other}' (available: kl, bd, bin, renyi, mine)"
             ))),
         }
     }
@@ -134,6 +153,38 @@ pub struct EstimateRequest {
     pub pass: PassOptions,
     /// Saturation thresholds.
     pub saturation: SaturationRule,
+    /// Binnings for `bin` (each one row).
+    pub binnings: Vec<crate::binning::Binning>,
+    /// Options of `renyi`.
+    pub renyi: crate::renyi::RenyiOptions,
+    /// Options of `mine`.
+    pub mine: crate::mine::MineOptions,
+}
+
+impl EstimateRequest {
+    /// A request for `estimators` and σ² `sigma2` with every other option at its default.
+    pub fn new(estimators: Vec<Estimator>, sigma2: SigmaSpec) -> Self {
+        EstimateRequest {
+            estimators,
+            sigma2,
+            layers: None,
+            epochs: Epochs::All,
+            unit: Unit::Bits,
+            precision: Precision::F32,
+            pass: PassOptions {
+                tile: 1024,
+                stats: Stats::All,
+            },
+            saturation: SaturationRule::default(),
+            binnings: vec![crate::binning::Binning::Fixed {
+                lo: -1.0,
+                hi: 1.0,
+                bins: 30,
+            }],
+            renyi: crate::renyi::RenyiOptions::default(),
+            mine: crate::mine::MineOptions::default(),
+        }
+    }
 }
 
 /// One output row.
@@ -177,10 +228,14 @@ pub struct EstimateRow {
     pub saturated: bool,
     /// Unit of the information columns.
     pub unit: Unit,
+    /// The estimator's parameters (empty for kl/bd, whose σ² has its own columns).
+    pub params: String,
+    /// I(Y;Z) with shuffled labels (Rényi), NaN otherwise.
+    pub i_yz_baseline: f64,
 }
 
 /// Column names of the estimates table, in order.
-pub const ESTIMATE_COLUMNS: [&str; 19] = [
+pub const ESTIMATE_COLUMNS: [&str; 21] = [
     "run",
     "layer",
     "layer_index",
@@ -200,6 +255,8 @@ pub const ESTIMATE_COLUMNS: [&str; 19] = [
     "n_eff",
     "saturated",
     "unit",
+    "params",
+    "i_yz_baseline",
 ];
 
 /// Reads one (layer, epoch) and runs `f` on it in the requested precision.
@@ -236,6 +293,27 @@ pub fn estimate_archive(
         ));
     }
     let labels = archive.labels()?;
+    let n_classes = archive
+        .manifest()
+        .analysis_set
+        .classes
+        .len()
+        .max(labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0));
+    let needs_inputs = req
+        .estimators
+        .iter()
+        .any(|e| matches!(e, Estimator::Renyi | Estimator::Mine));
+    let inputs = if needs_inputs {
+        archive.inputs()?
+    } else {
+        None
+    };
+    if req.estimators.contains(&Estimator::Mine) && inputs.is_none() {
+        return Err(Error::request(
+            archive.dir(),
+            "the archive stores no inputs X, which MINE needs for I(X;Z) (record them, or import with --inputs)",
+        ));
+    }
     let run = archive.manifest().run.name.clone();
     let unit = req.unit.from_nats();
     let total = layers.len() * epochs.len();
@@ -256,18 +334,53 @@ pub fn estimate_archive(
                     ),
                 ));
             }
-            let (estimates, nn_median) = with_matrix(
-                z,
-                req.precision,
-                |z| run_one(z, &labels, &info.name, req),
-                |z| run_one(z, &labels, &info.name, req),
-            );
+            let others = other_estimators(archive, &z, &labels, inputs.as_ref(), req)?;
+            let pairwise: Vec<Estimator> = req
+                .estimators
+                .iter()
+                .copied()
+                .filter(|e| e.is_pairwise())
+                .collect();
+            let (estimates, nn_median) = if pairwise.is_empty() {
+                (Vec::new(), f64::NAN)
+            } else {
+                with_matrix(
+                    z,
+                    req.precision,
+                    |z| run_one(z, &labels, &info.name, req),
+                    |z| run_one(z, &labels, &info.name, req),
+                )
+            };
+            let h_y = crate::labels::entropy_nats(&crate::labels::class_counts(&labels, n_classes));
+            let log_n = (labels.len() as f64).ln();
+            for o in others {
+                rows.push(EstimateRow {
+                    run: run.clone(),
+                    layer: info.name.clone(),
+                    layer_index: li,
+                    layer_kind: info.kind.to_string(),
+                    epoch,
+                    estimator: o.estimator,
+                    sigma2: f64::NAN,
+                    sigma2_rule: "none".into(),
+                    sigma2_over_nn: f64::NAN,
+                    i_xz: o.i_xz * unit,
+                    i_yz: o.i_yz * unit,
+                    i_yz_lo: f64::NAN,
+                    i_yz_hi: f64::NAN,
+                    n: labels.len(),
+                    h_y: h_y * unit,
+                    log_n: log_n * unit,
+                    n_eff: f64::NAN,
+                    saturated: o.i_xz > log_n - req.saturation.margin_nats,
+                    unit: req.unit,
+                    params: o.params,
+                    i_yz_baseline: o.i_yz_baseline * unit,
+                });
+            }
             for (e, rule) in estimates {
-                for &est in &req.estimators {
-                    let b: Bound = match est {
-                        Estimator::Kl => e.kl,
-                        Estimator::Bd => e.bd,
-                    };
+                for &est in &pairwise {
+                    let b: Bound = if est == Estimator::Kl { e.kl } else { e.bd };
                     rows.push(EstimateRow {
                         run: run.clone(),
                         layer: info.name.clone(),
@@ -288,6 +401,8 @@ pub fn estimate_archive(
                         n_eff: b.n_eff,
                         saturated: b.saturated,
                         unit: req.unit,
+                        params: String::new(),
+                        i_yz_baseline: f64::NAN,
                     });
                 }
             }
@@ -364,4 +479,114 @@ pub fn estimates_table(rows: &[EstimateRow]) -> Table {
             Column::Bool(rows.iter().map(|r| r.saturated).collect()),
         )
         .with("unit", s(|r| r.unit.to_string()))
+        .with("params", s(|r| r.params.clone()))
+        .with("i_yz_baseline", f(|r| r.i_yz_baseline))
+}
+
+/// One estimate of a non-pairwise estimator, in nats.
+struct OtherEstimate {
+    estimator: Estimator,
+    i_xz: f64,
+    i_yz: f64,
+    i_yz_baseline: f64,
+    params: String,
+}
+
+/// Runs bin, renyi and mine (those requested) on one (layer, epoch).
+fn other_estimators(
+    archive: &Archive,
+    z: &Array2<f32>,
+    labels: &[u32],
+    inputs: Option<&Array2<f32>>,
+    req: &EstimateRequest,
+) -> Result<Vec<OtherEstimate>> {
+    let mut out = Vec::new();
+    let ln2 = std::f64::consts::LN_2;
+    if req.estimators.contains(&Estimator::Bin) {
+        for b in &req.binnings {
+            let e = crate::binning::bin_estimate(z.view(), labels, *b);
+            out.push(OtherEstimate {
+                estimator: Estimator::Bin,
+                i_xz: e.i_xz,
+                i_yz: e.i_yz,
+                i_yz_baseline: f64::NAN,
+                params: format!("{} distinct={}", b.describe(), e.distinct),
+            });
+        }
+    }
+    if req.estimators.contains(&Estimator::Renyi) {
+        let o = &req.renyi;
+        let zf = z.mapv(f64::from);
+        let xf = inputs.map(|x| x.mapv(f64::from));
+        let e = crate::renyi::renyi_estimate(zf.view(), xf.as_ref().map(|x| x.view()), labels, o)
+            .map_err(|e| Error::request(archive.dir(), e.to_string()))?;
+        let mut params = format!(
+            "alpha={} kernel={} sigma_z={:.6} sigma_x={:.6}",
+            o.alpha,
+            o.convention.describe(),
+            e.sigma,
+            e.sigma_x
+        );
+        if xf.is_none() {
+            params.push_str(" no_inputs");
+        }
+        if e.subsets > 0 {
+            params.push_str(&format!(
+                " approximate=mean_of_{}_subsets_of_{} sd_i_xz={:.4} sd_i_yz={:.4}",
+                e.subsets,
+                o.max_n,
+                e.spread.0 * ln2,
+                e.spread.1 * ln2
+            ));
+        }
+        out.push(OtherEstimate {
+            estimator: Estimator::Renyi,
+            i_xz: e.i_xz * ln2,
+            i_yz: e.i_yz * ln2,
+            i_yz_baseline: e.i_yz_baseline * ln2,
+            params,
+        });
+    }
+    if req.estimators.contains(&Estimator::Mine) {
+        let o = &req.mine;
+        let zf = z.mapv(f64::from);
+        let n_classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1);
+        let onehot = Array2::from_shape_fn((labels.len(), n_classes), |(i, c)| {
+            if labels[i] as usize == c {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        let params = format!(
+            "variant={} hidden={:?} steps<={} batch={} lr={} seed={}",
+            o.variant.name(),
+            o.hidden,
+            o.steps,
+            o.batch,
+            o.lr,
+            o.seed
+        );
+        let xz = inputs
+            .map(|x| crate::mine::mine_estimate(x.mapv(f64::from).view(), zf.view(), o))
+            .transpose();
+        let yz = crate::mine::mine_estimate(onehot.view(), zf.view(), o);
+        match (xz, yz) {
+            (Ok(xz), Ok(yz)) => out.push(OtherEstimate {
+                estimator: Estimator::Mine,
+                i_xz: xz.map_or(f64::NAN, |e| e.value),
+                i_yz: yz.value,
+                i_yz_baseline: f64::NAN,
+                params,
+            }),
+            (Err(e), _) | (_, Err(e)) => out.push(OtherEstimate {
+                estimator: Estimator::Mine,
+                i_xz: f64::NAN,
+                i_yz: f64::NAN,
+                i_yz_baseline: f64::NAN,
+                params: format!("{params} error={}", e.to_string().replace(',', ";")),
+            }),
+        }
+    }
+    Ok(out)
 }

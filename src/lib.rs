@@ -26,6 +26,7 @@ pub mod error;
 pub mod estimates;
 pub mod import;
 pub mod labels;
+pub mod mine;
 pub mod numpy;
 pub mod pairwise;
 pub mod plot;

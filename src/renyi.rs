@@ -84,7 +84,9 @@ pub enum Width {
 impl std::str::FromStr for Width {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::Invalid(format!("unknown width '{s}' (expected a positive number, silverman, silverman:GAMMA or median)"));
+        let bad = || {
+            Error::Invalid(format!("unknown width '{s}' (expected a positive number, silverman, silverman:GAMMA or median)"))
+        };
         match s {
             "silverman" => Ok(Width::Silverman(0.8)),
             "median" => Ok(Width::Median),
@@ -97,7 +99,11 @@ impl std::str::FromStr for Width {
                 if !(x > 0.0 && x.is_finite()) {
                     return Err(bad());
                 }
-                Ok(if silverman { Width::Silverman(x) } else { Width::Fixed(x) })
+                Ok(if silverman {
+                    Width::Silverman(x)
+                } else {
+                    Width::Fixed(x)
+                })
             }
         }
     }
@@ -124,7 +130,15 @@ pub struct RenyiOptions {
 
 impl Default for RenyiOptions {
     fn default() -> Self {
-        RenyiOptions { alpha: 1.01, convention: Convention::TwoSigma2, width: Width::Silverman(0.8), width_x: Width::Silverman(0.8), max_n: 4000, subsamples: 5, seed: 0 }
+        RenyiOptions {
+            alpha: 1.01,
+            convention: Convention::TwoSigma2,
+            width: Width::Silverman(0.8),
+            width_x: Width::Silverman(0.8),
+            max_n: 4000,
+            subsamples: 5,
+            seed: 0,
+        }
     }
 }
 
@@ -132,10 +146,15 @@ impl RenyiOptions {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         if !(self.alpha > 0.0 && self.alpha.is_finite()) || self.alpha == 1.0 {
-            return Err(Error::Invalid(format!("--renyi-alpha must be positive and not 1 (got {})", self.alpha)));
+            return Err(Error::Invalid(format!(
+                "--renyi-alpha must be positive and not 1 (got {})",
+                self.alpha
+            )));
         }
         if self.max_n < 2 || self.subsamples == 0 {
-            return Err(Error::Invalid("--renyi-max-n must be at least 2 and --renyi-subsamples at least 1".into()));
+            return Err(Error::Invalid(
+                "--renyi-max-n must be at least 2 and --renyi-subsamples at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -143,7 +162,9 @@ impl RenyiOptions {
 
 /// Squared pairwise distances of the rows of `z` (centred first; negatives clamped, diagonal 0).
 pub fn squared_distances(z: ArrayView2<'_, f64>) -> Array2<f64> {
-    let mean = z.mean_axis(Axis(0)).unwrap_or_else(|| ndarray::Array1::zeros(z.ncols()));
+    let mean = z
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| ndarray::Array1::zeros(z.ncols()));
     let c = &z - &mean.insert_axis(Axis(0));
     let g = c.dot(&c.t());
     let n = g.nrows();
@@ -151,7 +172,11 @@ pub fn squared_distances(z: ArrayView2<'_, f64>) -> Array2<f64> {
     let mut d = g;
     for i in 0..n {
         for j in 0..n {
-            d[[i, j]] = if i == j { 0.0 } else { (diag[i] + diag[j] - 2.0 * d[[i, j]]).max(0.0) };
+            d[[i, j]] = if i == j {
+                0.0
+            } else {
+                (diag[i] + diag[j] - 2.0 * d[[i, j]]).max(0.0)
+            };
         }
     }
     d
@@ -190,7 +215,29 @@ pub fn normalized_gram(d2: &Array2<f64>, sigma: f64, convention: Convention) -> 
 /// A = K / tr(K) for the label-equality kernel.
 pub fn label_gram(labels: &[u32]) -> Array2<f64> {
     let n = labels.len();
-    Array2::from_shape_fn((n, n), |(i, j)| if labels[i] == labels[j] { 1.0 / n as f64 } else { 0.0 })
+    Array2::from_shape_fn((n, n), |(i, j)| {
+        if labels[i] == labels[j] {
+            1.0 / n as f64
+        } else {
+            0.0
+        }
+    })
+}
+
+/// S_α of the label-equality Gram matrix in closed form: A_Y = K_Y / N is block-constant with
+/// eigenvalues N_c / N (one per class) and zeros, so S_α = 1/(1-α) log2 Σ_c p_c^α.
+pub fn label_entropy(labels: &[u32], alpha: f64) -> f64 {
+    let mut counts = std::collections::HashMap::new();
+    for &l in labels {
+        *counts.entry(l).or_insert(0usize) += 1;
+    }
+    let n = labels.len() as f64;
+    counts
+        .values()
+        .map(|&c| (c as f64 / n).powf(alpha))
+        .sum::<f64>()
+        .log2()
+        / (1.0 - alpha)
 }
 
 /// S_α(A) in bits; α = 2 through Σ A_ij² without eigenvalues.
@@ -198,7 +245,9 @@ pub fn entropy(a: &Array2<f64>, alpha: f64) -> Result<f64> {
     if alpha == 2.0 {
         return Ok(-a.iter().map(|x| x * x).sum::<f64>().log2());
     }
-    let eig = a.eigvalsh(UPLO::Lower).map_err(|e| Error::Invalid(format!("eigenvalues failed: {e}")))?;
+    let eig = a
+        .eigvalsh(UPLO::Lower)
+        .map_err(|e| Error::Invalid(format!("eigenvalues failed: {e}")))?;
     let s: f64 = eig.iter().map(|&l| l.max(0.0).powf(alpha)).sum();
     Ok(s.log2() / (1.0 - alpha))
 }
@@ -234,30 +283,56 @@ pub struct RenyiEstimate {
     pub log_n: f64,
 }
 
-fn exact(z: ArrayView2<'_, f64>, x: Option<ArrayView2<'_, f64>>, labels: &[u32], shuffled: &[u32], o: &RenyiOptions) -> Result<RenyiEstimate> {
+fn exact(
+    z: ArrayView2<'_, f64>,
+    x: Option<ArrayView2<'_, f64>>,
+    labels: &[u32],
+    shuffled: &[u32],
+    o: &RenyiOptions,
+) -> Result<RenyiEstimate> {
     let d2 = squared_distances(z);
     let sigma = resolve_width(o.width, &d2, z.ncols());
     let a = normalized_gram(&d2, sigma, o.convention);
     drop(d2);
     let s_z = entropy(&a, o.alpha)?;
     let y = label_gram(labels);
-    let i_yz = entropy(&y, o.alpha)? + s_z - joint_entropy(&a, &y, o.alpha)?;
+    let i_yz = label_entropy(labels, o.alpha) + s_z - joint_entropy(&a, &y, o.alpha)?;
+    drop(y);
     let ys = label_gram(shuffled);
-    let i_yz_baseline = entropy(&ys, o.alpha)? + s_z - joint_entropy(&a, &ys, o.alpha)?;
+    let i_yz_baseline = label_entropy(shuffled, o.alpha) + s_z - joint_entropy(&a, &ys, o.alpha)?;
+    drop(ys);
     let (i_xz, sigma_x) = match x {
         Some(x) => {
             let dx = squared_distances(x);
             let sx = resolve_width(o.width_x, &dx, x.ncols());
             let ax = normalized_gram(&dx, sx, o.convention);
-            (entropy(&ax, o.alpha)? + s_z - joint_entropy(&ax, &a, o.alpha)?, sx)
+            (
+                entropy(&ax, o.alpha)? + s_z - joint_entropy(&ax, &a, o.alpha)?,
+                sx,
+            )
         }
         None => (f64::NAN, f64::NAN),
     };
-    Ok(RenyiEstimate { i_xz, i_yz, i_yz_baseline, s_z, sigma, sigma_x, subsets: 0, spread: (0.0, 0.0), log_n: (z.nrows() as f64).log2() })
+    Ok(RenyiEstimate {
+        i_xz,
+        i_yz,
+        i_yz_baseline,
+        s_z,
+        sigma,
+        sigma_x,
+        subsets: 0,
+        spread: (0.0, 0.0),
+        log_n: (z.nrows() as f64).log2(),
+    })
 }
 
 /// I(X;Z) and I(Y;Z) of `z` (N x d) with inputs `x` (N x D, optional) and labels.
-pub fn renyi_estimate(z: ArrayView2<'_, f64>, x: Option<ArrayView2<'_, f64>>, labels: &[u32], o: &RenyiOptions) -> Result<RenyiEstimate> {
+pub fn renyi_estimate(
+    z: ArrayView2<'_, f64>,
+    x: Option<ArrayView2<'_, f64>>,
+    labels: &[u32],
+    o: &RenyiOptions,
+) -> Result<RenyiEstimate> {
     o.validate()?;
     let n = z.nrows();
     let mut rng = SplitMix64::new(o.seed);
@@ -276,11 +351,19 @@ pub fn renyi_estimate(z: ArrayView2<'_, f64>, x: Option<ArrayView2<'_, f64>>, la
         let xs = x.map(|x| x.select(Axis(0), &idx));
         let ls: Vec<u32> = idx.iter().map(|&i| labels[i]).collect();
         let ss: Vec<u32> = idx.iter().map(|&i| shuffled[i]).collect();
-        runs.push(exact(zs.view(), xs.as_ref().map(|x| x.view()), &ls, &ss, o)?);
+        runs.push(exact(
+            zs.view(),
+            xs.as_ref().map(|x| x.view()),
+            &ls,
+            &ss,
+            o,
+        )?);
     }
     let k = runs.len() as f64;
     let mean = |f: fn(&RenyiEstimate) -> f64| runs.iter().map(f).sum::<f64>() / k;
-    let sd = |f: fn(&RenyiEstimate) -> f64, m: f64| (runs.iter().map(|r| (f(r) - m).powi(2)).sum::<f64>() / k).sqrt();
+    let sd = |f: fn(&RenyiEstimate) -> f64, m: f64| {
+        (runs.iter().map(|r| (f(r) - m).powi(2)).sum::<f64>() / k).sqrt()
+    };
     let (mx, my) = (mean(|r| r.i_xz), mean(|r| r.i_yz));
     Ok(RenyiEstimate {
         i_xz: mx,

@@ -43,12 +43,29 @@ pub struct ResultRow {
     pub saturated: bool,
     /// `bits` or `nats`.
     pub unit: String,
+    /// The estimator's parameters (bin size, α and widths, MINE settings); empty for kl/bd.
+    pub params: String,
 }
 
 impl ResultRow {
-    /// The σ² group a row belongs to across layers: the value for fixed σ², the rule's name for
-    /// per-(layer, epoch) rules (whose value differs from layer to layer).
+    /// The parameter group a row belongs to across layers: the value for fixed σ², the rule's
+    /// name for per-(layer, epoch) rules (whose value differs from layer to layer), and for
+    /// estimators without σ² their parameters up to the first per-matrix value (`distinct=`,
+    /// `sigma_z=`, which differ between layers).
     pub fn sigma2_key(&self) -> String {
+        if self.sigma2.is_nan() && !self.params.is_empty() {
+            let fixed: Vec<&str> = self
+                .params
+                .split(' ')
+                .filter(|p| {
+                    !p.starts_with("distinct=")
+                        && !p.starts_with("sigma_z=")
+                        && !p.starts_with("sigma_x=")
+                        && !p.starts_with("sd_")
+                })
+                .collect();
+            return fixed.join(" ");
+        }
         if matches!(self.sigma2_rule.as_str(), "fixed" | "grid" | "") || self.sigma2.is_nan() {
             // Six significant digits: grid values print as 0.01, not 0.010000000000000002.
             let short: f64 = format!("{:.5e}", self.sigma2)
@@ -121,6 +138,7 @@ pub fn rows_from_table(t: &Table) -> std::result::Result<Vec<ResultRow>, String>
     );
     let (lo, hi) = (opt_num("i_yz_lo"), opt_num("i_yz_hi"));
     let sat = t.bools("saturated").unwrap_or_else(|| vec![false; n]);
+    let params = t.strs("params").unwrap_or_else(|| vec![String::new(); n]);
     let mut rows = Vec::with_capacity(n);
     for r in 0..n {
         if li[r] < 0.0 || ep[r] < 0.0 || nn[r] < 0.0 {
@@ -147,6 +165,7 @@ pub fn rows_from_table(t: &Table) -> std::result::Result<Vec<ResultRow>, String>
             log_n: ln[r],
             saturated: sat[r],
             unit: unit[r].clone(),
+            params: params[r].clone(),
         });
     }
     Ok(rows)
@@ -172,6 +191,7 @@ impl From<&crate::estimates::EstimateRow> for ResultRow {
             log_n: r.log_n,
             saturated: r.saturated,
             unit: r.unit.to_string(),
+            params: r.params.clone(),
         }
     }
 }

@@ -39,6 +39,7 @@ fn row(
         log_n: 100f64.log2(),
         saturated: false,
         unit: "bits".into(),
+        params: String::new(),
     }
 }
 
@@ -210,7 +211,7 @@ fn compare_two_known_tables() {
         }
     }
     let c = compare::compare(&rows, By::Estimator, false).expect("compare");
-    assert_eq!(c.groups, ["kl", "bd"]);
+    assert_eq!(c.groups, ["kl 0.1", "bd 0.1"]);
     assert_eq!(c.diffs.len(), 6);
     let d = c
         .diffs

@@ -7,10 +7,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use infoplane::archive::{self, Archive, Backend, LayerKind, Overwrite, RunInfo, Summary};
+use infoplane::binning::Binning;
 use infoplane::estimates::{self, EstimateRequest, Estimator};
 use infoplane::import::{self, ExportRequest, ImportOptions};
+use infoplane::mine::MineOptions;
 use infoplane::pairwise::sigma::SigmaSpec;
 use infoplane::pairwise::{PassOptions, SaturationRule, Stats};
+use infoplane::renyi::RenyiOptions;
 use infoplane::selection::Epochs;
 use infoplane::{compare, distances, dpi, plot, report, results, snr};
 
@@ -32,9 +35,10 @@ enum Command {
     Inspect(InspectArgs),
     /// Copy an archive into the other backend, bit for bit.
     Convert(ConvertArgs),
-    /// Estimate I(X;Z) and I(Y;Z) per (layer, epoch, estimator, σ²) with the pairwise KL and
-    /// Bhattacharyya bounds; one streaming pass per (layer, epoch) for all σ².
-    Estimate(EstimateArgs),
+    /// Estimate I(X;Z) and I(Y;Z) per (layer, epoch, estimator, parameters): the pairwise KL and
+    /// Bhattacharyya bounds (one streaming pass per (layer, epoch) for all σ²), binning,
+    /// matrix-based Rényi entropy and MINE.
+    Estimate(Box<EstimateArgs>),
     /// Pairwise-distance distributions per (layer, epoch): percentiles, nearest neighbours,
     /// within/between-class means, and the σ² each rule would pick.
     Distances(DistancesArgs),
@@ -151,7 +155,8 @@ struct ReportArgs {
 struct EstimateArgs {
     /// Archive directory.
     dir: PathBuf,
-    /// Estimators: kl (upper bound), bd (Bhattacharyya lower bound).
+    /// Estimators: kl (upper bound), bd (Bhattacharyya lower bound), bin (binning), renyi
+    /// (matrix-based Rényi α-entropy), mine (neural, needs stored inputs).
     #[arg(long, value_delimiter = ',', default_value = "kl,bd")]
     estimator: Vec<String>,
     /// Noise variances: values (0.001,0.1), log grids (1e-4..1e1:25, or 1e-3..1:x2), per layer
@@ -180,9 +185,113 @@ struct EstimateArgs {
     /// Saturated when N_eff falls below this.
     #[arg(long, default_value_t = 1.5)]
     min_n_eff: f64,
+    /// bin: bin sizes, floor(z / size) (Saxe: 0.07, 0.5); a list sweeps them in one pass over the data.
+    #[arg(long, value_delimiter = ',')]
+    bin_size: Option<Vec<f64>>,
+    /// bin: numbers of equal bins on --bin-range (Tishby: 30 on -1,1, the default of bin).
+    #[arg(long, value_delimiter = ',')]
+    bins: Option<Vec<usize>>,
+    /// bin: the range LO,HI of --bins.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        default_value = "-1,1"
+    )]
+    bin_range: Vec<f64>,
+    /// bin: numbers of equal bins between each matrix's own min and max (for ReLU layers).
+    #[arg(long, value_delimiter = ',')]
+    bin_adaptive: Option<Vec<usize>>,
+    /// renyi: α (2 needs no eigenvalues).
+    #[arg(long, default_value_t = 1.01)]
+    renyi_alpha: f64,
+    /// renyi: kernel width σ for Z: a number, silverman, silverman:GAMMA or median.
+    #[arg(long, default_value = "silverman")]
+    renyi_width: String,
+    /// renyi: kernel width σ for the inputs X.
+    #[arg(long, default_value = "silverman")]
+    renyi_width_x: String,
+    /// renyi: kernel exponent: 2s2 = exp(-d²/(2σ²)), s2 = exp(-d²/σ²), s = exp(-d²/σ).
+    #[arg(long, default_value = "2s2")]
+    renyi_kernel: String,
+    /// renyi: largest N computed exactly; above it, the mean over random subsets of this size.
+    #[arg(long, default_value_t = 5000)]
+    renyi_max_n: usize,
+    /// renyi: number of subsets above --renyi-max-n.
+    #[arg(long, default_value_t = 5)]
+    renyi_subsamples: usize,
+    /// mine: dv (Donsker-Varadhan, bias-corrected), nwj, infonce or smile.
+    #[arg(long, default_value = "dv")]
+    mine_variant: String,
+    /// mine: maximum training steps.
+    #[arg(long, default_value_t = 6000)]
+    mine_steps: usize,
+    /// mine: hidden widths of the statistics network.
+    #[arg(long, value_delimiter = ',', default_value = "64,64")]
+    mine_hidden: Vec<usize>,
+    /// mine: batch size (infonce: at most 64).
+    #[arg(long, default_value_t = 256)]
+    mine_batch: usize,
+    /// mine: Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    mine_lr: f64,
+    /// Seed of renyi's subsets and label shuffle and of mine.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Output table: .csv or .parquet.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// The bin, renyi and mine options of `estimate`.
+fn other_options(a: &EstimateArgs) -> Result<(Vec<Binning>, RenyiOptions, MineOptions)> {
+    let mut binnings = Vec::new();
+    for &s in a.bin_size.iter().flatten() {
+        binnings.push(Binning::Size(s));
+    }
+    if a.bin_range.len() != 2 {
+        bail!("--bin-range needs two numbers LO,HI");
+    }
+    for &b in a.bins.iter().flatten() {
+        binnings.push(Binning::Fixed {
+            lo: a.bin_range[0],
+            hi: a.bin_range[1],
+            bins: b,
+        });
+    }
+    for &b in a.bin_adaptive.iter().flatten() {
+        binnings.push(Binning::Adaptive(b));
+    }
+    if binnings.is_empty() {
+        binnings.push(Binning::Fixed {
+            lo: a.bin_range[0],
+            hi: a.bin_range[1],
+            bins: 30,
+        });
+    }
+    for b in &binnings {
+        b.validate()?;
+    }
+    let renyi = RenyiOptions {
+        alpha: a.renyi_alpha,
+        convention: a.renyi_kernel.parse()?,
+        width: a.renyi_width.parse()?,
+        width_x: a.renyi_width_x.parse()?,
+        max_n: a.renyi_max_n,
+        subsamples: a.renyi_subsamples,
+        seed: a.seed,
+    };
+    renyi.validate()?;
+    let mine = MineOptions {
+        variant: a.mine_variant.parse()?,
+        hidden: a.mine_hidden.clone(),
+        steps: a.mine_steps,
+        batch: a.mine_batch,
+        lr: a.mine_lr,
+        seed: a.seed,
+        ..MineOptions::default()
+    };
+    Ok((binnings, renyi, mine))
 }
 
 #[derive(Debug, clap::Args)]
@@ -443,6 +552,7 @@ fn bar(total: usize, what: &str) -> indicatif::ProgressBar {
 }
 
 fn run_estimate(a: EstimateArgs) -> Result<()> {
+    let (binnings, renyi, mine) = other_options(&a)?;
     let archive = Archive::open(&a.dir)?;
     let req = EstimateRequest {
         estimators: a
@@ -463,6 +573,9 @@ fn run_estimate(a: EstimateArgs) -> Result<()> {
             margin_nats: a.saturation_margin,
             min_n_eff: a.min_n_eff,
         },
+        binnings,
+        renyi,
+        mine,
     };
     let pb = bar(0, "estimating");
     let rows = estimates::estimate_archive(&archive, &req, &mut |d, t| {
@@ -657,11 +770,7 @@ fn run_report(a: ReportArgs) -> Result<()> {
             epochs: Epochs::parse(&a.epochs)?,
             unit: a.unit.parse()?,
             precision: "f32".parse()?,
-            pass: PassOptions {
-                tile: 1024,
-                stats: Stats::All,
-            },
-            saturation: SaturationRule::default(),
+            ..EstimateRequest::new(Vec::new(), SigmaSpec::parse(&a.sigma2)?)
         },
         tolerance: a.tolerance,
     };
@@ -688,7 +797,7 @@ fn main() -> ExitCode {
         Command::Export(a) => run_export(a),
         Command::Inspect(a) => run_inspect(a),
         Command::Convert(a) => run_convert(a),
-        Command::Estimate(a) => run_estimate(a),
+        Command::Estimate(a) => run_estimate(*a),
         Command::Distances(a) => run_distances(a),
         Command::Dpi(a) => run_dpi(a),
         Command::Snr(a) => run_snr(a),

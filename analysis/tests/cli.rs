@@ -631,8 +631,24 @@ fn estimate_and_distances_refuse_bad_requests() {
         infoplane(d, &args)
     };
     fails_with(
+        &est(&["--estimator", "kl,knn"]),
+        "unknown estimator 'knn' (available: kl, bd, bin, renyi, mine)",
+    );
+    fails_with(
         &est(&["--estimator", "kl,mine"]),
-        "unknown estimator 'mine' (available: kl, bd)",
+        "run: the archive stores no inputs X, which MINE needs for I(X;Z) (record them, or import with --inputs)",
+    );
+    fails_with(
+        &est(&["--estimator", "bin", "--bin-size", "0"]),
+        "invalid binning bin_size=0: sizes and bin counts must be positive, ranges increasing",
+    );
+    fails_with(
+        &est(&["--estimator", "renyi", "--renyi-alpha", "1"]),
+        "--renyi-alpha must be positive and not 1 (got 1)",
+    );
+    fails_with(
+        &est(&["--estimator", "mine", "--mine-variant", "js"]),
+        "unknown MINE variant 'js' (expected dv, nwj, infonce or smile)",
     );
     fails_with(
         &est(&["--sigma2", "0.1,abc"]),
