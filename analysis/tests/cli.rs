@@ -786,7 +786,8 @@ fn dpi_snr_compare_plot_and_report_end_to_end() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let (header, rows) = csv(&d.join("cmp.csv"));
     insta::assert_snapshot!("compare_header", header.join(","));
-    assert_eq!(rows.len(), 12); // 3 layers x 2 epochs x 2 σ²
+    // Groups (estimator, σ²): kl 0.1 is the reference for kl 1, bd 0.1 and bd 1; 3 layers x 2 epochs each.
+    assert_eq!(rows.len(), 18);
     let (header, _) = csv(&d.join("cmp-ranks.csv"));
     insta::assert_snapshot!("compare_ranks_header", header.join(","));
     fails_with(
