@@ -74,6 +74,23 @@ fn layer(
     }
 }
 
+/// Tracked layers of a stack: `{prefix}1..{prefix}K` of `kind` with `widths`, then the logits.
+fn stack_layers(
+    prefix: &str,
+    kind: LayerKind,
+    widths: &[usize],
+    act: &str,
+    classes: usize,
+) -> Vec<LayerInfo> {
+    let mut v: Vec<LayerInfo> = widths
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| layer(&format!("{prefix}{}", i + 1), kind, w, None, Some(act)))
+        .collect();
+    v.push(layer("output", LayerKind::Output, classes, None, None));
+    v
+}
+
 fn params_of(
     layer_name: &str,
     ws: &Tensor,
@@ -139,22 +156,13 @@ impl Fcn {
 
 impl Model for Fcn {
     fn layers(&self) -> Vec<LayerInfo> {
-        let mut v: Vec<LayerInfo> = self
-            .widths
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| {
-                layer(
-                    &format!("fc{}", i + 1),
-                    LayerKind::Linear,
-                    w,
-                    None,
-                    Some(self.act.name()),
-                )
-            })
-            .collect();
-        v.push(layer("output", LayerKind::Output, self.classes, None, None));
-        v
+        stack_layers(
+            "fc",
+            LayerKind::Linear,
+            &self.widths,
+            self.act.name(),
+            self.classes,
+        )
     }
     fn forward_rows(&self, x: &Tensor, rows: &Tensor, train: bool) -> Vec<Tensor> {
         let mut h = x.index_select(0, rows);
@@ -289,26 +297,12 @@ impl Rnn {
 
 impl Model for Rnn {
     fn layers(&self) -> Vec<LayerInfo> {
-        let mut v: Vec<LayerInfo> = self
-            .widths
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| {
-                layer(
-                    &format!("rnn{}", i + 1),
-                    LayerKind::Recurrent,
-                    w,
-                    None,
-                    Some(if self.cell == Cell::Gru {
-                        "gru"
-                    } else {
-                        "tanh"
-                    }),
-                )
-            })
-            .collect();
-        v.push(layer("output", LayerKind::Output, self.classes, None, None));
-        v
+        let act = if self.cell == Cell::Gru {
+            "gru"
+        } else {
+            "tanh"
+        };
+        stack_layers("rnn", LayerKind::Recurrent, &self.widths, act, self.classes)
     }
     fn forward_rows(&self, x: &Tensor, rows: &Tensor, _train: bool) -> Vec<Tensor> {
         let mut seq = x
@@ -429,22 +423,13 @@ impl Gcn {
 
 impl Model for Gcn {
     fn layers(&self) -> Vec<LayerInfo> {
-        let mut v: Vec<LayerInfo> = self
-            .widths
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| {
-                layer(
-                    &format!("gcn{}", i + 1),
-                    LayerKind::Graph,
-                    w,
-                    None,
-                    Some(self.act.name()),
-                )
-            })
-            .collect();
-        v.push(layer("output", LayerKind::Output, self.classes, None, None));
-        v
+        stack_layers(
+            "gcn",
+            LayerKind::Graph,
+            &self.widths,
+            self.act.name(),
+            self.classes,
+        )
     }
     fn forward_rows(&self, x: &Tensor, rows: &Tensor, train: bool) -> Vec<Tensor> {
         let mut h = x.shallow_clone();
