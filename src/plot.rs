@@ -18,6 +18,30 @@ fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::format(path, format!("cannot draw the plot: {e}"))
 }
 
+/// Draws `$draw(&root)` into `stem.png` and `stem.svg` (the same drawing code for both
+/// backends); evaluates to the files written.
+macro_rules! render {
+    ($stem:expr, $size:expr, |$root:ident| $draw:expr) => {{
+        let stem: &Path = $stem;
+        let png = stem.with_extension("png");
+        let svg = stem.with_extension("svg");
+        if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        {
+            let $root = BitMapBackend::new(&png, $size).into_drawing_area();
+            $draw.map_err(|e| plot_err(&png, e))?;
+            $root.present().map_err(|e| plot_err(&png, e))?;
+        }
+        {
+            let $root = SVGBackend::new(&svg, $size).into_drawing_area();
+            $draw.map_err(|e| plot_err(&svg, e))?;
+            $root.present().map_err(|e| plot_err(&svg, e))?;
+        }
+        Ok(vec![png, svg])
+    }};
+}
+
 /// Draws one layer's distance histograms, one line per epoch (fraction of pairs per bin against
 /// the distance on a log axis, colour from early = dark to late = bright), into `stem.png` and
 /// `stem.svg`. Returns the files written.
@@ -27,19 +51,7 @@ pub fn distance_histograms(
     epochs: &[(u32, &[HistogramBin])],
     size: (u32, u32),
 ) -> Result<Vec<PathBuf>> {
-    let png = stem.with_extension("png");
-    let svg = stem.with_extension("svg");
-    {
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
-        draw_histograms(&root, title, epochs).map_err(|e| plot_err(&png, e))?;
-        root.present().map_err(|e| plot_err(&png, e))?;
-    }
-    {
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
-        draw_histograms(&root, title, epochs).map_err(|e| plot_err(&svg, e))?;
-        root.present().map_err(|e| plot_err(&svg, e))?;
-    }
-    Ok(vec![png, svg])
+    render!(stem, size, |root| draw_histograms(&root, title, epochs))
 }
 
 type DrawResult<T, DB> =
@@ -131,30 +143,6 @@ fn draw_histograms<DB: DrawingBackend>(
         .label_font(("sans-serif", 14))
         .draw()?;
     Ok(())
-}
-
-/// Draws `$draw(&root)` into `stem.png` and `stem.svg` (the same drawing code for both
-/// backends); evaluates to the files written.
-macro_rules! render {
-    ($stem:expr, $size:expr, |$root:ident| $draw:expr) => {{
-        let stem: &Path = $stem;
-        let png = stem.with_extension("png");
-        let svg = stem.with_extension("svg");
-        if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        {
-            let $root = BitMapBackend::new(&png, $size).into_drawing_area();
-            $draw.map_err(|e| plot_err(&png, e))?;
-            $root.present().map_err(|e| plot_err(&png, e))?;
-        }
-        {
-            let $root = SVGBackend::new(&svg, $size).into_drawing_area();
-            $draw.map_err(|e| plot_err(&svg, e))?;
-            $root.present().map_err(|e| plot_err(&svg, e))?;
-        }
-        Ok(vec![png, svg])
-    }};
 }
 
 /// One information-plane panel: the rows of one (run, estimator, σ²) group.
