@@ -315,6 +315,7 @@ pub fn estimate_archive(
         ));
     }
     let run = archive.manifest().run.name.clone();
+    let mut input_kernel = None;
     let unit = req.unit.from_nats();
     let total = layers.len() * epochs.len();
     let mut rows = Vec::new();
@@ -334,7 +335,14 @@ pub fn estimate_archive(
                     ),
                 ));
             }
-            let others = other_estimators(archive, &z, &labels, inputs.as_ref(), req)?;
+            let others = other_estimators(
+                archive,
+                &z,
+                &labels,
+                inputs.as_ref(),
+                req,
+                &mut input_kernel,
+            )?;
             let pairwise: Vec<Estimator> = req
                 .estimators
                 .iter()
@@ -499,6 +507,7 @@ fn other_estimators(
     labels: &[u32],
     inputs: Option<&Array2<f32>>,
     req: &EstimateRequest,
+    input_kernel: &mut Option<crate::renyi::InputKernel>,
 ) -> Result<Vec<OtherEstimate>> {
     let mut out = Vec::new();
     let ln2 = std::f64::consts::LN_2;
@@ -517,9 +526,20 @@ fn other_estimators(
     if req.estimators.contains(&Estimator::Renyi) {
         let o = &req.renyi;
         let zf = z.mapv(f64::from);
-        let xf = inputs.map(|x| x.mapv(f64::from));
-        let e = crate::renyi::renyi_estimate(zf.view(), xf.as_ref().map(|x| x.view()), labels, o)
-            .map_err(|e| Error::request(archive.dir(), e.to_string()))?;
+        let e = match inputs {
+            // Exact path: the inputs' kernel is the same for every (layer, epoch); compute once.
+            Some(x) if labels.len() <= o.max_n => {
+                if input_kernel.is_none() {
+                    *input_kernel = Some(crate::renyi::input_kernel(x.mapv(f64::from).view(), o)?);
+                }
+                crate::renyi::renyi_estimate_with(zf.view(), input_kernel.as_ref(), labels, o)
+            }
+            Some(x) => {
+                crate::renyi::renyi_estimate(zf.view(), Some(x.mapv(f64::from).view()), labels, o)
+            }
+            None => crate::renyi::renyi_estimate(zf.view(), None, labels, o),
+        }
+        .map_err(|e| Error::request(archive.dir(), e.to_string()))?;
         let mut params = format!(
             "alpha={} kernel={} sigma_z={:.6} sigma_x={:.6}",
             o.alpha,
@@ -527,7 +547,7 @@ fn other_estimators(
             e.sigma,
             e.sigma_x
         );
-        if xf.is_none() {
+        if inputs.is_none() {
             params.push_str(" no_inputs");
         }
         if e.subsets > 0 {

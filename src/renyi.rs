@@ -283,9 +283,31 @@ pub struct RenyiEstimate {
     pub log_n: f64,
 }
 
+/// The inputs' normalised Gram matrix and entropy: the same for every layer and epoch of a
+/// run, so an archive's estimation computes it once ([`renyi_estimate_with`]).
+#[derive(Debug, Clone)]
+pub struct InputKernel {
+    gram: Array2<f64>,
+    entropy: f64,
+    sigma: f64,
+}
+
+/// A_X and S_α(A_X) of the inputs `x` under the options' X width and convention.
+pub fn input_kernel(x: ArrayView2<'_, f64>, o: &RenyiOptions) -> Result<InputKernel> {
+    let dx = squared_distances(x);
+    let sigma = resolve_width(o.width_x, &dx, x.ncols());
+    let gram = normalized_gram(&dx, sigma, o.convention);
+    let entropy = entropy(&gram, o.alpha)?;
+    Ok(InputKernel {
+        gram,
+        entropy,
+        sigma,
+    })
+}
+
 fn exact(
     z: ArrayView2<'_, f64>,
-    x: Option<ArrayView2<'_, f64>>,
+    x: Option<&InputKernel>,
     labels: &[u32],
     shuffled: &[u32],
     o: &RenyiOptions,
@@ -302,15 +324,10 @@ fn exact(
     let i_yz_baseline = label_entropy(shuffled, o.alpha) + s_z - joint_entropy(&a, &ys, o.alpha)?;
     drop(ys);
     let (i_xz, sigma_x) = match x {
-        Some(x) => {
-            let dx = squared_distances(x);
-            let sx = resolve_width(o.width_x, &dx, x.ncols());
-            let ax = normalized_gram(&dx, sx, o.convention);
-            (
-                entropy(&ax, o.alpha)? + s_z - joint_entropy(&ax, &a, o.alpha)?,
-                sx,
-            )
-        }
+        Some(k) => (
+            k.entropy + s_z - joint_entropy(&k.gram, &a, o.alpha)?,
+            k.sigma,
+        ),
         None => (f64::NAN, f64::NAN),
     };
     Ok(RenyiEstimate {
@@ -326,6 +343,34 @@ fn exact(
     })
 }
 
+/// The seeded generator and the shuffled labels of the baseline.
+fn shuffled_labels(labels: &[u32], o: &RenyiOptions) -> (SplitMix64, Vec<u32>) {
+    let mut rng = SplitMix64::new(o.seed);
+    let mut shuffled = labels.to_vec();
+    rng.shuffle(&mut shuffled);
+    (rng, shuffled)
+}
+
+/// As [`renyi_estimate`] with the inputs' kernel computed beforehand (see [`input_kernel`]);
+/// only for N ≤ `max_n` (the exact path), where the kernel of all samples is used.
+pub fn renyi_estimate_with(
+    z: ArrayView2<'_, f64>,
+    x: Option<&InputKernel>,
+    labels: &[u32],
+    o: &RenyiOptions,
+) -> Result<RenyiEstimate> {
+    o.validate()?;
+    if z.nrows() > o.max_n {
+        return Err(Error::Invalid(format!(
+            "a precomputed input kernel needs N ≤ max_n ({} > {})",
+            z.nrows(),
+            o.max_n
+        )));
+    }
+    let (_, shuffled) = shuffled_labels(labels, o);
+    exact(z, x, labels, &shuffled, o)
+}
+
 /// I(X;Z) and I(Y;Z) of `z` (N x d) with inputs `x` (N x D, optional) and labels.
 pub fn renyi_estimate(
     z: ArrayView2<'_, f64>,
@@ -335,11 +380,10 @@ pub fn renyi_estimate(
 ) -> Result<RenyiEstimate> {
     o.validate()?;
     let n = z.nrows();
-    let mut rng = SplitMix64::new(o.seed);
-    let mut shuffled = labels.to_vec();
-    rng.shuffle(&mut shuffled);
+    let (mut rng, shuffled) = shuffled_labels(labels, o);
     if n <= o.max_n {
-        return exact(z, x, labels, &shuffled, o);
+        let k = x.map(|x| input_kernel(x, o)).transpose()?;
+        return exact(z, k.as_ref(), labels, &shuffled, o);
     }
     let mut runs = Vec::with_capacity(o.subsamples);
     for _ in 0..o.subsamples {
@@ -348,16 +392,12 @@ pub fn renyi_estimate(
         idx.truncate(o.max_n);
         idx.sort_unstable();
         let zs = z.select(Axis(0), &idx);
-        let xs = x.map(|x| x.select(Axis(0), &idx));
+        let xs = x
+            .map(|x| input_kernel(x.select(Axis(0), &idx).view(), o))
+            .transpose()?;
         let ls: Vec<u32> = idx.iter().map(|&i| labels[i]).collect();
         let ss: Vec<u32> = idx.iter().map(|&i| shuffled[i]).collect();
-        runs.push(exact(
-            zs.view(),
-            xs.as_ref().map(|x| x.view()),
-            &ls,
-            &ss,
-            o,
-        )?);
+        runs.push(exact(zs.view(), xs.as_ref(), &ls, &ss, o)?);
     }
     let k = runs.len() as f64;
     let mean = |f: fn(&RenyiEstimate) -> f64| runs.iter().map(f).sum::<f64>() / k;

@@ -551,15 +551,19 @@ fn bar(total: usize, what: &str) -> indicatif::ProgressBar {
     indicatif::ProgressBar::new(total as u64).with_style(style)
 }
 
+/// The `--estimator` list.
+fn parse_estimators(list: &[String]) -> Result<Vec<Estimator>> {
+    Ok(list
+        .iter()
+        .map(|e| e.parse())
+        .collect::<Result<Vec<Estimator>, _>>()?)
+}
+
 fn run_estimate(a: EstimateArgs) -> Result<()> {
     let (binnings, renyi, mine) = other_options(&a)?;
     let archive = Archive::open(&a.dir)?;
     let req = EstimateRequest {
-        estimators: a
-            .estimator
-            .iter()
-            .map(|e| e.parse())
-            .collect::<Result<Vec<Estimator>, _>>()?,
+        estimators: parse_estimators(&a.estimator)?,
         sigma2: SigmaSpec::parse(&a.sigma2)?,
         layers: a.layers,
         epochs: Epochs::parse(&a.epochs)?,
@@ -760,17 +764,12 @@ fn run_plot(a: PlotArgs) -> Result<()> {
 fn run_report(a: ReportArgs) -> Result<()> {
     let opts = report::ReportOptions {
         estimate: EstimateRequest {
-            estimators: a
-                .estimator
-                .iter()
-                .map(|e| e.parse())
-                .collect::<Result<Vec<Estimator>, _>>()?,
-            sigma2: SigmaSpec::parse(&a.sigma2)?,
-            layers: None,
             epochs: Epochs::parse(&a.epochs)?,
             unit: a.unit.parse()?,
-            precision: "f32".parse()?,
-            ..EstimateRequest::new(Vec::new(), SigmaSpec::parse(&a.sigma2)?)
+            ..EstimateRequest::new(
+                parse_estimators(&a.estimator)?,
+                SigmaSpec::parse(&a.sigma2)?,
+            )
         },
         tolerance: a.tolerance,
     };
