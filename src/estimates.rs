@@ -441,11 +441,7 @@ fn run_one<T: crate::pairwise::Element>(
     };
     let sigma2s: Vec<f64> = chosen.iter().map(|c| c.sigma2).collect();
     let opts = PassOptions {
-        stats: if first.is_none() {
-            Stats::Nearest
-        } else {
-            Stats::None
-        },
+        stats: Stats::Nearest,
         ..req.pass
     };
     let result = pairwise_estimates(z.view(), labels, &sigma2s, &opts, &req.saturation);

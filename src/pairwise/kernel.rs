@@ -1,19 +1,24 @@
 //! The streaming pass over all pairwise squared distances of one representation Z (N x H).
 //!
-//! Z is centred (column means removed, which cuts the Gram trick's rounding error) and cut into
+//! Z is centred (column means removed, which cuts the Gram trick's rounding error), its rows are
+//! sorted by class (so that each class is one contiguous range of columns), and it is cut into
 //! row tiles. For every tile pair (I, J ≥ I) one GEMM gives G = Z_I Z_Jᵀ, and
-//! D_ij = ||z_i||² + ||z_j||² - 2 G_ij (in f64, negatives clamped to 0, the diagonal set to
-//! exactly 0). From each D_ij, in the same pass:
+//! D_ij = ||z_i||² + ||z_j||² - 2 G_ij (in f64, negatives clamped to 0, the self pair excluded
+//! and its kernel value 1 added exactly). Each unordered pair is visited once, and from its D_ij:
 //!
-//! * for every kernel variance v, the Gaussian kernel K_ij = exp(-D_ij / (2v)) is added to the
-//!   row sums S_i = Σ_j K_ij and S^same_i = Σ_{j: y_j = y_i} K_ij (f64 accumulators; the
-//!   symmetric half is added to the column rows, so each pair is computed once);
-//! * the squared distance goes into a log-spaced histogram, the nearest-neighbour minima and the
-//!   within-/between-class sums.
+//! * for every kernel variance v, K_ij = exp(-D_ij / (2v)) is added to the row sums
+//!   S_i = Σ_j K_ij and S^same_i = Σ_{j: y_j = y_i} K_ij and, by symmetry, to S_j and
+//!   S^same_j. The same-class sum is the sum over the row's class range (no mask), and the
+//!   column side is summed over a block of rows first, then added once per column;
+//! * the nearest-neighbour minima, and optionally the log-spaced histogram and the within-/
+//!   between-class sums, are updated.
 //!
-//! Memory is O(T² + N·V) for tile size T and V kernel variances, whatever N is. Kernels of
-//! variances related by powers of two are derived by squaring (exp(-d/(2v))² = exp(-d/v)), so
-//! a halving grid, and KL next to Bhattacharyya (v = σ² and 4σ²), cost one exponential per pair.
+//! Kernel values are computed in [`Element::Kernel`] (f32 on the f32 path) and summed in that
+//! type over at most 256 columns (16 independent partial sums), then in f64.
+//! Memory is O(T² + W·V·T + N·V) for tile size T, W workers and V kernel variances, whatever N
+//! is. Kernels of variances related by powers of two are derived by squaring
+//! (exp(-d/(2v))² = exp(-d/v)), so a halving grid, and KL next to Bhattacharyya (v = σ² and
+//! 4σ²), cost one exponential per pair; blocks of pairs too far apart for a kernel are skipped.
 
 use std::sync::Mutex;
 
@@ -86,15 +91,28 @@ fn fma(a: f64, b: f64, c: f64) -> f64 {
 
 /// The type kernel values are computed in: f64 on the f64 path; f32 (twice the SIMD lanes,
 /// relative error about 1e-7) on the f32 path, whose distances carry f32 rounding anyway.
-/// Sums are always accumulated in f64.
-pub trait KernelValue: Copy + Default + std::ops::Mul<Output = Self> + Into<f64> {
+/// Kernel values are summed in this type over at most 256 columns (in 16 independent partial
+/// sums, so each adds at most 16 values), then in f64.
+pub trait KernelValue:
+    Copy
+    + Default
+    + PartialOrd
+    + std::ops::Mul<Output = Self>
+    + std::ops::Add<Output = Self>
+    + Into<f64>
+    + Send
+    + Sync
+{
+    /// +∞ (a pair that is not counted).
+    const INFINITY: Self;
     /// exp(x) for x ≤ 0.
-    fn exp_neg(x: f64) -> Self;
-    /// From a 0/1 mask value.
+    fn exp_neg(x: Self) -> Self;
+    /// Rounds an f64.
     fn from_f64(x: f64) -> Self;
 }
 
 impl KernelValue for f64 {
+    const INFINITY: Self = f64::INFINITY;
     #[inline(always)]
     fn exp_neg(x: f64) -> Self {
         exp_neg(x)
@@ -106,9 +124,10 @@ impl KernelValue for f64 {
 }
 
 impl KernelValue for f32 {
+    const INFINITY: Self = f32::INFINITY;
     #[inline(always)]
-    fn exp_neg(x: f64) -> Self {
-        exp_neg_f32(x as f32)
+    fn exp_neg(x: f32) -> Self {
+        exp_neg_f32(x)
     }
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
@@ -156,80 +175,108 @@ fn fma32(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
-/// Squared distances and same-class masks of a block of rows against a tile's columns.
-struct Block<'a> {
-    d: &'a [f64],
-    mask: &'a [f64],
+/// Squared distances of a block of rows (at most [`ROWS`]) against a tile's columns, with the
+/// class structure that the label-sorted order gives them.
+struct Block<'a, K> {
+    /// rows x cols squared distances; +∞ where the pair is not counted in this block (the self
+    /// pair, and on a diagonal tile every column j ≤ i: that half comes from the column sums).
+    d: &'a [K],
     rows: usize,
     cols: usize,
+    /// Per row, the tile-local column range of its class (rows are sorted by class).
+    same: &'a [(usize, usize)],
+    /// Runs of consecutive rows of one class: (first row, end row, that class's column range).
+    runs: &'a [(usize, usize, usize, usize)],
+    /// Columns before this one are not counted for any row of the block.
+    first_col: usize,
 }
 
-impl Block<'_> {
-    /// Adds every kernel's row sums to `out` (and column sums to `acc` off the diagonal),
-    /// column block by column block, each exponential's squarings derived while its values
-    /// are in cache. Column blocks too far for the widest remaining kernel are skipped.
-    fn kernel_sums<K: KernelValue>(
+/// Intersection of the column range `r` with [c0, c1), as offsets from c0 (empty: (0, 0)).
+#[inline(always)]
+fn clip(r: (usize, usize), c0: usize, c1: usize) -> (usize, usize) {
+    let (lo, hi) = (r.0.max(c0), r.1.min(c1));
+    if lo < hi {
+        (lo - c0, hi - c0)
+    } else {
+        (0, 0)
+    }
+}
+
+impl<K: KernelValue> Block<'_, K> {
+    /// Adds every kernel's row sums to `out` and column sums to `acc`, column block by
+    /// column block, each exponential's squarings derived while its values are in cache.
+    /// Column blocks too far for the widest remaining kernel are skipped.
+    fn kernel_sums(
         &self,
         plan: &Plan,
         groups: &[(usize, Vec<(usize, u32)>)],
         out: &mut [f64],
         stride: usize,
-        mut acc: Option<&mut ColumnAcc>,
+        acc: &mut ColumnAcc,
     ) {
-        let (d, cols) = (self.d, self.cols);
+        let (d, cols, rows) = (self.d, self.cols, self.rows);
         let mut k = [K::default(); ROWS * COLS];
-        let mut m = [K::default(); ROWS * COLS];
-        for c0 in (0..cols).step_by(COLS) {
+        let mut v = [K::default(); COLS];
+        let start = self.first_col / COLS * COLS;
+        for c0 in (start..cols).step_by(COLS) {
             let c1 = (c0 + COLS).min(cols);
             let w = c1 - c0;
-            let dmin = (0..self.rows)
+            let dmin: f64 = (0..rows)
                 .flat_map(|r| d[r * cols + c0..r * cols + c1].iter())
-                .fold(f64::INFINITY, |m, &v| m.min(v));
-            if dmin * plan.a.first().copied().unwrap_or(0.0) > CUTOFF {
-                continue;
-            }
-            for r in 0..self.rows {
-                for (mv, &x) in m[r * COLS..r * COLS + w]
-                    .iter_mut()
-                    .zip(&self.mask[r * cols + c0..r * cols + c1])
-                {
-                    *mv = K::from_f64(x);
-                }
-            }
+                .fold(K::INFINITY, |m, &x| if x < m { x } else { m })
+                .into();
             for (root, descendants) in groups {
                 let a = plan.a[*root];
-                if dmin * a > CUTOFF {
-                    // The widest kernel comes first: all later groups are cut too.
+                // The widest kernel comes first: when it is cut, all later groups are too
+                // (NaN, from ∞ x 0, is cut as well: the block holds no counted pair).
+                let reach = dmin * a;
+                if reach > CUTOFF || reach.is_nan() {
                     break;
                 }
-                for r in 0..self.rows {
+                let na = K::from_f64(-a);
+                for r in 0..rows {
                     let dr = &d[r * cols + c0..r * cols + c1];
                     for (kv, &dj) in k[r * COLS..r * COLS + w].iter_mut().zip(dr) {
-                        *kv = K::exp_neg(-dj * a);
+                        *kv = K::exp_neg(dj * na);
                     }
                 }
                 let mut done = 0;
+                let acc_stride = acc.nn.len();
                 for &(b, times) in std::iter::once(&(*root, 0)).chain(descendants) {
+                    acc.touched[b] = true;
                     for _ in done..times {
-                        for kv in &mut k[..] {
+                        for kv in &mut k[..rows * COLS] {
                             *kv = *kv * *kv;
                         }
                     }
                     done = times;
-                    for r in 0..self.rows {
+                    for r in 0..rows {
                         let kr = &k[r * COLS..r * COLS + w];
-                        let mr = &m[r * COLS..r * COLS + w];
-                        let (st, ss) = match acc.as_deref_mut() {
-                            Some(acc) => sums_and_columns(
-                                kr,
-                                mr,
-                                &mut acc.total[b * cols + c0..b * cols + c1],
-                                &mut acc.same[b * cols + c0..b * cols + c1],
-                            ),
-                            None => sums(kr, mr),
-                        };
-                        out[r * stride + 2 * b] += st;
-                        out[r * stride + 2 * b + 1] += ss;
+                        let (lo, hi) = clip(self.same[r], c0, c1);
+                        out[r * stride + 2 * b] += sum(kr);
+                        if lo < hi {
+                            out[r * stride + 2 * b + 1] += sum(&kr[lo..hi]);
+                        }
+                    }
+                    // Column sums: the kernel values summed over each run of rows (one class),
+                    // added to every column and, within the run's class, to the same-class sums.
+                    for &(ra, rb, lo, hi) in self.runs {
+                        let vw = &mut v[..w];
+                        vw.copy_from_slice(&k[ra * COLS..ra * COLS + w]);
+                        for r in ra + 1..rb {
+                            for (x, &kv) in vw.iter_mut().zip(&k[r * COLS..r * COLS + w]) {
+                                *x = *x + kv;
+                            }
+                        }
+                        let ct = &mut acc.total[b * acc_stride + c0..b * acc_stride + c1];
+                        for (t, &x) in ct.iter_mut().zip(vw.iter()) {
+                            *t += x.into();
+                        }
+                        let (lo, hi) = clip((lo, hi), c0, c1);
+                        let cs = &mut acc.same[b * acc_stride + c0 + lo..b * acc_stride + c0 + hi];
+                        for (s, &x) in cs.iter_mut().zip(&vw[lo..hi]) {
+                            *s += x.into();
+                        }
                     }
                 }
             }
@@ -237,45 +284,25 @@ impl Block<'_> {
     }
 }
 
-/// Lanes of the partial sums: independent accumulators let the compiler vectorise the
-/// reductions (a single f64 accumulator forces sequential adds).
-const LANES: usize = 8;
+/// Independent partial sums in [`sum`]: they let the compiler vectorise the reduction (one
+/// accumulator would force sequential adds).
+const SUM_LANES: usize = 16;
 
-/// (Σ k, Σ k·m) over a row segment, in [`LANES`] f64 partial sums.
+/// Σ k over a row segment of at most [`COLS`] values: [`SUM_LANES`] partial sums in K, then f64.
 #[inline(always)]
-fn sums<K: KernelValue>(k: &[K], m: &[K]) -> (f64, f64) {
-    let mut st = [0.0f64; LANES];
-    let mut ss = [0.0f64; LANES];
-    let mut kc = k.chunks_exact(LANES);
-    let mut mc = m.chunks_exact(LANES);
-    for (kk, mm) in (&mut kc).zip(&mut mc) {
-        for l in 0..LANES {
-            st[l] += kk[l].into();
-            ss[l] += (kk[l] * mm[l]).into();
+fn sum<K: KernelValue>(k: &[K]) -> f64 {
+    let mut lanes = [K::default(); SUM_LANES];
+    let mut chunks = k.chunks_exact(SUM_LANES);
+    for c in &mut chunks {
+        for l in 0..SUM_LANES {
+            lanes[l] = lanes[l] + c[l];
         }
     }
-    let mut t: f64 = st.iter().sum();
-    let mut s: f64 = ss.iter().sum();
-    for (&kv, &mv) in kc.remainder().iter().zip(mc.remainder()) {
-        t += kv.into();
-        s += (kv * mv).into();
+    let mut t: f64 = lanes.iter().map(|&x| x.into()).sum();
+    for &x in chunks.remainder() {
+        t += x.into();
     }
-    (t, s)
-}
-
-/// [`sums`], also adding k and k·m into the (f64) column accumulators.
-#[inline(always)]
-fn sums_and_columns<K: KernelValue>(
-    k: &[K],
-    m: &[K],
-    ct: &mut [f64],
-    cs: &mut [f64],
-) -> (f64, f64) {
-    for (((t, s), &kv), &mv) in ct.iter_mut().zip(cs.iter_mut()).zip(k).zip(m) {
-        *t += kv.into();
-        *s += (kv * mv).into();
-    }
-    sums(k, m)
+    t
 }
 
 /// How one kernel variance's values are obtained.
@@ -432,9 +459,8 @@ pub struct PassOptions {
 /// Distance statistics a pass gathers besides the kernel sums.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stats {
-    /// None.
-    None,
-    /// Nearest-neighbour distances only (cheap: one min per pair).
+    /// Nearest-neighbour distances only (always gathered: one min per pair, fused with
+    /// forming the distances).
     Nearest,
     /// Nearest neighbours, the histogram and the within/between-class sums.
     All,
@@ -459,11 +485,23 @@ struct PairCounts {
     between_pairs: u64,
 }
 
-/// Column-side accumulators of one off-diagonal tile (rows of J).
+/// What one worker keeps across tasks.
+struct Scratch<K> {
+    counts: PairCounts,
+    acc: ColumnAcc,
+    /// Squared distances of one block of rows ([`ROWS`] x tile).
+    d: Vec<K>,
+}
+
+/// One worker's column-side accumulators for the current tile pair (indexed by the tile's
+/// columns), kept across tile pairs so that they are allocated once.
 struct ColumnAcc {
     /// [b][j] kernel sums and same-class sums.
     total: Vec<f64>,
     same: Vec<f64>,
+    /// Whether kernel b received any value since the last flush.
+    touched: Vec<bool>,
+    /// Nearest-neighbour squared distance per column.
     nn: Vec<f64>,
 }
 
@@ -472,28 +510,45 @@ impl ColumnAcc {
         ColumnAcc {
             total: vec![0.0; bandwidths * cols],
             same: vec![0.0; bandwidths * cols],
+            touched: vec![false; bandwidths],
             nn: vec![f64::INFINITY; cols],
         }
     }
 
-    fn add(mut self, o: ColumnAcc) -> Self {
-        for (a, b) in self.total.iter_mut().zip(&o.total) {
-            *a += b;
+    /// Adds the sums of columns 0..cols to rows j0.. of `total`, `same` and `nn`, and resets
+    /// the accumulators.
+    fn flush(
+        &mut self,
+        cols: usize,
+        j0: usize,
+        total: &mut [Vec<f64>],
+        same: &mut [Vec<f64>],
+        nn: &mut [f64],
+    ) {
+        let stride = self.nn.len();
+        for (b, touched) in self.touched.iter_mut().enumerate() {
+            if std::mem::take(touched) {
+                let t = &mut self.total[b * stride..b * stride + cols];
+                for (o, x) in total[b][j0..j0 + cols].iter_mut().zip(t.iter_mut()) {
+                    *o += std::mem::take(x);
+                }
+                let s = &mut self.same[b * stride..b * stride + cols];
+                for (o, x) in same[b][j0..j0 + cols].iter_mut().zip(s.iter_mut()) {
+                    *o += std::mem::take(x);
+                }
+            }
         }
-        for (a, b) in self.same.iter_mut().zip(&o.same) {
-            *a += b;
+        for (o, x) in nn[j0..j0 + cols].iter_mut().zip(&mut self.nn[..cols]) {
+            *o = o.min(std::mem::replace(x, f64::INFINITY));
         }
-        for (a, b) in self.nn.iter_mut().zip(&o.nn) {
-            *a = a.min(*b);
-        }
-        self
     }
 }
 
 /// One pass over all pairs of rows of `z`; see the module documentation.
 ///
 /// `labels` has one class index per row. Works for f32 and f64 inputs: the GEMM runs in the
-/// input's precision, everything after it in f64.
+/// input's precision, distances are formed in f64, and kernel values are computed in
+/// [`Element::Kernel`].
 pub fn pairwise_pass<T>(
     z: ArrayView2<'_, T>,
     labels: &[u32],
@@ -507,14 +562,31 @@ where
     assert_eq!(labels.len(), n, "one label per row");
     crate::blas::single_threaded();
     let plan = Plan::new(variances);
+    let groups = plan.groups();
     let nb = plan.a.len();
 
+    // Rows sorted by class (stably), so that each class is one contiguous range of columns.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| labels[i]);
+    let sorted: Vec<u32> = order.iter().map(|&i| labels[i]).collect();
+    let mut class_range = vec![(0usize, 0usize); n];
+    let mut s = 0;
+    while s < n {
+        let e = s + sorted[s..].iter().take_while(|&&c| c == sorted[s]).count();
+        class_range[s..e].fill((s, e));
+        s = e;
+    }
+
     // Centre in f64, store in the input precision.
-    let mean: Array1<f64> = z
-        .axis_iter(Axis(1))
-        .map(|c| c.iter().map(|&v| v.into()).sum::<f64>() / n.max(1) as f64)
-        .collect();
-    let zc: Array2<T> = centred(z, &mean);
+    // Row by row, so that the (row-major) matrix is read in order.
+    let mut mean = Array1::<f64>::zeros(z.ncols());
+    for row in z.outer_iter() {
+        for (m, &v) in mean.iter_mut().zip(row.iter()) {
+            *m += v.into();
+        }
+    }
+    mean /= n.max(1) as f64;
+    let zc: Array2<T> = centred(z, &mean, &order);
     let norms: Vec<f64> = zc
         .outer_iter()
         .map(|r| r.iter().map(|&v| v.into() * v.into()).sum())
@@ -523,13 +595,22 @@ where
     let tile = opts.tile.max(16);
     let mut total = vec![vec![0.0f64; n]; nb];
     let mut same = vec![vec![0.0f64; n]; nb];
+    let mut nn_sorted = vec![f64::INFINITY; n];
     let mut stats = DistanceStats::new(n);
+    // Per-worker state, allocated once: pair statistics, column sums, the distance block.
     let workers = rayon::current_num_threads().max(1);
-    let counts: Vec<Mutex<PairCounts>> = (0..workers + 1)
-        .map(|_| Mutex::new(PairCounts::default()))
+    let scratch: Vec<Mutex<Scratch<T::Kernel>>> = (0..workers + 1)
+        .map(|_| {
+            Mutex::new(Scratch {
+                counts: PairCounts::default(),
+                acc: ColumnAcc::new(nb, tile.min(n)),
+                d: vec![<T::Kernel>::INFINITY; ROWS * tile.min(n)],
+            })
+        })
         .collect();
     let mut g = Array2::<T>::zeros((tile.min(n), tile.min(n)));
     let starts: Vec<usize> = (0..n).step_by(tile).collect();
+    let stride = (2 * nb).max(1);
     for &i0 in &starts {
         let i1 = (i0 + tile).min(n);
         let zi = zc.slice(ndarray::s![i0..i1, ..]);
@@ -550,140 +631,145 @@ where
             let gt = gt.view();
             let diagonal = i0 == j0;
             let cols = j1 - j0;
-            let stride = (2 * nb).max(1);
             let mut rows = vec![0.0f64; (i1 - i0) * stride];
             let mut row_nn = vec![f64::INFINITY; i1 - i0];
-            let groups = plan.groups();
-            let col = rows
-                .par_chunks_mut(ROWS * stride)
+            rows.par_chunks_mut(ROWS * stride)
                 .zip(row_nn.par_chunks_mut(ROWS))
                 .enumerate()
-                .fold(
-                    || (!diagonal).then(|| ColumnAcc::new(nb, cols)),
-                    |mut acc, (c, (out, nn_out))| {
-                        let r_n = nn_out.len();
-                        let li0 = c * ROWS;
-                        // Squared distances and same-class masks of this block of rows.
-                        // The self pair gets d = +inf here (kernel value 0); its K_ii = 1 is
-                        // added explicitly, so that distant column blocks can be skipped.
-                        let mut d = vec![0.0f64; ROWS * cols];
-                        let mut mask = vec![0.0f64; ROWS * cols];
+                .for_each(|(c, (out, nn_out))| {
+                    let slot = rayon::current_thread_index().unwrap_or(workers);
+                    let mut guard = scratch[slot.min(workers)]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    let Scratch { counts: pc, acc, d } = &mut *guard;
+                    let r_n = nn_out.len();
+                    let li0 = c * ROWS;
+                    // On a diagonal tile row li counts only the columns after it (the
+                    // others reach it through the column sums); its K_ii = 1 is added here.
+                    let first = |li: usize| if diagonal { li + 1 } else { 0 };
+                    let d = &mut d[..r_n * cols];
+                    let mut same_cols = [(0usize, 0usize); ROWS];
+                    let mut runs = Vec::with_capacity(1);
+                    for r in 0..r_n {
+                        let li = li0 + r;
+                        let i = i0 + li;
+                        let ni = norms[i];
+                        let grow = gt.row(li);
+                        let grow = grow
+                            .as_slice()
+                            .expect("a row of a standard-layout matrix is contiguous");
+                        let f = first(li).min(cols);
+                        d[r * cols..r * cols + f].fill(<T::Kernel>::INFINITY);
+                        let dr = &mut d[r * cols + f..(r + 1) * cols];
+                        // Nearest neighbours in f64, from the same values (always: it is
+                        // nearly free here).
+                        let mut m = nn_out[r];
+                        for (((dj, &gj), &nj), a) in dr
+                            .iter_mut()
+                            .zip(&grow[f..])
+                            .zip(&norms[j0 + f..j1])
+                            .zip(&mut acc.nn[f..cols])
+                        {
+                            let v = (ni + nj - 2.0 * gj.into()).max(0.0);
+                            *dj = <T::Kernel>::from_f64(v);
+                            m = m.min(v);
+                            *a = a.min(v);
+                        }
+                        nn_out[r] = m;
+                        let (cs, ce) = class_range[i];
+                        let range = (cs.max(j0).min(j1) - j0, ce.max(j0).min(j1) - j0);
+                        same_cols[r] = range;
+                        match runs.last_mut() {
+                            Some((_, end, lo, hi))
+                                if (*lo, *hi) == range && sorted[i - 1] == sorted[i] =>
+                            {
+                                *end = r + 1
+                            }
+                            _ => runs.push((r, r + 1, range.0, range.1)),
+                        }
+                        if diagonal {
+                            for b in 0..nb {
+                                out[r * stride + 2 * b] += 1.0;
+                                out[r * stride + 2 * b + 1] += 1.0;
+                            }
+                        }
+                    }
+                    if opts.stats == Stats::All {
                         for r in 0..r_n {
                             let li = li0 + r;
                             let i = i0 + li;
-                            let yi = labels[i];
-                            let ni = norms[i];
+                            let (ni, yi) = (norms[i], sorted[i]);
                             let grow = gt.row(li);
-                            let dr = &mut d[r * cols..(r + 1) * cols];
-                            let mr = &mut mask[r * cols..(r + 1) * cols];
-                            for (jj, (dj, mj)) in dr.iter_mut().zip(mr.iter_mut()).enumerate() {
+                            let f = first(li).min(cols);
+                            let (mut ws, mut ws2, mut wn) = (0.0, 0.0, 0u64);
+                            let (mut bs, mut bs2) = (0.0, 0.0);
+                            for jj in f..cols {
                                 let j = j0 + jj;
-                                let v = (ni + norms[j] - 2.0 * grow[jj].into()).max(0.0);
-                                *dj = if j == i { f64::INFINITY } else { v };
-                                *mj = if labels[j] == yi { 1.0 } else { 0.0 };
-                            }
-                            if diagonal {
-                                for b in 0..nb {
-                                    out[r * stride + 2 * b] += 1.0;
-                                    out[r * stride + 2 * b + 1] += 1.0;
+                                let dj = (ni + norms[j] - 2.0 * grow[jj].into()).max(0.0);
+                                pc.histogram.add(dj);
+                                if sorted[j] == yi {
+                                    ws += dj.sqrt();
+                                    ws2 += dj;
+                                    wn += 1;
+                                } else {
+                                    bs += dj.sqrt();
+                                    bs2 += dj;
                                 }
                             }
+                            pc.within[0] += ws;
+                            pc.within[1] += ws2;
+                            pc.within_pairs += wn;
+                            pc.between[0] += bs;
+                            pc.between[1] += bs2;
+                            pc.between_pairs += (cols - f) as u64 - wn;
                         }
-                        if opts.stats != Stats::None {
-                            let slot = rayon::current_thread_index().unwrap_or(workers);
-                            let mut pc = counts[slot.min(workers)]
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner());
-                            for (r, nn) in nn_out.iter_mut().enumerate() {
-                                let li = li0 + r;
-                                let dr = &d[r * cols..(r + 1) * cols];
-                                let mr = &mask[r * cols..(r + 1) * cols];
-                                if opts.stats == Stats::All {
-                                    // Each unordered pair once.
-                                    let first = if diagonal { li + 1 } else { 0 };
-                                    let (mut ws, mut ws2, mut wn) = (0.0, 0.0, 0.0);
-                                    let (mut bs, mut bs2) = (0.0, 0.0);
-                                    for (&dj, &mj) in dr.iter().zip(mr).skip(first) {
-                                        let s = dj.sqrt();
-                                        ws += s * mj;
-                                        ws2 += dj * mj;
-                                        wn += mj;
-                                        bs += s * (1.0 - mj);
-                                        bs2 += dj * (1.0 - mj);
-                                    }
-                                    for &dj in dr.iter().skip(first) {
-                                        pc.histogram.add(dj);
-                                    }
-                                    let pairs = dr.len().saturating_sub(first) as u64;
-                                    pc.within[0] += ws;
-                                    pc.within[1] += ws2;
-                                    pc.within_pairs += wn as u64;
-                                    pc.between[0] += bs;
-                                    pc.between[1] += bs2;
-                                    pc.between_pairs += pairs - wn as u64;
-                                }
-                                // The self pair is +inf here, so plain minima skip it.
-                                *nn = dr.iter().fold(*nn, |m, &v| m.min(v));
-                                if let Some(acc) = acc.as_mut() {
-                                    for (a, &dj) in acc.nn.iter_mut().zip(dr) {
-                                        *a = a.min(dj);
-                                    }
-                                }
-                            }
-                        }
-                        let block = Block {
-                            d: &d,
-                            mask: &mask,
-                            rows: r_n,
-                            cols,
-                        };
-                        if T::F32_KERNEL {
-                            block.kernel_sums::<f32>(&plan, &groups, out, stride, acc.as_mut());
-                        } else {
-                            block.kernel_sums::<f64>(&plan, &groups, out, stride, acc.as_mut());
-                        }
-                        acc
-                    },
-                )
-                .reduce(
-                    || None,
-                    |a, b| match (a, b) {
-                        (Some(a), Some(b)) => Some(a.add(b)),
-                        (a, None) => a,
-                        (None, b) => b,
-                    },
-                );
+                    }
+                    let block = Block {
+                        d,
+                        rows: r_n,
+                        cols,
+                        same: &same_cols[..r_n],
+                        runs: &runs,
+                        first_col: first(li0),
+                    };
+                    block.kernel_sums(&plan, &groups, out, stride, acc);
+                });
             for li in 0..i1 - i0 {
                 for b in 0..nb {
                     total[b][i0 + li] += rows[li * stride + 2 * b];
                     same[b][i0 + li] += rows[li * stride + 2 * b + 1];
                 }
-                let m = &mut stats.nn_d2[i0 + li];
+                let m = &mut nn_sorted[i0 + li];
                 *m = m.min(row_nn[li]);
             }
-            if let Some(col) = col {
-                for jj in 0..cols {
-                    for b in 0..nb {
-                        total[b][j0 + jj] += col.total[b * cols + jj];
-                        same[b][j0 + jj] += col.same[b * cols + jj];
-                    }
-                    let m = &mut stats.nn_d2[j0 + jj];
-                    *m = m.min(col.nn[jj]);
-                }
+            for w in &scratch {
+                let mut w = w.lock().unwrap_or_else(|p| p.into_inner());
+                w.acc.flush(cols, j0, &mut total, &mut same, &mut nn_sorted);
             }
         }
     }
-    for c in &counts {
-        let c = c.lock().unwrap_or_else(|p| p.into_inner());
-        stats.merge_counts(&c);
+    for w in &scratch {
+        let w = w.lock().unwrap_or_else(|p| p.into_inner());
+        stats.merge_counts(&w.counts);
     }
+    // Back to the caller's row order.
+    for (p, &i) in order.iter().enumerate() {
+        stats.nn_d2[i] = nn_sorted[p];
+    }
+    let unsort = |v: Vec<f64>| {
+        let mut o = vec![0.0; n];
+        for (p, &i) in order.iter().enumerate() {
+            o[i] = v[p];
+        }
+        o
+    };
     let mut sums: Vec<Option<KernelSums>> = vec![None; variances.len()];
     for (p, (t, s)) in total.into_iter().zip(same).enumerate() {
         let i = plan.caller[p];
         sums[i] = Some(KernelSums {
             variance: variances[i],
-            total: t,
-            same: s,
+            total: unsort(t),
+            same: unsort(s),
         });
     }
     PassOutput {
@@ -694,32 +780,32 @@ where
 
 /// The element types a pass accepts: the GEMM runs in this precision.
 pub trait Element: LinalgScalar + Into<f64> + Send + Sync {
-    /// Whether kernel values are computed in f32 (see [`KernelValue`]).
-    const F32_KERNEL: bool;
+    /// The type kernel values are computed and first summed in (see [`KernelValue`]).
+    type Kernel: KernelValue;
     /// Rounds an f64 to this type.
     fn from_f64(x: f64) -> Self;
 }
 
 impl Element for f32 {
-    const F32_KERNEL: bool = true;
+    type Kernel = f32;
     fn from_f64(x: f64) -> Self {
         x as f32
     }
 }
 
 impl Element for f64 {
-    const F32_KERNEL: bool = false;
+    type Kernel = f64;
     fn from_f64(x: f64) -> Self {
         x
     }
 }
 
-/// Z minus its column means, subtracted in f64 and rounded once to T.
-fn centred<T: Element>(z: ArrayView2<'_, T>, mean: &Array1<f64>) -> Array2<T> {
-    let mut out = z.to_owned();
-    for mut row in out.outer_iter_mut() {
-        for (v, &m) in row.iter_mut().zip(mean.iter()) {
-            *v = T::from_f64((*v).into() - m);
+/// The rows of Z in `order`, minus the column means (subtracted in f64, rounded once to T).
+fn centred<T: Element>(z: ArrayView2<'_, T>, mean: &Array1<f64>, order: &[usize]) -> Array2<T> {
+    let mut out = Array2::<T>::zeros(z.raw_dim());
+    for (mut row, &i) in out.outer_iter_mut().zip(order) {
+        for ((v, &x), &m) in row.iter_mut().zip(z.row(i).iter()).zip(mean.iter()) {
+            *v = T::from_f64(x.into() - m);
         }
     }
     out
