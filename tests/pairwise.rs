@@ -450,8 +450,9 @@ fn distance_statistics_match_direct_computation() {
 }
 
 /// Tiles wider than one column block of the kernel (256 columns), rows of a block that straddle
-/// classes of unequal sizes given in no particular order, and a grid mixing powers of two with
-/// other ratios: the pass still equals the naive sums, whatever the tile.
+/// classes of unequal sizes given in no particular order, and grids mixing powers of two
+/// (kernels derived by 1 to 4 squarings in a row) with other ratios: the pass still equals the
+/// naive sums, whatever the tile.
 #[test]
 fn wide_tiles_and_unequal_unsorted_classes_match_naive() {
     let (z, _) = clustered(700, 5, 4, 0.4, 11);
@@ -462,31 +463,34 @@ fn wide_tiles_and_unequal_unsorted_classes_match_naive() {
             _ => 2 + i % 2,
         })
         .collect();
-    let s2 = [0.05, 0.2, 0.3, 1.0];
-    let reference: Vec<Naive> = s2.iter().map(|&s| naive(&z, &y, s)).collect();
-    for tile in [64, 300, 600, 1000] {
-        let est = run(&z, &y, &s2, tile);
-        for (e, nv) in est.iter().zip(&reference) {
-            for (got, want) in [
-                (e.kl.i_xz, nv.kl),
-                (e.bd.i_xz, nv.bd),
-                (e.kl.i_yz, nv.yz_kl),
-                (e.bd.i_yz, nv.yz_bd),
-            ] {
-                assert!(
-                    rel(got, want) < 1e-9 || (got - want).abs() < 1e-13,
-                    "tile {tile}, σ² {}: {got} vs {want}",
-                    e.sigma2
-                );
+    let z32 = z.mapv(|v| v as f32);
+    // Kernel variances (σ² and 4σ²) 25.6 → 6.4 → 0.8 → 0.2: squarings 2, 3, 2; then
+    // 25.6 → 6.4 → 0.4 → 0.1: 2, 4, 2; the first set also has ratios 1.5 and 4.
+    for s2 in [vec![0.05, 0.2, 0.3, 1.0], vec![0.2, 6.4], vec![0.1, 6.4]] {
+        let reference: Vec<Naive> = s2.iter().map(|&s| naive(&z, &y, s)).collect();
+        for tile in [64, 300, 600, 1000] {
+            let est = run(&z, &y, &s2, tile);
+            for (e, nv) in est.iter().zip(&reference) {
+                for (got, want) in [
+                    (e.kl.i_xz, nv.kl),
+                    (e.bd.i_xz, nv.bd),
+                    (e.kl.i_yz, nv.yz_kl),
+                    (e.bd.i_yz, nv.yz_bd),
+                ] {
+                    assert!(
+                        rel(got, want) < 1e-9 || (got - want).abs() < 1e-13,
+                        "tile {tile}, σ² {}: {got} vs {want}",
+                        e.sigma2
+                    );
+                }
             }
-        }
-        let z32 = z.mapv(|v| v as f32);
-        let est32 =
-            pairwise_estimates(z32.view(), &y, &s2, &opts(tile), &SaturationRule::default())
-                .estimates;
-        for (e, nv) in est32.iter().zip(&reference) {
-            assert!((e.kl.i_xz - nv.kl).abs() < 1e-5, "f32 tile {tile}");
-            assert!((e.bd.i_yz - nv.yz_bd).abs() < 1e-5, "f32 tile {tile}");
+            let est32 =
+                pairwise_estimates(z32.view(), &y, &s2, &opts(tile), &SaturationRule::default())
+                    .estimates;
+            for (e, nv) in est32.iter().zip(&reference) {
+                assert!((e.kl.i_xz - nv.kl).abs() < 1e-5, "f32 tile {tile}");
+                assert!((e.bd.i_yz - nv.yz_bd).abs() < 1e-5, "f32 tile {tile}");
+            }
         }
     }
 }

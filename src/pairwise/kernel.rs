@@ -234,40 +234,34 @@ impl<K: KernelValue> Block<'_, K> {
                     break;
                 }
                 let na = K::from_f64(-a);
-                for r in 0..rows {
-                    let dr = &d[r * cols + c0..r * cols + c1];
-                    for (kv, &dj) in k[r * COLS..r * COLS + w].iter_mut().zip(dr) {
-                        *kv = K::exp_neg(dj * na);
-                    }
-                }
-                let mut done = 0;
                 let acc_stride = acc.nn.len();
+                let mut done = 0;
                 for &(b, times) in std::iter::once(&(*root, 0)).chain(descendants) {
+                    // Descendants are narrower: once one is cut, so are the rest.
+                    if dmin * plan.a[b] > CUTOFF {
+                        break;
+                    }
                     acc.touched[b] = true;
-                    for _ in done..times {
-                        for kv in &mut k[..rows * COLS] {
-                            *kv = *kv * *kv;
-                        }
-                    }
-                    done = times;
-                    for r in 0..rows {
-                        let kr = &k[r * COLS..r * COLS + w];
-                        let (lo, hi) = clip(self.same[r], c0, c1);
-                        out[r * stride + 2 * b] += sum(kr);
-                        if lo < hi {
-                            out[r * stride + 2 * b + 1] += sum(&kr[lo..hi]);
-                        }
-                    }
-                    // Column sums: the kernel values summed over each run of rows (one class),
-                    // added to every column and, within the run's class, to the same-class sums.
                     for &(ra, rb, lo, hi) in self.runs {
+                        // One pass per row: the kernel values (exponential or squares of the
+                        // previous member's), their row sum, and the column sums of the run.
                         let vw = &mut v[..w];
-                        vw.copy_from_slice(&k[ra * COLS..ra * COLS + w]);
-                        for r in ra + 1..rb {
-                            for (x, &kv) in vw.iter_mut().zip(&k[r * COLS..r * COLS + w]) {
-                                *x = *x + kv;
+                        vw.fill(K::default());
+                        for r in ra..rb {
+                            let kr = &mut k[r * COLS..r * COLS + w];
+                            let total = if done == 0 && times == 0 {
+                                exp_row(&d[r * cols + c0..r * cols + c1], na, kr, vw)
+                            } else {
+                                square_row(times - done, kr, vw)
+                            };
+                            let (lo, hi) = clip(self.same[r], c0, c1);
+                            out[r * stride + 2 * b] += total;
+                            if lo < hi {
+                                out[r * stride + 2 * b + 1] += sum(&kr[lo..hi]);
                             }
                         }
+                        // Added to every column and, within the run's class, to the
+                        // same-class sums.
                         let ct = &mut acc.total[b * acc_stride + c0..b * acc_stride + c1];
                         for (t, &x) in ct.iter_mut().zip(vw.iter()) {
                             *t += x.into();
@@ -278,10 +272,88 @@ impl<K: KernelValue> Block<'_, K> {
                             *s += x.into();
                         }
                     }
+                    done = times;
                 }
             }
         }
     }
+}
+
+/// k = exp(d·na), v += k, returns Σ k (in [`SUM_LANES`] partial sums of K, then f64).
+#[inline(never)]
+fn exp_row<K: KernelValue>(d: &[K], na: K, k: &mut [K], v: &mut [K]) -> f64 {
+    let m = d.len() / SUM_LANES * SUM_LANES;
+    let mut lanes = [K::default(); SUM_LANES];
+    for ((dc, kc), vc) in d[..m]
+        .chunks_exact(SUM_LANES)
+        .zip(k[..m].chunks_exact_mut(SUM_LANES))
+        .zip(v[..m].chunks_exact_mut(SUM_LANES))
+    {
+        for l in 0..SUM_LANES {
+            let x = K::exp_neg(dc[l] * na);
+            kc[l] = x;
+            vc[l] = vc[l] + x;
+            lanes[l] = lanes[l] + x;
+        }
+    }
+    let mut t: f64 = lanes.iter().map(|&x| x.into()).sum();
+    for ((&dj, kv), vv) in d[m..].iter().zip(&mut k[m..]).zip(&mut v[m..]) {
+        let x = K::exp_neg(dj * na);
+        *kv = x;
+        *vv = *vv + x;
+        t += x.into();
+    }
+    t
+}
+
+/// k = k^(2^times) (times ≥ 1), v += k, returns Σ k; the squaring count is a constant in
+/// each loop so that it vectorises.
+#[inline(always)]
+fn square_row<K: KernelValue>(times: u32, k: &mut [K], v: &mut [K]) -> f64 {
+    match times {
+        1 => square_row_n::<K, 1>(k, v),
+        2 => square_row_n::<K, 2>(k, v),
+        3 => square_row_n::<K, 3>(k, v),
+        _ => {
+            for _ in 3..times {
+                for x in k.iter_mut() {
+                    *x = *x * *x;
+                }
+            }
+            square_row_n::<K, 3>(k, v)
+        }
+    }
+}
+
+#[inline(never)]
+fn square_row_n<K: KernelValue, const T: u32>(k: &mut [K], v: &mut [K]) -> f64 {
+    let pow = |mut x: K| {
+        for _ in 0..T {
+            x = x * x;
+        }
+        x
+    };
+    let m = k.len() / SUM_LANES * SUM_LANES;
+    let mut lanes = [K::default(); SUM_LANES];
+    for (kc, vc) in k[..m]
+        .chunks_exact_mut(SUM_LANES)
+        .zip(v[..m].chunks_exact_mut(SUM_LANES))
+    {
+        for l in 0..SUM_LANES {
+            let x = pow(kc[l]);
+            kc[l] = x;
+            vc[l] = vc[l] + x;
+            lanes[l] = lanes[l] + x;
+        }
+    }
+    let mut t: f64 = lanes.iter().map(|&x| x.into()).sum();
+    for (kv, vv) in k[m..].iter_mut().zip(&mut v[m..]) {
+        let x = pow(*kv);
+        *kv = x;
+        *vv = *vv + x;
+        t += x.into();
+    }
+    t
 }
 
 /// Independent partial sums in [`sum`]: they let the compiler vectorise the reduction (one
