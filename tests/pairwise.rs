@@ -494,3 +494,24 @@ fn wide_tiles_and_unequal_unsorted_classes_match_naive() {
         }
     }
 }
+
+/// One sample: nothing to pair, every estimate 0, no nearest neighbour.
+#[test]
+fn a_single_sample_gives_zero() {
+    let z = Array2::from_elem((1, 3), 0.5f32);
+    let r = pairwise_estimates(
+        z.view(),
+        &[4],
+        &[0.1, 1.0],
+        &opts(64),
+        &SaturationRule::default(),
+    );
+    for e in &r.estimates {
+        assert_eq!(
+            (e.kl.i_xz, e.bd.i_xz, e.kl.i_yz, e.bd.i_yz),
+            (0.0, 0.0, 0.0, 0.0)
+        );
+    }
+    assert_eq!(r.distances.nn_d2, vec![f64::INFINITY]);
+    assert_eq!(r.distances.histogram.total(), 0);
+}
