@@ -54,7 +54,7 @@ pub struct DistanceRow {
 }
 
 /// Distances of every selected (layer, epoch): summary rows and histograms.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DistanceReport {
     /// One row per (layer, epoch).
     pub rows: Vec<DistanceRow>,
@@ -107,13 +107,8 @@ pub fn distances_archive(
         ));
     }
     let labels = archive.labels()?;
-    let n = labels.len();
-    let run = archive.manifest().run.name.clone();
     let total = layers.len() * epochs.len();
-    let mut report = DistanceReport {
-        rows: Vec::new(),
-        histograms: Vec::new(),
-    };
+    let mut report = DistanceReport::default();
     for &li in &layers {
         let info = &archive.layers()[li];
         for &epoch in &epochs {
@@ -133,33 +128,40 @@ pub fn distances_archive(
                 |z| stats(z, &labels, tile),
                 |z| stats(z, &labels, tile),
             );
-            let (nn, percentiles) = summarise(&d);
-            report.rows.push(DistanceRow {
-                run: run.clone(),
-                layer: info.name.clone(),
-                layer_index: li,
-                epoch,
-                n,
-                pairs: d.histogram.total(),
-                zero_pairs: d.histogram.zeros(),
-                percentiles,
-                nn,
-                within_mean: d.within_sum_d / d.within_pairs.max(1) as f64,
-                between_mean: d.between_sum_d / d.between_pairs.max(1) as f64,
-                sigma2_thesis: Rule::Percentile {
-                    q: 0.9,
-                    divisor: 1000.0,
-                }
-                .pick(&d),
-                sigma2_nn: Rule::NearestNeighbour { factor: 1.0 }.pick(&d),
-            });
-            report
-                .histograms
-                .push((li, epoch, d.histogram.distance_bins(16)));
+            report.push(archive, li, epoch, &d);
             progress(report.rows.len(), total);
         }
     }
     Ok(report)
+}
+
+impl DistanceReport {
+    /// Adds the summary row and histogram of one (layer, epoch) from its pass's statistics
+    /// (gathered with [`Stats::All`]).
+    pub fn push(&mut self, archive: &Archive, li: usize, epoch: u32, d: &DistanceStats) {
+        let (nn, percentiles) = summarise(d);
+        self.rows.push(DistanceRow {
+            run: archive.manifest().run.name.clone(),
+            layer: archive.layers()[li].name.clone(),
+            layer_index: li,
+            epoch,
+            n: d.nn_d2.len(),
+            pairs: d.histogram.total(),
+            zero_pairs: d.histogram.zeros(),
+            percentiles,
+            nn,
+            within_mean: d.within_sum_d / d.within_pairs.max(1) as f64,
+            between_mean: d.between_sum_d / d.between_pairs.max(1) as f64,
+            sigma2_thesis: Rule::Percentile {
+                q: 0.9,
+                divisor: 1000.0,
+            }
+            .pick(d),
+            sigma2_nn: Rule::NearestNeighbour { factor: 1.0 }.pick(d),
+        });
+        self.histograms
+            .push((li, epoch, d.histogram.distance_bins(16)));
+    }
 }
 
 /// The summary rows as a table.

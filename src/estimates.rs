@@ -14,7 +14,8 @@ use crate::archive::Archive;
 use crate::error::{Error, Result};
 use crate::pairwise::sigma::{median, SigmaSpec};
 use crate::pairwise::{
-    pairwise_estimates, pairwise_pass, Bound, PairwiseEstimate, PassOptions, SaturationRule, Stats,
+    pairwise_estimates, pairwise_pass, Bound, DistanceStats, PairwiseEstimate, PassOptions,
+    SaturationRule, Stats,
 };
 use crate::selection::{self, Epochs};
 use crate::table::{Column, Table};
@@ -278,6 +279,22 @@ pub fn estimate_archive(
     req: &EstimateRequest,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<EstimateRow>> {
+    estimate_archive_with_distances(archive, req, progress, None)
+}
+
+/// Receives (layer index, epoch, distance statistics) of each (layer, epoch).
+pub type DistanceSink<'a> = dyn FnMut(usize, u32, &DistanceStats) + 'a;
+
+/// [`estimate_archive`], also handing each (layer, epoch)'s distance statistics (histogram,
+/// nearest neighbours, class means: [`Stats::All`]) to `distances`, from the same pass as the
+/// pairwise estimates (or from the pass that resolves σ² rules), so that a caller that wants
+/// both (the report) makes no extra pass over the pairs.
+pub fn estimate_archive_with_distances(
+    archive: &Archive,
+    req: &EstimateRequest,
+    progress: &mut dyn FnMut(usize, usize),
+    mut distances: Option<&mut DistanceSink<'_>>,
+) -> Result<Vec<EstimateRow>> {
     if req.estimators.is_empty() {
         return Err(Error::Invalid("no estimator requested".into()));
     }
@@ -349,16 +366,34 @@ pub fn estimate_archive(
                 .copied()
                 .filter(|e| e.is_pairwise())
                 .collect();
-            let (estimates, nn_median) = if pairwise.is_empty() {
-                (Vec::new(), f64::NAN)
+            let want_all = distances.is_some();
+            let (estimates, stats) = if pairwise.is_empty() {
+                let d = want_all.then(|| {
+                    let pass = PassOptions {
+                        stats: Stats::All,
+                        ..req.pass
+                    };
+                    with_matrix(
+                        z,
+                        req.precision,
+                        |z| pairwise_pass(z.view(), &labels, &[], &pass).distances,
+                        |z| pairwise_pass(z.view(), &labels, &[], &pass).distances,
+                    )
+                });
+                (Vec::new(), d)
             } else {
-                with_matrix(
+                let (e, d) = with_matrix(
                     z,
                     req.precision,
-                    |z| run_one(z, &labels, &info.name, req),
-                    |z| run_one(z, &labels, &info.name, req),
-                )
+                    |z| run_one(z, &labels, &info.name, req, want_all),
+                    |z| run_one(z, &labels, &info.name, req, want_all),
+                );
+                (e, Some(d))
             };
+            let nn_median = stats.as_ref().map_or(f64::NAN, |d| median(&d.nn_d2));
+            if let (Some(cb), Some(d)) = (distances.as_mut(), stats.as_ref()) {
+                cb(li, epoch, d);
+            }
             let h_y = crate::labels::entropy_nats(&crate::labels::class_counts(&labels, n_classes));
             let log_n = (labels.len() as f64).ln();
             for o in others {
@@ -422,13 +457,15 @@ pub fn estimate_archive(
 }
 
 /// One (layer, epoch). Without σ² rules a single pass gives the estimates and the distance
-/// statistics (for `sigma2_over_nn`); with rules a first distance-only pass picks σ².
+/// statistics (nearest neighbours for `sigma2_over_nn`, everything with `all_stats`); with
+/// rules a first pass gathers all distance statistics and picks σ².
 fn run_one<T: crate::pairwise::Element>(
     z: &Array2<T>,
     labels: &[u32],
     layer: &str,
     req: &EstimateRequest,
-) -> (Vec<(PairwiseEstimate, String)>, f64) {
+    all_stats: bool,
+) -> (Vec<(PairwiseEstimate, String)>, DistanceStats) {
     let with_distances = PassOptions {
         stats: Stats::All,
         ..req.pass
@@ -441,7 +478,11 @@ fn run_one<T: crate::pairwise::Element>(
     };
     let sigma2s: Vec<f64> = chosen.iter().map(|c| c.sigma2).collect();
     let opts = PassOptions {
-        stats: Stats::Nearest,
+        stats: if all_stats && first.is_none() {
+            Stats::All
+        } else {
+            Stats::Nearest
+        },
         ..req.pass
     };
     let result = pairwise_estimates(z.view(), labels, &sigma2s, &opts, &req.saturation);
@@ -452,7 +493,7 @@ fn run_one<T: crate::pairwise::Element>(
         .zip(chosen)
         .map(|(e, c)| (e, c.rule))
         .collect();
-    (rows, median(&distances.nn_d2))
+    (rows, distances)
 }
 
 /// The rows as a table with [`ESTIMATE_COLUMNS`].

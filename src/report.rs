@@ -189,22 +189,21 @@ pub fn write_report(
         while !seen.insert(run.clone()) {
             run.push('_');
         }
-        progress(&format!("{run}: estimating"));
-        let est = estimates::estimate_archive(&archive, &opts.estimate, &mut |_, _| {})?;
+        progress(&format!(
+            "{run}: estimating, with the distances from the same passes"
+        ));
+        let mut dist = distances::DistanceReport::default();
+        let est = estimates::estimate_archive_with_distances(
+            &archive,
+            &opts.estimate,
+            &mut |_, _| {},
+            Some(&mut |li, epoch, d| dist.push(&archive, li, epoch, d)),
+        )?;
         let est_path = out.join(format!("estimates-{run}.csv"));
         estimates::estimates_table(&est).write(&est_path)?;
         files.push(est_path);
         let rows: Vec<ResultRow> = est.iter().map(ResultRow::from).collect();
 
-        progress(&format!("{run}: distances"));
-        let dist = distances::distances_archive(
-            &archive,
-            None,
-            &opts.estimate.epochs,
-            opts.estimate.precision,
-            opts.estimate.pass.tile,
-            &mut |_, _| {},
-        )?;
         let dist_path = out.join(format!("distances-{run}.csv"));
         distances::distances_table(&dist.rows).write(&dist_path)?;
         files.push(dist_path);

@@ -825,6 +825,17 @@ fn dpi_snr_compare_plot_and_report_end_to_end() {
         "the report must not need the network"
     );
     assert!(html.contains("gradient SNR"));
+    // The report takes its distances from its estimate passes: the same bytes as `distances`.
+    let r = infoplane(d, &["distances", arch, "--out", "dist.csv"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let run_csv = files
+        .iter()
+        .find(|f| f.starts_with("distances-") && f.ends_with(".csv"))
+        .expect("the report writes a distances table");
+    assert_eq!(
+        std::fs::read(d.join("dist.csv")).unwrap(),
+        std::fs::read(d.join("rep").join(run_csv)).unwrap()
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -15,12 +15,14 @@
 //!
 //! Kernel values are computed in [`Element::Kernel`] (f32 on the f32 path) and summed in that
 //! type over at most 256 columns (16 independent partial sums), then in f64.
-//! Memory is O(T² + W·V·T + N·V) for tile size T, W workers and V kernel variances, whatever N
-//! is. Kernels of variances related by powers of two are derived by squaring
+//! Each tile's blocks of rows are dealt to a fixed number of stripes (at most 16, fewer when
+//! V·T is large, never depending on the thread count); a stripe works through its blocks in
+//! order with its own column accumulators, and stripes are merged in order, so the results are
+//! the same bit for bit whatever the number of threads and however rayon schedules them.
+//! Memory is O(T² + S·V·T + N·V) for tile size T, S ≤ 16 stripes (S·V·T·16 bytes ≤ 16 MiB
+//! where V·T allows) and V kernel variances, whatever N is. Kernels of variances related by powers of two are derived by squaring
 //! (exp(-d/(2v))² = exp(-d/v)), so a halving grid, and KL next to Bhattacharyya (v = σ² and
 //! 4σ²), cost one exponential per pair; blocks of pairs too far apart for a kernel are skipped.
-
-use std::sync::Mutex;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, LinalgScalar};
@@ -37,6 +39,11 @@ const GEMM_ROWS: usize = 128;
 const ROWS: usize = 8;
 /// Columns per block of kernel values (ROWS x COLS f64 stay in the L1 cache).
 const COLS: usize = 256;
+/// Stripes of rows per tile, each with its own column accumulators (see `pairwise_pass`).
+const STRIPES: usize = 16;
+/// Bytes the stripes' column accumulators may take together (fewer stripes when V x tile is
+/// large); a function of the request only, never of the thread count.
+const STRIPE_BUDGET: usize = 16 << 20;
 
 /// exp(x) for x ≤ 0, accurate to about 1 ulp, written so the compiler can vectorise it.
 ///
@@ -547,7 +554,7 @@ impl Default for PassOptions {
     }
 }
 
-/// Per-worker accumulators of the pair statistics.
+/// One stripe's accumulators of the pair statistics.
 #[derive(Debug, Clone, Default)]
 struct PairCounts {
     histogram: Histogram,
@@ -557,15 +564,19 @@ struct PairCounts {
     between_pairs: u64,
 }
 
-/// What one worker keeps across tasks.
+/// What one stripe keeps across tile pairs (allocated once per pass).
 struct Scratch<K> {
     counts: PairCounts,
     acc: ColumnAcc,
     /// Squared distances of one block of rows ([`ROWS`] x tile).
     d: Vec<K>,
+    /// Row sums of the stripe's blocks of the current tile pair, block after block.
+    rows: Vec<f64>,
+    /// Nearest-neighbour distances of the same rows.
+    nn: Vec<f64>,
 }
 
-/// One worker's column-side accumulators for the current tile pair (indexed by the tile's
+/// One stripe's column-side accumulators for the current tile pair (indexed by the tile's
 /// columns), kept across tile pairs so that they are allocated once.
 struct ColumnAcc {
     /// [b][j] kernel sums and same-class sums.
@@ -669,15 +680,18 @@ where
     let mut same = vec![vec![0.0f64; n]; nb];
     let mut nn_sorted = vec![f64::INFINITY; n];
     let mut stats = DistanceStats::new(n);
-    // Per-worker state, allocated once: pair statistics, column sums, the distance block.
-    let workers = rayon::current_num_threads().max(1);
-    let scratch: Vec<Mutex<Scratch<T::Kernel>>> = (0..workers + 1)
-        .map(|_| {
-            Mutex::new(Scratch {
-                counts: PairCounts::default(),
-                acc: ColumnAcc::new(nb, tile.min(n)),
-                d: vec![<T::Kernel>::INFINITY; ROWS * tile.min(n)],
-            })
+    // Per-stripe state, allocated once: pair statistics, column sums, the distance block.
+    // Each tile's rows are cut into a fixed number of stripes (not one per thread), each stripe
+    // works through its blocks of rows in order, and the stripes' sums are merged in order:
+    // the results are the same, bit for bit, whatever the thread count and scheduling.
+    let stripes = (STRIPE_BUDGET / (nb.max(1) * tile.min(n).max(1) * 16)).clamp(1, STRIPES);
+    let mut scratch: Vec<Scratch<T::Kernel>> = (0..stripes)
+        .map(|_| Scratch {
+            counts: PairCounts::default(),
+            acc: ColumnAcc::new(nb, tile.min(n)),
+            d: vec![<T::Kernel>::INFINITY; ROWS * tile.min(n)],
+            rows: Vec::new(),
+            nn: Vec::new(),
         })
         .collect();
     let mut g = Array2::<T>::zeros((tile.min(n), tile.min(n)));
@@ -703,17 +717,26 @@ where
             let gt = gt.view();
             let diagonal = i0 == j0;
             let cols = j1 - j0;
-            let mut rows = vec![0.0f64; (i1 - i0) * stride];
-            let mut row_nn = vec![f64::INFINITY; i1 - i0];
-            rows.par_chunks_mut(ROWS * stride)
-                .zip(row_nn.par_chunks_mut(ROWS))
-                .enumerate()
-                .for_each(|(c, (out, nn_out))| {
-                    let slot = rayon::current_thread_index().unwrap_or(workers);
-                    let mut guard = scratch[slot.min(workers)]
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner());
-                    let Scratch { counts: pc, acc, d } = &mut *guard;
+            // Blocks of rows are dealt to the stripes in turn (block c to stripe c mod S), so
+            // that every stripe gets a share of each class and of a diagonal tile's triangle.
+            let nblocks = (i1 - i0).div_ceil(ROWS);
+            scratch.par_iter_mut().enumerate().for_each(|(st, scr)| {
+                let Scratch {
+                    counts: pc,
+                    acc,
+                    d,
+                    rows,
+                    nn,
+                } = scr;
+                rows.clear();
+                nn.clear();
+                for c in (st..nblocks).step_by(stripes) {
+                    let r_n = ROWS.min(i1 - i0 - c * ROWS);
+                    let (rb, nb0) = (rows.len(), nn.len());
+                    rows.resize(rb + r_n * stride, 0.0);
+                    nn.resize(nb0 + r_n, f64::INFINITY);
+                    let out = &mut rows[rb..];
+                    let nn_out = &mut nn[nb0..];
                     let r_n = nn_out.len();
                     let li0 = c * ROWS;
                     // On a diagonal tile row li counts only the columns after it (the
@@ -805,23 +828,27 @@ where
                         first_col: first(li0),
                     };
                     block.kernel_sums(&plan, &groups, out, stride, acc);
-                });
-            for li in 0..i1 - i0 {
-                for b in 0..nb {
-                    total[b][i0 + li] += rows[li * stride + 2 * b];
-                    same[b][i0 + li] += rows[li * stride + 2 * b + 1];
                 }
-                let m = &mut nn_sorted[i0 + li];
-                *m = m.min(row_nn[li]);
-            }
-            for w in &scratch {
-                let mut w = w.lock().unwrap_or_else(|p| p.into_inner());
+            });
+            for (st, w) in scratch.iter_mut().enumerate() {
+                for (k, c) in (st..nblocks).step_by(stripes).enumerate() {
+                    let r_n = ROWS.min(i1 - i0 - c * ROWS);
+                    for r in 0..r_n {
+                        let i = i0 + c * ROWS + r;
+                        let out = &w.rows[(k * ROWS + r) * stride..];
+                        for b in 0..nb {
+                            total[b][i] += out[2 * b];
+                            same[b][i] += out[2 * b + 1];
+                        }
+                        let m = &mut nn_sorted[i];
+                        *m = m.min(w.nn[k * ROWS + r]);
+                    }
+                }
                 w.acc.flush(cols, j0, &mut total, &mut same, &mut nn_sorted);
             }
         }
     }
     for w in &scratch {
-        let w = w.lock().unwrap_or_else(|p| p.into_inner());
         stats.merge_counts(&w.counts);
     }
     // Back to the caller's row order.
