@@ -15,12 +15,14 @@
 //!
 //! Kernel values are computed in [`Element::Kernel`] (f32 on the f32 path) and summed in that
 //! type over at most 256 columns (16 independent partial sums), then in f64.
-//! Each tile's blocks of rows are dealt to a fixed number of stripes (at most 16, fewer when
-//! V·T is large, never depending on the thread count); a stripe works through its blocks in
+//! Each tile's blocks of rows are dealt to a fixed number of stripes (4 to 16, fewer when V·T
+//! is large, never depending on the thread count); a stripe works through its blocks in
 //! order with its own column accumulators, and stripes are merged in order, so the results are
 //! the same bit for bit whatever the number of threads and however rayon schedules them.
-//! Memory is O(T² + S·V·T + N·V) for tile size T, S ≤ 16 stripes (S·V·T·16 bytes ≤ 16 MiB
-//! where V·T allows) and V kernel variances, whatever N is. Kernels of variances related by powers of two are derived by squaring
+//! Memory is O(T² + S·V·T + N·V) for tile size T, 4 ≤ S ≤ 16 stripes (S·V·T·16 bytes ≤ 16 MiB
+//! where V·T allows) and V kernel variances, whatever N is.
+//!
+//! Kernels of variances related by powers of two are derived by squaring
 //! (exp(-d/(2v))² = exp(-d/v)), so a halving grid, and KL next to Bhattacharyya (v = σ² and
 //! 4σ²), cost one exponential per pair; blocks of pairs too far apart for a kernel are skipped.
 
@@ -42,8 +44,11 @@ const COLS: usize = 256;
 /// Stripes of rows per tile, each with its own column accumulators (see `pairwise_pass`).
 const STRIPES: usize = 16;
 /// Bytes the stripes' column accumulators may take together (fewer stripes when V x tile is
-/// large); a function of the request only, never of the thread count.
+/// large, but never fewer than [`MIN_STRIPES`], so that hundreds of σ² keep some parallelism);
+/// a function of the request only, never of the thread count.
 const STRIPE_BUDGET: usize = 16 << 20;
+/// Fewest stripes per tile.
+const MIN_STRIPES: usize = 4;
 
 /// exp(x) for x ≤ 0, accurate to about 1 ulp, written so the compiler can vectorise it.
 ///
@@ -684,7 +689,8 @@ where
     // Each tile's rows are cut into a fixed number of stripes (not one per thread), each stripe
     // works through its blocks of rows in order, and the stripes' sums are merged in order:
     // the results are the same, bit for bit, whatever the thread count and scheduling.
-    let stripes = (STRIPE_BUDGET / (nb.max(1) * tile.min(n).max(1) * 16)).clamp(1, STRIPES);
+    let stripes =
+        (STRIPE_BUDGET / (nb.max(1) * tile.min(n).max(1) * 16)).clamp(MIN_STRIPES, STRIPES);
     let mut scratch: Vec<Scratch<T::Kernel>> = (0..stripes)
         .map(|_| Scratch {
             counts: PairCounts::default(),
