@@ -76,7 +76,12 @@ fn summarise(d: &DistanceStats) -> ([f64; 4], Vec<f64>) {
     ([min, median(&nn), mean, max], pct)
 }
 
-fn stats<T: Element>(z: &ndarray::Array2<T>, labels: &[u32], tile: usize) -> DistanceStats {
+/// A distance-only pass (no kernel) gathering every statistic ([`Stats::All`]).
+pub(crate) fn stats<T: Element>(
+    z: &ndarray::Array2<T>,
+    labels: &[u32],
+    tile: usize,
+) -> DistanceStats {
     pairwise_pass(
         z.view(),
         labels,

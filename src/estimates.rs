@@ -14,8 +14,7 @@ use crate::archive::Archive;
 use crate::error::{Error, Result};
 use crate::pairwise::sigma::{median, SigmaSpec};
 use crate::pairwise::{
-    pairwise_estimates, pairwise_pass, Bound, DistanceStats, PairwiseEstimate, PassOptions,
-    SaturationRule, Stats,
+    pairwise_estimates, Bound, DistanceStats, PairwiseEstimate, PassOptions, SaturationRule, Stats,
 };
 use crate::selection::{self, Epochs};
 use crate::table::{Column, Table};
@@ -368,16 +367,13 @@ pub fn estimate_archive_with_distances(
                 .collect();
             let want_all = distances.is_some();
             let (estimates, stats) = if pairwise.is_empty() {
+                let tile = req.pass.tile;
                 let d = want_all.then(|| {
-                    let pass = PassOptions {
-                        stats: Stats::All,
-                        ..req.pass
-                    };
                     with_matrix(
                         z,
                         req.precision,
-                        |z| pairwise_pass(z.view(), &labels, &[], &pass).distances,
-                        |z| pairwise_pass(z.view(), &labels, &[], &pass).distances,
+                        |z| crate::distances::stats(z, &labels, tile),
+                        |z| crate::distances::stats(z, &labels, tile),
                     )
                 });
                 (Vec::new(), d)
@@ -396,40 +392,46 @@ pub fn estimate_archive_with_distances(
             }
             let h_y = crate::labels::entropy_nats(&crate::labels::class_counts(&labels, n_classes));
             let log_n = (labels.len() as f64).ln();
+            // The columns every row of this (layer, epoch) shares; estimator-specific ones are
+            // set below.
+            let base = EstimateRow {
+                run: run.clone(),
+                layer: info.name.clone(),
+                layer_index: li,
+                layer_kind: info.kind.to_string(),
+                epoch,
+                estimator: Estimator::Kl,
+                sigma2: f64::NAN,
+                sigma2_rule: "none".into(),
+                sigma2_over_nn: f64::NAN,
+                i_xz: f64::NAN,
+                i_yz: f64::NAN,
+                i_yz_lo: f64::NAN,
+                i_yz_hi: f64::NAN,
+                n: labels.len(),
+                h_y: h_y * unit,
+                log_n: log_n * unit,
+                n_eff: f64::NAN,
+                saturated: false,
+                unit: req.unit,
+                params: String::new(),
+                i_yz_baseline: f64::NAN,
+            };
             for o in others {
                 rows.push(EstimateRow {
-                    run: run.clone(),
-                    layer: info.name.clone(),
-                    layer_index: li,
-                    layer_kind: info.kind.to_string(),
-                    epoch,
                     estimator: o.estimator,
-                    sigma2: f64::NAN,
-                    sigma2_rule: "none".into(),
-                    sigma2_over_nn: f64::NAN,
                     i_xz: o.i_xz * unit,
                     i_yz: o.i_yz * unit,
-                    i_yz_lo: f64::NAN,
-                    i_yz_hi: f64::NAN,
-                    n: labels.len(),
-                    h_y: h_y * unit,
-                    log_n: log_n * unit,
-                    n_eff: f64::NAN,
                     saturated: o.i_xz > log_n - req.saturation.margin_nats,
-                    unit: req.unit,
                     params: o.params,
                     i_yz_baseline: o.i_yz_baseline * unit,
+                    ..base.clone()
                 });
             }
             for (e, rule) in estimates {
                 for &est in &pairwise {
                     let b: Bound = if est == Estimator::Kl { e.kl } else { e.bd };
                     rows.push(EstimateRow {
-                        run: run.clone(),
-                        layer: info.name.clone(),
-                        layer_index: li,
-                        layer_kind: info.kind.to_string(),
-                        epoch,
                         estimator: est,
                         sigma2: e.sigma2,
                         sigma2_rule: rule.clone(),
@@ -438,14 +440,11 @@ pub fn estimate_archive_with_distances(
                         i_yz: b.i_yz * unit,
                         i_yz_lo: e.i_yz_lo * unit,
                         i_yz_hi: e.i_yz_hi * unit,
-                        n: labels.len(),
                         h_y: e.h_y * unit,
                         log_n: e.log_n * unit,
                         n_eff: b.n_eff,
                         saturated: b.saturated,
-                        unit: req.unit,
-                        params: String::new(),
-                        i_yz_baseline: f64::NAN,
+                        ..base.clone()
                     });
                 }
             }
@@ -466,12 +465,8 @@ fn run_one<T: crate::pairwise::Element>(
     req: &EstimateRequest,
     all_stats: bool,
 ) -> (Vec<(PairwiseEstimate, String)>, DistanceStats) {
-    let with_distances = PassOptions {
-        stats: Stats::All,
-        ..req.pass
-    };
     let (chosen, first) = if req.sigma2.has_rules() {
-        let d = pairwise_pass(z.view(), labels, &[], &with_distances).distances;
+        let d = crate::distances::stats(z, labels, req.pass.tile);
         (req.sigma2.resolve(layer, Some(&d)), Some(d))
     } else {
         (req.sigma2.resolve(layer, None), None)

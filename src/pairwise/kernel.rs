@@ -197,8 +197,9 @@ struct Block<'a, K> {
     cols: usize,
     /// Per row, the tile-local column range of its class (rows are sorted by class).
     same: &'a [(usize, usize)],
-    /// Runs of consecutive rows of one class: (first row, end row, that class's column range).
-    runs: &'a [(usize, usize, usize, usize)],
+    /// Runs of consecutive rows of one class: (first row, end row); their column range is
+    /// `same` of any of their rows.
+    runs: &'a [(usize, usize)],
     /// Columns before this one are not counted for any row of the block.
     first_col: usize,
 }
@@ -246,7 +247,7 @@ impl<K: KernelValue> Block<'_, K> {
                     break;
                 }
                 let na = K::from_f64(-a);
-                let acc_stride = acc.nn.len();
+                let acc_stride = acc.stride();
                 let mut done = 0;
                 for &(b, times) in std::iter::once(&(*root, 0)).chain(descendants) {
                     // Descendants are narrower: once one is cut, so are the rest.
@@ -254,7 +255,7 @@ impl<K: KernelValue> Block<'_, K> {
                         break;
                     }
                     acc.touched[b] = true;
-                    for &(ra, rb, lo, hi) in self.runs {
+                    for &(ra, rb) in self.runs {
                         // One pass per row: the kernel values (exponential or squares of the
                         // previous member's), their row sum, and the column sums of the run.
                         let vw = &mut v[..w];
@@ -278,7 +279,7 @@ impl<K: KernelValue> Block<'_, K> {
                         for (t, &x) in ct.iter_mut().zip(vw.iter()) {
                             *t += x.into();
                         }
-                        let (lo, hi) = clip((lo, hi), c0, c1);
+                        let (lo, hi) = clip(self.same[ra], c0, c1);
                         let cs = &mut acc.same[b * acc_stride + c0 + lo..b * acc_stride + c0 + hi];
                         for (s, &x) in cs.iter_mut().zip(&vw[lo..hi]) {
                             *s += x.into();
@@ -603,6 +604,11 @@ impl ColumnAcc {
         }
     }
 
+    /// Entries per kernel in `total` and `same` (the widest tile).
+    fn stride(&self) -> usize {
+        self.nn.len()
+    }
+
     /// Adds the sums of columns 0..cols to rows j0.. of `total`, `same` and `nn`, and resets
     /// the accumulators.
     fn flush(
@@ -613,7 +619,7 @@ impl ColumnAcc {
         same: &mut [Vec<f64>],
         nn: &mut [f64],
     ) {
-        let stride = self.nn.len();
+        let stride = self.stride();
         for (b, touched) in self.touched.iter_mut().enumerate() {
             if std::mem::take(touched) {
                 let t = &mut self.total[b * stride..b * stride + cols];
@@ -780,13 +786,10 @@ where
                         let (cs, ce) = class_range[i];
                         let range = (cs.max(j0).min(j1) - j0, ce.max(j0).min(j1) - j0);
                         same_cols[r] = range;
+                        // Rows are sorted by class: a run ends where the class changes.
                         match runs.last_mut() {
-                            Some((_, end, lo, hi))
-                                if (*lo, *hi) == range && sorted[i - 1] == sorted[i] =>
-                            {
-                                *end = r + 1
-                            }
-                            _ => runs.push((r, r + 1, range.0, range.1)),
+                            Some((_, end)) if sorted[i - 1] == sorted[i] => *end = r + 1,
+                            _ => runs.push((r, r + 1)),
                         }
                         if diagonal {
                             for b in 0..nb {
