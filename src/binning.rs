@@ -82,7 +82,12 @@ pub struct BinEstimate {
 
 fn entropy(counts: impl Iterator<Item = usize>, n: usize) -> f64 {
     let n = n as f64;
+    // Summed in a fixed order (the counts come from hash maps, whose order varies by run), so
+    // that the same data give the same bits every time.
+    let mut counts: Vec<usize> = counts.collect();
+    counts.sort_unstable();
     -counts
+        .into_iter()
         .map(|c| c as f64 / n)
         .filter(|&p| p > 0.0)
         .map(|p| p * p.ln())

@@ -227,14 +227,12 @@ pub fn label_gram(labels: &[u32]) -> Array2<f64> {
 /// S_α of the label-equality Gram matrix in closed form: A_Y = K_Y / N is block-constant with
 /// eigenvalues N_c / N (one per class) and zeros, so S_α = 1/(1-α) log2 Σ_c p_c^α.
 pub fn label_entropy(labels: &[u32], alpha: f64) -> f64 {
-    let mut counts = std::collections::HashMap::new();
-    for &l in labels {
-        *counts.entry(l).or_insert(0usize) += 1;
-    }
+    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
     let n = labels.len() as f64;
-    counts
-        .values()
-        .map(|&c| (c as f64 / n).powf(alpha))
+    crate::labels::class_counts(labels, classes)
+        .into_iter()
+        .filter(|&c| c > 0)
+        .map(|c| (c as f64 / n).powf(alpha))
         .sum::<f64>()
         .log2()
         / (1.0 - alpha)
@@ -255,7 +253,7 @@ pub fn eigenvalues(a: &Array2<f64>) -> Result<Vec<f64>> {
     crate::blas::with_threads(rayon::current_num_threads(), || {
         f64::eigh(false, layout, UPLO::Lower, data)
     })
-    .map_err(|e| Error::Invalid(format!("eigenvalues failed: {e}")))
+    .map_err(|e| fail(e.into()))
 }
 
 /// S_α(A) in bits; α = 2 through Σ A_ij² without eigenvalues.
