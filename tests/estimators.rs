@@ -340,12 +340,12 @@ fn binning_and_label_entropy_are_reproducible_to_the_bit() {
     let labels: Vec<u32> = (0..2000).map(|i| (i * 7 % 10) as u32).collect();
     let b = Binning::Size(0.05);
     let first = bin_estimate(z.view(), &labels, b);
-    let h_first = infoplane::renyi::label_entropy(&labels, 1.01);
+    let h_first = renyi::label_entropy(&labels, 1.01);
     for _ in 0..8 {
         let e = bin_estimate(z.view(), &labels, b);
         assert_eq!(e.i_xz.to_bits(), first.i_xz.to_bits());
         assert_eq!(e.i_yz.to_bits(), first.i_yz.to_bits());
-        let h = infoplane::renyi::label_entropy(&labels, 1.01);
+        let h = renyi::label_entropy(&labels, 1.01);
         assert_eq!(h.to_bits(), h_first.to_bits());
     }
 }
