@@ -38,21 +38,25 @@ pub enum Binning {
 }
 
 impl Binning {
+    /// The most bins per unit (more than any activation can tell apart in f32).
+    pub const MAX_BINS: usize = 1 << 24;
+
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         let ok = match *self {
             Binning::Fixed { lo, hi, bins } => {
-                lo.is_finite() && hi.is_finite() && hi > lo && bins > 0
+                lo.is_finite() && hi.is_finite() && hi > lo && (1..=Self::MAX_BINS).contains(&bins)
             }
             Binning::Size(s) => s.is_finite() && s > 0.0,
-            Binning::Adaptive(b) => b > 0,
+            Binning::Adaptive(b) => (1..=Self::MAX_BINS).contains(&b),
         };
         if ok {
             Ok(())
         } else {
             Err(Error::Invalid(format!(
-                "invalid binning {}: sizes and bin counts must be positive, ranges increasing",
-                self.describe()
+                "invalid binning {}: sizes must be positive, bin counts between 1 and {}, ranges increasing",
+                self.describe(),
+                Self::MAX_BINS
             )))
         }
     }

@@ -114,6 +114,17 @@ fn markov(prev_kind: &str, next_kind: &str) -> bool {
     !(matches!(next_kind, "graph" | "recurrent") || (next_kind == "output" && prev_kind == "graph"))
 }
 
+/// Checks a tolerance for [`check`]: finite and not negative.
+pub fn validate_tolerance(tol: f64) -> crate::Result<()> {
+    if tol.is_finite() && tol >= 0.0 {
+        Ok(())
+    } else {
+        Err(crate::Error::Invalid(format!(
+            "--tolerance must be a finite number of 0 or more (got {tol})"
+        )))
+    }
+}
+
 /// Checks every (run, estimator, σ² group, epoch) of `rows` with tolerance `tol` (in the
 /// table's unit).
 pub fn check(rows: &[ResultRow], tol: f64) -> Vec<Violation> {

@@ -187,6 +187,27 @@ impl EstimateRequest {
     }
 }
 
+impl EstimateRequest {
+    /// Checks every option before any work is done.
+    pub fn validate(&self) -> Result<()> {
+        if self.estimators.is_empty() {
+            return Err(Error::Invalid("no estimator requested".into()));
+        }
+        self.pass.validate()?;
+        self.saturation.validate()?;
+        for b in &self.binnings {
+            b.validate()?;
+        }
+        if self.estimators.contains(&Estimator::Renyi) {
+            self.renyi.validate()?;
+        }
+        if self.estimators.contains(&Estimator::Mine) {
+            self.mine.validate()?;
+        }
+        Ok(())
+    }
+}
+
 /// One output row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EstimateRow {
@@ -294,9 +315,7 @@ pub fn estimate_archive_with_distances(
     progress: &mut dyn FnMut(usize, usize),
     mut distances: Option<&mut DistanceSink<'_>>,
 ) -> Result<Vec<EstimateRow>> {
-    if req.estimators.is_empty() {
-        return Err(Error::Invalid("no estimator requested".into()));
-    }
+    req.validate()?;
     for name in req.sigma2.named_layers() {
         archive.layer(name)?;
     }

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 
+use crate::archive::manifest::MAX_CLASSES;
 use crate::archive::{
-    AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochRecord, LayerInfo, LayerKind, Overwrite,
-    PlannedEpoch, Publish, RunInfo,
+    fsutil, AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochRecord, LayerInfo, LayerKind,
+    Overwrite, PlannedEpoch, Publish, RunInfo,
 };
 use crate::error::{Error, Result};
 use crate::numpy::{self, NpyArray};
@@ -40,7 +41,7 @@ pub struct ImportOptions {
     pub out: PathBuf,
     /// Replace an existing archive at `out`.
     pub overwrite: Overwrite,
-    /// Accept NaN and infinite activations.
+    /// Accept NaN and infinite activations and inputs.
     pub allow_nonfinite: bool,
     /// Run metadata to record.
     pub run: RunInfo,
@@ -59,7 +60,7 @@ pub struct ImportReport {
     pub layers: Vec<(String, usize)>,
     /// Sources that were float64 and rounded to float32.
     pub rounded: Vec<String>,
-    /// Number of non-finite activation values accepted with `allow_nonfinite`.
+    /// Number of non-finite activation and input values accepted with `allow_nonfinite`.
     pub nonfinite: usize,
 }
 
@@ -161,8 +162,76 @@ fn check_finite(src: &str, l: &LayerData, n: usize, allow: bool) -> Result<usize
     ))
 }
 
+/// Labels as class indices: 0 or more, below [`MAX_CLASSES`].
+fn class_indices(path: &Path, raw: &[i64]) -> Result<Vec<u32>> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, &y)| {
+            if y < 0 {
+                return Err(Error::format(
+                    path,
+                    format!("label {y} of sample {i} is negative; labels must be class indices 0, 1, 2, ..."),
+                ));
+            }
+            match u32::try_from(y) {
+                Ok(c) if (c as usize) < MAX_CLASSES => Ok(c),
+                _ => Err(Error::format(
+                    path,
+                    format!(
+                        "label {y} of sample {i} is too large: infoplane supports at most {MAX_CLASSES} classes (labels 0 to {})",
+                        MAX_CLASSES - 1
+                    ),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Refuses layer names that are empty or hold control characters (they would reach
+/// terminals as escape sequences, and HDF5 cannot store NUL); `src` is where they came from.
+fn check_layer_names(src: &Path, arrays: &[(String, NpyArray)]) -> Result<()> {
+    for (name, _) in arrays {
+        if name.is_empty() {
+            return Err(Error::format(src, "holds an array with an empty name"));
+        }
+        if let Some(c) = crate::text::first_control(name) {
+            return Err(Error::format(
+                src,
+                format!(
+                    "layer name '{}' holds the control character {c:?}; rename the array (or pass --layer)",
+                    crate::text::escape_controls(name)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that no input file of the import lies inside the output directory (replacing the
+/// output would delete it).
+fn check_inputs_outside(opts: &ImportOptions) -> Result<()> {
+    let inputs = [
+        Some(&opts.activations),
+        Some(&opts.labels),
+        opts.inputs.as_ref(),
+    ];
+    for p in inputs.into_iter().flatten() {
+        if fsutil::is_within(p, &opts.out) {
+            return Err(Error::request(
+                &opts.out,
+                format!(
+                    "holds the input {}; replacing it would delete the input, choose another output",
+                    p.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Reads the NumPy files, checks them, and writes a new archive (all or nothing).
 pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
+    check_inputs_outside(opts)?;
     let labels_arr = numpy::read_npy(&opts.labels)?;
     let n = match labels_arr.shape.as_slice() {
         [n] | [n, 1] => *n,
@@ -177,18 +246,7 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
         return Err(Error::format(&opts.labels, "holds no labels"));
     }
     let raw = labels_arr.to_i64("labels")?;
-    let labels = raw
-        .iter()
-        .enumerate()
-        .map(|(i, &y)| {
-            u32::try_from(y).map_err(|_| {
-                Error::format(
-                    &opts.labels,
-                    format!("label {y} of sample {i} is not a class index (must be 0 or more)"),
-                )
-            })
-        })
-        .collect::<Result<Vec<u32>>>()?;
+    let labels = class_indices(&opts.labels, raw)?;
     let n_classes = labels.iter().max().map_or(0, |m| *m as usize + 1);
     let classes = match &opts.classes {
         Some(c) => {
@@ -243,6 +301,7 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
         }
         arrays = picked;
     }
+    check_layer_names(&opts.activations, &arrays)?;
     if let Some(kinds) = &opts.kinds {
         if kinds.len() != arrays.len() {
             return Err(Error::Invalid(format!(
@@ -295,6 +354,19 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
                 rounded.push(p.display().to_string());
             }
             let d: usize = a.shape[1..].iter().product();
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                let count = values.iter().filter(|v| !v.is_finite()).count();
+                if !opts.allow_nonfinite {
+                    return Err(Error::format(
+                        p,
+                        format!(
+                            "{count} non-finite input values, the first at sample {}; pass --allow-nonfinite to import anyway",
+                            i / d.max(1)
+                        ),
+                    ));
+                }
+                nonfinite += count;
+            }
             let x = Array2::from_shape_vec((n, d), values)
                 .map_err(|e| Error::format(p, e.to_string()))?;
             (Some(x), Some(a.shape[1..].to_vec()))
@@ -395,6 +467,18 @@ pub fn export_numpy(
     archive: &crate::archive::Archive,
     req: &ExportRequest,
 ) -> Result<Vec<PathBuf>> {
+    let outputs: Vec<&Path> = [
+        req.activations.as_ref().map(|a| a.2.as_path()),
+        req.labels.as_deref(),
+        req.inputs.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for out in &outputs {
+        fsutil::refuse_output_inside(out, archive.dir())?;
+    }
+    fsutil::refuse_same_outputs(&outputs)?;
     // Read everything first so that a bad request writes nothing.
     let act = match &req.activations {
         Some((layer, epoch, out)) => Some((archive.activations(layer, *epoch)?, out)),

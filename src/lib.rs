@@ -27,6 +27,7 @@ pub mod estimates;
 pub mod import;
 pub mod labels;
 pub mod mine;
+pub mod notice;
 pub mod numpy;
 pub mod pairwise;
 pub mod plot;
@@ -36,6 +37,8 @@ pub mod results;
 pub mod selection;
 pub mod snr;
 pub mod table;
+pub mod text;
+pub mod untrusted;
 
 pub use archive::{Archive, ArchiveWriter, Backend};
 pub use error::{Error, Result};

@@ -106,6 +106,53 @@ impl Default for MineOptions {
     }
 }
 
+impl MineOptions {
+    /// The widest hidden layer of the statistics network.
+    pub const MAX_WIDTH: usize = 4096;
+
+    /// Checks the options: a network of 1 to 8 hidden layers of 1 to [`Self::MAX_WIDTH`]
+    /// units, at least one step, batches of 2 or more, a positive learning rate.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Invalid(m));
+        if self.hidden.is_empty()
+            || self.hidden.len() > 8
+            || self.hidden.iter().any(|&h| h == 0 || h > Self::MAX_WIDTH)
+        {
+            return bad(format!(
+                "--mine-hidden needs 1 to 8 widths between 1 and {} (got {:?})",
+                Self::MAX_WIDTH,
+                self.hidden
+            ));
+        }
+        if !(1..=10_000_000).contains(&self.steps) {
+            return bad(format!(
+                "--mine-steps must be between 1 and 10000000 (got {})",
+                self.steps
+            ));
+        }
+        if !(2..=65_536).contains(&self.batch) {
+            return bad(format!(
+                "--mine-batch must be between 2 and 65536 (got {})",
+                self.batch
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!(
+                "--mine-lr must be a positive number (got {})",
+                self.lr
+            ));
+        }
+        if self.eval_every == 0 || self.patience == 0 || !(self.holdout > 0.0 && self.holdout < 1.0)
+        {
+            return bad(
+                "MINE needs eval_every and patience of 1 or more and a held-out fraction in (0, 1)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The result of one MINE run, in nats.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MineEstimate {

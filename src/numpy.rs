@@ -118,8 +118,26 @@ struct Header {
     shape: Vec<usize>,
 }
 
+impl Header {
+    fn item_size(&self) -> usize {
+        match self.dtype {
+            DType::Bool => 1,
+            DType::Int(s) | DType::UInt(s) | DType::Float(s) => s as usize,
+        }
+    }
+}
+
+/// The longest header accepted (numpy writes at most a few hundred bytes).
+const MAX_HEADER: usize = 1 << 20;
+
+/// Bytes decoded per read while streaming the data.
+const CHUNK: usize = 1 << 20;
+
 fn parse_header(src: &Path, h: &str) -> Result<Header> {
     let bad = |m: &str| Error::format(src, format!("invalid .npy header: {m}"));
+    if !h.is_ascii() {
+        return Err(bad("not ASCII text"));
+    }
     let value_after = |key: &str| -> Option<&str> {
         let i = h
             .find(&format!("'{key}'"))
@@ -140,40 +158,37 @@ fn parse_header(src: &Path, h: &str) -> Result<Header> {
         .find(quote)
         .ok_or_else(|| bad("unterminated 'descr'"))?;
     let descr = &descr[1..1 + end];
-    let mut chars = descr.chars();
-    let order = chars.next().ok_or_else(|| bad("empty dtype"))?;
-    let (big_endian, rest) = match order {
-        '<' | '|' | '=' => (false, &descr[1..]),
-        '>' => (true, &descr[1..]),
-        _ => (false, descr),
+    let (big_endian, rest) = match descr.as_bytes().first() {
+        Some(b'<' | b'|' | b'=') => (false, &descr[1..]),
+        Some(b'>') => (true, &descr[1..]),
+        Some(_) => (false, descr),
+        None => return Err(bad("empty dtype")),
+    };
+    let unsupported = || {
+        Error::format(
+            src,
+            format!("unsupported dtype '{descr}' (expected bool, integer or float16/32/64)"),
+        )
     };
     let kind = rest.chars().next().ok_or_else(|| bad("empty dtype"))?;
-    let size: u8 = rest[1..]
-        .parse()
-        .map_err(|_| Error::format(src, format!("unsupported dtype '{descr}'")))?;
+    let size: u8 = rest[1..].parse().map_err(|_| unsupported())?;
     let dtype = match (kind, size) {
         ('b', 1) => DType::Bool,
         ('i', 1 | 2 | 4 | 8) => DType::Int(size),
         ('u', 1 | 2 | 4 | 8) => DType::UInt(size),
         ('f', 2 | 4 | 8) => DType::Float(size),
-        _ => {
-            return Err(Error::format(
-                src,
-                format!("unsupported dtype '{descr}' (expected bool, integer or float16/32/64)"),
-            ))
-        }
+        _ => return Err(unsupported()),
     };
     let fortran = value_after("fortran_order")
         .map(|v| v.starts_with("True"))
         .ok_or_else(|| bad("no 'fortran_order'"))?;
     let shape_text = value_after("shape").ok_or_else(|| bad("no 'shape'"))?;
-    let open = shape_text
-        .find('(')
+    let tuple = shape_text
+        .strip_prefix('(')
+        .and_then(|t| t.split_once(')'))
+        .map(|(inside, _)| inside)
         .ok_or_else(|| bad("'shape' is not a tuple"))?;
-    let close = shape_text
-        .find(')')
-        .ok_or_else(|| bad("'shape' is not a tuple"))?;
-    let shape = shape_text[open + 1..close]
+    let shape = tuple
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -206,22 +221,35 @@ fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-/// Parses a whole `.npy` byte buffer; `src` names it in messages.
-pub fn parse_npy(src: &Path, bytes: &[u8]) -> Result<NpyArray> {
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+/// Reads up to `buf.len()` bytes, fewer only at the end of the stream.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads and parses the header of a `.npy` stream.
+fn read_header(src: &Path, r: &mut impl Read) -> Result<Header> {
+    let io = |e: std::io::Error| Error::format(src, format!("cannot read: {e}"));
+    let mut lead = [0u8; 12];
+    let got = read_full(r, &mut lead[..10]).map_err(io)?;
+    if got < 10 || &lead[..6] != b"\x93NUMPY" {
         return Err(Error::format(src, "not a .npy file (bad magic bytes)"));
     }
-    let major = bytes[6];
-    let (header_len, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+    let header_len = match lead[6] {
+        1 => u16::from_le_bytes([lead[8], lead[9]]) as usize,
         2 | 3 => {
-            if bytes.len() < 12 {
+            if read_full(r, &mut lead[10..12]).map_err(io)? < 2 {
                 return Err(Error::format(src, "truncated .npy header"));
             }
-            (
-                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-                12,
-            )
+            u32::from_le_bytes([lead[8], lead[9], lead[10], lead[11]]) as usize
         }
         v => {
             return Err(Error::format(
@@ -230,33 +258,51 @@ pub fn parse_npy(src: &Path, bytes: &[u8]) -> Result<NpyArray> {
             ))
         }
     };
-    let data_start = start + header_len;
-    if bytes.len() < data_start {
-        return Err(Error::format(src, "truncated .npy header"));
-    }
-    let header_text = std::str::from_utf8(&bytes[start..data_start])
-        .map_err(|_| Error::format(src, "invalid .npy header: not text"))?;
-    let h = parse_header(src, header_text)?;
-    let count: usize = h.shape.iter().product();
-    let item = match h.dtype {
-        DType::Bool => 1,
-        DType::Int(s) | DType::UInt(s) | DType::Float(s) => s as usize,
-    };
-    let data = &bytes[data_start..];
-    let expected = count
-        .checked_mul(item)
-        .ok_or_else(|| Error::format(src, "shape too large"))?;
-    if data.len() != expected {
+    if header_len > MAX_HEADER {
         return Err(Error::format(
             src,
-            format!(
-                "truncated or padded data: shape {:?} of {} needs {expected} bytes, found {}",
-                h.shape,
-                h.dtype,
-                data.len()
-            ),
+            format!("invalid .npy header: {header_len} bytes long"),
         ));
     }
+    let mut text = vec![0u8; header_len];
+    if read_full(r, &mut text).map_err(io)? < header_len {
+        return Err(Error::format(src, "truncated .npy header"));
+    }
+    let text = std::str::from_utf8(&text)
+        .map_err(|_| Error::format(src, "invalid .npy header: not text"))?;
+    parse_header(src, text)
+}
+
+/// Number of elements of `shape` and its size in bytes, refused when either overflows (or
+/// exceeds what one array may address).
+fn checked_size(src: &Path, h: &Header) -> Result<(usize, usize)> {
+    let too_large = || Error::format(src, format!("shape {:?} is too large", h.shape));
+    let count = h
+        .shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(too_large)?;
+    // Arrays address every axis, zero-length ones included: their product must fit isize.
+    let nonzero = h
+        .shape
+        .iter()
+        .filter(|&&d| d > 0)
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .and_then(|c| c.checked_mul(h.item_size().max(8)))
+        .ok_or_else(too_large)?;
+    if nonzero > isize::MAX as usize {
+        return Err(too_large());
+    }
+    Ok((count, count * h.item_size()))
+}
+
+/// Decodes the data that follows a header, streaming: at most `CHUNK` raw bytes are held at
+/// a time, and memory is reserved up to `capacity_hint` bytes of data (what the source can
+/// hold), never up to what the header merely claims.
+fn read_values(src: &Path, h: &Header, r: &mut impl Read, capacity_hint: u64) -> Result<Values> {
+    let (count, bytes) = checked_size(src, h)?;
+    let item = h.item_size();
+    let reserve = count.min((capacity_hint / item as u64).min(usize::MAX as u64) as usize);
     let word = |c: &[u8]| -> u64 {
         let mut b = [0u8; 8];
         if h.big_endian {
@@ -268,44 +314,100 @@ pub fn parse_npy(src: &Path, bytes: &[u8]) -> Result<NpyArray> {
         }
         u64::from_le_bytes(b)
     };
-    let chunks = data.chunks_exact(item);
-    let values = match h.dtype {
-        DType::Float(2) => Values::F32(chunks.map(|c| f16_to_f32(word(c) as u16)).collect()),
-        DType::Float(4) => Values::F32(chunks.map(|c| f32::from_bits(word(c) as u32)).collect()),
-        DType::Float(_) => Values::F64(chunks.map(|c| f64::from_bits(word(c))).collect()),
-        DType::Bool => Values::Int(chunks.map(|c| i64::from(c[0] != 0)).collect()),
-        DType::Int(s) => {
-            let shift = 64 - 8 * s as u32;
-            Values::Int(
-                chunks
-                    .map(|c| ((word(c) << shift) as i64) >> shift)
-                    .collect(),
-            )
-        }
-        DType::UInt(s) => {
-            let v: Vec<u64> = chunks.map(word).collect();
-            if s == 8 {
-                if let Some(big) = v.iter().find(|&&x| x > i64::MAX as u64) {
-                    return Err(Error::format(
-                        src,
-                        format!("uint64 value {big} is too large"),
-                    ));
-                }
-            }
-            Values::Int(v.into_iter().map(|x| x as i64).collect())
-        }
+    let mut values = match h.dtype {
+        DType::Float(2 | 4) => Values::F32(Vec::with_capacity(reserve)),
+        DType::Float(_) => Values::F64(Vec::with_capacity(reserve)),
+        _ => Values::Int(Vec::with_capacity(reserve)),
     };
-    let values = if h.fortran && h.shape.len() > 1 {
+    let mut buf = vec![0u8; CHUNK - CHUNK % item];
+    let mut done = 0usize;
+    while done < bytes {
+        let want = buf.len().min(bytes - done);
+        let got = read_full(r, &mut buf[..want])
+            .map_err(|e| Error::format(src, format!("corrupt or truncated data: {e}")))?;
+        if got < want {
+            return Err(Error::format(
+                src,
+                format!(
+                    "truncated or padded data: shape {:?} of {} needs {bytes} bytes, found {}",
+                    h.shape,
+                    h.dtype,
+                    done + got
+                ),
+            ));
+        }
+        decode_chunk(src, h, &buf[..got], &word, &mut values)?;
+        done += got;
+    }
+    let mut extra = [0u8; 1];
+    if read_full(r, &mut extra).unwrap_or(0) > 0 {
+        return Err(Error::format(
+            src,
+            format!(
+                "truncated or padded data: shape {:?} of {} needs {bytes} bytes, found more",
+                h.shape, h.dtype
+            ),
+        ));
+    }
+    Ok(if h.fortran && h.shape.len() > 1 {
         fortran_to_c(&h.shape, values)
     } else {
         values
-    };
+    })
+}
+
+fn decode_chunk(
+    src: &Path,
+    h: &Header,
+    raw: &[u8],
+    word: &impl Fn(&[u8]) -> u64,
+    values: &mut Values,
+) -> Result<()> {
+    let chunks = raw.chunks_exact(h.item_size());
+    match (h.dtype, values) {
+        (DType::Float(2), Values::F32(v)) => v.extend(chunks.map(|c| f16_to_f32(word(c) as u16))),
+        (DType::Float(_), Values::F32(v)) => {
+            v.extend(chunks.map(|c| f32::from_bits(word(c) as u32)))
+        }
+        (DType::Float(_), Values::F64(v)) => v.extend(chunks.map(|c| f64::from_bits(word(c)))),
+        (DType::Bool, Values::Int(v)) => v.extend(chunks.map(|c| i64::from(c[0] != 0))),
+        (DType::Int(s), Values::Int(v)) => {
+            let shift = 64 - 8 * s as u32;
+            v.extend(chunks.map(|c| ((word(c) << shift) as i64) >> shift));
+        }
+        (DType::UInt(_), Values::Int(v)) => {
+            for c in chunks {
+                let x = word(c);
+                if x > i64::MAX as u64 {
+                    return Err(Error::format(src, format!("uint64 value {x} is too large")));
+                }
+                v.push(x as i64);
+            }
+        }
+        _ => {
+            return Err(Error::Invalid(
+                "internal: dtype and value buffer differ".into(),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Reads one `.npy` array from a stream; `capacity_hint` bounds the memory reserved up front.
+fn read_array(src: &Path, r: &mut impl Read, capacity_hint: u64) -> Result<NpyArray> {
+    let h = read_header(src, r)?;
+    let values = read_values(src, &h, r, capacity_hint)?;
     Ok(NpyArray {
         source: src.to_path_buf(),
         shape: h.shape,
         dtype: h.dtype,
         values,
     })
+}
+
+/// Parses a whole `.npy` byte buffer; `src` names it in messages.
+pub fn parse_npy(src: &Path, bytes: &[u8]) -> Result<NpyArray> {
+    read_array(src, &mut &bytes[..], bytes.len() as u64)
 }
 
 fn fortran_to_c(shape: &[usize], values: Values) -> Values {
@@ -331,33 +433,106 @@ fn fortran_to_c(shape: &[usize], values: Values) -> Values {
 
 /// Reads a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<NpyArray> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_npy(path, &bytes)
+    let file = crate::archive::fsutil::open_regular(path)?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    read_array(path, &mut std::io::BufReader::new(file), len)
 }
 
-/// Reads every member of a `.npz` file, in archive order, as (key, array).
+/// The most a DEFLATE stream expands (1032:1), which bounds what a member can really hold.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Reads every member of a `.npz` file, in archive order, as (key, array). Members are
+/// streamed into their arrays (a declared size is never trusted for allocation) and must hold
+/// exactly the data their header describes; two members with one key are refused.
 pub fn read_npz(path: &Path) -> Result<Vec<(String, NpyArray)>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut zip = zip::ZipArchive::new(file)
+    crate::untrusted::decode(path, ".npz (zip) file", || read_npz_unguarded(path))
+}
+
+fn read_npz_unguarded(path: &Path) -> Result<Vec<(String, NpyArray)>> {
+    let mut file = crate::archive::fsutil::open_regular(path)?;
+    let declared = declared_entries(&mut file);
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| Error::format(path, format!("not a valid .npz (zip) file: {e}")))?;
-    let mut out = Vec::with_capacity(zip.len());
+    // The zip reader indexes members by name, keeping the last of a repeated name; numpy
+    // keeps another. Either way one array would vanish: refuse.
+    if declared.is_some_and(|d| d > zip.len() as u64) {
+        return Err(Error::format(
+            path,
+            "holds two or more arrays with the same name; numpy would read only one of them",
+        ));
+    }
+    let mut out: Vec<(String, NpyArray)> = Vec::new();
     for i in 0..zip.len() {
         let mut member = zip
             .by_index(i)
             .map_err(|e| Error::format(path, format!("corrupt .npz member {i}: {e}")))?;
         let name = member.name().to_string();
         let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
-        let src = PathBuf::from(format!("{}[{key}]", path.display()));
-        let mut bytes = Vec::with_capacity(member.size() as usize);
-        member
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::format(&src, format!("corrupt or truncated member: {e}")))?;
-        out.push((key, parse_npy(&src, &bytes)?));
+        let src = PathBuf::from(format!(
+            "{}[{}]",
+            path.display(),
+            crate::text::escape_controls(&key)
+        ));
+        if out.iter().any(|(k, _)| *k == key) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "holds two arrays named '{}'; numpy would read only one of them",
+                    crate::text::escape_controls(&key)
+                ),
+            ));
+        }
+        let hint = member
+            .compressed_size()
+            .saturating_mul(MAX_DEFLATE_RATIO)
+            .min(member.size());
+        let array = read_array(&src, &mut member, hint).map_err(|e| match e {
+            Error::Format { path, message } if message.starts_with("corrupt or truncated data") => {
+                Error::format(
+                    path,
+                    message.replace("corrupt or truncated data", "corrupt or truncated member"),
+                )
+            }
+            other => other,
+        })?;
+        out.push((key, array));
     }
     if out.is_empty() {
         return Err(Error::format(path, "the .npz file holds no arrays"));
     }
     Ok(out)
+}
+
+/// The number of members a zip file's end-of-central-directory record declares (zip64
+/// included), or None when it cannot be found.
+fn declared_entries(file: &mut std::fs::File) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let len = file.metadata().ok()?.len();
+    let tail_len = len.min(65_557);
+    file.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let mut tail = vec![0u8; tail_len as usize];
+    file.read_exact(&mut tail).ok()?;
+    file.seek(SeekFrom::Start(0)).ok()?;
+    let at = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])?;
+    let total = u16::from_le_bytes([tail[at + 10], tail[at + 11]]);
+    if total != u16::MAX {
+        return Some(u64::from(total));
+    }
+    // zip64: the locator sits just before the record and points at the zip64 record.
+    let loc = at.checked_sub(20)?;
+    if tail[loc..loc + 4] != [0x50, 0x4b, 0x06, 0x07] {
+        return None;
+    }
+    let mut off = [0u8; 8];
+    off.copy_from_slice(&tail[loc + 8..loc + 16]);
+    let record = u64::from_le_bytes(off);
+    file.seek(SeekFrom::Start(record.checked_add(32)?)).ok()?;
+    let mut n = [0u8; 8];
+    file.read_exact(&mut n).ok()?;
+    file.seek(SeekFrom::Start(0)).ok()?;
+    Some(u64::from_le_bytes(n))
 }
 
 /// The bytes of a version-1.0 `.npy` file holding `data` (already little-endian).
@@ -392,7 +567,7 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    crate::archive::fsutil::write_atomic(path, bytes)
 }
 
 /// Writes a little-endian float32 `.npy` file.
@@ -406,22 +581,26 @@ pub fn write_npy_i64(path: &Path, shape: &[usize], values: &[i64]) -> Result<()>
     write_file(path, &npy_bytes("<i8", shape, &bytes))
 }
 
-/// Writes a `.npz` file (stored, not compressed) of float32 arrays, in the given order.
+/// Writes a `.npz` file (stored, not compressed) of float32 arrays, in the given order,
+/// atomically.
 pub fn write_npz_f32(path: &Path, arrays: &[(&str, &[usize], &[f32])]) -> Result<()> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut zip = zip::ZipWriter::new(file);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .large_file(true);
-    for (name, shape, values) in arrays {
-        zip.start_file(format!("{name}.npy"), opts)
-            .map_err(|e| Error::format(path, e.to_string()))?;
-        zip.write_all(&npy_bytes("<f4", shape, &f32_bytes(values)))
-            .map_err(|e| Error::io(path, e))?;
-    }
-    zip.finish()
-        .map_err(|e| Error::format(path, e.to_string()))?;
-    Ok(())
+    crate::archive::fsutil::write_via_temp(path, |tmp| {
+        let file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+        let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(true);
+        for (name, shape, values) in arrays {
+            zip.start_file(format!("{name}.npy"), opts)
+                .map_err(|e| Error::format(tmp, e.to_string()))?;
+            zip.write_all(&npy_bytes("<f4", shape, &f32_bytes(values)))
+                .map_err(|e| Error::io(tmp, e))?;
+        }
+        let mut w = zip
+            .finish()
+            .map_err(|e| Error::format(tmp, e.to_string()))?;
+        w.flush().map_err(|e| Error::io(tmp, e))
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Draws `$draw(&root)` into `stem.png` and `stem.svg` (the same drawing code for both
-/// backends); evaluates to the files written.
+/// backends, rendered in memory and written atomically); evaluates to the files written.
 macro_rules! render {
     ($stem:expr, $size:expr, |$root:ident| $draw:expr) => {{
         let stem: &Path = $stem;
@@ -28,18 +28,34 @@ macro_rules! render {
         if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
+        let (w, h) = $size;
+        let mut pixels = vec![0u8; w as usize * h as usize * 3];
         {
-            let $root = BitMapBackend::new(&png, $size).into_drawing_area();
+            let $root = BitMapBackend::with_buffer(&mut pixels, $size).into_drawing_area();
             $draw.map_err(|e| plot_err(&png, e))?;
             $root.present().map_err(|e| plot_err(&png, e))?;
         }
+        write_png(&png, pixels, $size)?;
+        let mut text = String::new();
         {
-            let $root = SVGBackend::new(&svg, $size).into_drawing_area();
+            let $root = SVGBackend::with_string(&mut text, $size).into_drawing_area();
             $draw.map_err(|e| plot_err(&svg, e))?;
             $root.present().map_err(|e| plot_err(&svg, e))?;
         }
+        crate::archive::fsutil::write_atomic(&svg, text.as_bytes())?;
         Ok(vec![png, svg])
     }};
+}
+
+/// Encodes RGB pixels as PNG and writes them atomically.
+fn write_png(path: &Path, pixels: Vec<u8>, (w, h): (u32, u32)) -> Result<()> {
+    let image = image::RgbImage::from_raw(w, h, pixels)
+        .ok_or_else(|| plot_err(path, "pixel buffer of the wrong size"))?;
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, image::ImageOutputFormat::Png)
+        .map_err(|e| plot_err(path, e))?;
+    crate::archive::fsutil::write_atomic(path, bytes.get_ref())
 }
 
 /// Draws one layer's distance histograms, one line per epoch (fraction of pairs per bin against
@@ -164,7 +180,35 @@ pub struct PlanePanel {
 /// (viridis, with a colour bar), each epoch's points joined across layers, layer numbers
 /// (1-based) at the last epoch, the I(Y;Z) bracket as a vertical bar at the last epoch when
 /// `band` is set, dashed reference lines at H(Y) and log N.
+///
+/// Points whose I(X;Z) or I(Y;Z) is not finite cannot be placed and are left out; so are
+/// infinite bracket ends and reference lines.
 pub fn information_plane(stem: &Path, panels: &[PlanePanel], band: bool) -> Result<Vec<PathBuf>> {
+    let nan_if_infinite = |v: f64| if v.is_finite() { v } else { f64::NAN };
+    let finite: Vec<PlanePanel> = panels
+        .iter()
+        .map(|p| PlanePanel {
+            points: p
+                .points
+                .iter()
+                .filter(|q| q.2.is_finite() && q.3.is_finite())
+                .map(|q| {
+                    (
+                        q.0,
+                        q.1,
+                        q.2,
+                        q.3,
+                        nan_if_infinite(q.4),
+                        nan_if_infinite(q.5),
+                    )
+                })
+                .collect(),
+            h_y: nan_if_infinite(p.h_y),
+            log_n: nan_if_infinite(p.log_n),
+            ..p.clone()
+        })
+        .collect();
+    let panels = finite.as_slice();
     let cols = (panels.len() as f64).sqrt().ceil().max(1.0) as usize;
     let rows = panels.len().div_ceil(cols).max(1);
     let size = (560 * cols as u32 + 90, 460 * rows as u32);
@@ -189,7 +233,7 @@ fn draw_planes<DB: DrawingBackend>(
         .fold((u32::MAX, 0), |(a, b), e| (a.min(e), b.max(e)));
     // Epochs spanning more than two decades are coloured by log(1 + epoch), so that the early
     // epochs, where representations change fastest, are told apart.
-    let log_scale = e_max > 100 && f64::from(e_max + 1) / f64::from(e_min + 1) > 100.0;
+    let log_scale = e_max > 100 && (f64::from(e_max) + 1.0) / (f64::from(e_min) + 1.0) > 100.0;
     let scale = |e: u32| {
         if log_scale {
             f64::from(e).ln_1p()
@@ -200,13 +244,17 @@ fn draw_planes<DB: DrawingBackend>(
     let e_span = (scale(e_max) - scale(e_min)).max(1e-9);
     let colour_of = |e: u32| viridis((scale(e) - scale(e_min)) / e_span);
     for (panel, area) in panels.iter().zip(main.split_evenly((rows, cols))) {
-        let xmax = panel.points.iter().map(|p| p.2).fold(panel.log_n, f64::max) * 1.05;
-        let ymax = panel
+        // f64::max skips NaN: a missing reference line does not widen the axes.
+        // (Capped so that a huge value cannot overflow the axis range to infinity.)
+        let xmax = (panel.points.iter().map(|p| p.2).fold(panel.log_n, f64::max) * 1.05)
+            .min(f64::MAX / 4.0);
+        let ymax = (panel
             .points
             .iter()
             .map(|p| p.3.max(if band { p.5 } else { 0.0 }))
             .fold(panel.h_y, f64::max)
-            * 1.08;
+            * 1.08)
+            .min(f64::MAX / 4.0);
         let mut chart = ChartBuilder::on(&area)
             .caption(&panel.title, ("sans-serif", 16))
             .margin(10)
@@ -221,18 +269,22 @@ fn draw_planes<DB: DrawingBackend>(
             .draw()?;
         let dashed =
             |pts: Vec<(f64, f64)>| DashedLineSeries::new(pts, 6, 4, BLACK.mix(0.6).stroke_width(1));
-        chart.draw_series(dashed(vec![(0.0, panel.h_y), (xmax, panel.h_y)]))?;
-        chart.draw_series(dashed(vec![(panel.log_n, 0.0), (panel.log_n, ymax)]))?;
-        chart.draw_series(std::iter::once(Text::new(
-            "H(Y)",
-            (xmax * 0.02, panel.h_y),
-            ("sans-serif", 12),
-        )))?;
-        chart.draw_series(std::iter::once(Text::new(
-            "log N",
-            (panel.log_n, ymax * 0.04),
-            ("sans-serif", 12),
-        )))?;
+        if panel.h_y.is_finite() {
+            chart.draw_series(dashed(vec![(0.0, panel.h_y), (xmax, panel.h_y)]))?;
+            chart.draw_series(std::iter::once(Text::new(
+                "H(Y)",
+                (xmax * 0.02, panel.h_y),
+                ("sans-serif", 12),
+            )))?;
+        }
+        if panel.log_n.is_finite() {
+            chart.draw_series(dashed(vec![(panel.log_n, 0.0), (panel.log_n, ymax)]))?;
+            chart.draw_series(std::iter::once(Text::new(
+                "log N",
+                (panel.log_n, ymax * 0.04),
+                ("sans-serif", 12),
+            )))?;
+        }
         let mut epochs: Vec<u32> = panel.points.iter().map(|p| p.0).collect();
         epochs.sort_unstable();
         epochs.dedup();
@@ -279,10 +331,12 @@ fn draw_planes<DB: DrawingBackend>(
         |e: u32| bottom - ((scale(e) - scale(e_min)) / e_span * f64::from(bottom - top)) as i32;
     let mut ticks = vec![e_min, e_max];
     if log_scale {
-        let mut t = 10;
-        while t < e_max {
-            if t > e_min && f64::from(e_max) / f64::from(t) > 1.5 {
-                ticks.push(t);
+        // Powers of ten below e_max; u64, so that epochs near u32::MAX cannot wrap to 0.
+        let mut t: u64 = 10;
+        while t < u64::from(e_max) {
+            let e = t as u32;
+            if e > e_min && f64::from(e_max) / f64::from(e) > 1.5 {
+                ticks.push(e);
             }
             t *= 10;
         }

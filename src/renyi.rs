@@ -143,6 +143,9 @@ impl Default for RenyiOptions {
 }
 
 impl RenyiOptions {
+    /// The largest N computed exactly (a 20000 x 20000 f64 matrix is 3.2 GB).
+    pub const MAX_N: usize = 20_000;
+
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         if !(self.alpha > 0.0 && self.alpha.is_finite()) || self.alpha == 1.0 {
@@ -151,10 +154,11 @@ impl RenyiOptions {
                 self.alpha
             )));
         }
-        if self.max_n < 2 || self.subsamples == 0 {
-            return Err(Error::Invalid(
-                "--renyi-max-n must be at least 2 and --renyi-subsamples at least 1".into(),
-            ));
+        if !(2..=Self::MAX_N).contains(&self.max_n) || !(1..=1000).contains(&self.subsamples) {
+            return Err(Error::Invalid(format!(
+                "--renyi-max-n must be between 2 and {} (an N x N matrix in f64 each) and --renyi-subsamples between 1 and 1000",
+                Self::MAX_N
+            )));
         }
         Ok(())
     }

@@ -177,6 +177,11 @@ pub fn write_report(
     opts: &ReportOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<ReportFiles> {
+    opts.estimate.validate()?;
+    dpi::validate_tolerance(opts.tolerance)?;
+    for dir in dirs {
+        crate::archive::fsutil::refuse_output_inside(out, dir)?;
+    }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let mut files: Vec<PathBuf> = Vec::new();
     let mut findings = Vec::new();

@@ -114,10 +114,10 @@ pub fn rows_from_table(t: &Table) -> std::result::Result<Vec<ResultRow>, String>
         ));
     }
     let n = t.nrows();
-    let num = |c: &str| {
-        t.f64s(c)
-            .ok_or_else(|| format!("column '{c}' is not numeric"))
-    };
+    if n == 0 {
+        return Err("holds no estimate rows (only a header)".into());
+    }
+    let num = |c: &str| numeric(t, c);
     let txt = |c: &str| t.strs(c).unwrap_or_else(|| vec![String::new(); n]);
     let opt_num = |c: &str| t.f64s(c).unwrap_or_else(|| vec![f64::NAN; n]);
     let (run, layer, estimator) = (txt("run"), txt("layer"), txt("estimator"));
@@ -126,28 +126,21 @@ pub fn rows_from_table(t: &Table) -> std::result::Result<Vec<ResultRow>, String>
         .unwrap_or_else(|| vec!["unknown".into(); n]);
     let rule = txt("sigma2_rule");
     let unit = t.strs("unit").unwrap_or_else(|| vec!["bits".into(); n]);
-    let (li, ep, sg, ixz, iyz, nn, hy, ln) = (
-        num("layer_index")?,
-        num("epoch")?,
+    let li = whole(t, "layer_index", u32::MAX as f64)?;
+    let ep = whole(t, "epoch", u32::MAX as f64)?;
+    let nn = whole(t, "n", (1u64 << 53) as f64)?;
+    let (sg, ixz, iyz, hy, ln) = (
         num("sigma2")?,
         num("i_xz")?,
         num("i_yz")?,
-        num("n")?,
         num("h_y")?,
         num("log_n")?,
     );
     let (lo, hi) = (opt_num("i_yz_lo"), opt_num("i_yz_hi"));
     let sat = t.bools("saturated").unwrap_or_else(|| vec![false; n]);
     let params = t.strs("params").unwrap_or_else(|| vec![String::new(); n]);
-    let mut rows = Vec::with_capacity(n);
-    for r in 0..n {
-        if li[r] < 0.0 || ep[r] < 0.0 || nn[r] < 0.0 {
-            return Err(format!(
-                "data row {}: negative layer_index, epoch or n",
-                r + 1
-            ));
-        }
-        rows.push(ResultRow {
+    let rows = (0..n)
+        .map(|r| ResultRow {
             run: run[r].clone(),
             layer: layer[r].clone(),
             layer_index: li[r] as usize,
@@ -166,9 +159,48 @@ pub fn rows_from_table(t: &Table) -> std::result::Result<Vec<ResultRow>, String>
             saturated: sat[r],
             unit: unit[r].clone(),
             params: params[r].clone(),
-        });
-    }
+        })
+        .collect();
     Ok(rows)
+}
+
+/// Column `c` as numbers; a cell that is not one is named with its line.
+fn numeric(t: &Table, c: &str) -> std::result::Result<Vec<f64>, String> {
+    if let Some(v) = t.f64s(c) {
+        return Ok(v);
+    }
+    let cells = t.strs(c).unwrap_or_default();
+    let (r, cell) = cells
+        .iter()
+        .enumerate()
+        .find(|(_, v)| v.parse::<f64>().is_err())
+        .map_or((0, String::new()), |(r, v)| (r, v.clone()));
+    Err(format!(
+        "{}: column '{c}' holds '{}', which is not a number",
+        t.row_label(r),
+        crate::text::escape_controls(&cell)
+    ))
+}
+
+/// Column `c` as whole numbers in `0..=max` (counts and indices: NaN, fractions, negatives
+/// and values past `max` are refused, never coerced).
+fn whole(t: &Table, c: &str, max: f64) -> std::result::Result<Vec<f64>, String> {
+    let v = numeric(t, c)?;
+    match v
+        .iter()
+        .position(|x| !(x.is_finite() && *x >= 0.0 && x.fract() == 0.0 && *x <= max))
+    {
+        Some(r) => Err(format!(
+            "{}: column '{c}' holds {}, which is not a whole number from 0 to {max}",
+            t.row_label(r),
+            if v[r].abs() >= 1e16 {
+                format!("{:e}", v[r])
+            } else {
+                v[r].to_string()
+            }
+        )),
+        None => Ok(v),
+    }
 }
 
 impl From<&crate::estimates::EstimateRow> for ResultRow {

@@ -12,6 +12,9 @@ use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::error::{Error, Result};
 
+/// The largest CSV table read.
+const MAX_CSV_BYTES: u64 = 4 << 30;
+
 /// One column's values.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Column {
@@ -68,6 +71,8 @@ impl Column {
 pub struct Table {
     names: Vec<String>,
     columns: Vec<Column>,
+    /// For a table read from CSV, the line each row started on (for messages).
+    lines: Option<Vec<usize>>,
 }
 
 impl Table {
@@ -138,6 +143,14 @@ impl Table {
         }
     }
 
+    /// Where row `r` came from, for messages: `line L` of a CSV file, else `row R` (1-based).
+    pub fn row_label(&self, r: usize) -> String {
+        match self.lines.as_ref().and_then(|l| l.get(r)) {
+            Some(line) => format!("line {line}"),
+            None => format!("row {}", r + 1),
+        }
+    }
+
     /// Number of rows.
     pub fn nrows(&self) -> usize {
         self.columns.first().map_or(0, Column::len)
@@ -193,12 +206,16 @@ impl Table {
         if parquet {
             return Self::read_parquet(path);
         }
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::archive::fsutil::read_regular(path, MAX_CSV_BYTES)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| Error::format(path, format!("not UTF-8 text: {e}")))?;
         Self::parse_csv(&text).map_err(|m| Error::format(path, m))
     }
 
-    /// Parses CSV text (RFC 4180 quoting); errors are one line with the line number.
+    /// Parses CSV text (RFC 4180 quoting); errors are one line with the line number. A byte
+    /// order mark is skipped, and so are blank lines; a header without rows is an empty table.
     pub fn parse_csv(text: &str) -> std::result::Result<Self, String> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut records: Vec<(usize, Vec<String>)> = Vec::new();
         let mut field = String::new();
         let mut record = Vec::new();
@@ -241,6 +258,7 @@ impl Table {
             record.push(field);
             records.push((start_line, record));
         }
+        records.retain(|(_, r)| !(r.len() == 1 && r[0].is_empty()));
         let Some((_, header)) = records.first().cloned() else {
             return Err("empty file: no header line".into());
         };
@@ -256,7 +274,10 @@ impl Table {
         let mut table = Table::new();
         for (k, name) in header.iter().enumerate() {
             let cells: Vec<&str> = records[1..].iter().map(|(_, r)| r[k].as_str()).collect();
-            let column = if !cells.is_empty() && cells.iter().all(|c| c.parse::<i64>().is_ok()) {
+            // A header without rows: every column is an empty numeric one.
+            let column = if cells.is_empty() {
+                Column::F64(Vec::new())
+            } else if cells.iter().all(|c| c.parse::<i64>().is_ok()) {
                 Column::I64(cells.iter().filter_map(|c| c.parse().ok()).collect())
             } else if !cells.is_empty() && cells.iter().all(|c| c.parse::<f64>().is_ok()) {
                 Column::F64(cells.iter().filter_map(|c| c.parse().ok()).collect())
@@ -267,13 +288,18 @@ impl Table {
             };
             table = table.with(name, column);
         }
+        table.lines = Some(records[1..].iter().map(|(l, _)| *l).collect());
         Ok(table)
     }
 
     fn read_parquet(path: &Path) -> Result<Self> {
+        crate::untrusted::decode(path, "Parquet file", || Self::read_parquet_unguarded(path))
+    }
+
+    fn read_parquet_unguarded(path: &Path) -> Result<Self> {
         use arrow::array::Array;
         let bad = |m: String| Error::format(path, m);
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = crate::archive::fsutil::open_regular(path)?;
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?
             .build()

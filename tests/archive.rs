@@ -179,7 +179,7 @@ fn existing_archives_are_refused_unless_forced_and_survive_failures() {
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("{d}: already holds an archive (pass --force to replace it)")
+        format!("{d}: already holds an infoplane archive (pass --force to replace it)")
     );
     // A forced all-or-nothing write that is abandoned leaves the old archive untouched.
     let mut w = ArchiveWriter::create(
@@ -232,7 +232,7 @@ fn existing_archives_are_refused_unless_forced_and_survive_failures() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}: exists and is not an infoplane archive; refusing to write into it",
+            "{}: exists and is not an infoplane archive; refusing to write into it, with or without --force",
             other.display()
         )
     );

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use infoplane::archive::fsutil;
 use infoplane::archive::{self, Archive, Backend, LayerKind, Overwrite, RunInfo, Summary};
 use infoplane::binning::Binning;
 use infoplane::estimates::{self, EstimateRequest, Estimator};
@@ -16,6 +17,18 @@ use infoplane::pairwise::{PassOptions, SaturationRule, Stats};
 use infoplane::renyi::RenyiOptions;
 use infoplane::selection::Epochs;
 use infoplane::{compare, distances, dpi, plot, report, results, snr};
+
+/// Prints to stdout with control characters escaped (names from files never reach the
+/// terminal as escape sequences), ignoring a closed pipe (`infoplane dpi ... | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let text = format!($($arg)*);
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(infoplane::text::escape(&text, true).as_bytes());
+        let _ = stdout.write_all(b"\n");
+    }};
+}
 
 /// Information-plane analysis of recorded neural-network activations.
 #[derive(Debug, Parser)]
@@ -33,6 +46,9 @@ enum Command {
     Export(ExportArgs),
     /// Describe an archive: format, samples, classes and H(Y), layers, epochs, metrics, size.
     Inspect(InspectArgs),
+    /// Read every file of an archive and check it: shapes, stored types, labels, epoch
+    /// records. Lists each problem with its file; exit status 1 when there is one.
+    Verify(VerifyArgs),
     /// Copy an archive into the other backend, bit for bit.
     Convert(ConvertArgs),
     /// Estimate I(X;Z) and I(Y;Z) per (layer, epoch, estimator, parameters): the pairwise KL and
@@ -399,6 +415,12 @@ struct InspectArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// Archive directory.
+    dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
 struct ConvertArgs {
     /// Source archive directory.
     dir: PathBuf,
@@ -454,20 +476,20 @@ fn run_import(a: ImportArgs) -> Result<()> {
         },
     })?;
     for src in &report.rounded {
-        eprintln!("note: {src}: float64 values were rounded to float32");
+        infoplane::notice::notice(&format!("{src}: float64 values were rounded to float32"));
     }
     if report.nonfinite > 0 {
-        eprintln!(
-            "warning: imported {} non-finite activation values (--allow-nonfinite)",
+        infoplane::notice::notice(&format!(
+            "imported {} non-finite values (--allow-nonfinite)",
             report.nonfinite
-        );
+        ));
     }
     let layers: Vec<String> = report
         .layers
         .iter()
         .map(|(n, w)| format!("{n} ({w})"))
         .collect();
-    println!(
+    out!(
         "wrote {} ({}): N = {}, {} epoch(s), layers {}",
         report.out.display(),
         a.format,
@@ -497,7 +519,7 @@ fn run_export(a: ExportArgs) -> Result<()> {
         },
     )?;
     for p in written {
-        println!("wrote {}", p.display());
+        out!("wrote {}", p.display());
     }
     Ok(())
 }
@@ -506,13 +528,50 @@ fn run_inspect(a: InspectArgs) -> Result<()> {
     let archive = Archive::open(&a.dir)?;
     let summary = Summary::of(&archive)?;
     if a.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&summary).context("cannot serialise the summary")?
         );
     } else {
-        print!("{summary}");
+        let text = summary.to_string();
+        out!("{}", text.trim_end());
     }
+    Ok(())
+}
+
+fn run_verify(a: VerifyArgs) -> Result<()> {
+    let archive = Archive::open(&a.dir)?;
+    let pb = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("verifying {bar:30} {pos}/{len} epochs {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let r = archive::verify::verify(&archive, &mut |d, t| {
+        pb.set_length(t as u64);
+        pb.set_position(d as u64);
+    });
+    pb.finish_and_clear();
+    for n in &r.notes {
+        out!("note: {n}");
+    }
+    for p in &r.problems {
+        out!("problem: {p}");
+    }
+    out!(
+        "read {} epochs: {} activation matrices, {} gradient records; {} non-finite values",
+        r.epochs,
+        r.matrices,
+        r.gradient_records,
+        r.nonfinite
+    );
+    if !r.problems.is_empty() {
+        bail!(
+            "{}: {} problem{} found (listed above)",
+            a.dir.display(),
+            r.problems.len(),
+            if r.problems.len() == 1 { "" } else { "s" }
+        );
+    }
+    out!("{}: ok", a.dir.display());
     Ok(())
 }
 
@@ -534,7 +593,7 @@ fn run_convert(a: ConvertArgs) -> Result<()> {
             bar.set_position(d as u64)
         })?;
     bar.finish_and_clear();
-    println!(
+    out!(
         "wrote {} ({}), {} epochs",
         out.display(),
         a.to,
@@ -561,6 +620,7 @@ fn parse_estimators(list: &[String]) -> Result<Vec<Estimator>> {
 
 fn run_estimate(a: EstimateArgs) -> Result<()> {
     let (binnings, renyi, mine) = other_options(&a)?;
+    fsutil::refuse_output_inside(&a.out, &a.dir)?;
     let archive = Archive::open(&a.dir)?;
     let req = EstimateRequest {
         estimators: parse_estimators(&a.estimator)?,
@@ -589,7 +649,7 @@ fn run_estimate(a: EstimateArgs) -> Result<()> {
     pb.finish_and_clear();
     estimates::estimates_table(&rows).write(&a.out)?;
     let saturated = rows.iter().filter(|r| r.saturated).count();
-    println!(
+    out!(
         "wrote {} ({} rows; {} saturated)",
         a.out.display(),
         rows.len(),
@@ -599,6 +659,9 @@ fn run_estimate(a: EstimateArgs) -> Result<()> {
 }
 
 fn run_distances(a: DistancesArgs) -> Result<()> {
+    for out in std::iter::once(&a.out).chain(&a.plot) {
+        fsutil::refuse_output_inside(out, &a.dir)?;
+    }
     let archive = Archive::open(&a.dir)?;
     let pb = bar(0, "distances");
     let report = distances::distances_archive(
@@ -621,7 +684,7 @@ fn run_distances(a: DistancesArgs) -> Result<()> {
         .unwrap_or_else(|| "distances".into());
     let hist = a.out.with_file_name(format!("{stem}-histogram.csv"));
     distances::histogram_table(&archive, &report).write(&hist)?;
-    println!(
+    out!(
         "wrote {} ({} rows) and {}",
         a.out.display(),
         report.rows.len(),
@@ -630,36 +693,41 @@ fn run_distances(a: DistancesArgs) -> Result<()> {
     if let Some(dir) = &a.plot {
         let epochs = Epochs::parse(&a.plot_epochs)?.resolve(&archive)?;
         let files = distances::plot_histograms(&archive, &report, dir, Some(&epochs))?;
-        println!("wrote {} plots in {}", files.len(), dir.display());
+        out!("wrote {} plots in {}", files.len(), dir.display());
     }
     Ok(())
 }
 
-/// Prints to stdout, ignoring a closed pipe (`infoplane dpi ... | head`).
-fn say(text: &str) {
-    use std::io::Write as _;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-}
+/// Exit status of `dpi --fail-on-violation` when a definite violation exists.
+const EXIT_VIOLATION: u8 = 3;
 
-fn run_dpi(a: DpiArgs) -> Result<()> {
+fn run_dpi(a: DpiArgs) -> Result<ExitCode> {
+    dpi::validate_tolerance(a.tolerance)?;
+    if let Some(out) = &a.out {
+        fsutil::refuse_same_outputs(&[&a.results, out])?;
+    }
     let rows = results::read_results(&a.results)?;
     let v = dpi::check(&rows, a.tolerance);
-    say(&dpi::summary(&v, &rows));
+    let summary = dpi::summary(&v, &rows);
+    out!("{}", summary.trim_end());
     if let Some(out) = &a.out {
         dpi::violations_table(&v).write(out)?;
-        println!("wrote {} ({} rows)", out.display(), v.len());
+        out!("wrote {} ({} rows)", out.display(), v.len());
     }
     if a.fail_on_violation && dpi::has_definite(&v) {
-        std::process::exit(3);
+        return Ok(ExitCode::from(EXIT_VIOLATION));
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_snr(a: SnrArgs) -> Result<()> {
+    for out in a.out.iter().chain(&a.plot) {
+        fsutil::refuse_output_inside(out, &a.dir)?;
+    }
     let archive = Archive::open(&a.dir)?;
     let r = snr::snr_archive(&archive)?;
     for t in &r.transitions {
-        println!(
+        out!(
             "{}: {}",
             t.layer,
             t.epoch.map_or("no transition".to_string(), |e| format!(
@@ -667,23 +735,26 @@ fn run_snr(a: SnrArgs) -> Result<()> {
             ))
         );
     }
-    println!(
+    out!(
         "validation accuracy stable from epoch {}",
         r.stable_validation_epoch
             .map_or("-".to_string(), |e| e.to_string())
     );
     if let Some(out) = &a.out {
         snr::snr_table(&r).write(out)?;
-        println!("wrote {} ({} rows)", out.display(), r.rows.len());
+        out!("wrote {} ({} rows)", out.display(), r.rows.len());
     }
     if let Some(dir) = &a.plot {
         let files = report::plot_snr(&r, &dir.join("snr"))?;
-        println!("wrote {} plots in {}", files.len(), dir.display());
+        out!("wrote {} plots in {}", files.len(), dir.display());
     }
     Ok(())
 }
 
 fn run_compare(a: CompareArgs) -> Result<()> {
+    for input in &a.results {
+        fsutil::refuse_same_outputs(&[input, &a.out])?;
+    }
     let mut rows = Vec::new();
     for p in &a.results {
         rows.extend(results::read_results(p)?);
@@ -698,22 +769,25 @@ fn run_compare(a: CompareArgs) -> Result<()> {
     let ranks = a.out.with_file_name(format!("{stem}-ranks.csv"));
     compare::rank_table(&c).write(&ranks)?;
     let flips = c.ranks.iter().filter(|r| !r.flips.is_empty()).count();
-    println!(
+    out!(
         "{} vs {}: {} joined rows; layer orderings differ at {flips} of {} (epoch, quantity) pairs",
         c.groups[0],
         c.groups[1..].join(", "),
         c.diffs.len(),
         c.ranks.len()
     );
-    println!("wrote {} and {}", a.out.display(), ranks.display());
+    out!("wrote {} and {}", a.out.display(), ranks.display());
     if let Some(p) = &a.plot {
         let files = plot::information_plane(p, &report::plane_panels(&rows), false)?;
-        println!("wrote {} plots", files.len());
+        out!("wrote {} plots", files.len());
     }
     Ok(())
 }
 
 fn run_plot(a: PlotArgs) -> Result<()> {
+    if a.input.is_dir() {
+        fsutil::refuse_output_inside(&a.out, &a.input)?;
+    }
     let files = match a.kind.as_str() {
         "infoplane" => {
             let rows: Vec<_> = results::read_results(&a.input)?
@@ -756,7 +830,7 @@ fn run_plot(a: PlotArgs) -> Result<()> {
         }
     };
     for f in &files {
-        println!("wrote {}", f.display());
+        out!("wrote {}", f.display());
     }
     Ok(())
 }
@@ -779,9 +853,9 @@ fn run_report(a: ReportArgs) -> Result<()> {
     })?;
     pb.finish_and_clear();
     for f in &r.findings {
-        println!("{f}");
+        out!("{f}");
     }
-    println!(
+    out!(
         "wrote {} files; open {}",
         r.files.len(),
         a.out.join("index.html").display()
@@ -791,23 +865,26 @@ fn run_report(a: ReportArgs) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let ok = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
-        Command::Import(a) => run_import(a),
-        Command::Export(a) => run_export(a),
-        Command::Inspect(a) => run_inspect(a),
-        Command::Convert(a) => run_convert(a),
-        Command::Estimate(a) => run_estimate(*a),
-        Command::Distances(a) => run_distances(a),
+        Command::Import(a) => ok(run_import(a)),
+        Command::Export(a) => ok(run_export(a)),
+        Command::Inspect(a) => ok(run_inspect(a)),
+        Command::Verify(a) => ok(run_verify(a)),
+        Command::Convert(a) => ok(run_convert(a)),
+        Command::Estimate(a) => ok(run_estimate(*a)),
+        Command::Distances(a) => ok(run_distances(a)),
         Command::Dpi(a) => run_dpi(a),
-        Command::Snr(a) => run_snr(a),
-        Command::Compare(a) => run_compare(a),
-        Command::Plot(a) => run_plot(a),
-        Command::Report(a) => run_report(a),
+        Command::Snr(a) => ok(run_snr(a)),
+        Command::Compare(a) => ok(run_compare(a)),
+        Command::Plot(a) => ok(run_plot(a)),
+        Command::Report(a) => ok(run_report(a)),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let message = format!("{e:#}");
+            eprintln!("error: {}", infoplane::text::escape_controls(&message));
             ExitCode::FAILURE
         }
     }

@@ -297,12 +297,95 @@ fn load(cli: &Cli) -> Result<Dataset> {
     })
 }
 
-fn run(cli: Cli) -> Result<()> {
-    let def = defaults(cli.model, cli.dataset)?;
-    if let Some(t) = cli.threads {
-        if t == 0 {
-            bail!("--threads must be at least 1");
+/// The most training epochs.
+const MAX_EPOCHS: u32 = 1_000_000;
+/// The widest hidden layer.
+const MAX_WIDTH: usize = 65_536;
+/// The most model parameters (4 bytes each, three times over with Adam's state).
+const MAX_PARAMETERS: u128 = 1 << 28;
+/// The most libtorch threads.
+const MAX_THREADS: usize = 1024;
+
+/// Checks every numeric flag before anything is loaded or created.
+fn validate(cli: &Cli) -> Result<()> {
+    let positive = |flag: &str, v: Option<f64>| -> Result<()> {
+        match v {
+            Some(x) if !(x.is_finite() && x > 0.0) => {
+                bail!("{flag} must be a positive number (got {x})")
+            }
+            _ => Ok(()),
         }
+    };
+    positive("--lr", cli.lr)?;
+    if let Some(t) = cli.time_limit.filter(|t| !(t.is_finite() && *t >= 0.0)) {
+        bail!("--time-limit must be a finite number of seconds, 0 or more (got {t})");
+    }
+    if let Some(w) = cli.weight_decay.filter(|w| !(w.is_finite() && *w >= 0.0)) {
+        bail!("--weight-decay must be a finite number of 0 or more (got {w})");
+    }
+    if let Some(d) = cli.dropout.filter(|d| !(0.0..1.0).contains(d)) {
+        bail!("--dropout must be in [0, 1) (got {d})");
+    }
+    if let Some(e) = cli.epochs.filter(|e| *e > MAX_EPOCHS) {
+        bail!("--epochs must be at most {MAX_EPOCHS} (got {e})");
+    }
+    if let Some(t) = cli.threads.filter(|t| !(1..=MAX_THREADS).contains(t)) {
+        bail!("--threads must be between 1 and {MAX_THREADS} (got {t})");
+    }
+    if let Some(h) = &cli.hidden {
+        if h.is_empty() || h.len() > 64 || h.iter().any(|w| !(1..=MAX_WIDTH).contains(w)) {
+            bail!("--hidden needs 1 to 64 widths between 1 and {MAX_WIDTH} (got {h:?})");
+        }
+    }
+    for (flag, v) in [
+        ("--subset", cli.subset),
+        ("--validation-subset", cli.validation_subset),
+        ("--per-class", cli.per_class),
+    ] {
+        if v == Some(0) {
+            bail!("{flag} must be at least 1");
+        }
+    }
+    Ok(())
+}
+
+/// Parameters of the model: weights and biases of each layer (a GRU layer has three gates).
+fn parameter_count(model: ModelKind, input: usize, hidden: &[usize], classes: usize) -> u128 {
+    let gates: u128 = if model == ModelKind::Rnn { 3 } else { 1 };
+    let mut widths: Vec<u128> = vec![input as u128];
+    widths.extend(hidden.iter().map(|&h| h as u128));
+    let mut count: u128 = widths
+        .windows(2)
+        .map(|w| {
+            gates
+                * (w[0] * w[1]
+                    + if model == ModelKind::Rnn {
+                        w[1] * w[1]
+                    } else {
+                        0
+                    }
+                    + 2 * w[1])
+        })
+        .sum();
+    count += widths.last().copied().unwrap_or(0) * classes as u128 + classes as u128;
+    count
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    validate(&cli)?;
+    let def = defaults(cli.model, cli.dataset)?;
+    ctrlc::set_handler(|| {
+        if record::STOP.swap(true, Ordering::SeqCst) {
+            // Only flags here: the main thread stops after its current batch and exits, so
+            // that no libtorch or HDF5 thread is running when the process ends.
+            record::QUIT.store(true, Ordering::SeqCst);
+            eprintln!("\ninterrupted again: stopping now; committed epochs stay readable");
+        } else {
+            eprintln!("\ninterrupted: finishing the current epoch, then closing the archive (Ctrl-C again to quit now)");
+        }
+    })
+    .context("installing the Ctrl-C handler")?;
+    if let Some(t) = cli.threads {
         tch::set_num_threads(t as i32);
     }
     let device = match cli.device {
@@ -317,8 +400,13 @@ fn run(cli: Cli) -> Result<()> {
     };
     let data = load(&cli)?;
     let hidden = cli.hidden.clone().unwrap_or_else(|| def.hidden.to_vec());
-    if cli.model != ModelKind::Lenet && (hidden.is_empty() || hidden.contains(&0)) {
-        bail!("--hidden needs at least one width, all positive");
+    if cli.model != ModelKind::Lenet {
+        let params = parameter_count(cli.model, data.input_width(), &hidden, data.classes.len());
+        if params > MAX_PARAMETERS {
+            bail!(
+                "--hidden {hidden:?} gives a model of about {params} parameters; at most {MAX_PARAMETERS} are supported"
+            );
+        }
     }
     let activation = match cli.activation {
         None => def.activation,
@@ -331,16 +419,10 @@ fn run(cli: Cli) -> Result<()> {
     let epochs = cli.epochs.unwrap_or(def.epochs);
     let weight_decay = cli.weight_decay.unwrap_or(def.weight_decay);
     let dropout = cli.dropout.unwrap_or(def.dropout);
-    if !(0.0..1.0).contains(&dropout) {
-        bail!("--dropout must be in [0, 1)");
-    }
     if dropout > 0.0 && matches!(cli.model, ModelKind::Lenet | ModelKind::Rnn) {
         bail!("--dropout applies to fcn and gcn only");
     }
     let lr = cli.lr.unwrap_or(def.lr);
-    if !(lr > 0.0 && lr.is_finite()) {
-        bail!("--lr must be a positive number");
-    }
     let batch_size = match cli.batch_size {
         Some(0) => None,
         Some(b) => Some(b),
@@ -401,14 +483,6 @@ fn run(cli: Cli) -> Result<()> {
         time_limit: cli.time_limit,
         hyperparameters: hp.as_object().cloned().unwrap_or_default(),
     };
-    ctrlc::set_handler(|| {
-        if record::STOP.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted again: exiting now; committed epochs stay readable");
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupted: finishing the current epoch, then closing the archive (Ctrl-C again to quit now)");
-    })
-    .context("installing the Ctrl-C handler")?;
     eprintln!(
         "recording {model_name} on {} ({} train / {} validation, analysis set {} = {} samples) for {epochs} epochs on {device:?} into {}",
         data.name,
@@ -418,7 +492,24 @@ fn run(cli: Cli) -> Result<()> {
         data.analysis_rows(analysis).len(),
         cli.out.display()
     );
-    let outcome = record::run(&cfg, &data)?;
+    let outcome = match record::run(&cfg, &data)? {
+        record::Finished::Done(o) => o,
+        record::Finished::Quit {
+            committed,
+            replacing,
+        } => {
+            eprintln!(
+                "{}: quit after {committed} committed epochs; {}",
+                cli.out.display(),
+                if replacing {
+                    "the archive that was there is unchanged (the new one was not finished)"
+                } else {
+                    "they stay readable, and the archive reports itself incomplete"
+                }
+            );
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+    };
     let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
     eprintln!(
         "{} epoch {}{}: train loss {} accuracy {}, validation loss {} accuracy {} ({:.1} s)",
@@ -435,15 +526,19 @@ fn run(cli: Cli) -> Result<()> {
         f(outcome.last.validation_accuracy),
         outcome.seconds
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
+
+/// Exit status after a second Ctrl-C (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let message = format!("{e:#}");
+            eprintln!("error: {}", infoplane::text::escape_controls(&message));
             ExitCode::from(1)
         }
     }

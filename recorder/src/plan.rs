@@ -3,6 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 
+/// The largest K of `log:K` and `every:K`.
+const MAX_K: u32 = 1_000_000;
+
 /// The `--record-epochs` choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordEpochs {
@@ -26,6 +29,9 @@ impl std::str::FromStr for RecordEpochs {
                 .with_context(|| format!("'{s}': K must be a positive integer"))?;
             if k == 0 {
                 bail!("'{s}': K must be at least 1");
+            }
+            if k > MAX_K {
+                bail!("'{s}': K must be at most {MAX_K}");
             }
             Ok(k)
         };

@@ -22,6 +22,10 @@ use crate::plan::RecordEpochs;
 /// Set by the Ctrl-C handler: finish the current epoch, then close the archive.
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
+/// Set by a second Ctrl-C: stop after the current batch, commit nothing more, and return
+/// (the process then exits from the main thread, never from the handler's).
+pub static QUIT: AtomicBool = AtomicBool::new(false);
+
 /// Model family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelKind {
@@ -77,6 +81,24 @@ pub struct Config {
     /// Stop after the first epoch that ends this many seconds after training started.
     pub time_limit: Option<f64>,
     pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Finished {
+    /// The archive is closed and complete (possibly stopped early).
+    Done(Outcome),
+    /// A second Ctrl-C: `committed` epochs are on disk; when `replacing`, they were in the
+    /// staging directory, which is gone, and the old archive is untouched.
+    Quit { committed: usize, replacing: bool },
+}
+
+/// A libtorch error in one line (its C++ backtrace left out).
+fn torch<T>(what: &str, r: std::result::Result<T, tch::TchError>) -> Result<T> {
+    r.map_err(|e| {
+        let text = e.to_string();
+        anyhow!("{what}: {}", text.lines().next().unwrap_or_default())
+    })
 }
 
 /// What a finished run reports.
@@ -350,12 +372,14 @@ impl Welford {
 }
 
 /// Trains `cfg.model` on `data` and records the archive at `cfg.out`.
-pub fn run(cfg: &Config, data: &Dataset) -> Result<Outcome> {
+pub fn run(cfg: &Config, data: &Dataset) -> Result<Finished> {
     tch::manual_seed(cfg.seed as i64);
     let device = cfg.device;
     let vs = nn::VarStore::new(device);
     let mut params = Vec::new();
-    let model = build_model(cfg, data, &vs.root(), &mut params)?;
+    // libtorch reports a failed allocation by panicking inside tch: one line, no backtrace.
+    let model = infoplane::untrusted::guard(|| build_model(cfg, data, &vs.root(), &mut params))
+        .map_err(|e| anyhow!("cannot build the model: {e}"))??;
     let graph = cfg.model == ModelKind::Gcn;
     if data.train.is_empty() {
         return Err(anyhow!("{}: the training split is empty", data.name));
@@ -444,6 +468,9 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Outcome> {
     let (tx, rx) = mpsc::sync_channel::<EpochRecord>(2);
     let writer_thread = std::thread::spawn(move || -> infoplane::Result<ArchiveWriter> {
         for record in rx {
+            if QUIT.load(Ordering::SeqCst) {
+                break;
+            }
             writer.commit_epoch(&record)?;
         }
         Ok(writer)
@@ -453,16 +480,22 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Outcome> {
     let labels: Vec<i64> = data.labels.iter().map(|&l| i64::from(l)).collect();
     let y = Tensor::from_slice(&labels).to_device(device);
     let mut opt = match cfg.optimizer {
-        Optimizer::Adam => nn::Adam {
-            wd: cfg.weight_decay,
-            ..Default::default()
-        }
-        .build(&vs, cfg.lr)?,
-        Optimizer::Sgd => nn::Sgd {
-            wd: cfg.weight_decay,
-            ..Default::default()
-        }
-        .build(&vs, cfg.lr)?,
+        Optimizer::Adam => torch(
+            "cannot build the optimiser",
+            nn::Adam {
+                wd: cfg.weight_decay,
+                ..Default::default()
+            }
+            .build(&vs, cfg.lr),
+        )?,
+        Optimizer::Sgd => torch(
+            "cannot build the optimiser",
+            nn::Sgd {
+                wd: cfg.weight_decay,
+                ..Default::default()
+            }
+            .build(&vs, cfg.lr),
+        )?,
     };
     let mut stats: Vec<Welford> = stored_params
         .iter()
@@ -502,7 +535,13 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Outcome> {
                     Ok(())
                 })?;
                 opt.step();
+                if QUIT.load(Ordering::SeqCst) {
+                    break;
+                }
             }
+        }
+        if QUIT.load(Ordering::SeqCst) {
+            break;
         }
         let (train, val, outputs) = epoch_outputs(
             model.as_ref(),
@@ -565,15 +604,21 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Outcome> {
     let writer = writer_thread
         .join()
         .map_err(|_| anyhow!("the archive writer thread panicked"))??;
+    if QUIT.load(Ordering::SeqCst) {
+        return Ok(Finished::Quit {
+            committed: writer.committed(),
+            replacing: writer.current_dir() != cfg.out,
+        });
+    }
     if send_failed {
         return Err(anyhow!("the archive writer stopped early"));
     }
     let archive = writer.finish()?;
-    Ok(Outcome {
+    Ok(Finished::Done(Outcome {
         archive,
         epochs_done: done,
         stopped_early: done < cfg.epochs,
         last,
         seconds: start.elapsed().as_secs_f64(),
-    })
+    }))
 }

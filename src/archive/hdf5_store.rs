@@ -22,8 +22,9 @@
 
 use std::path::{Path, PathBuf};
 
+use hdf5::plist::dataset_create::Layout;
 use hdf5::plist::dataset_create::{AllocTime, FillTime};
-use hdf5::{Dataset, File, Group, H5Type};
+use hdf5::{Dataset, File, Group, H5Type, LinkType};
 use ndarray::{s, Array1, Array2};
 
 use super::{AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Manifest};
@@ -56,9 +57,15 @@ fn new_dataset<T: H5Type>(path: &Path, g: &Group, name: &str, shape: &[usize]) -
 }
 
 fn write_attr_str(path: &Path, ds: &Dataset, name: &str, value: &str) -> Result<()> {
-    let v: hdf5::types::VarLenUnicode = value
-        .parse()
-        .map_err(|_| Error::Invalid(format!("name '{value}' cannot be stored in HDF5")))?;
+    let v: hdf5::types::VarLenUnicode = value.parse().map_err(|_| {
+        Error::format(
+            path,
+            format!(
+                "name '{}' cannot be stored in HDF5",
+                crate::text::escape_controls(value)
+            ),
+        )
+    })?;
     ds.new_attr::<hdf5::types::VarLenUnicode>()
         .create(name)
         .and_then(|a| a.write_scalar(&v))
@@ -227,57 +234,172 @@ pub(super) struct Reader {
     committed: usize,
 }
 
+/// Deepest group nesting of an archive file (`/gradients/param-000/mean` is 3).
+const MAX_DEPTH: usize = 3;
+
 impl Reader {
     pub(super) fn open(dir: &Path, m: &Manifest) -> Result<Self> {
         let path = dir.join(DATA_FILE);
-        if !path.exists() {
-            return Err(Error::format(&path, "missing from the archive"));
-        }
-        let file =
-            File::open(&path).map_err(|e| h5err(&path, "corrupt or truncated HDF5 file", e))?;
+        super::fsutil::open_regular(&path).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::format(&path, "missing from the archive")
+            }
+            other => other,
+        })?;
+        let file = File::with_options()
+            .with_fapl(|p| p.file_locking(false))
+            .open(&path)
+            .map_err(|e| h5err(&path, "corrupt or truncated HDF5 file", e))?;
         let mut r = Reader {
             path,
             file,
             committed: 0,
         };
-        let planned: Vec<u32> = r.read_1d("epochs/epoch")?;
+        r.check_links()?;
+        r.committed = r.check_plan(m)?;
+        Ok(r)
+    }
+
+    /// Refuses soft and external links anywhere in the file (and nesting deeper than an
+    /// archive's), so that reading never leaves `data.h5`.
+    fn check_links(&self) -> Result<()> {
+        let root = self
+            .file
+            .as_group()
+            .map_err(|e| h5err(&self.path, "no root group", e))?;
+        let mut stack = vec![(root, String::new(), 0usize)];
+        while let Some((group, prefix, depth)) = stack.pop() {
+            let mut links = Vec::new();
+            group
+                .iter_visit_default(|name, info| {
+                    links.push((name.to_string(), info.link_type));
+                    Ok(())
+                })
+                .map_err(|e| h5err(&self.path, "cannot list the file's objects", e))?;
+            for (name, kind) in links {
+                let full = format!("{prefix}/{name}");
+                if kind != LinkType::Hard {
+                    return Err(Error::format(
+                        &self.path,
+                        format!(
+                            "'{}' is a {} link; archives hold their data in this file, refusing to follow it",
+                            crate::text::escape_controls(&full),
+                            if kind == LinkType::Soft { "soft" } else { "external" }
+                        ),
+                    ));
+                }
+                if let Ok(child) = group.group(&name) {
+                    if depth + 1 > MAX_DEPTH {
+                        return Err(Error::format(
+                            &self.path,
+                            format!(
+                                "groups nest deeper than an archive's at '{}'",
+                                crate::text::escape_controls(&full)
+                            ),
+                        ));
+                    }
+                    stack.push((child, full, depth + 1));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the epoch records against the manifest's plan; returns the committed count.
+    fn check_plan(&self, m: &Manifest) -> Result<usize> {
+        let planned: Vec<u32> = self.read_1d("epochs/epoch")?;
         if planned.len() != m.epochs.len()
             || planned.iter().zip(&m.epochs).any(|(a, b)| *a != b.epoch)
         {
             return Err(Error::format(
-                &r.path,
+                &self.path,
                 "/epochs/epoch does not match the manifest's epoch plan",
             ));
         }
-        let committed: Vec<u8> = r.read_1d("epochs/committed")?;
+        let committed: Vec<u8> = self.read_1d("epochs/committed")?;
+        if committed.len() != m.epochs.len() {
+            return Err(Error::format(
+                &self.path,
+                format!(
+                    "/epochs/committed has {} slots for {} planned epochs",
+                    committed.len(),
+                    m.epochs.len()
+                ),
+            ));
+        }
         let count = committed.iter().take_while(|c| **c == 1).count();
         if committed[count..].iter().any(|c| *c != 0) {
             return Err(Error::format(
-                &r.path,
+                &self.path,
                 "/epochs/committed is not a prefix of ones followed by zeros",
             ));
         }
-        r.committed = count;
-        Ok(r)
+        let with_acts: Vec<u32> = m
+            .epochs
+            .iter()
+            .filter(|e| e.activations)
+            .map(|e| e.epoch)
+            .collect();
+        if self.read_1d::<u32>("activations/epoch")? != with_acts {
+            return Err(Error::format(
+                &self.path,
+                "/activations/epoch does not match the epochs the manifest plans activations for",
+            ));
+        }
+        Ok(count)
     }
 
     pub(super) fn committed(&self) -> usize {
         self.committed
     }
 
-    fn ds(&self, name: &str) -> Result<Dataset> {
-        self.file.dataset(name).map_err(|e| {
+    /// The dataset `name`, if it stores `T` exactly, in this file's own storage.
+    fn ds<T: H5Type>(&self, name: &str) -> Result<Dataset> {
+        let ds = self.file.dataset(name).map_err(|e| {
             h5err(
                 &self.path,
                 &format!("dataset '/{name}' missing or unreadable"),
                 e,
             )
-        })
+        })?;
+        let bad = |m: String| Error::format(&self.path, format!("dataset '/{name}' {m}"));
+        let stored = ds.dtype().and_then(|t| t.to_descriptor()).map_err(|e| {
+            h5err(
+                &self.path,
+                &format!("dataset '/{name}' has an unreadable type"),
+                e,
+            )
+        })?;
+        if stored != T::type_descriptor() {
+            return Err(bad(format!(
+                "stores {stored}, expected {}",
+                T::type_descriptor()
+            )));
+        }
+        let dcpl = ds
+            .dcpl()
+            .map_err(|e| h5err(&self.path, &format!("dataset '/{name}' is unreadable"), e))?;
+        if dcpl.layout() == Layout::Virtual || !dcpl.external().is_empty() {
+            return Err(bad(
+                "draws its data from other files (virtual or external storage); refusing to read it"
+                    .into(),
+            ));
+        }
+        Ok(ds)
     }
 
     fn read_1d<T: H5Type>(&self, name: &str) -> Result<Vec<T>> {
-        self.ds(name)?
-            .read_raw::<T>()
+        let ds = self.ds::<T>(name)?;
+        if ds.ndim() != 1 {
+            return Err(Error::format(
+                &self.path,
+                format!(
+                    "dataset '/{name}' has shape {:?}, expected one dimension",
+                    ds.shape()
+                ),
+            ));
+        }
+        ds.read_raw::<T>()
             .map_err(|e| h5err(&self.path, &format!("cannot read '/{name}'"), e))
     }
 
@@ -299,7 +421,7 @@ impl Reader {
         shape: (usize, usize),
     ) -> Result<Array2<f32>> {
         let name = format!("activations/{}", layer_name(layer));
-        let ds = self.ds(&name)?;
+        let ds = self.ds::<f32>(&name)?;
         let dims = ds.shape();
         if dims.len() != 3 || dims[1] != shape.0 || dims[2] != shape.1 || activation_slot >= dims[0]
         {
@@ -315,6 +437,7 @@ impl Reader {
     pub(super) fn labels(&self, m: &Manifest) -> Result<Vec<u32>> {
         let v: Vec<u32> = self.read_1d("samples/label")?;
         self.check_len(&v, m.analysis_set.n, "samples/label")?;
+        super::check_labels(&self.path, &v, m.analysis_set.classes.len())?;
         Ok(v)
     }
 
@@ -338,7 +461,7 @@ impl Reader {
     }
 
     pub(super) fn inputs(&self, shape: (usize, usize)) -> Result<Array2<f32>> {
-        let ds = self.ds("inputs")?;
+        let ds = self.ds::<f32>("inputs")?;
         self.check_shape(&ds, "inputs", &[shape.0, shape.1])?;
         ds.read_2d::<f32>()
             .map_err(|e| h5err(&self.path, "cannot read '/inputs'", e))
@@ -366,7 +489,7 @@ impl Reader {
     /// `/gradients/n_batches` of one slot: the batch count of every parameter.
     fn n_batches(&self, m: &Manifest, slot: usize) -> Result<Array1<u32>> {
         let name = "gradients/n_batches";
-        let ds = self.ds(name)?;
+        let ds = self.ds::<u32>(name)?;
         self.check_shape(&ds, name, &[m.epochs.len(), m.parameters.len()])?;
         ds.read_slice(s![slot, ..])
             .map_err(|e| h5err(&self.path, &format!("cannot read '/{name}'"), e))
@@ -383,7 +506,7 @@ impl Reader {
             .map(|(i, par)| {
                 let read = |what: &str| -> Result<Vec<f32>> {
                     let name = format!("gradients/{}/{what}", param_name(i));
-                    let ds = self.ds(&name)?;
+                    let ds = self.ds::<f32>(&name)?;
                     self.check_shape(&ds, &name, &[m.epochs.len(), par.size()])?;
                     let row: Array1<f32> = ds
                         .read_slice(s![slot, ..])
@@ -408,7 +531,7 @@ impl Reader {
     ) -> Result<Array2<f32>> {
         let nb = self.n_batches(m, slot)?[index] as usize;
         let name = format!("gradients/{}/batches", param_name(index));
-        let ds = self.ds(&name)?;
+        let ds = self.ds::<f32>(&name)?;
         let max = m.batch_gradients.unwrap_or(0) as usize;
         self.check_shape(
             &ds,

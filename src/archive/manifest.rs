@@ -22,6 +22,12 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Identifies a manifest as an infoplane archive.
 pub const FORMAT_NAME: &str = "infoplane-archive";
 
+/// The largest manifest read (a plan of a million epochs takes about 40 MB).
+pub const MAX_BYTES: u64 = 256 << 20;
+
+/// The most classes an archive may have (labels are class indices below this).
+pub const MAX_CLASSES: usize = 65_536;
+
 /// Where the archive's arrays live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -255,6 +261,12 @@ impl Manifest {
         if self.analysis_set.classes.is_empty() {
             return bad("the analysis set has no classes".into());
         }
+        if self.analysis_set.classes.len() > MAX_CLASSES {
+            return bad(format!(
+                "{} classes; infoplane supports at most {MAX_CLASSES}",
+                self.analysis_set.classes.len()
+            ));
+        }
         if let Some(shape) = &self.analysis_set.input_shape {
             if shape.is_empty() || shape.contains(&0) {
                 return bad(format!("input shape {shape:?} has no features"));
@@ -289,21 +301,45 @@ impl Manifest {
         Ok(())
     }
 
+    /// Checks the names a writer stores: layers, parameters and classes are non-empty and
+    /// hold no control characters (which would reach terminals; HDF5 refuses NUL).
+    pub fn validate_names(&self) -> Result<()> {
+        let names = self
+            .layers
+            .iter()
+            .map(|l| ("layer", &l.name))
+            .chain(self.parameters.iter().map(|p| ("parameter", &p.name)))
+            .chain(self.analysis_set.classes.iter().map(|c| ("class", c)));
+        for (what, name) in names {
+            if name.is_empty() {
+                return Err(Error::Invalid(format!("a {what} name is empty")));
+            }
+            if let Some(c) = crate::text::first_control(name) {
+                return Err(Error::Invalid(format!(
+                    "{what} name '{}' holds the control character {:?}; names must be printable",
+                    crate::text::escape_controls(name),
+                    c
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and validates `dir/manifest.json`.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let text = match std::fs::read_to_string(&path) {
+        let bytes = match crate::archive::fsutil::read_regular(&path, MAX_BYTES) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 return Err(if dir.is_dir() {
                     Error::format(&path, "missing: this directory is not an infoplane archive")
                 } else {
                     Error::request(dir, "no such archive directory")
                 })
             }
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(e) => return Err(e),
         };
-        let manifest: Manifest = serde_json::from_str(&text)
+        let manifest: Manifest = serde_json::from_slice(&bytes)
             .map_err(|e| Error::format(&path, format!("unparsable manifest: {e}")))?;
         manifest.validate(&path)?;
         Ok(manifest)

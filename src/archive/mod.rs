@@ -11,19 +11,21 @@
 pub mod fsutil;
 mod hdf5_store;
 pub mod manifest;
+pub mod output;
 mod parquet_store;
 pub mod summary;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-pub use fsutil::Overwrite;
 pub use manifest::{
     AnalysisSetInfo, Backend, LayerInfo, LayerKind, Manifest, ParameterInfo, PlannedEpoch, RunInfo,
     SCHEMA_VERSION,
 };
+pub use output::Overwrite;
 pub use summary::{format_epoch_ranges, Summary};
 
 use crate::error::{Error, Result};
@@ -146,6 +148,9 @@ pub struct ArchiveSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Publish {
     /// Right after creation: epochs appear one by one as they are committed (recording).
+    /// When an existing archive is being replaced, the new one is built in the staging
+    /// directory instead and replaces the old one only when [`ArchiveWriter::finish`]
+    /// succeeds, so a failed or killed re-recording leaves the old archive whole.
     Immediately,
     /// Only when [`ArchiveWriter::finish`] succeeds (import, convert): all or nothing.
     OnFinish,
@@ -157,14 +162,20 @@ enum StoreWriter {
 }
 
 /// Creates an archive and commits epochs one at a time.
+///
+/// It holds the exclusive [`fsutil::OutputLock`] on its output from creation until it is
+/// finished or dropped: a second writer of the same path fails at once.
 pub struct ArchiveWriter {
     out: PathBuf,
     dir: PathBuf,
     manifest: Manifest,
     store: Option<StoreWriter>,
     next_slot: usize,
-    publish: Publish,
+    /// True once `dir` is `out` (published); until then `dir` is the staging directory.
+    published: bool,
     finished: bool,
+    // Declared last: released after `drop` has removed an unfinished staging directory.
+    _lock: fsutil::OutputLock,
 }
 
 impl std::fmt::Debug for ArchiveWriter {
@@ -173,6 +184,7 @@ impl std::fmt::Debug for ArchiveWriter {
             .field("out", &self.out)
             .field("backend", &self.manifest.backend)
             .field("next_slot", &self.next_slot)
+            .field("published", &self.published)
             .finish()
     }
 }
@@ -185,10 +197,9 @@ pub fn writer_version() -> String {
 impl ArchiveWriter {
     /// Creates an archive at `out` holding `set`, laid out as `spec` says.
     ///
-    /// An existing archive at `out` is refused unless `overwrite` is [`Overwrite::Replace`]; a
-    /// directory that is not an archive is always refused. The archive is built in a hidden
-    /// sibling directory and moved into place as `publish` says, so a failure never damages
-    /// what was at `out`.
+    /// The rules for an existing `out` are those of [`output::check_output`]. The archive is
+    /// built in a hidden sibling directory and moved into place as `publish` says, so a
+    /// failure never damages what was at `out`.
     pub fn create(
         out: &Path,
         backend: Backend,
@@ -197,51 +208,20 @@ impl ArchiveWriter {
         overwrite: Overwrite,
         publish: Publish,
     ) -> Result<Self> {
-        let mut run = spec.run;
-        if run.name.is_empty() {
-            run.name = out
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-        }
-        run.tool_versions
-            .entry("infoplane".into())
-            .or_insert_with(|| env!("CARGO_PKG_VERSION").into());
-        let manifest = Manifest {
-            format: manifest::FORMAT_NAME.into(),
-            schema_version: SCHEMA_VERSION,
-            backend,
-            complete: false,
-            writer: writer_version(),
-            run,
-            analysis_set: AnalysisSetInfo {
-                n: set.labels.len(),
-                classes: spec.classes,
-                input_shape: spec.input_shape,
-                description: spec.analysis_description,
-            },
-            layers: spec.layers,
-            parameters: spec.parameters,
-            batch_gradients: spec.batch_gradients,
-            epochs: spec.epochs,
-        };
-        manifest
-            .validate(&out.join(manifest::MANIFEST_FILE))
-            .map_err(|e| match e {
-                Error::Format { message, .. } => Error::request(out, message),
-                other => other,
-            })?;
-        validate_set(out, &manifest, set)?;
-
-        let staging = fsutil::prepare_output(out, overwrite)?;
+        let manifest = new_manifest(out, backend, spec, set)?;
+        let lock = fsutil::lock_output(out)?;
+        output::clean_stale(out)?;
+        let replacing = output::check_output(out, overwrite)?;
+        let staging = output::create_staging(out)?;
+        let published = publish == Publish::Immediately && !replacing;
         let created = (|| -> Result<()> {
             match backend {
                 Backend::Parquet => parquet_store::create(&staging, set)?,
                 Backend::Hdf5 => hdf5_store::create(&staging, &manifest, set)?,
             }
             manifest.write(&staging)?;
-            if publish == Publish::Immediately {
-                fsutil::publish_staged(&staging, out)?;
+            if published {
+                output::publish_staged(&staging, out)?;
             }
             Ok(())
         })();
@@ -249,9 +229,10 @@ impl ArchiveWriter {
             let _ = std::fs::remove_dir_all(&staging);
             return Err(e);
         }
-        let dir = match publish {
-            Publish::Immediately => out.to_path_buf(),
-            Publish::OnFinish => staging,
+        let dir = if published {
+            out.to_path_buf()
+        } else {
+            staging
         };
         let store = match backend {
             Backend::Parquet => StoreWriter::Parquet(parquet_store::Writer::open(&dir)?),
@@ -263,14 +244,26 @@ impl ArchiveWriter {
             manifest,
             store: Some(store),
             next_slot: 0,
-            publish,
+            published,
             finished: false,
+            _lock: lock,
         })
+    }
+
+    /// Where the epochs are being written now: `out`, or the staging directory until an
+    /// archive being replaced is finished.
+    pub fn current_dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The manifest being written.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// Number of epochs committed so far.
+    pub fn committed(&self) -> usize {
+        self.next_slot
     }
 
     /// The epoch the next [`Self::commit_epoch`] must carry, if any is left in the plan.
@@ -418,8 +411,9 @@ impl ArchiveWriter {
         }
         self.manifest.complete = true;
         self.manifest.write(&self.dir)?;
-        if self.publish == Publish::OnFinish {
-            fsutil::publish_staged(&self.dir, &self.out)?;
+        if !self.published {
+            output::publish_staged(&self.dir, &self.out)?;
+            self.published = true;
         }
         self.finished = true;
         Ok(self.out.clone())
@@ -428,11 +422,69 @@ impl ArchiveWriter {
 
 impl Drop for ArchiveWriter {
     fn drop(&mut self) {
-        // An all-or-nothing archive that was not finished leaves nothing behind.
-        if !self.finished && self.publish == Publish::OnFinish {
+        // An archive still in staging that was not finished leaves nothing behind.
+        if !self.finished && !self.published {
             self.store = None;
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// The manifest of a new archive at `out`, checked (names included) before anything is written.
+fn new_manifest(
+    out: &Path,
+    backend: Backend,
+    spec: ArchiveSpec,
+    set: &AnalysisSet,
+) -> Result<Manifest> {
+    let mut run = spec.run;
+    if run.name.is_empty() {
+        run.name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+    }
+    run.tool_versions
+        .entry("infoplane".into())
+        .or_insert_with(|| env!("CARGO_PKG_VERSION").into());
+    let manifest = Manifest {
+        format: manifest::FORMAT_NAME.into(),
+        schema_version: SCHEMA_VERSION,
+        backend,
+        complete: false,
+        writer: writer_version(),
+        run,
+        analysis_set: AnalysisSetInfo {
+            n: set.labels.len(),
+            classes: spec.classes,
+            input_shape: spec.input_shape,
+            description: spec.analysis_description,
+        },
+        layers: spec.layers,
+        parameters: spec.parameters,
+        batch_gradients: spec.batch_gradients,
+        epochs: spec.epochs,
+    };
+    manifest
+        .validate(&out.join(manifest::MANIFEST_FILE))
+        .and_then(|()| manifest.validate_names())
+        .map_err(|e| match e {
+            Error::Format { message, .. } | Error::Invalid(message) => Error::request(out, message),
+            other => other,
+        })?;
+    validate_set(out, &manifest, set)?;
+    Ok(manifest)
+}
+
+/// Refuses labels that are not class indices of the manifest's `classes` (a corrupt label
+/// would otherwise size per-class buffers or shift H(Y)); `path` is the file they came from.
+pub(crate) fn check_labels(path: &Path, labels: &[u32], classes: usize) -> Result<()> {
+    match labels.iter().enumerate().find(|(_, y)| **y as usize >= classes) {
+        Some((i, y)) => Err(Error::format(
+            path,
+            format!("label {y} of sample {i} is not below the number of classes ({classes}) in the manifest"),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -692,6 +744,25 @@ impl Archive {
         })
     }
 
+    /// Entries that are not part of the archive: foreign files beside it, and in a Parquet
+    /// archive the temporary directory of an epoch whose writer was killed mid-commit.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !output::ARCHIVE_ENTRIES.contains(&name.as_str()) {
+                    found.push(format!("{}: not part of the archive", e.path().display()));
+                }
+            }
+        }
+        if let Store::Parquet(r) = &self.store {
+            found.extend(r.leftovers());
+        }
+        found.sort();
+        found
+    }
+
     /// Gradient statistics of every parameter tensor at `epoch` (manifest order).
     pub fn gradients(&self, epoch: u32) -> Result<Vec<GradientStats>> {
         let slot = self.committed_slot(epoch)?;
@@ -744,10 +815,20 @@ pub fn convert_with_progress(
     overwrite: Overwrite,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<PathBuf> {
-    if out.exists() && same_file(out, src.dir()) {
+    if fsutil::resolve(out) == fsutil::resolve(src.dir()) {
         return Err(Error::request(
             out,
             "is the source archive itself; choose another output",
+        ));
+    }
+    fsutil::refuse_output_inside(out, src.dir())?;
+    if fsutil::is_within(src.dir(), out) {
+        return Err(Error::request(
+            out,
+            format!(
+                "holds the source archive {}; replacing it would delete the source, choose another output",
+                src.dir().display()
+            ),
         ));
     }
     let m = src.manifest();
@@ -800,11 +881,4 @@ pub fn convert_with_progress(
         progress(i + 1, total);
     }
     w.finish()
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }

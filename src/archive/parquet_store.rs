@@ -245,9 +245,11 @@ pub(super) struct Reader {
 
 /// Opens a file of the archive; a missing file is a damaged archive, named as such.
 fn open_file(path: &Path) -> Result<fs::File> {
-    fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::format(path, "missing from the archive"),
-        _ => Error::io(path, e),
+    fsutil::open_regular(path).map_err(|e| match e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            Error::format(path, "missing from the archive")
+        }
+        other => other,
     })
 }
 
@@ -259,6 +261,10 @@ fn open_parquet(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<fs::File>
 
 /// Reads the whole file into one record batch.
 fn read_all(path: &Path) -> Result<RecordBatch> {
+    crate::untrusted::decode(path, "Parquet file", || read_all_unguarded(path))
+}
+
+fn read_all_unguarded(path: &Path) -> Result<RecordBatch> {
     let builder = open_parquet(path)?;
     let rows = builder.metadata().file_metadata().num_rows().max(1) as usize;
     let schema = builder.schema().clone();
@@ -288,6 +294,16 @@ fn column<'a, T: 'static>(path: &Path, batch: &'a RecordBatch, name: &str) -> Re
 /// Reads a matrix written by [`write_matrix`] straight from the column's pages into one
 /// `Vec<f32>` (no Arrow arrays in between: this is the hot path of every estimator run).
 fn read_matrix(path: &Path, column_name: &str, shape: (usize, usize)) -> Result<Array2<f32>> {
+    crate::untrusted::decode(path, "Parquet file", || {
+        read_matrix_unguarded(path, column_name, shape)
+    })
+}
+
+fn read_matrix_unguarded(
+    path: &Path,
+    column_name: &str,
+    shape: (usize, usize),
+) -> Result<Array2<f32>> {
     let file = open_file(path)?;
     let corrupt = |e: parquet::errors::ParquetError| {
         Error::format(path, format!("corrupt or truncated Parquet file: {e}"))
@@ -305,7 +321,10 @@ fn read_matrix(path: &Path, column_name: &str, shape: (usize, usize)) -> Result<
             format!("expected one required float32 column '{column_name}'"),
         ));
     }
-    let expected = shape.0 * shape.1;
+    let expected = shape
+        .0
+        .checked_mul(shape.1)
+        .ok_or_else(|| Error::format(path, format!("shape {shape:?} is too large")))?;
     let stored = meta.file_metadata().num_rows();
     if stored != expected as i64 {
         return Err(Error::format(
@@ -404,6 +423,26 @@ impl Reader {
         self.committed
     }
 
+    /// Entries of `epochs/` that are not committed epoch directories.
+    pub(super) fn leftovers(&self) -> Vec<String> {
+        let dir = self.dir.join(EPOCHS_DIR);
+        let Ok(rd) = fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        rd.flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with("epoch-"))
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let why = if name.starts_with(".tmp-epoch-") {
+                    "an epoch whose writer stopped before committing it (harmless; never read)"
+                } else {
+                    "not part of the archive"
+                };
+                format!("{}: {why}", e.path().display())
+            })
+            .collect()
+    }
+
     fn epoch_path(&self, epoch: u32, file: &str) -> PathBuf {
         self.dir
             .join(EPOCHS_DIR)
@@ -417,6 +456,7 @@ impl Reader {
         epoch: u32,
         shape: (usize, usize),
     ) -> Result<Array2<f32>> {
+        self.metrics(epoch)?;
         read_matrix(&self.epoch_path(epoch, &layer_file_name(layer)), "z", shape)
     }
 
@@ -432,7 +472,20 @@ impl Reader {
                 format!("holds {} samples but the manifest says N = {n}", ids.len()),
             ));
         }
-        Ok((ids.values().to_vec(), labels.values().to_vec()))
+        for (name, nulls) in [
+            ("sample_id", ids.null_count()),
+            ("label", labels.null_count()),
+        ] {
+            if nulls > 0 {
+                return Err(Error::format(
+                    &path,
+                    format!("column '{name}' has {nulls} missing values"),
+                ));
+            }
+        }
+        let labels = labels.values().to_vec();
+        super::check_labels(&path, &labels, manifest.analysis_set.classes.len())?;
+        Ok((ids.values().to_vec(), labels))
     }
 
     pub(super) fn inputs(&self, shape: (usize, usize)) -> Result<Array2<f32>> {
@@ -441,8 +494,13 @@ impl Reader {
 
     pub(super) fn metrics(&self, epoch: u32) -> Result<EpochMetrics> {
         let path = self.epoch_path(epoch, EPOCH_FILE);
-        let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let parsed: EpochJson = serde_json::from_str(&text)
+        let text = fsutil::read_regular(&path, 1 << 20).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::format(&path, "missing from the archive")
+            }
+            other => other,
+        })?;
+        let parsed: EpochJson = serde_json::from_slice(&text)
             .map_err(|e| Error::format(&path, format!("unparsable epoch record: {e}")))?;
         if parsed.epoch != epoch {
             return Err(Error::format(
@@ -460,9 +518,16 @@ impl Reader {
         if manifest.parameters.is_empty() {
             return Ok(Vec::new());
         }
+        self.metrics(epoch)?;
         let path = self.epoch_path(epoch, GRADIENTS_FILE);
         let batch = read_all(&path)?;
         let n_batches = column::<UInt32Array>(&path, &batch, "n_batches")?;
+        if n_batches.null_count() > 0 {
+            return Err(Error::format(
+                &path,
+                "column 'n_batches' has missing values",
+            ));
+        }
         let mean = column::<ListArray>(&path, &batch, "mean")?;
         let std = column::<ListArray>(&path, &batch, "std")?;
         let value = column::<ListArray>(&path, &batch, "value")?;
@@ -497,6 +562,7 @@ impl Reader {
         epoch: u32,
         index: usize,
     ) -> Result<Array2<f32>> {
+        self.metrics(epoch)?;
         let path = self.epoch_path(epoch, BATCH_GRADIENTS_FILE);
         let batch = read_all(&path)?;
         let names = column::<StringArray>(&path, &batch, "param")?;

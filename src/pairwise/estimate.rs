@@ -30,6 +30,23 @@ pub struct SaturationRule {
     pub min_n_eff: f64,
 }
 
+impl SaturationRule {
+    /// Checks the thresholds: finite and not negative.
+    pub fn validate(&self) -> crate::Result<()> {
+        for (flag, v) in [
+            ("--saturation-margin", self.margin_nats),
+            ("--min-n-eff", self.min_n_eff),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(crate::Error::Invalid(format!(
+                    "{flag} must be a finite number of 0 or more (got {v})"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for SaturationRule {
     fn default() -> Self {
         SaturationRule {

@@ -551,6 +551,23 @@ pub enum Stats {
     All,
 }
 
+impl PassOptions {
+    /// The largest tile (its Gram block takes tile² values).
+    pub const MAX_TILE: usize = 16_384;
+
+    /// Checks the tile size.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.tile == 0 || self.tile > Self::MAX_TILE {
+            return Err(crate::Error::Invalid(format!(
+                "--tile must be between 1 and {} (got {})",
+                Self::MAX_TILE,
+                self.tile
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for PassOptions {
     fn default() -> Self {
         PassOptions {

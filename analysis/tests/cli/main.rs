@@ -2,98 +2,13 @@
 //! output (snapshot), and one clear error line with a non-zero exit for every kind of bad input.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use infoplane::numpy;
 
-const N: usize = 12;
+mod common;
+mod fuzz;
+mod hostile;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn infoplane(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_infoplane"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Asserts a failure with exactly one line on stderr, `error: ` followed by `expected`.
-fn fails_with(r: &Run, expected: &str) {
-    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    assert_eq!(
-        r.stderr.lines().count(),
-        1,
-        "one line expected: {}",
-        r.stderr
-    );
-    assert_eq!(r.stderr.trim_end(), format!("error: {expected}"));
-}
-
-/// Like [`fails_with`] but only the start of the message is ours (the rest comes from a
-/// Parquet or HDF5 library).
-fn fails_starting_with(r: &Run, prefix: &str) {
-    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    assert_eq!(
-        r.stderr.lines().count(),
-        1,
-        "one line expected: {}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.starts_with(&format!("error: {prefix}")),
-        "expected 'error: {prefix}...', got {}",
-        r.stderr
-    );
-}
-
-fn act(layer: usize, e: usize, i: usize, h: usize) -> f32 {
-    ((layer * 131 + e * 17 + i * 7 + h) as f32 * 0.173).sin()
-}
-
-/// Writes acts.npz (layer a: 3 x N x 5, layer b: 3 x N x 2 x 3), y.npy and x.npy into `dir`.
-fn write_inputs(dir: &Path) -> (Vec<f32>, Vec<f32>) {
-    let a: Vec<f32> = (0..3 * N * 5)
-        .map(|k| act(0, k / (N * 5), (k / 5) % N, k % 5))
-        .collect();
-    let b: Vec<f32> = (0..3 * N * 6)
-        .map(|k| act(1, k / (N * 6), (k / 6) % N, k % 6))
-        .collect();
-    numpy::write_npz_f32(
-        &dir.join("acts.npz"),
-        &[("a", &[3, N, 5], &a), ("b", &[3, N, 2, 3], &b)],
-    )
-    .unwrap();
-    let y: Vec<i64> = (0..N as i64).map(|i| i % 3).collect();
-    numpy::write_npy_i64(&dir.join("y.npy"), &[N], &y).unwrap();
-    let x: Vec<f32> = (0..N * 4).map(|k| k as f32).collect();
-    numpy::write_npy_f32(&dir.join("x.npy"), &[N, 4], &x).unwrap();
-    (a, b)
-}
-
-fn read_f32(path: &Path) -> (Vec<usize>, Vec<f32>) {
-    let a = numpy::read_npy(path).unwrap();
-    match a.values {
-        numpy::Values::F32(v) => (a.shape, v),
-        other => panic!("not f32: {other:?}"),
-    }
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|x| x.to_bits()).collect()
-}
+use common::*;
 
 #[test]
 fn import_export_round_trip_in_both_backends_and_convert() {
@@ -236,33 +151,6 @@ fn inspect_text_and_json() {
     assert_eq!(v["metrics"].as_array().unwrap().len(), 3);
     assert_eq!(v["metrics"][1]["epoch"], 1);
     assert_eq!(v["layers"][1]["shape"], serde_json::json!([2, 3]));
-}
-
-fn import_ok(d: &Path, out: &str, format: &str) {
-    let r = infoplane(
-        d,
-        &[
-            "import",
-            "--activations",
-            "acts.npz",
-            "--labels",
-            "y.npy",
-            "--format",
-            format,
-            "--out",
-            out,
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-}
-
-fn npy_raw(path: &Path, descr: &str, shape: &str, data: &[u8]) {
-    let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    std::fs::write(path, bytes).unwrap();
 }
 
 #[test]
@@ -439,7 +327,7 @@ fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
     npy_raw(&d.join("neg.npy"), "<i8", "(12,)", &[0xff; 12 * 8]);
     fails_with(
         &import("acts.npz", "neg.npy", &[]),
-        "neg.npy: label -1 of sample 0 is not a class index (must be 0 or more)",
+        "neg.npy: label -1 of sample 0 is negative; labels must be class indices 0, 1, 2, ...",
     );
     // Not a zip, truncated npy.
     std::fs::write(d.join("junk.npz"), b"hello").unwrap();
@@ -467,12 +355,12 @@ fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stderr.trim(),
-        "warning: imported 3 non-finite activation values (--allow-nonfinite)"
+        "note: imported 3 non-finite values (--allow-nonfinite)"
     );
     // An existing archive is refused without --force, and survives a failed forced import.
     fails_with(
         &import("acts.npz", "y.npy", &[]),
-        "new: already holds an archive (pass --force to replace it)",
+        "new: already holds an infoplane archive (pass --force to replace it)",
     );
     fails_with(
         &import("int.npy", "y.npy", &["--force"]),
@@ -498,36 +386,6 @@ fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
         &r,
         "nothing to export: give --layer/--epoch/--out, --labels or --inputs",
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest: PathBuf = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
-fn truncate(path: &Path, len: u64) {
-    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
-    f.set_len(len).unwrap();
-}
-
-fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap().split(',').map(String::from).collect();
-    (
-        header,
-        lines
-            .map(|l| l.split(',').map(String::from).collect())
-            .collect(),
-    )
 }
 
 #[test]
@@ -640,7 +498,7 @@ fn estimate_and_distances_refuse_bad_requests() {
     );
     fails_with(
         &est(&["--estimator", "bin", "--bin-size", "0"]),
-        "invalid binning bin_size=0: sizes and bin counts must be positive, ranges increasing",
+        "invalid binning bin_size=0: sizes must be positive, bin counts between 1 and 16777216, ranges increasing",
     );
     fails_with(
         &est(&["--estimator", "renyi", "--renyi-alpha", "1"]),
@@ -719,10 +577,6 @@ fn distances_table_and_histograms() {
         .map(|r| r[5].parse::<u64>().unwrap())
         .sum();
     assert_eq!(total, (N * (N - 1) / 2) as u64);
-}
-
-fn fixture_archive() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/v1/tiny-parquet")
 }
 
 #[test]
@@ -836,17 +690,4 @@ fn dpi_snr_compare_plot_and_report_end_to_end() {
         std::fs::read(d.join("dist.csv")).unwrap(),
         std::fs::read(d.join("rep").join(run_csv)).unwrap()
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

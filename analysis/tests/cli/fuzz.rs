@@ -1,0 +1,1 @@
+//! The fuzz suite (issue 11): seeded mutations of archives, NumPy files and tables.
