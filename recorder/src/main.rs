@@ -349,26 +349,18 @@ fn validate(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
-/// Parameters of the model: weights and biases of each layer (a GRU layer has three gates).
+/// Parameters of the model: weights and bias of each layer; a GRU layer has three gates, each
+/// with input and recurrent weights and two biases (an upper bound for the Elman cell).
 fn parameter_count(model: ModelKind, input: usize, hidden: &[usize], classes: usize) -> u128 {
-    let gates: u128 = if model == ModelKind::Rnn { 3 } else { 1 };
     let mut widths: Vec<u128> = vec![input as u128];
     widths.extend(hidden.iter().map(|&h| h as u128));
-    let mut count: u128 = widths
-        .windows(2)
-        .map(|w| {
-            gates
-                * (w[0] * w[1]
-                    + if model == ModelKind::Rnn {
-                        w[1] * w[1]
-                    } else {
-                        0
-                    }
-                    + 2 * w[1])
-        })
-        .sum();
-    count += widths.last().copied().unwrap_or(0) * classes as u128 + classes as u128;
-    count
+    let layer = |i: u128, o: u128| match model {
+        ModelKind::Rnn => 3 * (i * o + o * o + 2 * o),
+        _ => i * o + o,
+    };
+    let hidden: u128 = widths.windows(2).map(|w| layer(w[0], w[1])).sum();
+    let last = widths.last().copied().unwrap_or(0);
+    hidden + last * classes as u128 + classes as u128
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

@@ -19,6 +19,12 @@
 //! only, into pre-allocated space: no HDF5 metadata (object headers, B-trees, heaps) is touched,
 //! so a writer killed at any moment cannot corrupt the file's structure. The commit record
 //! `/epochs/committed` is written last, after a flush and fsync of the epoch's data.
+//!
+//! Neither writers nor readers use HDF5's file locking: the writer's exclusive output lock
+//! (`fsutil::OutputLock`) keeps writers apart, and the commit record, not a lock, is what makes
+//! reading beside a writer safe. Readers refuse soft and external links, virtual datasets and
+//! external raw storage (an archive reads only its own file), and check every dataset's stored
+//! type (HDF5 would otherwise convert silently: -1 to 0, 1.7 to 1).
 
 use std::path::{Path, PathBuf};
 
@@ -76,7 +82,10 @@ fn write_attr_str(path: &Path, ds: &Dataset, name: &str, value: &str) -> Result<
 pub(super) fn create(dir: &Path, m: &Manifest, set: &AnalysisSet) -> Result<()> {
     let path = dir.join(DATA_FILE);
     let p = path.as_path();
-    let file = File::create(p).map_err(|e| h5err(p, "cannot create HDF5 file", e))?;
+    let file = File::with_options()
+        .with_fapl(|f| f.file_locking(false))
+        .create(p)
+        .map_err(|e| h5err(p, "cannot create HDF5 file", e))?;
     let grp = |name: &str| {
         file.create_group(name)
             .map_err(|e| h5err(p, &format!("cannot create group '{name}'"), e))
@@ -156,7 +165,10 @@ pub(super) struct Writer {
 impl Writer {
     pub(super) fn open(dir: &Path, _m: &Manifest) -> Result<Self> {
         let path = dir.join(DATA_FILE);
-        let file = File::open_rw(&path).map_err(|e| h5err(&path, "cannot open HDF5 file", e))?;
+        let file = File::with_options()
+            .with_fapl(|f| f.file_locking(false))
+            .open_rw(&path)
+            .map_err(|e| h5err(&path, "cannot open HDF5 file", e))?;
         Ok(Writer { path, file })
     }
 
@@ -282,9 +294,9 @@ impl Reader {
                     return Err(Error::format(
                         &self.path,
                         format!(
-                            "'{}' is a {} link; archives hold their data in this file, refusing to follow it",
+                            "'{}' is {} link; archives hold their data in this file, refusing to follow it",
                             crate::text::escape_controls(&full),
-                            if kind == LinkType::Soft { "soft" } else { "external" }
+                            if kind == LinkType::Soft { "a soft" } else { "an external" }
                         ),
                     ));
                 }

@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 use infoplane::archive::{Archive, LayerKind, Summary};
 use ndarray::{Array1, Array2, Axis};
 
+mod hostile;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_infoplane-record"))
 }
