@@ -144,7 +144,7 @@ pub struct ParameterInfo {
 impl ParameterInfo {
     /// Number of elements.
     pub fn size(&self) -> usize {
-        self.shape.iter().product()
+        checked_product(&self.shape).unwrap_or(usize::MAX)
     }
 }
 
@@ -189,8 +189,23 @@ pub struct AnalysisSetInfo {
 impl AnalysisSetInfo {
     /// Number of input features D per sample (product of the input shape), if inputs are stored.
     pub fn input_width(&self) -> Option<usize> {
-        self.input_shape.as_ref().map(|s| s.iter().product())
+        self.input_shape
+            .as_ref()
+            .map(|s| checked_product(s).unwrap_or(usize::MAX))
     }
+}
+
+/// The product of `dims`, None when it overflows.
+pub fn checked_product(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+}
+
+/// The most f32 values one array of an archive may hold (what one allocation can address).
+const MAX_VALUES: usize = isize::MAX as usize / 4;
+
+/// True when `rows` x `cols` f32 values fit one array.
+fn fits(rows: usize, cols: usize) -> bool {
+    rows.checked_mul(cols).is_some_and(|v| v <= MAX_VALUES)
 }
 
 /// One epoch the writer planned to commit.
@@ -267,9 +282,13 @@ impl Manifest {
                 self.analysis_set.classes.len()
             ));
         }
+        let n = self.analysis_set.n;
         if let Some(shape) = &self.analysis_set.input_shape {
             if shape.is_empty() || shape.contains(&0) {
                 return bad(format!("input shape {shape:?} has no features"));
+            }
+            if !checked_product(shape).is_some_and(|d| fits(n, d)) {
+                return bad(format!("input shape {shape:?} is too large for N = {n}"));
             }
         }
         let mut names = std::collections::HashSet::new();
@@ -280,8 +299,14 @@ impl Manifest {
             if l.width == 0 {
                 return bad(format!("layer '{}' has width 0", l.name));
             }
+            if !fits(n, l.width) {
+                return bad(format!(
+                    "layer '{}' has width {}, too large for N = {n}",
+                    l.name, l.width
+                ));
+            }
             if let Some(shape) = &l.shape {
-                if shape.iter().product::<usize>() != l.width {
+                if checked_product(shape) != Some(l.width) {
                     return bad(format!(
                         "layer '{}' has shape {shape:?} but width {}",
                         l.name, l.width
@@ -293,6 +318,13 @@ impl Manifest {
         for p in &self.parameters {
             if !pnames.insert(p.name.as_str()) {
                 return bad(format!("parameter name '{}' appears twice", p.name));
+            }
+            let batches = self.batch_gradients.unwrap_or(1).max(1) as usize;
+            if !checked_product(&p.shape).is_some_and(|s| fits(batches, s)) {
+                return bad(format!(
+                    "parameter '{}' has shape {:?}, too large to store",
+                    p.name, p.shape
+                ));
             }
         }
         if self.epochs.windows(2).any(|w| w[0].epoch >= w[1].epoch) {
