@@ -73,7 +73,7 @@ struct LayerData {
 }
 
 /// Interprets one activations array against N, as the module documentation says.
-fn layer_from_array(name: String, a: &NpyArray, n: usize) -> Result<(LayerData, bool)> {
+fn layer_from_array(name: String, a: NpyArray, n: usize) -> Result<(LayerData, bool)> {
     let s = &a.shape;
     let (epochs, map): (usize, &[usize]) = match s.len() {
         0 | 1 => {
@@ -116,8 +116,8 @@ fn layer_from_array(name: String, a: &NpyArray, n: usize) -> Result<(LayerData, 
             format!("shape {s:?} holds no values"),
         ));
     }
-    let (values, rounded) = a.to_f32("activations")?;
     let shape = (map.len() > 1).then(|| map.to_vec());
+    let (values, rounded) = a.into_f32("activations")?;
     Ok((
         LayerData {
             name,
@@ -315,16 +315,15 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
     let mut rounded = Vec::new();
     let mut nonfinite = 0;
     let mut layers = Vec::with_capacity(arrays.len());
-    for (name, a) in &arrays {
+    for (name, a) in arrays {
         let src = a.source.display().to_string();
-        let (l, was_rounded) = layer_from_array(name.clone(), a, n)?;
+        let (l, was_rounded) = layer_from_array(name, a, n)?;
         if was_rounded {
             rounded.push(src.clone());
         }
         nonfinite += check_finite(&src, &l, n, opts.allow_nonfinite)?;
         layers.push(l);
     }
-    drop(arrays);
     let epochs = layers[0].epochs;
     if let Some(l) = layers.iter().find(|l| l.epochs != epochs) {
         return Err(Error::format(
@@ -349,11 +348,12 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
                     ),
                 ));
             }
-            let (values, was_rounded) = a.to_f32_any();
+            let shape = a.shape.clone();
+            let (values, was_rounded) = a.into_f32_any();
             if was_rounded {
                 rounded.push(p.display().to_string());
             }
-            let d: usize = a.shape[1..].iter().product();
+            let d: usize = shape[1..].iter().product();
             if let Some(i) = values.iter().position(|v| !v.is_finite()) {
                 let count = values.iter().filter(|v| !v.is_finite()).count();
                 if !opts.allow_nonfinite {
@@ -369,7 +369,7 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
             }
             let x = Array2::from_shape_vec((n, d), values)
                 .map_err(|e| Error::format(p, e.to_string()))?;
-            (Some(x), Some(a.shape[1..].to_vec()))
+            (Some(x), Some(shape[1..].to_vec()))
         }
     };
 
@@ -416,11 +416,18 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
         Publish::OnFinish,
     )?;
     for e in 0..epochs {
+        // One epoch's copy at a time; a single epoch is moved, not copied (peak memory about
+        // the size of the arrays read).
         let activations = layers
-            .iter()
+            .iter_mut()
             .map(|l| {
                 let per = n * l.width;
-                Array2::from_shape_vec((n, l.width), l.values[e * per..(e + 1) * per].to_vec())
+                let values = if epochs == 1 {
+                    std::mem::take(&mut l.values)
+                } else {
+                    l.values[e * per..(e + 1) * per].to_vec()
+                };
+                Array2::from_shape_vec((n, l.width), values)
                     .map_err(|err| Error::Invalid(err.to_string()))
             })
             .collect::<Result<Vec<_>>>()?;

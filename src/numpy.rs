@@ -71,11 +71,12 @@ impl NpyArray {
         self.len() == 0
     }
 
-    /// Floating-point values as f32. float16 and float32 convert exactly; float64 is rounded to
-    /// nearest (the returned flag says so). Integer arrays are refused.
-    pub fn to_f32(&self, what: &str) -> Result<(Vec<f32>, bool)> {
-        match &self.values {
-            Values::F32(v) => Ok((v.clone(), false)),
+    /// Floating-point values as f32, taken without a copy when they are f32 already. float16
+    /// and float32 convert exactly; float64 is rounded to nearest (the returned flag says so).
+    /// Integer arrays are refused.
+    pub fn into_f32(self, what: &str) -> Result<(Vec<f32>, bool)> {
+        match self.values {
+            Values::F32(v) => Ok((v, false)),
             Values::F64(v) => Ok((v.iter().map(|&x| x as f32).collect(), true)),
             Values::Int(_) => Err(Error::format(
                 &self.source,
@@ -85,9 +86,9 @@ impl NpyArray {
     }
 
     /// Any numeric values as f32 (integers and bools convert exactly up to 2^24).
-    pub fn to_f32_any(&self) -> (Vec<f32>, bool) {
-        match &self.values {
-            Values::F32(v) => (v.clone(), false),
+    pub fn into_f32_any(self) -> (Vec<f32>, bool) {
+        match self.values {
+            Values::F32(v) => (v, false),
             Values::F64(v) => (v.iter().map(|&x| x as f32).collect(), true),
             Values::Int(v) => (
                 v.iter().map(|&x| x as f32).collect(),

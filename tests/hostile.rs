@@ -22,12 +22,58 @@ fn archive_in(dir: &Path, backend: Backend) -> PathBuf {
     out
 }
 
+/// Opens `data.h5` for editing, and removes the manifest's metadata checksum (as an archive
+/// from an older infoplane, or one laid out by another tool, has none), so that the deeper
+/// checks behind it are what the test reaches.
 fn h5(out: &Path) -> hdf5::File {
+    let path = out.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    m.as_object_mut().unwrap().remove("hdf5_metadata");
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
     hdf5::File::open_rw(out.join("data.h5")).unwrap()
 }
 
 fn open_err(out: &Path) -> String {
     Archive::open(out).unwrap_err().to_string()
+}
+
+#[test]
+fn item08_hdf5_metadata_is_checked_before_the_library_parses_it() {
+    let t = tempfile::tempdir().unwrap();
+    let out = archive_in(t.path(), Backend::Hdf5);
+    let data = out.join("data.h5");
+    let good = std::fs::read(&data).unwrap();
+    let m = Archive::open(&out)
+        .unwrap()
+        .manifest()
+        .hdf5_metadata
+        .clone()
+        .unwrap();
+    assert_eq!(m.file_len, good.len() as u64);
+    // A byte of metadata (the root group's B-tree, past the superblock) changed: refused
+    // before libhdf5 sees it. One of raw data changed: read as it is.
+    let mut bad = good.clone();
+    bad[100] ^= 0x40;
+    std::fs::write(&data, &bad).unwrap();
+    assert_eq!(
+        open_err(&out),
+        format!(
+            "{}: its HDF5 metadata does not match the checksum in the manifest; the file is damaged (refusing to hand it to the HDF5 library)",
+            data.display()
+        )
+    );
+    let raw = m.skipped.iter().find(|r| r[0] > 24).unwrap()[0] as usize;
+    let mut bad = good.clone();
+    bad[raw] ^= 0x40;
+    std::fs::write(&data, &bad).unwrap();
+    Archive::open(&out).unwrap();
+    // Links added with the HDF5 library change the metadata too.
+    std::fs::write(&data, &good).unwrap();
+    let f = hdf5::File::open_rw(&data).unwrap();
+    f.unlink("samples/label").unwrap();
+    f.link_soft("/samples/sample_id", "samples/label").unwrap();
+    drop(f);
+    assert!(open_err(&out).contains("does not match the checksum"));
 }
 
 #[test]

@@ -33,7 +33,7 @@ use hdf5::plist::dataset_create::{AllocTime, FillTime};
 use hdf5::{Dataset, File, Group, H5Type, LinkType};
 use ndarray::{s, Array1, Array2};
 
-use super::{AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Manifest};
+use super::{AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Hdf5Metadata, Manifest};
 use crate::error::{Error, Result};
 
 pub(super) const DATA_FILE: &str = "data.h5";
@@ -244,6 +244,115 @@ pub(super) struct Reader {
     path: PathBuf,
     file: File,
     committed: usize,
+    /// Length of `data.h5` in bytes: no dataset may claim more.
+    file_len: u64,
+}
+
+/// Computes the checksum of `dir/data.h5`'s metadata ([`Hdf5Metadata`]), right after
+/// [`create`] closed it: the raw-data ranges of every dataset (contiguous, allocated early)
+/// are skipped, every other byte goes into the CRC.
+pub(super) fn metadata_checksum(dir: &Path) -> Result<Hdf5Metadata> {
+    let path = dir.join(DATA_FILE);
+    let p = path.as_path();
+    let file = File::with_options()
+        .with_fapl(|f| f.file_locking(false))
+        .open(p)
+        .map_err(|e| h5err(p, "cannot reopen the new HDF5 file", e))?;
+    let mut data = Vec::new();
+    let mut stack = vec![file.as_group().map_err(|e| h5err(p, "no root group", e))?];
+    while let Some(g) = stack.pop() {
+        for name in g
+            .member_names()
+            .map_err(|e| h5err(p, "cannot list groups", e))?
+        {
+            if let Ok(ds) = g.dataset(&name) {
+                let size = ds
+                    .dtype()
+                    .map_err(|e| h5err(p, "unreadable type", e))?
+                    .size();
+                let len = (ds.size() * size) as u64;
+                if let (Some(off), true) = (ds.offset(), len > 0) {
+                    data.push([off, len]);
+                }
+            } else if let Ok(child) = g.group(&name) {
+                stack.push(child);
+            }
+        }
+    }
+    drop(file);
+    // The superblock (version 0 or 1, as HDF5 writes by default) keeps its file-consistency
+    // flags at bytes 20..24; HDF5 sets them while a writer has the file open.
+    let mut head = [0u8; 9];
+    std::io::Read::read_exact(&mut super::fsutil::open_regular(p)?, &mut head)
+        .map_err(|e| Error::io(p, e))?;
+    if &head[..8] != b"\x89HDF\r\n\x1a\n" || head[8] > 1 {
+        return Err(Error::format(
+            p,
+            "unexpected HDF5 superblock (expected version 0 or 1)",
+        ));
+    }
+    data.push([20, 4]);
+    data.sort_unstable();
+    let file_len = std::fs::metadata(p).map_err(|e| Error::io(p, e))?.len();
+    let crc32 = crc_outside(p, file_len, &data)?;
+    Ok(Hdf5Metadata {
+        file_len,
+        skipped: data,
+        crc32,
+    })
+}
+
+/// CRC-32 of the bytes of `path` (of length `len`) outside the sorted ranges `skip`.
+fn crc_outside(path: &Path, len: u64, skip: &[[u64; 2]]) -> Result<u32> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = super::fsutil::open_regular(path)?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut pos = 0u64;
+    let mut buf = vec![0u8; 1 << 16];
+    let ends = skip.iter().map(|r| (r[0], r[0].saturating_add(r[1])));
+    for (start, end) in ends.chain(std::iter::once((len, len))) {
+        if start < pos || end > len {
+            return Err(Error::format(
+                path,
+                "the manifest's data ranges do not fit the file",
+            ));
+        }
+        f.seek(SeekFrom::Start(pos))
+            .map_err(|e| Error::io(path, e))?;
+        let mut left = start - pos;
+        while left > 0 {
+            let k = left.min(buf.len() as u64) as usize;
+            f.read_exact(&mut buf[..k])
+                .map_err(|e| Error::io(path, e))?;
+            crc.update(&buf[..k]);
+            left -= k as u64;
+        }
+        pos = end;
+    }
+    Ok(crc.finalize())
+}
+
+/// Checks `data.h5` against the manifest's metadata checksum, if it has one.
+fn check_metadata(path: &Path, m: &Manifest, file_len: u64) -> Result<()> {
+    let Some(h) = &m.hdf5_metadata else {
+        return Ok(());
+    };
+    let damaged = |what: &str| {
+        Err(Error::format(
+            path,
+            format!("{what}; the file is damaged (refusing to hand it to the HDF5 library)"),
+        ))
+    };
+    if file_len != h.file_len {
+        return damaged(&format!(
+            "is {file_len} bytes long, the manifest says {}",
+            h.file_len
+        ));
+    }
+    if crc_outside(path, file_len, &h.skipped)? != h.crc32 {
+        return damaged("its HDF5 metadata does not match the checksum in the manifest");
+    }
+    Ok(())
 }
 
 /// Deepest group nesting of an archive file (`/gradients/param-000/mean` is 3).
@@ -252,12 +361,16 @@ const MAX_DEPTH: usize = 3;
 impl Reader {
     pub(super) fn open(dir: &Path, m: &Manifest) -> Result<Self> {
         let path = dir.join(DATA_FILE);
-        super::fsutil::open_regular(&path).map_err(|e| match e {
-            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                Error::format(&path, "missing from the archive")
-            }
-            other => other,
-        })?;
+        let file_len = super::fsutil::open_regular(&path)
+            .and_then(|f| f.metadata().map_err(|e| Error::io(&path, e)))
+            .map_err(|e| match e {
+                Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                    Error::format(&path, "missing from the archive")
+                }
+                other => other,
+            })?
+            .len();
+        check_metadata(&path, m, file_len)?;
         let file = File::with_options()
             .with_fapl(|p| p.file_locking(false))
             .open(&path)
@@ -266,6 +379,7 @@ impl Reader {
             path,
             file,
             committed: 0,
+            file_len,
         };
         r.check_links()?;
         r.committed = r.check_plan(m)?;
@@ -396,6 +510,21 @@ impl Reader {
                 "draws its data from other files (virtual or external storage); refusing to read it"
                     .into(),
             ));
+        }
+        // Never allocate more than the file can hold: contiguous data lies inside the file;
+        // chunked data may be compressed, at most 1032:1 (DEFLATE's limit).
+        let ratio = if dcpl.layout() == Layout::Contiguous {
+            1
+        } else {
+            1032
+        };
+        let bytes = super::manifest::checked_product(&ds.shape())
+            .and_then(|n| n.checked_mul(size_of::<T>()));
+        if bytes.is_none_or(|b| b as u128 > self.file_len as u128 * ratio) {
+            return Err(bad(format!(
+                "has shape {:?}, more data than the file holds",
+                ds.shape()
+            )));
         }
         Ok(ds)
     }

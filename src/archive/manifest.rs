@@ -244,6 +244,24 @@ pub struct Manifest {
     pub batch_gradients: Option<u32>,
     /// The epochs the writer planned, in increasing order. Committed epochs are a prefix.
     pub epochs: Vec<PlannedEpoch>,
+    /// HDF5 archives: the checksum of `data.h5`'s structure, verified before the HDF5 library
+    /// parses the file (it can crash on damaged metadata). Absent in older archives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdf5_metadata: Option<Hdf5Metadata>,
+}
+
+/// The CRC-32 (IEEE) of every byte of `data.h5` outside the raw data of its datasets and the
+/// superblock's file-consistency flags (which HDF5 sets while a writer has the file open):
+/// the file's metadata, which never changes after creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hdf5Metadata {
+    /// Length of the file in bytes.
+    pub file_len: u64,
+    /// Byte ranges (offset, length) skipped by the checksum, sorted: the consistency flags
+    /// and the raw data of every dataset.
+    pub skipped: Vec<[u64; 2]>,
+    /// CRC-32 of the remaining bytes, in file order.
+    pub crc32: u32,
 }
 
 impl Manifest {

@@ -22,8 +22,8 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 pub use manifest::{
-    AnalysisSetInfo, Backend, LayerInfo, LayerKind, Manifest, ParameterInfo, PlannedEpoch, RunInfo,
-    SCHEMA_VERSION,
+    AnalysisSetInfo, Backend, Hdf5Metadata, LayerInfo, LayerKind, Manifest, ParameterInfo,
+    PlannedEpoch, RunInfo, SCHEMA_VERSION,
 };
 pub use output::Overwrite;
 pub use summary::{format_epoch_ranges, Summary};
@@ -208,7 +208,7 @@ impl ArchiveWriter {
         overwrite: Overwrite,
         publish: Publish,
     ) -> Result<Self> {
-        let manifest = new_manifest(out, backend, spec, set)?;
+        let mut manifest = new_manifest(out, backend, spec, set)?;
         let lock = fsutil::lock_output(out)?;
         output::clean_stale(out)?;
         let replacing = output::check_output(out, overwrite)?;
@@ -217,7 +217,10 @@ impl ArchiveWriter {
         let created = (|| -> Result<()> {
             match backend {
                 Backend::Parquet => parquet_store::create(&staging, set)?,
-                Backend::Hdf5 => hdf5_store::create(&staging, &manifest, set)?,
+                Backend::Hdf5 => {
+                    hdf5_store::create(&staging, &manifest, set)?;
+                    manifest.hdf5_metadata = Some(hdf5_store::metadata_checksum(&staging)?);
+                }
             }
             manifest.write(&staging)?;
             if published {
@@ -463,6 +466,7 @@ fn new_manifest(
         layers: spec.layers,
         parameters: spec.parameters,
         batch_gradients: spec.batch_gradients,
+        hdf5_metadata: None,
         epochs: spec.epochs,
     };
     manifest

@@ -266,7 +266,12 @@ fn read_all(path: &Path) -> Result<RecordBatch> {
 
 fn read_all_unguarded(path: &Path) -> Result<RecordBatch> {
     let builder = open_parquet(path)?;
-    let rows = builder.metadata().file_metadata().num_rows().max(1) as usize;
+    // One batch for the whole file, but never sized by an unchecked footer.
+    let rows = builder
+        .metadata()
+        .file_metadata()
+        .num_rows()
+        .clamp(1, 1 << 20) as usize;
     let schema = builder.schema().clone();
     let reader = builder
         .with_batch_size(rows)
@@ -335,7 +340,9 @@ fn read_matrix_unguarded(
             ),
         ));
     }
-    let mut values: Vec<f32> = Vec::with_capacity(expected);
+    // Reserve no more than the file could hold (its footer may lie about the row count).
+    let file_len = fs::metadata(path).map_or(0, |m| m.len());
+    let mut values: Vec<f32> = Vec::with_capacity(expected.min(file_len as usize / 4 + 1024));
     for g in 0..meta.num_row_groups() {
         let group = reader.get_row_group(g).map_err(corrupt)?;
         let ColumnReader::FloatColumnReader(mut col) =

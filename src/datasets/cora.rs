@@ -64,7 +64,7 @@ impl std::str::FromStr for CoraSplit {
 pub fn load(dir: &Path, split: CoraSplit, seed: u64) -> Result<Dataset> {
     let content = dir.join("cora.content");
     let cites = dir.join("cora.cites");
-    let text = std::fs::read_to_string(&content).map_err(|e| Error::io(&content, e))?;
+    let text = crate::datasets::read_text(&content)?;
     let mut ids = Vec::new();
     let mut rows: Vec<Vec<f32>> = Vec::new();
     let mut class_names = Vec::new();
@@ -140,7 +140,7 @@ pub fn load(dir: &Path, split: CoraSplit, seed: u64) -> Result<Dataset> {
         }
     }
 
-    let text = std::fs::read_to_string(&cites).map_err(|e| Error::io(&cites, e))?;
+    let text = crate::datasets::read_text(&cites)?;
     let mut edges = BTreeSet::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -56,7 +56,7 @@ pub struct MatFile {
 impl MatFile {
     /// Reads and decodes `path`.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::datasets::read_file(path)?;
         Self::parse(&bytes).map_err(|m| Error::format(path, m))
     }
 

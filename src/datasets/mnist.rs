@@ -30,7 +30,7 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
 }
 
 fn read_idx(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let raw = crate::datasets::read_file(path)?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])

@@ -10,6 +10,8 @@ pub mod mnist;
 pub mod names;
 pub mod tishby;
 
+use std::path::Path;
+
 use ndarray::Array2;
 
 use crate::error::{Error, Result};
@@ -196,4 +198,18 @@ pub fn random_split(n: usize, train_fraction: f64, seed: u64) -> (Vec<usize>, Ve
     train.sort_unstable();
     val.sort_unstable();
     (train, val)
+}
+
+/// The largest dataset file read (MNIST's training images are 47 MB).
+const MAX_FILE_BYTES: u64 = 4 << 30;
+
+/// Reads a dataset file whole: a regular file (never a FIFO) of bounded size.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    crate::archive::fsutil::read_regular(path, MAX_FILE_BYTES)
+}
+
+/// [`read_file`] as UTF-8 text.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    String::from_utf8(read_file(path)?)
+        .map_err(|e| Error::format(path, format!("not UTF-8 text: {e}")))
 }

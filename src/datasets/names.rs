@@ -122,7 +122,7 @@ pub fn load(dir: &Path, per_class: Option<usize>, seed: u64) -> Result<Dataset> 
     let mut classes = Vec::new();
     let mut chosen: Vec<(u32, u64, String)> = Vec::new();
     for (c, path) in files.iter().enumerate() {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::datasets::read_file(path)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
                 .iter()

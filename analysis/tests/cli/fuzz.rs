@@ -4,7 +4,8 @@
 //!
 //! Every case must end in a correct result (exit 0) or one clean error line (exit 1): never a
 //! panic, an abort, a signal or a hang. `INFOPLANE_FUZZ_CASES` (default 2000) and
-//! `INFOPLANE_FUZZ_SEED` (default 11) replay or widen a run; failures print both.
+//! `INFOPLANE_FUZZ_SEED` (default 11) replay or widen a run; failures print both, and
+//! `INFOPLANE_FUZZ_ONLY=K` runs case K alone and keeps its folder (the path is printed).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,7 +55,13 @@ const TOKENS: [&str; 12] = [
 fn corpus(dir: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/v1");
     copy_dir(&root.join("tiny-parquet"), &dir.join("parquet"));
-    copy_dir(&root.join("tiny-hdf5"), &dir.join("hdf5"));
+    // The HDF5 archive as this version writes it (with its metadata checksum; the schema-v1
+    // fixture has none, and libhdf5 itself can crash on damaged metadata, see README).
+    let r = infoplane(
+        dir,
+        &["convert", "parquet", "--to", "hdf5", "--out", "hdf5"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
     write_inputs(dir);
     let z: Vec<f32> = (0..N * 3).map(|k| (k as f32).cos()).collect();
     let mut w = zip::ZipWriter::new(std::fs::File::create(dir.join("deflated.npz")).unwrap());
@@ -246,7 +253,11 @@ fn fuzz_hostile_inputs_never_panic_abort_or_hang() {
     let corpus_dir = t.path().join("corpus");
     std::fs::create_dir(&corpus_dir).unwrap();
     corpus(&corpus_dir);
-    let next = AtomicUsize::new(0);
+    let only: Option<usize> = std::env::var("INFOPLANE_FUZZ_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let next = AtomicUsize::new(only.unwrap_or(0));
+    let cases = only.map_or(cases, |k| k + 1);
     let failures = Mutex::new(Vec::new());
     let outcomes = Mutex::new([0usize; 2]);
     let start = Instant::now();
@@ -273,10 +284,18 @@ fn fuzz_hostile_inputs_never_panic_abort_or_hang() {
                 } else {
                     outcomes.lock().unwrap()[usize::from(r.code == Some(1))] += 1;
                 }
-                let _ = std::fs::remove_dir_all(&dir);
+                if only.is_some() {
+                    eprintln!("case {k}: {what}; infoplane {}", args.join(" "));
+                } else {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
             });
         }
     });
+    if only.is_some() {
+        eprintln!("case folder kept: {}", t.keep().display());
+        return;
+    }
     let failures = failures.into_inner().unwrap();
     let [ok, refused] = outcomes.into_inner().unwrap();
     eprintln!(
