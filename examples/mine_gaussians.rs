@@ -3,8 +3,8 @@
 //! I = -d/2 ln(1 - ρ²) nats, N = 5000, default options, seed 0.
 #![allow(clippy::print_stdout)]
 
-use infoplane::datasets::SplitMix64;
-use infoplane::mine::{mine_estimate, MineOptions, Variant};
+use infoplane::estimator::mine::{mine_estimate, MineParams, Variant};
+use infoplane::rng::SplitMix64;
 use ndarray::Array2;
 
 fn normal(rng: &mut SplitMix64) -> f64 {
@@ -37,9 +37,9 @@ fn main() {
         let truth = -0.5 * d as f64 * (1.0 - rho * rho).ln();
         let mut cells = Vec::new();
         for v in [Variant::Dv, Variant::Nwj, Variant::InfoNce, Variant::Smile] {
-            let o = MineOptions {
+            let o = MineParams {
                 variant: v,
-                ..MineOptions::default()
+                ..MineParams::default()
             };
             cells.push(match mine_estimate(x.view(), z.view(), &o) {
                 Ok(e) => format!(

@@ -1,18 +1,19 @@
 //! Pairwise-distance distributions per (layer, epoch), from the pairwise engine's streaming pass.
 //!
 //! Reported distances are Euclidean (not squared) unless a column says `d2`. Percentiles come
-//! from the log-spaced histogram ([`crate::pairwise::histogram`]): each is within
+//! from the log-spaced histogram ([`crate::estimator::pairwise::histogram`]): each is within
 //! ±0.39 % (relative) of the exact order statistic. The σ² columns are what the rules of
-//! [`crate::pairwise::sigma`] would pick; those rules use squared distances.
+//! [`crate::estimator::pairwise::sigma`] would pick; those rules use squared distances.
+
+use polars::prelude::DataFrame;
 
 use crate::archive::Archive;
 use crate::error::{Error, Result};
-use crate::estimates::{with_matrix, Precision};
-use crate::pairwise::histogram::{HistogramBin, RELATIVE_BIN_WIDTH};
-use crate::pairwise::sigma::{median, Rule};
-use crate::pairwise::{pairwise_pass, DistanceStats, Element, PassOptions, Stats};
+use crate::estimator::pairwise::histogram::{HistogramBin, RELATIVE_BIN_WIDTH};
+use crate::estimator::pairwise::sigma::{median, Rule};
+use crate::estimator::pairwise::{stats_in, DistanceStats, Precision};
 use crate::selection::{self, Epochs};
-use crate::table::{Column, Table};
+use crate::table::{frame, Values};
 
 /// Percentiles reported, in percent.
 pub const PERCENTILES: [u32; 9] = [1, 5, 10, 25, 50, 75, 90, 95, 99];
@@ -76,24 +77,6 @@ fn summarise(d: &DistanceStats) -> ([f64; 4], Vec<f64>) {
     ([min, median(&nn), mean, max], pct)
 }
 
-/// A distance-only pass (no kernel) gathering every statistic ([`Stats::All`]).
-pub(crate) fn stats<T: Element>(
-    z: &ndarray::Array2<T>,
-    labels: &[u32],
-    tile: usize,
-) -> DistanceStats {
-    pairwise_pass(
-        z.view(),
-        labels,
-        &[],
-        &PassOptions {
-            tile,
-            stats: Stats::All,
-        },
-    )
-    .distances
-}
-
 /// Runs the distance pass on every selected (layer, epoch).
 pub fn distances_archive(
     archive: &Archive,
@@ -127,12 +110,7 @@ pub fn distances_archive(
                     ),
                 ));
             }
-            let d = with_matrix(
-                z,
-                precision,
-                |z| stats(z, &labels, tile),
-                |z| stats(z, &labels, tile),
-            );
+            let d = stats_in(z.view(), &labels, precision, tile);
             report.push(archive, li, epoch, &d);
             progress(report.rows.len(), total);
         }
@@ -170,123 +148,81 @@ impl DistanceReport {
 }
 
 /// The summary rows as a table.
-pub fn distances_table(rows: &[DistanceRow]) -> Table {
-    let f = |g: &dyn Fn(&DistanceRow) -> f64| Column::F64(rows.iter().map(g).collect());
-    let mut t = Table::new()
-        .with(
+pub fn distances_table(rows: &[DistanceRow]) -> Result<DataFrame> {
+    let f = |g: &dyn Fn(&DistanceRow) -> f64| Values::F64(rows.iter().map(g).collect());
+    let i = |g: &dyn Fn(&DistanceRow) -> i64| Values::I64(rows.iter().map(g).collect());
+    let mut cols = vec![
+        (
             "run",
-            Column::Str(rows.iter().map(|r| r.run.clone()).collect()),
-        )
-        .with(
+            Values::Str(rows.iter().map(|r| r.run.clone()).collect()),
+        ),
+        (
             "layer",
-            Column::Str(rows.iter().map(|r| r.layer.clone()).collect()),
-        )
-        .with(
-            "layer_index",
-            Column::I64(rows.iter().map(|r| r.layer_index as i64).collect()),
-        )
-        .with(
-            "epoch",
-            Column::I64(rows.iter().map(|r| i64::from(r.epoch)).collect()),
-        )
-        .with("n", Column::I64(rows.iter().map(|r| r.n as i64).collect()))
-        .with(
-            "pairs",
-            Column::I64(rows.iter().map(|r| r.pairs as i64).collect()),
-        )
-        .with(
-            "zero_pairs",
-            Column::I64(rows.iter().map(|r| r.zero_pairs as i64).collect()),
-        );
-    for (k, p) in PERCENTILES.iter().enumerate() {
-        t = t.with(&format!("p{p}"), f(&|r| r.percentiles[k]));
+            Values::Str(rows.iter().map(|r| r.layer.clone()).collect()),
+        ),
+        ("layer_index", i(&|r| r.layer_index as i64)),
+        ("epoch", i(&|r| i64::from(r.epoch))),
+        ("n", i(&|r| r.n as i64)),
+        ("pairs", i(&|r| r.pairs as i64)),
+        ("zero_pairs", i(&|r| r.zero_pairs as i64)),
+    ];
+    let names: Vec<String> = PERCENTILES.iter().map(|p| format!("p{p}")).collect();
+    for (k, name) in names.iter().enumerate() {
+        cols.push((name.as_str(), f(&|r| r.percentiles[k])));
     }
-    t.with("nn_min", f(&|r| r.nn[0]))
-        .with("nn_median", f(&|r| r.nn[1]))
-        .with("nn_mean", f(&|r| r.nn[2]))
-        .with("nn_max", f(&|r| r.nn[3]))
-        .with("within_class_mean", f(&|r| r.within_mean))
-        .with("between_class_mean", f(&|r| r.between_mean))
-        .with(
+    cols.extend([
+        ("nn_min", f(&|r| r.nn[0])),
+        ("nn_median", f(&|r| r.nn[1])),
+        ("nn_mean", f(&|r| r.nn[2])),
+        ("nn_max", f(&|r| r.nn[3])),
+        ("within_class_mean", f(&|r| r.within_mean)),
+        ("between_class_mean", f(&|r| r.between_mean)),
+        (
             "within_between_ratio",
             f(&|r| r.within_mean / r.between_mean),
-        )
-        .with("sigma2_thesis_p90_d2_over_1000", f(&|r| r.sigma2_thesis))
-        .with("sigma2_median_nn_d2", f(&|r| r.sigma2_nn))
+        ),
+        ("sigma2_thesis_p90_d2_over_1000", f(&|r| r.sigma2_thesis)),
+        ("sigma2_median_nn_d2", f(&|r| r.sigma2_nn)),
+    ]);
+    frame(cols)
 }
 
 /// The histograms as a long table: layer, layer_index, epoch, lower, upper, count.
-pub fn histogram_table(archive: &Archive, report: &DistanceReport) -> Table {
-    let mut layer = Vec::new();
-    let mut index = Vec::new();
-    let mut epoch = Vec::new();
-    let mut lower = Vec::new();
-    let mut upper = Vec::new();
-    let mut count = Vec::new();
-    for (li, e, bins) in &report.histograms {
-        for b in bins {
-            layer.push(archive.layers()[*li].name.clone());
-            index.push(*li as i64);
-            epoch.push(i64::from(*e));
-            lower.push(b.lower);
-            upper.push(b.upper);
-            count.push(b.count as i64);
-        }
-    }
-    Table::new()
-        .with("layer", Column::Str(layer))
-        .with("layer_index", Column::I64(index))
-        .with("epoch", Column::I64(epoch))
-        .with("lower", Column::F64(lower))
-        .with("upper", Column::F64(upper))
-        .with("count", Column::I64(count))
-}
-
-/// Draws one distance-histogram plot per layer into `dir` (`distances-<index>-<layer>.png` and
-/// `.svg`), the selected epochs overlaid from dark (early) to bright (late). Returns the files.
-pub fn plot_histograms(
-    archive: &Archive,
-    report: &DistanceReport,
-    dir: &std::path::Path,
-    epochs: Option<&[u32]>,
-) -> Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut files = Vec::new();
-    let mut layers: Vec<usize> = report.histograms.iter().map(|h| h.0).collect();
-    layers.dedup();
-    for li in layers {
-        let name = &archive.layers()[li].name;
-        let series: Vec<(u32, &[HistogramBin])> = report
+pub fn histogram_table(archive: &Archive, report: &DistanceReport) -> Result<DataFrame> {
+    let bins = || {
+        report
             .histograms
             .iter()
-            .filter(|h| h.0 == li && epochs.is_none_or(|e| e.contains(&h.1)))
-            .map(|h| (h.1, h.2.as_slice()))
-            .collect();
-        if series.is_empty() {
-            continue;
-        }
-        let safe: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let stem = dir.join(format!("distances-{li:02}-{safe}"));
-        let title = format!(
-            "{}: layer {li} '{name}', pairwise distances ({} epochs)",
-            archive.manifest().run.name,
-            series.len()
-        );
-        files.extend(crate::plot::distance_histograms(
-            &stem,
-            &title,
-            &series,
-            (900, 560),
-        )?);
-    }
-    Ok(files)
+            .flat_map(|(li, e, bins)| bins.iter().map(move |b| (*li, *e, b)))
+    };
+    frame(vec![
+        (
+            "layer",
+            Values::Str(
+                bins()
+                    .map(|(li, _, _)| archive.layers()[li].name.clone())
+                    .collect(),
+            ),
+        ),
+        (
+            "layer_index",
+            Values::I64(bins().map(|(li, _, _)| li as i64).collect()),
+        ),
+        (
+            "epoch",
+            Values::I64(bins().map(|(_, e, _)| i64::from(e)).collect()),
+        ),
+        (
+            "lower",
+            Values::F64(bins().map(|(_, _, b)| b.lower).collect()),
+        ),
+        (
+            "upper",
+            Values::F64(bins().map(|(_, _, b)| b.upper).collect()),
+        ),
+        (
+            "count",
+            Values::I64(bins().map(|(_, _, b)| b.count as i64).collect()),
+        ),
+    ])
 }

@@ -12,7 +12,8 @@ use infoplane::archive::{
     AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochMetrics, EpochRecord, GradientStats,
     Overwrite, ParameterInfo, PlannedEpoch, Publish, RunInfo,
 };
-use infoplane::datasets::{AnalysisSplit, Dataset, SplitMix64};
+use infoplane::datasets::{AnalysisSplit, Dataset};
+use infoplane::rng::SplitMix64;
 use ndarray::Array2;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 

@@ -140,15 +140,9 @@ pub fn format_bytes(b: u64) -> String {
     }
 }
 
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "archive      {}", self.path)?;
-        writeln!(
-            f,
-            "format       {} (schema {}), written by {}",
-            self.backend, self.schema_version, self.writer
-        )?;
-        writeln!(f, "status       {}", self.status())?;
+impl Summary {
+    /// The run, hyper-parameter and notes lines.
+    fn write_run(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut run = format!(
             "{} (model {}, dataset {}",
             self.run.name, self.run.model, self.run.dataset
@@ -170,6 +164,11 @@ impl fmt::Display for Summary {
         if !self.run.notes.is_empty() {
             writeln!(f, "notes        {}", self.run.notes.replace('\n', " "))?;
         }
+        Ok(())
+    }
+
+    /// The samples, classes, inputs and layers.
+    fn write_data(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let set = if self.analysis_set.is_empty() {
             String::new()
         } else {
@@ -213,6 +212,11 @@ impl fmt::Display for Summary {
                 l.width
             )?;
         }
+        Ok(())
+    }
+
+    /// The epochs, activations and gradient statistics.
+    fn write_epochs(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "epochs       {} committed of {} planned: {}",
@@ -240,41 +244,60 @@ impl fmt::Display for Summary {
                 format!("{p} parameter tensors, with every batch gradient (up to {b} per epoch)")
             }
         };
-        writeln!(f, "gradients    {grads}")?;
+        writeln!(f, "gradients    {grads}")
+    }
+
+    /// The last epoch's metrics and the best validation accuracy.
+    fn write_metrics(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let measured: Vec<&MetricsRow> = self
             .metrics
             .iter()
             .filter(|r| r.metrics.to_array().iter().any(Option::is_some))
             .collect();
-        match measured.last() {
-            None => writeln!(f, "metrics      none recorded")?,
-            Some(last) => {
-                let m = &last.metrics;
-                writeln!(
-                    f,
-                    "metrics      last (epoch {}): train loss {} acc {} | validation loss {} acc {} | {} s",
-                    last.epoch,
-                    fmt_opt(m.train_loss),
-                    fmt_opt(m.train_accuracy),
-                    fmt_opt(m.validation_loss),
-                    fmt_opt(m.validation_accuracy),
-                    fmt_opt(m.wall_time_s)
-                )?;
-                let best = measured
-                    .iter()
-                    .filter_map(|r| r.metrics.validation_accuracy.map(|a| (r.epoch, a)))
-                    .fold(None, |b: Option<(u32, f64)>, x| match b {
-                        Some(b) if b.1 >= x.1 => Some(b),
-                        _ => Some(x),
-                    });
-                if let Some((e, a)) = best {
-                    writeln!(
-                        f,
-                        "             best validation accuracy {a:.4} at epoch {e}"
-                    )?;
-                }
-            }
+        let Some(last) = measured.last() else {
+            return writeln!(f, "metrics      none recorded");
+        };
+        let m = &last.metrics;
+        writeln!(
+            f,
+            "metrics      last (epoch {}): train loss {} acc {} | validation loss {} acc {} | {} s",
+            last.epoch,
+            fmt_opt(m.train_loss),
+            fmt_opt(m.train_accuracy),
+            fmt_opt(m.validation_loss),
+            fmt_opt(m.validation_accuracy),
+            fmt_opt(m.wall_time_s)
+        )?;
+        let best = measured
+            .iter()
+            .filter_map(|r| r.metrics.validation_accuracy.map(|a| (r.epoch, a)))
+            .fold(None, |b: Option<(u32, f64)>, x| match b {
+                Some(b) if b.1 >= x.1 => Some(b),
+                _ => Some(x),
+            });
+        if let Some((e, a)) = best {
+            writeln!(
+                f,
+                "             best validation accuracy {a:.4} at epoch {e}"
+            )?;
         }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "archive      {}", self.path)?;
+        writeln!(
+            f,
+            "format       {} (schema {}), written by {}",
+            self.backend, self.schema_version, self.writer
+        )?;
+        writeln!(f, "status       {}", self.status())?;
+        self.write_run(f)?;
+        self.write_data(f)?;
+        self.write_epochs(f)?;
+        self.write_metrics(f)?;
         writeln!(f, "size         {} on disk", format_bytes(self.size_bytes))
     }
 }

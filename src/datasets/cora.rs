@@ -14,8 +14,9 @@ use std::path::Path;
 
 use ndarray::Array2;
 
-use super::{random_split, Dataset, Graph, SplitMix64};
+use super::{Dataset, Graph};
 use crate::error::{Error, Result};
+use crate::rng::{random_split, SplitMix64};
 
 /// Training nodes per class in the standard split.
 pub const TRAIN_PER_CLASS: usize = 20;

@@ -14,8 +14,9 @@ use std::path::Path;
 
 use ndarray::Array2;
 
-use super::{random_split, Dataset, SplitMix64};
+use super::Dataset;
 use crate::error::{Error, Result};
+use crate::rng::{random_split, SplitMix64};
 
 /// The alphabet, in one-hot order.
 pub const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'";

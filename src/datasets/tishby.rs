@@ -15,9 +15,10 @@ use std::path::Path;
 
 use ndarray::Array2;
 
-use super::{random_split, Dataset};
+use super::Dataset;
 use crate::datasets::matlab::MatFile;
 use crate::error::{Error, Result};
+use crate::rng::random_split;
 
 /// Number of input bits.
 pub const BITS: usize = 12;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use infoplane::numpy;
+use infoplane::archive::numpy;
 
 pub const N: usize = 12;
 
@@ -39,6 +39,18 @@ pub fn fails_with(r: &Run, expected: &str) {
         r.stderr
     );
     assert_eq!(r.stderr.trim_end(), format!("error: {expected}"));
+}
+
+/// Asserts a usage error of a flag's value (clap's exit status 2) whose message contains
+/// `expected`.
+pub fn fails_usage(r: &Run, expected: &str) {
+    assert_eq!(r.code, 2, "stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(expected),
+        "expected '{expected}' in: {}",
+        r.stderr
+    );
 }
 
 /// Like [`fails_with`] but only the start of the message is ours (the rest comes from a

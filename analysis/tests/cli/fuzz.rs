@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use infoplane::numpy;
+use infoplane::archive::numpy;
 
 use super::common::*;
 

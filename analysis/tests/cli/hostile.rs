@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use infoplane::numpy;
+use infoplane::archive::numpy;
 
 use super::common::*;
 

@@ -2,7 +2,7 @@
 //! output (snapshot), and one clear error line with a non-zero exit for every kind of bad input.
 #![allow(clippy::unwrap_used)]
 
-use infoplane::numpy;
+use infoplane::archive::numpy;
 
 mod common;
 mod fuzz;
@@ -390,7 +390,7 @@ fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
 
 #[test]
 fn estimate_writes_the_tidy_table_and_matches_the_library() {
-    use infoplane::pairwise::{pairwise_estimates, PassOptions, SaturationRule};
+    use infoplane::estimator::pairwise::{pairwise_estimates, PassOptions, SaturationRule};
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
     let (a, _) = write_inputs(d);
@@ -504,11 +504,11 @@ fn estimate_and_distances_refuse_bad_requests() {
         &est(&["--estimator", "renyi", "--renyi-alpha", "1"]),
         "--renyi-alpha must be positive and not 1 (got 1)",
     );
-    fails_with(
+    fails_usage(
         &est(&["--estimator", "mine", "--mine-variant", "js"]),
         "unknown MINE variant 'js' (expected dv, nwj, infonce or smile)",
     );
-    fails_with(
+    fails_usage(
         &est(&["--sigma2", "0.1,abc"]),
         "σ² specification 'abc': 'abc' is not a number",
     );
@@ -520,9 +520,9 @@ fn estimate_and_distances_refuse_bad_requests() {
         &est(&["--layers", "zz"]),
         "run: no layer named 'zz' (layers: a, b)",
     );
-    fails_with(
+    fails_usage(
         &est(&["--unit", "bytes"]),
-        "unknown unit 'bytes' (expected bits or nats)",
+        "invalid value 'bytes' for '--unit <UNIT>'",
     );
     assert!(!d.join("e.csv").exists());
     fails_with(
@@ -659,9 +659,9 @@ fn dpi_snr_compare_plot_and_report_end_to_end() {
     }
     let r = infoplane(d, &["plot", arch, "--kind", "distances", "--out", "p-dist"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    fails_with(
+    fails_usage(
         &infoplane(d, &["plot", "est.csv", "--kind", "pie", "--out", "x"]),
-        "unknown plot kind 'pie' (expected infoplane, snr, accuracy or distances)",
+        "invalid value 'pie' for '--kind <KIND>'",
     );
 
     let r = infoplane(d, &["report", arch, "--out", "rep"]);

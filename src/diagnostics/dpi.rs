@@ -1,0 +1,474 @@
+//! Data-processing-inequality and bound checks on estimate tables, with each violation
+//! classified as definite, within the estimator's own gap, or not applicable.
+//!
+//! For a feed-forward chain X → Z^1 → Z^2 → …, I(X;Z^{l+1}) ≤ I(X;Z^l) and
+//! I(Y;Z^{l+1}) ≤ I(Y;Z^l) (Cover & Thomas, Theorem 2.8.1). Estimates with noise added only at
+//! measurement time need not obey it, so a violation (value at l+1 above value at l by more than
+//! the tolerance) is classified (background §4; Kolchinsky & Tracey 2017):
+//! - **definite** when it exceeds the estimator's own upper-lower gap: for I(X;Z),
+//!   I_BD(X;Z^{l+1}) > I_KL(X;Z^l) + tol (needs the kl and bd rows at the same σ²); for I(Y;Z),
+//!   the rigorous bracket of l+1 lies above the bracket of l (lo(l+1) > hi(l) + tol);
+//! - **within_gap** otherwise (the bounds of the two layers overlap), or `unknown_gap` when the
+//!   estimator has no bound pair (then it is reported, not judged);
+//! - **not_applicable** when Z^{l+1} is not a function of Z^l alone: layer l+1 is a graph or
+//!   recurrent layer (neighbour averaging, recurrence), or the output of a graph network.
+//!
+//! Bound checks: I(Y;Z) in [0, H(Y)] and I(X;Z) in [0, log N] (outside by more than the
+//! tolerance is `definite`); saturated estimates are listed as check `saturation`, category
+//! `flag`. Layers are compared within one (run, estimator, σ² group, epoch); a σ² rule (thesis,
+//! nn) counts as one group although its value differs per layer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use polars::prelude::DataFrame;
+
+use crate::error::{Error, Result};
+use crate::table::estimates::{EstimateRow, Unit};
+use crate::table::{frame, Values};
+
+/// What was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Check {
+    /// I(X;Z^{l+1}) ≤ I(X;Z^l).
+    DpiX,
+    /// I(Y;Z^{l+1}) ≤ I(Y;Z^l).
+    DpiY,
+    /// 0 ≤ I(X;Z) ≤ log N.
+    BoundX,
+    /// 0 ≤ I(Y;Z) ≤ H(Y).
+    BoundY,
+    /// The estimate is saturated.
+    Saturation,
+}
+
+impl Check {
+    /// Name in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::DpiX => "dpi_x",
+            Check::DpiY => "dpi_y",
+            Check::BoundX => "bound_x",
+            Check::BoundY => "bound_y",
+            Check::Saturation => "saturation",
+        }
+    }
+}
+
+/// How serious a violation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Category {
+    /// Exceeds the estimator's own gap, or breaks a hard bound.
+    Definite,
+    /// Within the gap between the estimator's lower and upper bounds.
+    WithinGap,
+    /// No bound pair to judge by.
+    UnknownGap,
+    /// The layers are not a Markov chain.
+    NotApplicable,
+    /// A warning (saturation), not a violation.
+    Flag,
+}
+
+impl Category {
+    /// Name in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Definite => "definite",
+            Category::WithinGap => "within_gap",
+            Category::UnknownGap => "unknown_gap",
+            Category::NotApplicable => "not_applicable",
+            Category::Flag => "flag",
+        }
+    }
+}
+
+/// One violation (or flag).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// Run.
+    pub run: String,
+    /// Estimator.
+    pub estimator: String,
+    /// The estimator's setting (σ² group, binning, ...: [`EstimateRow::setting`]).
+    pub sigma2: String,
+    /// Epoch.
+    pub epoch: u32,
+    /// What was checked.
+    pub check: Check,
+    /// The layer whose value is out of line (l+1 for DPI checks).
+    pub layer: String,
+    /// The layer it is compared with (l for DPI checks; empty for bounds).
+    pub reference_layer: String,
+    /// The offending value (nats).
+    pub value: f64,
+    /// What it should not exceed (value at l, H(Y), log N; 0 for negative values), nats.
+    pub reference: f64,
+    /// How far beyond: value - reference (or -value below 0), nats.
+    pub excess: f64,
+    /// The classification.
+    pub category: Category,
+}
+
+/// Kinds across which the DPI does not apply.
+fn markov(prev_kind: &str, next_kind: &str) -> bool {
+    !(matches!(next_kind, "graph" | "recurrent") || (next_kind == "output" && prev_kind == "graph"))
+}
+
+/// The default tolerance, in the table's unit.
+pub const DEFAULT_TOLERANCE: f64 = 1e-3;
+
+/// Checks a tolerance for [`check`]: finite and not negative.
+pub fn validate_tolerance(tol: f64) -> Result<()> {
+    if tol.is_finite() && tol >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "--tolerance must be a finite number of 0 or more (got {tol})"
+        )))
+    }
+}
+
+/// The (run, estimator, setting, epoch) groups of `rows`, each ordered by layer index, by
+/// polars' stable partition (groups in order of first appearance).
+fn groups(rows: &[EstimateRow]) -> Result<Vec<Vec<&EstimateRow>>> {
+    let keys = frame(vec![
+        (
+            "run",
+            Values::Str(rows.iter().map(|r| r.run.clone()).collect()),
+        ),
+        (
+            "estimator",
+            Values::Str(rows.iter().map(|r| r.estimator.clone()).collect()),
+        ),
+        (
+            "setting",
+            Values::Str(rows.iter().map(|r| r.setting.clone()).collect()),
+        ),
+        (
+            "epoch",
+            Values::I64(rows.iter().map(|r| i64::from(r.epoch)).collect()),
+        ),
+        ("row", Values::I64((0..rows.len() as i64).collect())),
+    ])?;
+    let parts: Vec<DataFrame> = keys
+        .partition_by_stable(["run", "estimator", "setting", "epoch"], true)
+        .map_err(|e| Error::Invalid(format!("cannot group the estimates: {e}")))?;
+    parts
+        .iter()
+        .map(|p| {
+            let idx = p
+                .column("row")
+                .and_then(|c| {
+                    c.i64()
+                        .map(|ca| ca.into_no_null_iter().collect::<Vec<i64>>())
+                })
+                .map_err(|e| Error::Invalid(format!("cannot group the estimates: {e}")))?;
+            let mut g: Vec<&EstimateRow> = idx.iter().map(|&i| &rows[i as usize]).collect();
+            g.sort_by_key(|r| r.layer_index);
+            Ok(g)
+        })
+        .collect()
+}
+
+/// Checks every (run, estimator, setting, epoch) group of `rows` with tolerance `tol` (nats,
+/// like the rows).
+pub fn check(rows: &[EstimateRow], tol: f64) -> Result<Vec<Violation>> {
+    let groups = groups(rows)?;
+    let index: HashMap<(&str, &str, &str, u32), usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let r = g[0];
+            (
+                (
+                    r.run.as_str(),
+                    r.estimator.as_str(),
+                    r.setting.as_str(),
+                    r.epoch,
+                ),
+                i,
+            )
+        })
+        .collect();
+    let partner = |est: &str| match est {
+        "kl" => Some("bd"),
+        "bd" => Some("kl"),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for g in &groups {
+        let (run, est, key, epoch) = (&g[0].run, &g[0].estimator, &g[0].setting, &g[0].epoch);
+        let other = partner(est)
+            .and_then(|p| index.get(&(run.as_str(), p, key.as_str(), *epoch)))
+            .map(|&i| &groups[i]);
+        let find = |rows: &Vec<&EstimateRow>, idx: usize| {
+            rows.iter().find(|r| r.layer_index == idx).map(|r| r.i_xz)
+        };
+        let mk = |check, layer: &EstimateRow, reference_layer: &str, value, reference, category| {
+            Violation {
+                run: run.clone(),
+                estimator: est.clone(),
+                sigma2: key.clone(),
+                epoch: *epoch,
+                check,
+                layer: layer.layer.clone(),
+                reference_layer: reference_layer.to_string(),
+                value,
+                reference,
+                excess: value - reference,
+                category,
+            }
+        };
+        for r in g {
+            if r.i_xz > r.log_n + tol {
+                out.push(mk(
+                    Check::BoundX,
+                    r,
+                    "",
+                    r.i_xz,
+                    r.log_n,
+                    Category::Definite,
+                ));
+            }
+            if r.i_xz < -tol {
+                out.push(mk(Check::BoundX, r, "", r.i_xz, 0.0, Category::Definite));
+            }
+            if r.i_yz > r.h_y + tol {
+                out.push(mk(Check::BoundY, r, "", r.i_yz, r.h_y, Category::Definite));
+            }
+            if r.i_yz < -tol {
+                out.push(mk(Check::BoundY, r, "", r.i_yz, 0.0, Category::Definite));
+            }
+            if r.saturated {
+                out.push(mk(
+                    Check::Saturation,
+                    r,
+                    "",
+                    r.i_xz,
+                    r.log_n,
+                    Category::Flag,
+                ));
+            }
+        }
+        for w in g.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let applies = markov(&a.layer_kind, &b.layer_kind);
+            if b.i_xz > a.i_xz + tol {
+                let category = if !applies {
+                    Category::NotApplicable
+                } else if let Some(o) = other {
+                    // Lower bound at l+1 vs upper bound at l.
+                    let (lower_b, upper_a) = match est.as_str() {
+                        "kl" => (find(o, b.layer_index).unwrap_or(b.i_xz), a.i_xz),
+                        _ => (b.i_xz, find(o, a.layer_index).unwrap_or(a.i_xz)),
+                    };
+                    if lower_b > upper_a + tol {
+                        Category::Definite
+                    } else {
+                        Category::WithinGap
+                    }
+                } else {
+                    Category::UnknownGap
+                };
+                out.push(mk(Check::DpiX, b, &a.layer, b.i_xz, a.i_xz, category));
+            }
+            if b.i_yz > a.i_yz + tol {
+                let category = if !applies {
+                    Category::NotApplicable
+                } else if b.i_yz_lo.is_nan() || a.i_yz_hi.is_nan() {
+                    Category::UnknownGap
+                } else if b.i_yz_lo > a.i_yz_hi + tol {
+                    Category::Definite
+                } else {
+                    Category::WithinGap
+                };
+                out.push(mk(Check::DpiY, b, &a.layer, b.i_yz, a.i_yz, category));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Column names of the violations table.
+pub const VIOLATION_COLUMNS: [&str; 12] = [
+    "run",
+    "estimator",
+    "sigma2",
+    "epoch",
+    "check",
+    "layer",
+    "reference_layer",
+    "value",
+    "reference",
+    "excess",
+    "category",
+    "unit",
+];
+
+/// The violations as a table with [`VIOLATION_COLUMNS`], values in `unit`.
+pub fn violations_table(v: &[Violation], unit: Unit) -> Result<DataFrame> {
+    let k = unit.from_nats();
+    let s = |g: fn(&Violation) -> String| Values::Str(v.iter().map(g).collect());
+    let f = |g: fn(&Violation) -> f64| Values::F64(v.iter().map(|x| g(x) * k).collect());
+    frame(vec![
+        ("run", s(|x| x.run.clone())),
+        ("estimator", s(|x| x.estimator.clone())),
+        ("sigma2", s(|x| x.sigma2.clone())),
+        (
+            "epoch",
+            Values::I64(v.iter().map(|x| i64::from(x.epoch)).collect()),
+        ),
+        ("check", s(|x| x.check.name().into())),
+        ("layer", s(|x| x.layer.clone())),
+        ("reference_layer", s(|x| x.reference_layer.clone())),
+        ("value", f(|x| x.value)),
+        ("reference", f(|x| x.reference)),
+        ("excess", f(|x| x.excess)),
+        ("category", s(|x| x.category.name().into())),
+        ("unit", Values::Str(vec![unit.to_string(); v.len()])),
+    ])
+}
+
+/// Whether any violation is definite.
+pub fn has_definite(v: &[Violation]) -> bool {
+    v.iter().any(|x| x.category == Category::Definite)
+}
+
+/// One (run, estimator, setting, check, layer) with how often it happened: a line of the
+/// summary, and what the report lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Run.
+    pub run: String,
+    /// Estimator.
+    pub estimator: String,
+    /// Setting (σ² group, ...).
+    pub sigma2: String,
+    /// What was checked.
+    pub check: Check,
+    /// The layer.
+    pub layer: String,
+    /// Epochs with a violation (or a saturation flag).
+    pub count: usize,
+    /// Epochs estimated in this (run, estimator, setting).
+    pub of: usize,
+    /// How many of the violations are definite.
+    pub definite: usize,
+    /// The first epoch with one.
+    pub first_epoch: u32,
+}
+
+impl Finding {
+    /// Whether the report lists it: a definite violation, or saturation.
+    pub fn matters(&self) -> bool {
+        self.definite > 0 || self.check == Check::Saturation
+    }
+
+    /// The plain sentence.
+    pub fn sentence(&self) -> String {
+        let (run, layer, est, s2) = (&self.run, &self.layer, &self.estimator, &self.sigma2);
+        let (n, total) = (self.count, self.of);
+        if self.check == Check::Saturation {
+            return format!(
+                "{run}: I(X;Z) of {layer} is saturated at log N at {n} of {total} epochs at {est} σ²={s2}"
+            );
+        }
+        let what = match self.check {
+            Check::DpiX => "violates the DPI for I(X;Z)",
+            Check::DpiY => "violates the DPI for I(Y;Z)",
+            Check::BoundX => "leaves [0, log N] for I(X;Z)",
+            Check::BoundY => "leaves [0, H(Y)] for I(Y;Z)",
+            Check::Saturation => "is saturated",
+        };
+        format!(
+            "{run}: {layer} {what} at {n} of {total} epochs at {est} σ²={s2} (definite: {}; first at epoch {})",
+            self.definite, self.first_epoch
+        )
+    }
+}
+
+/// The findings of `v` on `rows`: violations first (by run, estimator, setting, check,
+/// layer), then saturation.
+pub fn findings(v: &[Violation], rows: &[EstimateRow]) -> Vec<Finding> {
+    let mut epochs: BTreeMap<(&str, &str, &str), std::collections::BTreeSet<u32>> = BTreeMap::new();
+    for r in rows {
+        epochs
+            .entry((&r.run, &r.estimator, &r.setting))
+            .or_default()
+            .insert(r.epoch);
+    }
+    let mut per: BTreeMap<(bool, &str, &str, &str, Check, &str), (usize, usize, u32)> =
+        BTreeMap::new();
+    for x in v {
+        let sat = x.check == Check::Saturation;
+        let e = per
+            .entry((sat, &x.run, &x.estimator, &x.sigma2, x.check, &x.layer))
+            .or_insert((0, 0, u32::MAX));
+        e.0 += 1;
+        e.1 += usize::from(x.category == Category::Definite);
+        e.2 = e.2.min(x.epoch);
+    }
+    per.into_iter()
+        .map(
+            |((_, run, est, s2, check, layer), (count, definite, first_epoch))| Finding {
+                run: run.into(),
+                estimator: est.into(),
+                sigma2: s2.into(),
+                check,
+                layer: layer.into(),
+                count,
+                of: epochs.get(&(run, est, s2)).map_or(0, |e| e.len()),
+                definite,
+                first_epoch,
+            },
+        )
+        .collect()
+}
+
+/// A short human summary: counts by check and category, one plain sentence per finding, and
+/// the worst definite violations (values in `unit`).
+pub fn summary(v: &[Violation], rows: &[EstimateRow], unit: Unit) -> String {
+    let mut out = String::new();
+    let mut counts: BTreeMap<(Check, Category), usize> = BTreeMap::new();
+    for x in v {
+        *counts.entry((x.check, x.category)).or_default() += 1;
+    }
+    let _ = writeln!(out, "{} rows checked, {} findings", rows.len(), v.len());
+    for ((c, k), n) in &counts {
+        let _ = writeln!(out, "  {:<10} {:<15} {n}", c.name(), k.name());
+    }
+    for f in findings(v, rows) {
+        let _ = writeln!(out, "{}", f.sentence());
+    }
+    let mut worst: Vec<&Violation> = v
+        .iter()
+        .filter(|x| x.category == Category::Definite)
+        .collect();
+    worst.sort_by(|a, b| b.excess.total_cmp(&a.excess));
+    if !worst.is_empty() {
+        let _ = writeln!(out, "worst definite violations:");
+        let k = unit.from_nats();
+        for x in worst.iter().take(5) {
+            let _ = writeln!(
+                out,
+                "  {} {} σ²={} epoch {} {} {}{}: {:.4} > {:.4} (+{:.4} {unit})",
+                x.run,
+                x.estimator,
+                x.sigma2,
+                x.epoch,
+                x.check.name(),
+                x.layer,
+                if x.reference_layer.is_empty() {
+                    String::new()
+                } else {
+                    format!(" vs {}", x.reference_layer)
+                },
+                x.value * k,
+                x.reference * k,
+                x.excess * k,
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,630 @@
+//! MINE: neural estimation of mutual information (Belghazi et al. 2018) and its variants, on
+//! ndarray + BLAS with hand-derived gradients (checked against finite differences in tests).
+//!
+//! A statistics network T(x, z), an MLP with ReLU hidden layers on the concatenated pair, is
+//! trained by Adam to maximise a variational lower bound; marginal pairs (x_i, z_π(i)) come from
+//! shuffling z within the batch. Variants ([`Variant`]):
+//! - `Dv`: Donsker-Varadhan, I ≥ E_P[T] - ln E_Q[e^T]; the gradient of the log term uses an
+//!   exponential moving average of E_Q[e^T] (weight 0.01 on the new batch) instead of the batch
+//!   mean, which removes the bias of the mini-batch gradient (Belghazi et al. §3.2);
+//! - `Nwj` (MINE-f): I ≥ E_P[T] - e^{-1} E_Q[e^T] (Nguyen, Wainwright & Jordan 2010);
+//! - `InfoNce`: I ≥ mean_i [T(x_i, z_i) - ln (1/B) Σ_j e^{T(x_i, z_j)}] ≤ ln B (van den Oord
+//!   et al. 2018), over all B² pairs of a batch (B at most 64);
+//! - `Smile`: E_P[T] - ln E_Q[clip(e^T, e^-τ, e^τ)] with τ = 5 (Song & Ermon 2020); as in their
+//!   code, T is trained with the Jensen-Shannon bound E_P[-softplus(-T)] - E_Q[softplus(T)],
+//!   whose optimum is the log density ratio, and only the reported value is the clipped DV.
+//!
+//! The data are split (seeded) into a training part and a held-out part (20 %); every
+//! `eval_every` steps the bound is evaluated on the held-out part (InfoNCE in batches of B),
+//! training stops early when that value has not improved for `patience` evaluations, and the
+//! reported value is the held-out bound averaged over the 5 evaluations centred on its best one
+//! (the held-out bound falls once T overfits the training part; the average damps the upward
+//! bias of taking a maximum). A non-finite value or |T| > 1e6 is reported as
+//! divergence (an error), not as a number. Results are reproducible for a seed.
+
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+
+use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
+use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
+
+/// The bound being maximised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Donsker-Varadhan with the moving-average gradient correction.
+    Dv,
+    /// Nguyen-Wainwright-Jordan (MINE-f).
+    Nwj,
+    /// InfoNCE (capped at ln B).
+    InfoNce,
+    /// SMILE (DV with the partition term clipped at ±5).
+    Smile,
+}
+
+impl Variant {
+    /// Name in result rows.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Dv => "dv",
+            Variant::Nwj => "nwj",
+            Variant::InfoNce => "infonce",
+            Variant::Smile => "smile",
+        }
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "dv" => Ok(Variant::Dv),
+            "nwj" | "mine-f" => Ok(Variant::Nwj),
+            "infonce" => Ok(Variant::InfoNce),
+            "smile" => Ok(Variant::Smile),
+            o => Err(Error::Invalid(format!(
+                "unknown MINE variant '{o}' (expected dv, nwj, infonce or smile)"
+            ))),
+        }
+    }
+}
+
+/// Parameters of the MINE estimator.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct MineParams {
+    /// mine: dv (Donsker-Varadhan, bias-corrected), nwj, infonce or smile.
+    #[arg(long = "mine-variant", default_value = "dv")]
+    pub variant: Variant,
+    /// mine: hidden widths of the statistics network.
+    #[arg(long = "mine-hidden", value_delimiter = ',', default_value = "64,64")]
+    pub hidden: Vec<usize>,
+    /// mine: maximum training steps.
+    #[arg(long = "mine-steps", default_value_t = 6000)]
+    pub steps: usize,
+    /// mine: batch size (infonce: at most 64).
+    #[arg(long = "mine-batch", default_value_t = 256)]
+    pub batch: usize,
+    /// mine: Adam learning rate.
+    #[arg(long = "mine-lr", default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Steps between held-out evaluations.
+    #[arg(skip = 100usize)]
+    pub eval_every: usize,
+    /// Evaluations without improvement before stopping (and the number averaged).
+    #[arg(skip = 15usize)]
+    pub patience: usize,
+    /// Held-out fraction.
+    #[arg(skip = 0.2f64)]
+    pub holdout: f64,
+    /// Seed (the common `--seed`).
+    #[arg(skip = 0u64)]
+    pub seed: u64,
+}
+
+impl Default for MineParams {
+    fn default() -> Self {
+        MineParams {
+            variant: Variant::Dv,
+            hidden: vec![64, 64],
+            steps: 6000,
+            batch: 256,
+            lr: 1e-3,
+            eval_every: 100,
+            patience: 15,
+            holdout: 0.2,
+            seed: 0,
+        }
+    }
+}
+
+impl MineParams {
+    /// The widest hidden layer of the statistics network.
+    pub const MAX_WIDTH: usize = 4096;
+
+    /// Checks the options: a network of 1 to 8 hidden layers of 1 to [`Self::MAX_WIDTH`]
+    /// units, at least one step, batches of 2 or more, a positive learning rate.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Invalid(m));
+        if self.hidden.is_empty()
+            || self.hidden.len() > 8
+            || self.hidden.iter().any(|&h| h == 0 || h > Self::MAX_WIDTH)
+        {
+            return bad(format!(
+                "--mine-hidden needs 1 to 8 widths between 1 and {} (got {:?})",
+                Self::MAX_WIDTH,
+                self.hidden
+            ));
+        }
+        if !(1..=10_000_000).contains(&self.steps) {
+            return bad(format!(
+                "--mine-steps must be between 1 and 10000000 (got {})",
+                self.steps
+            ));
+        }
+        if !(2..=65_536).contains(&self.batch) {
+            return bad(format!(
+                "--mine-batch must be between 2 and 65536 (got {})",
+                self.batch
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!(
+                "--mine-lr must be a positive number (got {})",
+                self.lr
+            ));
+        }
+        if self.eval_every == 0 || self.patience == 0 || !(self.holdout > 0.0 && self.holdout < 1.0)
+        {
+            return bad(
+                "MINE needs eval_every and patience of 1 or more and a held-out fraction in (0, 1)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The result of one MINE run, in nats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MineEstimate {
+    /// Held-out bound (mean of the last evaluations).
+    pub value: f64,
+    /// Steps trained.
+    pub steps: usize,
+}
+
+/// An MLP with ReLU hidden layers and one linear output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mlp {
+    /// Weights (in x out) per layer.
+    pub w: Vec<Array2<f64>>,
+    /// Biases per layer.
+    pub b: Vec<Array1<f64>>,
+}
+
+/// Activations kept for the backward pass.
+struct Tape {
+    inputs: Vec<Array2<f64>>,
+}
+
+impl Mlp {
+    /// He-uniform initialisation, seeded.
+    pub fn new(input: usize, hidden: &[usize], rng: &mut SplitMix64) -> Self {
+        let dims: Vec<usize> = std::iter::once(input)
+            .chain(hidden.iter().copied())
+            .chain([1])
+            .collect();
+        let mut w = Vec::new();
+        let mut b = Vec::new();
+        for win in dims.windows(2) {
+            let bound = (6.0 / win[0] as f64).sqrt();
+            w.push(Array2::from_shape_fn((win[0], win[1]), |_| {
+                (rng.next_u64() as f64 / u64::MAX as f64 * 2.0 - 1.0) * bound
+            }));
+            b.push(Array1::zeros(win[1]));
+        }
+        Mlp { w, b }
+    }
+
+    /// T for each row of `x` (n x input).
+    pub fn forward(&self, x: &Array2<f64>) -> Array1<f64> {
+        self.forward_tape(x).0
+    }
+
+    fn forward_tape(&self, x: &Array2<f64>) -> (Array1<f64>, Tape) {
+        let mut h = x.clone();
+        let mut inputs = Vec::with_capacity(self.w.len());
+        let last = self.w.len() - 1;
+        for (k, (w, b)) in self.w.iter().zip(&self.b).enumerate() {
+            inputs.push(h.clone());
+            let mut z = h.dot(w) + b;
+            if k < last {
+                z.mapv_inplace(|v| v.max(0.0));
+            }
+            h = z;
+        }
+        (h.column(0).to_owned(), Tape { inputs })
+    }
+
+    /// Gradients of Σ_i g_i T(x_i) with respect to every weight and bias.
+    fn backward(&self, tape: &Tape, g: &Array1<f64>) -> (Vec<Array2<f64>>, Vec<Array1<f64>>) {
+        let mut dw = vec![Array2::zeros((0, 0)); self.w.len()];
+        let mut db = vec![Array1::zeros(0); self.w.len()];
+        let mut delta = g.clone().insert_axis(Axis(1)); // n x 1
+        for k in (0..self.w.len()).rev() {
+            let input = &tape.inputs[k];
+            dw[k] = input.t().dot(&delta);
+            db[k] = delta.sum_axis(Axis(0));
+            if k > 0 {
+                let mut d = delta.dot(&self.w[k].t());
+                // ReLU of the previous layer: its output is this layer's input.
+                ndarray::Zip::from(&mut d).and(input).for_each(|d, &a| {
+                    if a <= 0.0 {
+                        *d = 0.0;
+                    }
+                });
+                delta = d;
+            }
+        }
+        (dw, db)
+    }
+}
+
+/// Adam (Kingma & Ba 2015) state for an [`Mlp`].
+struct Adam {
+    m: Mlp,
+    v: Mlp,
+    t: i32,
+}
+
+impl Adam {
+    fn new(net: &Mlp) -> Self {
+        let zero = Mlp {
+            w: net.w.iter().map(|w| Array2::zeros(w.raw_dim())).collect(),
+            b: net.b.iter().map(|b| Array1::zeros(b.raw_dim())).collect(),
+        };
+        Adam {
+            m: zero.clone(),
+            v: zero,
+            t: 0,
+        }
+    }
+
+    /// One ascent step along the gradients (the bound is maximised).
+    fn step(&mut self, net: &mut Mlp, dw: &[Array2<f64>], db: &[Array1<f64>], lr: f64) {
+        const B1: f64 = 0.9;
+        const B2: f64 = 0.999;
+        self.t += 1;
+        let c1 = 1.0 - B1.powi(self.t);
+        let c2 = 1.0 - B2.powi(self.t);
+        for k in 0..net.w.len() {
+            ndarray::Zip::from(&mut net.w[k])
+                .and(&mut self.m.w[k])
+                .and(&mut self.v.w[k])
+                .and(&dw[k])
+                .for_each(|p, m, v, &g| {
+                    *m = B1 * *m + (1.0 - B1) * g;
+                    *v = B2 * *v + (1.0 - B2) * g * g;
+                    *p += lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
+                });
+            ndarray::Zip::from(&mut net.b[k])
+                .and(&mut self.m.b[k])
+                .and(&mut self.v.b[k])
+                .and(&db[k])
+                .for_each(|p, m, v, &g| {
+                    *m = B1 * *m + (1.0 - B1) * g;
+                    *v = B2 * *v + (1.0 - B2) * g * g;
+                    *p += lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
+                });
+        }
+    }
+}
+
+fn pairs(
+    x: ArrayView2<'_, f64>,
+    z: ArrayView2<'_, f64>,
+    xi: &[usize],
+    zi: &[usize],
+) -> Array2<f64> {
+    let (dx, dz) = (x.ncols(), z.ncols());
+    let mut out = Array2::zeros((xi.len(), dx + dz));
+    for (r, (&a, &b)) in xi.iter().zip(zi).enumerate() {
+        out.slice_mut(s![r, ..dx]).assign(&x.row(a));
+        out.slice_mut(s![r, dx..]).assign(&z.row(b));
+    }
+    out
+}
+
+const SMILE_TAU: f64 = 5.0;
+
+fn log_mean_exp(v: &[f64]) -> f64 {
+    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    m + (v.iter().map(|&t| (t - m).exp()).sum::<f64>() / v.len() as f64).ln()
+}
+
+/// The bound on the rows `idx` (joint pairs, and marginals by a seeded shuffle), with T.
+fn bound(
+    net: &Mlp,
+    x: ArrayView2<'_, f64>,
+    z: ArrayView2<'_, f64>,
+    idx: &[usize],
+    variant: Variant,
+    batch: usize,
+    rng: &mut SplitMix64,
+) -> f64 {
+    if variant == Variant::InfoNce {
+        let mut total = 0.0;
+        let mut count = 0;
+        for chunk in idx
+            .chunks(batch)
+            .filter(|c| c.len() == batch.min(idx.len()))
+        {
+            let (v, _) = infonce(net, x, z, chunk);
+            total += v;
+            count += 1;
+        }
+        return total / count.max(1) as f64;
+    }
+    let mut perm = idx.to_vec();
+    rng.shuffle(&mut perm);
+    let tp = net.forward(&pairs(x, z, idx, idx));
+    let tq = net.forward(&pairs(x, z, idx, &perm));
+    let ep = tp.mean().unwrap_or(0.0);
+    let tq: Vec<f64> = tq.to_vec();
+    match variant {
+        Variant::Dv => ep - log_mean_exp(&tq),
+        Variant::Smile => {
+            ep - log_mean_exp(
+                &tq.iter()
+                    .map(|t| t.clamp(-SMILE_TAU, SMILE_TAU))
+                    .collect::<Vec<_>>(),
+            )
+        }
+        Variant::Nwj => ep - tq.iter().map(|t| (t - 1.0).exp()).sum::<f64>() / tq.len() as f64,
+        Variant::InfoNce => unreachable!("handled above"),
+    }
+}
+
+/// InfoNCE value of one batch and dL/dT over its B² pairs (row i, column j = (x_i, z_j)).
+fn infonce(
+    net: &Mlp,
+    x: ArrayView2<'_, f64>,
+    z: ArrayView2<'_, f64>,
+    chunk: &[usize],
+) -> (f64, Array2<f64>) {
+    let b = chunk.len();
+    let xi: Vec<usize> = chunk
+        .iter()
+        .flat_map(|&i| std::iter::repeat_n(i, b))
+        .collect();
+    let zi: Vec<usize> = (0..b).flat_map(|_| chunk.iter().copied()).collect();
+    let t = net
+        .forward(&pairs(x, z, &xi, &zi))
+        .into_shape_with_order((b, b))
+        .unwrap_or_else(|_| Array2::zeros((b, b)));
+    let mut value = 0.0;
+    let mut grad = Array2::zeros((b, b));
+    for i in 0..b {
+        let row = t.row(i);
+        let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let s: f64 = row.iter().map(|&v| (v - m).exp()).sum();
+        value += t[[i, i]] - (m + (s / b as f64).ln());
+        for j in 0..b {
+            grad[[i, j]] = (row[j] - m).exp() / s / b as f64;
+        }
+        grad[[i, i]] -= 1.0 / b as f64;
+    }
+    // grad is d(-value/B... )/dT: negate to ascend.
+    (value / b as f64, grad.mapv(|g| -g))
+}
+
+/// Estimates I(X;Z) in nats from paired samples (rows of `x` and `z`).
+pub fn mine_estimate(
+    x: ArrayView2<'_, f64>,
+    z: ArrayView2<'_, f64>,
+    o: &MineParams,
+) -> Result<MineEstimate> {
+    let n = x.nrows();
+    if z.nrows() != n {
+        return Err(Error::Invalid(format!(
+            "MINE needs paired samples: {n} rows of X, {} of Z",
+            z.nrows()
+        )));
+    }
+    if o.batch < 2
+        || o.steps == 0
+        || o.eval_every == 0
+        || o.patience == 0
+        || !(o.holdout > 0.0 && o.holdout < 1.0)
+    {
+        return Err(Error::Invalid(
+            "MINE options: batch ≥ 2, steps, eval_every and patience ≥ 1, 0 < holdout < 1".into(),
+        ));
+    }
+    let mut rng = SplitMix64::new(o.seed);
+    let (train, held) = crate::rng::random_split(n, 1.0 - o.holdout, o.seed ^ 0x4d49_4e45);
+    // InfoNCE scores all B² pairs of a batch: its batch is capped at 64.
+    let cap = if o.variant == Variant::InfoNce {
+        64
+    } else {
+        usize::MAX
+    };
+    let batch = o.batch.min(cap).min(train.len()).max(2);
+    if held.len() < 2 || train.len() < 2 {
+        return Err(Error::Invalid(format!(
+            "MINE needs more samples: {n} is too few for a held-out split"
+        )));
+    }
+    let mut net = Mlp::new(x.ncols() + z.ncols(), &o.hidden, &mut rng);
+    let mut adam = Adam::new(&net);
+    let mut ema: Option<f64> = None;
+    let mut history: Vec<f64> = Vec::new();
+    let mut best = f64::NEG_INFINITY;
+    let mut since_best = 0;
+    let mut order = train.clone();
+    let mut pos = order.len();
+    let mut steps = 0;
+    for step in 1..=o.steps {
+        steps = step;
+        if pos + batch > order.len() {
+            rng.shuffle(&mut order);
+            pos = 0;
+        }
+        let idx = &order[pos..pos + batch];
+        pos += batch;
+        let (dw, db) = if o.variant == Variant::InfoNce {
+            let (_, g) = infonce(&net, x, z, idx);
+            let xi: Vec<usize> = idx
+                .iter()
+                .flat_map(|&i| std::iter::repeat_n(i, batch))
+                .collect();
+            let zi: Vec<usize> = (0..batch).flat_map(|_| idx.iter().copied()).collect();
+            let input = pairs(x, z, &xi, &zi);
+            let (_, tape) = net.forward_tape(&input);
+            let g = g
+                .into_shape_with_order(batch * batch)
+                .unwrap_or_else(|_| Array1::zeros(batch * batch));
+            net.backward(&tape, &g)
+        } else {
+            let mut perm = idx.to_vec();
+            rng.shuffle(&mut perm);
+            let joint = pairs(x, z, idx, idx);
+            let marg = pairs(x, z, idx, &perm);
+            let both = ndarray::concatenate(Axis(0), &[joint.view(), marg.view()])
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            let (t, tape) = net.forward_tape(&both);
+            let (tp, tq) = t.view().split_at(Axis(0), batch);
+            if t.iter().any(|v| !v.is_finite() || v.abs() > 1e6) {
+                return Err(Error::Invalid(format!("MINE ({}) diverged at step {step}: the statistics network's output is not finite or above 1e6", o.variant.name())));
+            }
+            let bf = batch as f64;
+            let mut g = Array1::zeros(2 * batch);
+            g.slice_mut(s![..batch]).fill(1.0 / bf);
+            match o.variant {
+                Variant::Smile => {
+                    // Jensen-Shannon gradient: d/dT_p = σ(-T_p)/B, d/dT_q = -σ(T_q)/B.
+                    for (k, &t) in tp.iter().enumerate() {
+                        g[k] = 1.0 / (1.0 + t.exp()) / bf;
+                    }
+                    for (k, &t) in tq.iter().enumerate() {
+                        g[batch + k] = -1.0 / (1.0 + (-t).exp()) / bf;
+                    }
+                }
+                Variant::Dv => {
+                    let e: Vec<f64> = tq.iter().map(|&t| t.exp()).collect();
+                    let mean_e = e.iter().sum::<f64>() / bf;
+                    let avg = match ema {
+                        None => mean_e,
+                        Some(a) => 0.99 * a + 0.01 * mean_e,
+                    };
+                    ema = Some(avg);
+                    for (k, &ek) in e.iter().enumerate() {
+                        g[batch + k] = -ek / (bf * avg);
+                    }
+                }
+                Variant::Nwj => {
+                    for (k, &t) in tq.iter().enumerate() {
+                        g[batch + k] = -(t - 1.0).exp() / bf;
+                    }
+                }
+                Variant::InfoNce => {}
+            }
+            net.backward(&tape, &g)
+        };
+        adam.step(&mut net, &dw, &db, o.lr);
+        if step % o.eval_every == 0 {
+            let mut eval_rng = SplitMix64::new(o.seed ^ step as u64);
+            let v = bound(&net, x, z, &held, o.variant, batch, &mut eval_rng);
+            if !v.is_finite() {
+                return Err(Error::Invalid(format!(
+                    "MINE ({}) diverged at step {step}: the held-out bound is {v}",
+                    o.variant.name()
+                )));
+            }
+            history.push(v);
+            if v > best + 1e-4 {
+                best = v;
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= o.patience {
+                    break;
+                }
+            }
+        }
+    }
+    if history.is_empty() {
+        let mut eval_rng = SplitMix64::new(o.seed ^ 0xe7a1);
+        history.push(bound(&net, x, z, &held, o.variant, batch, &mut eval_rng));
+    }
+    // The held-out bound around its best evaluation (5 evaluations centred on it): the bound
+    // falls after its peak once T starts to overfit the training part.
+    let at = history
+        .iter()
+        .enumerate()
+        .fold(0, |b, (i, v)| if *v > history[b] { i } else { b });
+    let lo = at.saturating_sub(2);
+    let hi = (at + 3).min(history.len());
+    let value = history[lo..hi].iter().sum::<f64>() / (hi - lo) as f64;
+    Ok(MineEstimate { value, steps })
+}
+
+/// Gradient of Σ_i g_i T(x_i) for tests (finite-difference checks).
+pub fn mlp_gradients(
+    net: &Mlp,
+    x: &Array2<f64>,
+    g: &Array1<f64>,
+) -> (Vec<Array2<f64>>, Vec<Array1<f64>>) {
+    let (_, tape) = net.forward_tape(x);
+    net.backward(&tape, g)
+}
+
+/// MINE as an [`Estimator`]: I(X;Z) from the inputs and Z, I(Y;Z) from one-hot labels and Z,
+/// each a separate run of the statistics network. A diverged run gives NaN and says so in its
+/// `params` (never a number that looks like a result).
+#[derive(Debug, Clone)]
+pub struct Mine {
+    params: MineParams,
+}
+
+/// Builds [`Mine`] from the checked parameters (the common seed included).
+pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {
+    let params = MineParams {
+        seed: p.common.seed,
+        ..p.mine.clone()
+    };
+    params.validate()?;
+    Ok(Box::new(Mine { params }))
+}
+
+impl Estimator for Mine {
+    fn name(&self) -> &'static str {
+        "mine"
+    }
+
+    fn inputs(&self) -> Inputs {
+        Inputs::Required
+    }
+
+    fn fit(&self, data: &LayerEpoch<'_>, _: &mut ArchiveCache, _: bool) -> Result<Fit> {
+        let o = &self.params;
+        let z = data.z.mapv(f64::from);
+        let classes = data
+            .labels
+            .iter()
+            .map(|&l| l as usize + 1)
+            .max()
+            .unwrap_or(1);
+        let onehot = Array2::from_shape_fn((data.labels.len(), classes), |(i, c)| {
+            f64::from(u8::from(data.labels[i] as usize == c))
+        });
+        let params = vec![
+            ("variant", o.variant.name().to_string()),
+            ("hidden", format!("{:?}", o.hidden)),
+            ("max_steps", o.steps.to_string()),
+            ("batch", o.batch.to_string()),
+            ("lr", o.lr.to_string()),
+            ("seed", o.seed.to_string()),
+        ];
+        let mut row = Estimate::new("mine", "");
+        row.params = params;
+        row.setting = row.params_text();
+        let xz = data
+            .inputs
+            .map(|x| mine_estimate(x.mapv(f64::from).view(), z.view(), o))
+            .transpose();
+        match (xz, mine_estimate(onehot.view(), z.view(), o)) {
+            (Ok(xz), Ok(yz)) => {
+                row.i_xz = xz.map_or(f64::NAN, |e| e.value);
+                row.i_yz = yz.value;
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                row.params
+                    .push(("error", e.to_string().replace([',', ' '], ";")));
+            }
+        }
+        Ok(Fit {
+            estimates: vec![row],
+            distances: None,
+        })
+    }
+}

@@ -1,0 +1,356 @@
+//! The estimator contract: one (layer, epoch) representation in, estimates in nats out.
+//!
+//! Every estimator is one module (or folder) below this one. It has
+//! - a parameter struct: checked (`validate`), with defaults, and doubling as its command-line
+//!   flags (`clap::Args`), so that the CLI, the Python module and the library share one set of
+//!   defaults;
+//! - a type implementing [`Estimator`]: pure, arrays in and [`Estimate`]s in nats out, no I/O;
+//! - a `build` function, listed in [`REGISTRY`].
+//!
+//! The driver (`crate::estimates`) reads each selected (layer, epoch) from the archive, hands
+//! it to every requested estimator as a [`LayerEpoch`], and turns the estimates into table rows;
+//! values become bits only when a table is written. Adding an estimator: ARCHITECTURE.md,
+//! "Adding an estimator".
+
+pub mod binning;
+pub mod mine;
+pub mod pairwise;
+pub mod renyi;
+
+use std::any::Any;
+
+use ndarray::ArrayView2;
+
+use crate::error::{Error, Result};
+use pairwise::DistanceStats;
+
+/// One (layer, epoch) representation: what every estimator receives.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerEpoch<'a> {
+    /// Layer name (per-layer parameters such as `fc1=0.05` use it).
+    pub layer: &'a str,
+    /// Activations Z, N x H, finite.
+    pub z: ArrayView2<'a, f32>,
+    /// Class index of each sample, below `classes`.
+    pub labels: &'a [u32],
+    /// Number of classes.
+    pub classes: usize,
+    /// Inputs X, N x D, when the archive stores them.
+    pub inputs: Option<ArrayView2<'a, f32>>,
+}
+
+/// What estimators compute once per archive and reuse for every (layer, epoch) (Rényi's
+/// kernel of the inputs, say), one value per type.
+#[derive(Default)]
+pub struct ArchiveCache {
+    entries: Vec<Box<dyn Any + Send>>,
+}
+
+impl std::fmt::Debug for ArchiveCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ArchiveCache({} entries)", self.entries.len())
+    }
+}
+
+impl ArchiveCache {
+    /// The cached value of type `T`, made by `make` the first time.
+    pub fn get_or_try_insert<T: Any + Send>(
+        &mut self,
+        make: impl FnOnce() -> Result<T>,
+    ) -> Result<&T> {
+        let at = match self.entries.iter().position(|e| e.is::<T>()) {
+            Some(i) => i,
+            None => {
+                self.entries.push(Box::new(make()?));
+                self.entries.len() - 1
+            }
+        };
+        self.entries[at]
+            .downcast_ref::<T>()
+            .ok_or_else(|| Error::Invalid("archive cache: wrong type".into()))
+    }
+}
+
+/// One estimate of one estimator on one (layer, epoch), in nats. Quantities an estimator does
+/// not have are NaN (`sigma2` for binning, the bracket for all but the pairwise bounds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// The `estimator` column: `kl`, `bd`, `bin`, `renyi`, `mine`.
+    pub estimator: &'static str,
+    /// The parameter group across layers and epochs (a σ² value or rule, a binning, ...): the
+    /// key that diagnostics group by. Per-(layer, epoch) values never enter it.
+    pub setting: String,
+    /// Every parameter as (name, value), per-(layer, epoch) values included (`distinct`,
+    /// `sigma_z`).
+    pub params: Vec<(&'static str, String)>,
+    /// Noise variance σ².
+    pub sigma2: f64,
+    /// How σ² was chosen (`fixed`, `grid`, `layer`, a rule), `none` without σ².
+    pub sigma2_rule: String,
+    /// σ² over the median squared nearest-neighbour distance.
+    pub sigma2_over_nn: f64,
+    /// I(X;Z).
+    pub i_xz: f64,
+    /// I(Y;Z), the estimator's own estimate (for kl/bd the difference, not a bound).
+    pub i_yz: f64,
+    /// Lower end of a rigorous I(Y;Z) bracket.
+    pub i_yz_lo: f64,
+    /// Upper end of a rigorous I(Y;Z) bracket.
+    pub i_yz_hi: f64,
+    /// Effective number of distinguishable samples (pairwise bounds).
+    pub n_eff: f64,
+    /// The estimator's own saturation flag; `None` leaves it to the driver's rule (I(X;Z)
+    /// within the margin of ln N).
+    pub saturated: Option<bool>,
+    /// I(Y;Z) with shuffled labels.
+    pub i_yz_baseline: f64,
+}
+
+impl Estimate {
+    /// An estimate of `estimator` in `setting` with every quantity unknown.
+    pub fn new(estimator: &'static str, setting: impl Into<String>) -> Self {
+        Estimate {
+            estimator,
+            setting: setting.into(),
+            params: Vec::new(),
+            sigma2: f64::NAN,
+            sigma2_rule: "none".into(),
+            sigma2_over_nn: f64::NAN,
+            i_xz: f64::NAN,
+            i_yz: f64::NAN,
+            i_yz_lo: f64::NAN,
+            i_yz_hi: f64::NAN,
+            n_eff: f64::NAN,
+            saturated: None,
+            i_yz_baseline: f64::NAN,
+        }
+    }
+
+    /// The parameters as written in the `params` column: `name=value` separated by spaces.
+    pub fn params_text(&self) -> String {
+        self.params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// What one estimator returns for one (layer, epoch).
+#[derive(Debug, Clone, Default)]
+pub struct Fit {
+    /// The estimates.
+    pub estimates: Vec<Estimate>,
+    /// The pairwise distance statistics, when the estimator computed them on the way (so
+    /// that a caller that wants both makes no second pass).
+    pub distances: Option<DistanceStats>,
+}
+
+/// Whether an estimator uses the archive's inputs X.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inputs {
+    /// Never.
+    Unused,
+    /// When the archive has them (I(X;Z) is NaN otherwise).
+    Optional,
+    /// Always: refused for archives without inputs.
+    Required,
+}
+
+/// An estimator of I(X;Z) and I(Y;Z) on one representation.
+pub trait Estimator: std::fmt::Debug + Send + Sync {
+    /// Its name(s) in the `estimator` column, for messages.
+    fn name(&self) -> &'static str;
+
+    /// Whether it uses the inputs X.
+    fn inputs(&self) -> Inputs {
+        Inputs::Unused
+    }
+
+    /// Layers its parameters name (checked against the archive before any work).
+    fn named_layers(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    /// Estimates on one (layer, epoch). `cache` lives as long as the archive's estimation;
+    /// `want_distances` asks for the pairwise distance statistics too, when the estimator
+    /// computes them anyway.
+    fn fit(
+        &self,
+        data: &LayerEpoch<'_>,
+        cache: &mut ArchiveCache,
+        want_distances: bool,
+    ) -> Result<Fit>;
+}
+
+/// Parameters every estimator may use.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct CommonParams {
+    /// Saturated when I(X;Z) is within this many nats of ln N.
+    #[arg(long, default_value_t = CommonParams::DEFAULT.saturation_margin)]
+    pub saturation_margin: f64,
+    /// Saturated when N_eff falls below this (pairwise bounds).
+    #[arg(long, default_value_t = CommonParams::DEFAULT.min_n_eff)]
+    pub min_n_eff: f64,
+    /// Seed of every random choice (Rényi's subsets and label shuffle, MINE).
+    #[arg(long, default_value_t = CommonParams::DEFAULT.seed)]
+    pub seed: u64,
+}
+
+impl CommonParams {
+    /// The defaults.
+    pub const DEFAULT: CommonParams = CommonParams {
+        saturation_margin: 0.1,
+        min_n_eff: 1.5,
+        seed: 0,
+    };
+
+    /// Checks the thresholds: finite and not negative.
+    pub fn validate(&self) -> Result<()> {
+        for (flag, v) in [
+            ("--saturation-margin", self.saturation_margin),
+            ("--min-n-eff", self.min_n_eff),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::Invalid(format!(
+                    "{flag} must be a finite number of 0 or more (got {v})"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for CommonParams {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Every estimator's parameters, flattened into one set of flags (`--sigma2`, `--bins`,
+/// `--renyi-alpha`, ...), each with its default.
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
+pub struct EstimatorParams {
+    /// Shared by all.
+    #[command(flatten)]
+    pub common: CommonParams,
+    /// kl, bd.
+    #[command(flatten)]
+    pub pairwise: pairwise::PairwiseParams,
+    /// bin.
+    #[command(flatten)]
+    pub bin: binning::BinningParams,
+    /// renyi.
+    #[command(flatten)]
+    pub renyi: renyi::RenyiParams,
+    /// mine.
+    #[command(flatten)]
+    pub mine: mine::MineParams,
+}
+
+/// One registry entry: the names an estimator answers to, and how to build it from the
+/// parameters (checked there) and the names requested among its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    /// Names in `--estimator` and in the `estimator` column.
+    pub names: &'static [&'static str],
+    /// One line for `--help` and the docs.
+    pub about: &'static str,
+    /// Builds the estimator.
+    pub build: fn(&EstimatorParams, &[&str]) -> Result<Box<dyn Estimator>>,
+}
+
+/// Every estimator. The pairwise KL and Bhattacharyya bounds share one entry: one streaming
+/// pass computes both.
+pub const REGISTRY: &[Entry] = &[
+    Entry {
+        names: &["kl", "bd"],
+        about: "pairwise KL upper / Bhattacharyya lower bounds (Kolchinsky & Tracey 2017)",
+        build: pairwise::build,
+    },
+    Entry {
+        names: &["bin"],
+        about: "binning (Shwartz-Ziv & Tishby 2017; Saxe et al. 2018)",
+        build: binning::build,
+    },
+    Entry {
+        names: &["renyi"],
+        about: "matrix-based Rényi α-entropy (Giraldo et al. 2015)",
+        build: renyi::build,
+    },
+    Entry {
+        names: &["mine"],
+        about: "MINE and its variants (Belghazi et al. 2018)",
+        build: mine::build,
+    },
+];
+
+/// Every name [`REGISTRY`] knows, in order.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY
+        .iter()
+        .flat_map(|e| e.names.iter().copied())
+        .collect()
+}
+
+/// Builds the estimators called `requested` (each once, in registry order), checking their
+/// parameters.
+pub fn build(params: &EstimatorParams, requested: &[String]) -> Result<Vec<Box<dyn Estimator>>> {
+    params.common.validate()?;
+    if requested.is_empty() {
+        return Err(Error::Invalid("no estimator requested".into()));
+    }
+    let known = names();
+    if let Some(bad) = requested.iter().find(|r| !known.contains(&r.as_str())) {
+        return Err(Error::Invalid(format!(
+            "unknown estimator '{bad}' (available: {})",
+            known.join(", ")
+        )));
+    }
+    REGISTRY
+        .iter()
+        .filter_map(|e| {
+            let mine: Vec<&str> = e
+                .names
+                .iter()
+                .copied()
+                .filter(|n| requested.iter().any(|r| r == n))
+                .collect();
+            (!mine.is_empty()).then(|| (e.build)(params, &mine))
+        })
+        .collect()
+}
+
+/// The driver's saturation rule for estimators without their own: I(X;Z) > ln N - margin.
+pub fn saturated_near_log_n(i_xz: f64, n: usize, margin_nats: f64) -> bool {
+    i_xz > (n as f64).ln() - margin_nats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_and_unknown_names() {
+        assert_eq!(names(), ["kl", "bd", "bin", "renyi", "mine"]);
+        let e = build(&EstimatorParams::default(), &["kl".into(), "ksg".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown estimator 'ksg' (available: kl, bd, bin, renyi, mine)"
+        );
+        let built = build(
+            &EstimatorParams::default(),
+            &["bd".into(), "bin".into(), "kl".into()],
+        )
+        .unwrap();
+        assert_eq!(built.len(), 2, "kl and bd share one pass");
+    }
+
+    #[test]
+    fn cache_keeps_one_value_per_type() {
+        let mut c = ArchiveCache::default();
+        assert_eq!(*c.get_or_try_insert(|| Ok(3u32)).unwrap(), 3);
+        assert_eq!(*c.get_or_try_insert(|| Ok(4u32)).unwrap(), 3);
+        assert_eq!(*c.get_or_try_insert(|| Ok(5u64)).unwrap(), 5);
+    }
+}

@@ -1,0 +1,75 @@
+//! Distance statistics of one representation without kernels (for `distances`, and for σ²
+//! rules that must see the distances before the kernels are chosen), and the precision of the
+//! Gram matrix that every pass uses.
+
+use ndarray::{Array2, ArrayView2};
+
+use super::kernel::{pairwise_pass, DistanceStats, Element, PassOptions, Stats};
+
+/// Precision of the Gram matrix (everything after it is f64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Precision {
+    /// f32 GEMM on the stored activations (fast).
+    #[default]
+    F32,
+    /// Activations widened to f64 before the GEMM (slower; distances exact to f64 rounding).
+    F64,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "f64" => Ok(Precision::F64),
+            other => Err(crate::Error::Invalid(format!(
+                "unknown precision '{other}' (expected f32 or f64)"
+            ))),
+        }
+    }
+}
+
+/// Runs `f32_fn` on `z`, or `f64_fn` on `z` widened to f64, as `precision` says.
+pub fn with_matrix<R>(
+    z: ArrayView2<'_, f32>,
+    precision: Precision,
+    f32_fn: impl FnOnce(ArrayView2<'_, f32>) -> R,
+    f64_fn: impl FnOnce(ArrayView2<'_, f64>) -> R,
+) -> R {
+    match precision {
+        Precision::F32 => f32_fn(z),
+        Precision::F64 => {
+            let wide: Array2<f64> = z.mapv(f64::from);
+            f64_fn(wide.view())
+        }
+    }
+}
+
+/// A distance-only pass (no kernel) gathering every statistic ([`Stats::All`]).
+pub fn stats<T: Element>(z: ArrayView2<'_, T>, labels: &[u32], tile: usize) -> DistanceStats {
+    pairwise_pass(
+        z,
+        labels,
+        &[],
+        &PassOptions {
+            tile,
+            stats: Stats::All,
+        },
+    )
+    .distances
+}
+
+/// [`stats`] in the requested precision.
+pub fn stats_in(
+    z: ArrayView2<'_, f32>,
+    labels: &[u32],
+    precision: Precision,
+    tile: usize,
+) -> DistanceStats {
+    with_matrix(
+        z,
+        precision,
+        |z| stats(z, labels, tile),
+        |z| stats(z, labels, tile),
+    )
+}

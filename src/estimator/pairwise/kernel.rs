@@ -1,0 +1,940 @@
+//! The streaming pass over all pairwise squared distances of one representation Z (N x H).
+//!
+//! Z is centred (column means removed, which cuts the Gram trick's rounding error), its rows are
+//! sorted by class (so that each class is one contiguous range of columns), and it is cut into
+//! row tiles. For every tile pair (I, J ≥ I) one GEMM gives G = Z_I Z_Jᵀ, and
+//! D_ij = ||z_i||² + ||z_j||² - 2 G_ij (in f64, negatives clamped to 0, the self pair excluded
+//! and its kernel value 1 added exactly). Each unordered pair is visited once, and from its D_ij:
+//!
+//! * for every kernel variance v, K_ij = exp(-D_ij / (2v)) is added to the row sums
+//!   S_i = Σ_j K_ij and S^same_i = Σ_{j: y_j = y_i} K_ij and, by symmetry, to S_j and
+//!   S^same_j. The same-class sum is the sum over the row's class range (no mask), and the
+//!   column side is summed over a block of rows first, then added once per column;
+//! * the nearest-neighbour minima, and optionally the log-spaced histogram and the within-/
+//!   between-class sums, are updated.
+//!
+//! Kernel values are computed in [`Element::Kernel`] (f32 on the f32 path) and summed in that
+//! type over at most 256 columns (16 independent partial sums), then in f64.
+//! Each tile's blocks of rows are dealt to a fixed number of stripes (4 to 16, fewer when V·T
+//! is large, never depending on the thread count); a stripe works through its blocks in
+//! order with its own column accumulators, and stripes are merged in order, so the results are
+//! the same bit for bit whatever the number of threads and however rayon schedules them.
+//! Memory is O(T² + S·V·T + N·V) for tile size T, 4 ≤ S ≤ 16 stripes (S·V·T·16 bytes ≤ 16 MiB
+//! where V·T allows) and V kernel variances, whatever N is.
+//!
+//! Kernels of variances related by powers of two are derived by squaring
+//! (exp(-d/(2v))² = exp(-d/v)), so a halving grid, and KL next to Bhattacharyya (v = σ² and
+//! 4σ²), cost one exponential per pair; blocks of pairs too far apart for a kernel are skipped.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, Axis, LinalgScalar};
+use rayon::prelude::*;
+
+use super::histogram::Histogram;
+
+/// Kernel values below exp(-CUTOFF) relative to the self term (1) are not computed: over any N
+/// they change S_i by less than N·e^-60 ≈ N·1e-26 relative.
+const CUTOFF: f64 = 60.0;
+/// Rows per GEMM call when a tile's Gram block is split across threads.
+const GEMM_ROWS: usize = 128;
+/// Rows processed together by one task (their column sums are added once per block).
+const ROWS: usize = 8;
+/// Columns per block of kernel values (ROWS x COLS f64 stay in the L1 cache).
+const COLS: usize = 256;
+/// Stripes of rows per tile, each with its own column accumulators (see `pairwise_pass`).
+const STRIPES: usize = 16;
+/// Bytes the stripes' column accumulators may take together (fewer stripes when V x tile is
+/// large, but never fewer than [`MIN_STRIPES`], so that hundreds of σ² keep some parallelism);
+/// a function of the request only, never of the thread count.
+const STRIPE_BUDGET: usize = 16 << 20;
+/// Fewest stripes per tile.
+const MIN_STRIPES: usize = 4;
+
+/// exp(x) for x ≤ 0, accurate to about 1 ulp, written so the compiler can vectorise it.
+///
+/// Cody–Waite reduction x = n ln 2 + r, |r| ≤ ln2/2, then a degree-13 Taylor polynomial
+/// (truncation error below 4e-18 relative) and a scale by 2^n through the exponent bits.
+/// Arguments below -708 return exp(-708) ≈ 3e-308 instead of a subnormal.
+#[inline(always)]
+pub fn exp_neg(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    // fdlibm's split of ln 2: LN2_HI has its low 32 bits zero, so n * LN2_HI is exact.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52: adding it rounds to an integer
+    let x = x.max(-708.0);
+    let t = x * LOG2E + SHIFT;
+    let n = t - SHIFT;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0; // 1/13!
+    for c in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = fma(p, r, c);
+    }
+    let k = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
+    p * f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+/// a * b + c, fused where the target has FMA (never a slow software fallback).
+#[inline(always)]
+fn fma(a: f64, b: f64, c: f64) -> f64 {
+    #[cfg(target_feature = "fma")]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(target_feature = "fma"))]
+    {
+        a * b + c
+    }
+}
+
+/// The type kernel values are computed in: f64 on the f64 path; f32 (twice the SIMD lanes,
+/// relative error about 1e-7) on the f32 path, whose distances carry f32 rounding anyway.
+/// Kernel values are summed in this type over at most 256 columns (in 16 independent partial
+/// sums, so each adds at most 16 values), then in f64.
+pub trait KernelValue:
+    Copy
+    + Default
+    + PartialOrd
+    + std::ops::Mul<Output = Self>
+    + std::ops::Add<Output = Self>
+    + Into<f64>
+    + Send
+    + Sync
+{
+    /// +∞ (a pair that is not counted).
+    const INFINITY: Self;
+    /// exp(x) for x ≤ 0.
+    fn exp_neg(x: Self) -> Self;
+    /// Rounds an f64.
+    fn from_f64(x: f64) -> Self;
+}
+
+impl KernelValue for f64 {
+    const INFINITY: Self = f64::INFINITY;
+    #[inline(always)]
+    fn exp_neg(x: f64) -> Self {
+        exp_neg(x)
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+impl KernelValue for f32 {
+    const INFINITY: Self = f32::INFINITY;
+    #[inline(always)]
+    fn exp_neg(x: f32) -> Self {
+        exp_neg_f32(x)
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+/// exp(x) in f32 for x ≤ 0, relative error below 2e-7, vectorisable; below -87 it returns
+/// exp(-87) ≈ 1.6e-38.
+#[inline(always)]
+pub fn exp_neg_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4; // 0.693359375: exact in 9 bits, so n * LN2_HI is exact
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const SHIFT: f32 = 12_582_912.0; // 1.5 * 2^23
+    let x = x.max(-87.0);
+    let t = x * LOG2E + SHIFT;
+    let n = t - SHIFT;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let mut p = 1.0 / 5040.0;
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = fma32(p, r, c);
+    }
+    let k = (t.to_bits() as i32).wrapping_sub(SHIFT.to_bits() as i32);
+    p * f32::from_bits(((k + 127) as u32) << 23)
+}
+
+#[inline(always)]
+fn fma32(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(target_feature = "fma")]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(target_feature = "fma"))]
+    {
+        a * b + c
+    }
+}
+
+/// Squared distances of a block of rows (at most [`ROWS`]) against a tile's columns, with the
+/// class structure that the label-sorted order gives them.
+struct Block<'a, K> {
+    /// rows x cols squared distances; +∞ where the pair is not counted in this block (the self
+    /// pair, and on a diagonal tile every column j ≤ i: that half comes from the column sums).
+    d: &'a [K],
+    rows: usize,
+    cols: usize,
+    /// Per row, the tile-local column range of its class (rows are sorted by class).
+    same: &'a [(usize, usize)],
+    /// Runs of consecutive rows of one class: (first row, end row); their column range is
+    /// `same` of any of their rows.
+    runs: &'a [(usize, usize)],
+    /// Columns before this one are not counted for any row of the block.
+    first_col: usize,
+}
+
+/// Intersection of the column range `r` with [c0, c1), as offsets from c0 (empty: (0, 0)).
+#[inline(always)]
+fn clip(r: (usize, usize), c0: usize, c1: usize) -> (usize, usize) {
+    let (lo, hi) = (r.0.max(c0), r.1.min(c1));
+    if lo < hi {
+        (lo - c0, hi - c0)
+    } else {
+        (0, 0)
+    }
+}
+
+impl<K: KernelValue> Block<'_, K> {
+    /// Adds every kernel's row sums to `out` and column sums to `acc`, column block by
+    /// column block, each exponential's squarings derived while its values are in cache.
+    /// Column blocks too far for the widest remaining kernel are skipped.
+    fn kernel_sums(
+        &self,
+        plan: &Plan,
+        groups: &[(usize, Vec<(usize, u32)>)],
+        out: &mut [f64],
+        stride: usize,
+        acc: &mut ColumnAcc,
+    ) {
+        let (d, cols, rows) = (self.d, self.cols, self.rows);
+        let mut k = [K::default(); ROWS * COLS];
+        let mut v = [K::default(); COLS];
+        let start = self.first_col / COLS * COLS;
+        for c0 in (start..cols).step_by(COLS) {
+            let c1 = (c0 + COLS).min(cols);
+            let w = c1 - c0;
+            let dmin: f64 = (0..rows)
+                .flat_map(|r| d[r * cols + c0..r * cols + c1].iter())
+                .fold(K::INFINITY, |m, &x| if x < m { x } else { m })
+                .into();
+            for (root, descendants) in groups {
+                let a = plan.a[*root];
+                // The widest kernel comes first: when it is cut, all later groups are too
+                // (NaN, from ∞ x 0, is cut as well: the block holds no counted pair).
+                let reach = dmin * a;
+                if reach > CUTOFF || reach.is_nan() {
+                    break;
+                }
+                let na = K::from_f64(-a);
+                let acc_stride = acc.stride();
+                let mut done = 0;
+                for &(b, times) in std::iter::once(&(*root, 0)).chain(descendants) {
+                    // Descendants are narrower: once one is cut, so are the rest.
+                    if dmin * plan.a[b] > CUTOFF {
+                        break;
+                    }
+                    acc.touched[b] = true;
+                    for &(ra, rb) in self.runs {
+                        // One pass per row: the kernel values (exponential or squares of the
+                        // previous member's), their row sum, and the column sums of the run.
+                        let vw = &mut v[..w];
+                        vw.fill(K::default());
+                        for r in ra..rb {
+                            let kr = &mut k[r * COLS..r * COLS + w];
+                            let total = if done == 0 && times == 0 {
+                                exp_row(&d[r * cols + c0..r * cols + c1], na, kr, vw)
+                            } else {
+                                square_row(times - done, kr, vw)
+                            };
+                            let (lo, hi) = clip(self.same[r], c0, c1);
+                            out[r * stride + 2 * b] += total;
+                            if lo < hi {
+                                out[r * stride + 2 * b + 1] += sum(&kr[lo..hi]);
+                            }
+                        }
+                        // Added to every column and, within the run's class, to the
+                        // same-class sums.
+                        let ct = &mut acc.total[b * acc_stride + c0..b * acc_stride + c1];
+                        for (t, &x) in ct.iter_mut().zip(vw.iter()) {
+                            *t += x.into();
+                        }
+                        let (lo, hi) = clip(self.same[ra], c0, c1);
+                        let cs = &mut acc.same[b * acc_stride + c0 + lo..b * acc_stride + c0 + hi];
+                        for (s, &x) in cs.iter_mut().zip(&vw[lo..hi]) {
+                            *s += x.into();
+                        }
+                    }
+                    done = times;
+                }
+            }
+        }
+    }
+}
+
+/// k = exp(d·na), v += k, returns Σ k (in [`SUM_LANES`] partial sums of K, then f64).
+#[inline(never)]
+fn exp_row<K: KernelValue>(d: &[K], na: K, k: &mut [K], v: &mut [K]) -> f64 {
+    let m = d.len() / SUM_LANES * SUM_LANES;
+    let mut lanes = [K::default(); SUM_LANES];
+    for ((dc, kc), vc) in d[..m]
+        .chunks_exact(SUM_LANES)
+        .zip(k[..m].chunks_exact_mut(SUM_LANES))
+        .zip(v[..m].chunks_exact_mut(SUM_LANES))
+    {
+        for l in 0..SUM_LANES {
+            let x = K::exp_neg(dc[l] * na);
+            kc[l] = x;
+            vc[l] = vc[l] + x;
+            lanes[l] = lanes[l] + x;
+        }
+    }
+    let mut t: f64 = lanes.iter().map(|&x| x.into()).sum();
+    for ((&dj, kv), vv) in d[m..].iter().zip(&mut k[m..]).zip(&mut v[m..]) {
+        let x = K::exp_neg(dj * na);
+        *kv = x;
+        *vv = *vv + x;
+        t += x.into();
+    }
+    t
+}
+
+/// k = k^(2^times) (times ≥ 1), v += k, returns Σ k; the squaring count is a constant in
+/// each loop so that it vectorises.
+#[inline(always)]
+fn square_row<K: KernelValue>(times: u32, k: &mut [K], v: &mut [K]) -> f64 {
+    match times {
+        1 => square_row_n::<K, 1>(k, v),
+        2 => square_row_n::<K, 2>(k, v),
+        3 => square_row_n::<K, 3>(k, v),
+        _ => {
+            for _ in 3..times {
+                for x in k.iter_mut() {
+                    *x = *x * *x;
+                }
+            }
+            square_row_n::<K, 3>(k, v)
+        }
+    }
+}
+
+#[inline(never)]
+fn square_row_n<K: KernelValue, const T: u32>(k: &mut [K], v: &mut [K]) -> f64 {
+    let pow = |mut x: K| {
+        for _ in 0..T {
+            x = x * x;
+        }
+        x
+    };
+    let m = k.len() / SUM_LANES * SUM_LANES;
+    let mut lanes = [K::default(); SUM_LANES];
+    for (kc, vc) in k[..m]
+        .chunks_exact_mut(SUM_LANES)
+        .zip(v[..m].chunks_exact_mut(SUM_LANES))
+    {
+        for l in 0..SUM_LANES {
+            let x = pow(kc[l]);
+            kc[l] = x;
+            vc[l] = vc[l] + x;
+            lanes[l] = lanes[l] + x;
+        }
+    }
+    let mut t: f64 = lanes.iter().map(|&x| x.into()).sum();
+    for (kv, vv) in k[m..].iter_mut().zip(&mut v[m..]) {
+        let x = pow(*kv);
+        *kv = x;
+        *vv = *vv + x;
+        t += x.into();
+    }
+    t
+}
+
+/// Independent partial sums in [`sum`]: they let the compiler vectorise the reduction (one
+/// accumulator would force sequential adds).
+const SUM_LANES: usize = 16;
+
+/// Σ k over a row segment of at most [`COLS`] values: [`SUM_LANES`] partial sums in K, then f64.
+#[inline(always)]
+fn sum<K: KernelValue>(k: &[K]) -> f64 {
+    let mut lanes = [K::default(); SUM_LANES];
+    let mut chunks = k.chunks_exact(SUM_LANES);
+    for c in &mut chunks {
+        for l in 0..SUM_LANES {
+            lanes[l] = lanes[l] + c[l];
+        }
+    }
+    let mut t: f64 = lanes.iter().map(|&x| x.into()).sum();
+    for &x in chunks.remainder() {
+        t += x.into();
+    }
+    t
+}
+
+/// How one kernel variance's values are obtained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    /// exp(-a d) directly.
+    Exp,
+    /// The kernel of an earlier (wider) variance, squared `times` times.
+    Square { from: usize, times: u32 },
+}
+
+/// Kernel variances in evaluation order (widest first) with their sources.
+#[derive(Debug, Clone)]
+struct Plan {
+    /// a = 1 / (2 v), increasing.
+    a: Vec<f64>,
+    source: Vec<Source>,
+    /// For each plan entry, the caller's index.
+    caller: Vec<usize>,
+}
+
+impl Plan {
+    fn new(variances: &[f64]) -> Plan {
+        let mut order: Vec<usize> = (0..variances.len()).collect();
+        order.sort_by(|&i, &j| variances[j].total_cmp(&variances[i]));
+        let mut a = Vec::with_capacity(order.len());
+        let mut source = Vec::with_capacity(order.len());
+        for &i in &order {
+            let v = variances[i];
+            let mut src = Source::Exp;
+            let mut av = 1.0 / (2.0 * v);
+            'search: for times in 1..=6u32 {
+                for (p, &i_prev) in order[..a.len()].iter().enumerate() {
+                    let ratio = variances[i_prev] / v;
+                    if (ratio / f64::from(1u32 << times) - 1.0).abs() < 1e-12 {
+                        src = Source::Square { from: p, times };
+                        av = a[p] * f64::from(1u32 << times);
+                        break 'search;
+                    }
+                }
+            }
+            a.push(av);
+            source.push(src);
+        }
+        Plan {
+            a,
+            source,
+            caller: order,
+        }
+    }
+
+    /// Entries grouped by the exponential they derive from: (root, [(entry, squarings)]),
+    /// descendants sorted by their number of squarings from the root.
+    fn groups(&self) -> Vec<(usize, Vec<(usize, u32)>)> {
+        let root_of = |mut b: usize| {
+            let mut times = 0;
+            while let Source::Square { from, times: t } = self.source[b] {
+                times += t;
+                b = from;
+            }
+            (b, times)
+        };
+        let mut groups: Vec<(usize, Vec<(usize, u32)>)> = Vec::new();
+        for b in 0..self.a.len() {
+            let (root, times) = root_of(b);
+            if times == 0 {
+                groups.push((b, Vec::new()));
+            } else if let Some(g) = groups.iter_mut().find(|g| g.0 == root) {
+                g.1.push((b, times));
+            }
+        }
+        for g in &mut groups {
+            g.1.sort_by_key(|&(_, t)| t);
+        }
+        groups
+    }
+}
+
+/// Per-row kernel sums for one kernel variance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelSums {
+    /// Kernel variance v: K_ij = exp(-||z_i - z_j||² / (2v)).
+    pub variance: f64,
+    /// S_i = Σ_j K_ij over all samples (the self term K_ii = 1 included).
+    pub total: Vec<f64>,
+    /// Σ_j K_ij over the samples j of the same class as i (self term included).
+    pub same: Vec<f64>,
+}
+
+/// Distance statistics gathered in the same pass (each unordered pair counted once).
+#[derive(Debug, Clone)]
+pub struct DistanceStats {
+    /// Histogram of squared distances over the N(N-1)/2 pairs.
+    pub histogram: Histogram,
+    /// Per sample, the squared distance to its nearest other sample.
+    pub nn_d2: Vec<f64>,
+    /// Sum of distances (not squared) and of squared distances over same-class pairs.
+    pub within_sum_d: f64,
+    /// Sum of squared distances over same-class pairs.
+    pub within_sum_d2: f64,
+    /// Number of same-class pairs.
+    pub within_pairs: u64,
+    /// Sum of distances over different-class pairs.
+    pub between_sum_d: f64,
+    /// Sum of squared distances over different-class pairs.
+    pub between_sum_d2: f64,
+    /// Number of different-class pairs.
+    pub between_pairs: u64,
+}
+
+impl DistanceStats {
+    fn new(n: usize) -> Self {
+        DistanceStats {
+            histogram: Histogram::default(),
+            nn_d2: vec![f64::INFINITY; n],
+            within_sum_d: 0.0,
+            within_sum_d2: 0.0,
+            within_pairs: 0,
+            between_sum_d: 0.0,
+            between_sum_d2: 0.0,
+            between_pairs: 0,
+        }
+    }
+
+    fn merge_counts(&mut self, o: &PairCounts) {
+        self.histogram.merge(&o.histogram);
+        self.within_sum_d += o.within[0];
+        self.within_sum_d2 += o.within[1];
+        self.within_pairs += o.within_pairs;
+        self.between_sum_d += o.between[0];
+        self.between_sum_d2 += o.between[1];
+        self.between_pairs += o.between_pairs;
+    }
+}
+
+/// What one pass returns.
+#[derive(Debug, Clone)]
+pub struct PassOutput {
+    /// One entry per requested kernel variance, in the caller's order.
+    pub sums: Vec<KernelSums>,
+    /// Distance statistics.
+    pub distances: DistanceStats,
+}
+
+/// Options of a pass.
+#[derive(Debug, Clone, Copy)]
+pub struct PassOptions {
+    /// Rows per tile (the GEMM block); memory grows as its square.
+    pub tile: usize,
+    /// Which distance statistics to gather.
+    pub stats: Stats,
+}
+
+/// Distance statistics a pass gathers besides the kernel sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stats {
+    /// Nearest-neighbour distances only (always gathered: one min per pair, fused with
+    /// forming the distances).
+    Nearest,
+    /// Nearest neighbours, the histogram and the within/between-class sums.
+    All,
+}
+
+impl PassOptions {
+    /// The largest tile (its Gram block takes tile² values).
+    pub const MAX_TILE: usize = 16_384;
+
+    /// The default tile.
+    pub const DEFAULT_TILE: usize = 1024;
+
+    /// Checks the tile size.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.tile == 0 || self.tile > Self::MAX_TILE {
+            return Err(crate::Error::Invalid(format!(
+                "--tile must be between 1 and {} (got {})",
+                Self::MAX_TILE,
+                self.tile
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        PassOptions {
+            tile: Self::DEFAULT_TILE,
+            stats: Stats::All,
+        }
+    }
+}
+
+/// One stripe's accumulators of the pair statistics.
+#[derive(Debug, Clone, Default)]
+struct PairCounts {
+    histogram: Histogram,
+    within: [f64; 2],
+    within_pairs: u64,
+    between: [f64; 2],
+    between_pairs: u64,
+}
+
+/// What one stripe keeps across tile pairs (allocated once per pass).
+struct Scratch<K> {
+    counts: PairCounts,
+    acc: ColumnAcc,
+    /// Squared distances of one block of rows ([`ROWS`] x tile).
+    d: Vec<K>,
+    /// Row sums of the stripe's blocks of the current tile pair, block after block.
+    rows: Vec<f64>,
+    /// Nearest-neighbour distances of the same rows.
+    nn: Vec<f64>,
+}
+
+/// One stripe's column-side accumulators for the current tile pair (indexed by the tile's
+/// columns), kept across tile pairs so that they are allocated once.
+struct ColumnAcc {
+    /// [b][j] kernel sums and same-class sums.
+    total: Vec<f64>,
+    same: Vec<f64>,
+    /// Whether kernel b received any value since the last flush.
+    touched: Vec<bool>,
+    /// Nearest-neighbour squared distance per column.
+    nn: Vec<f64>,
+}
+
+impl ColumnAcc {
+    fn new(bandwidths: usize, cols: usize) -> Self {
+        ColumnAcc {
+            total: vec![0.0; bandwidths * cols],
+            same: vec![0.0; bandwidths * cols],
+            touched: vec![false; bandwidths],
+            nn: vec![f64::INFINITY; cols],
+        }
+    }
+
+    /// Entries per kernel in `total` and `same` (the widest tile).
+    fn stride(&self) -> usize {
+        self.nn.len()
+    }
+
+    /// Adds the sums of columns 0..cols to rows j0.. of `total`, `same` and `nn`, and resets
+    /// the accumulators.
+    fn flush(
+        &mut self,
+        cols: usize,
+        j0: usize,
+        total: &mut [Vec<f64>],
+        same: &mut [Vec<f64>],
+        nn: &mut [f64],
+    ) {
+        let stride = self.stride();
+        for (b, touched) in self.touched.iter_mut().enumerate() {
+            if std::mem::take(touched) {
+                let t = &mut self.total[b * stride..b * stride + cols];
+                for (o, x) in total[b][j0..j0 + cols].iter_mut().zip(t.iter_mut()) {
+                    *o += std::mem::take(x);
+                }
+                let s = &mut self.same[b * stride..b * stride + cols];
+                for (o, x) in same[b][j0..j0 + cols].iter_mut().zip(s.iter_mut()) {
+                    *o += std::mem::take(x);
+                }
+            }
+        }
+        for (o, x) in nn[j0..j0 + cols].iter_mut().zip(&mut self.nn[..cols]) {
+            *o = o.min(std::mem::replace(x, f64::INFINITY));
+        }
+    }
+}
+
+/// One pass over all pairs of rows of `z`; see the module documentation.
+///
+/// `labels` has one class index per row. Works for f32 and f64 inputs: the GEMM runs in the
+/// input's precision, distances are formed in f64, and kernel values are computed in
+/// [`Element::Kernel`].
+pub fn pairwise_pass<T>(
+    z: ArrayView2<'_, T>,
+    labels: &[u32],
+    variances: &[f64],
+    opts: &PassOptions,
+) -> PassOutput
+where
+    T: Element,
+{
+    let n = z.nrows();
+    assert_eq!(labels.len(), n, "one label per row");
+    crate::blas::single_threaded();
+    let plan = Plan::new(variances);
+    let groups = plan.groups();
+    let nb = plan.a.len();
+
+    // Rows sorted by class (stably), so that each class is one contiguous range of columns.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| labels[i]);
+    let sorted: Vec<u32> = order.iter().map(|&i| labels[i]).collect();
+    let mut class_range = vec![(0usize, 0usize); n];
+    let mut s = 0;
+    while s < n {
+        let e = s + sorted[s..].iter().take_while(|&&c| c == sorted[s]).count();
+        class_range[s..e].fill((s, e));
+        s = e;
+    }
+
+    // Centre in f64, store in the input precision.
+    // Row by row, so that the (row-major) matrix is read in order.
+    let mut mean = Array1::<f64>::zeros(z.ncols());
+    for row in z.outer_iter() {
+        for (m, &v) in mean.iter_mut().zip(row.iter()) {
+            *m += v.into();
+        }
+    }
+    mean /= n.max(1) as f64;
+    let zc: Array2<T> = centred(z, &mean, &order);
+    let norms: Vec<f64> = zc
+        .outer_iter()
+        .map(|r| r.iter().map(|&v| v.into() * v.into()).sum())
+        .collect();
+
+    let tile = opts.tile.max(16);
+    let mut total = vec![vec![0.0f64; n]; nb];
+    let mut same = vec![vec![0.0f64; n]; nb];
+    let mut nn_sorted = vec![f64::INFINITY; n];
+    let mut stats = DistanceStats::new(n);
+    // Per-stripe state, allocated once: pair statistics, column sums, the distance block.
+    // Each tile's rows are cut into a fixed number of stripes (not one per thread), each stripe
+    // works through its blocks of rows in order, and the stripes' sums are merged in order:
+    // the results are the same, bit for bit, whatever the thread count and scheduling.
+    let stripes =
+        (STRIPE_BUDGET / (nb.max(1) * tile.min(n).max(1) * 16)).clamp(MIN_STRIPES, STRIPES);
+    let mut scratch: Vec<Scratch<T::Kernel>> = (0..stripes)
+        .map(|_| Scratch {
+            counts: PairCounts::default(),
+            acc: ColumnAcc::new(nb, tile.min(n)),
+            d: vec![<T::Kernel>::INFINITY; ROWS * tile.min(n)],
+            rows: Vec::new(),
+            nn: Vec::new(),
+        })
+        .collect();
+    let mut g = Array2::<T>::zeros((tile.min(n), tile.min(n)));
+    let starts: Vec<usize> = (0..n).step_by(tile).collect();
+    let stride = (2 * nb).max(1);
+    for &i0 in &starts {
+        let i1 = (i0 + tile).min(n);
+        let zi = zc.slice(ndarray::s![i0..i1, ..]);
+        for &j0 in starts.iter().filter(|&&j0| j0 >= i0) {
+            let j1 = (j0 + tile).min(n);
+            let zj = zc.slice(ndarray::s![j0..j1, ..]);
+            let mut gt = g.slice_mut(ndarray::s![..i1 - i0, ..j1 - j0]);
+            // OpenBLAS runs single-threaded (see `blas`); rayon splits the GEMM into blocks of
+            // GEMM_ROWS rows. The split does not depend on the thread count, so neither do
+            // the results (BLAS may round differently for differently shaped calls).
+            let part = GEMM_ROWS;
+            gt.axis_chunks_iter_mut(Axis(0), part)
+                .into_par_iter()
+                .zip(zi.axis_chunks_iter(Axis(0), part).into_par_iter())
+                .for_each(|(mut gpart, zpart)| {
+                    general_mat_mul(T::one(), &zpart, &zj.t(), T::zero(), &mut gpart);
+                });
+            let gt = gt.view();
+            let diagonal = i0 == j0;
+            let cols = j1 - j0;
+            // Blocks of rows are dealt to the stripes in turn (block c to stripe c mod S), so
+            // that every stripe gets a share of each class and of a diagonal tile's triangle.
+            let nblocks = (i1 - i0).div_ceil(ROWS);
+            scratch.par_iter_mut().enumerate().for_each(|(st, scr)| {
+                let Scratch {
+                    counts: pc,
+                    acc,
+                    d,
+                    rows,
+                    nn,
+                } = scr;
+                rows.clear();
+                nn.clear();
+                for c in (st..nblocks).step_by(stripes) {
+                    let r_n = ROWS.min(i1 - i0 - c * ROWS);
+                    let (rb, nb0) = (rows.len(), nn.len());
+                    rows.resize(rb + r_n * stride, 0.0);
+                    nn.resize(nb0 + r_n, f64::INFINITY);
+                    let out = &mut rows[rb..];
+                    let nn_out = &mut nn[nb0..];
+                    let r_n = nn_out.len();
+                    let li0 = c * ROWS;
+                    // On a diagonal tile row li counts only the columns after it (the
+                    // others reach it through the column sums); its K_ii = 1 is added here.
+                    let first = |li: usize| if diagonal { li + 1 } else { 0 };
+                    let d = &mut d[..r_n * cols];
+                    let mut same_cols = [(0usize, 0usize); ROWS];
+                    let mut runs = Vec::with_capacity(1);
+                    for r in 0..r_n {
+                        let li = li0 + r;
+                        let i = i0 + li;
+                        let ni = norms[i];
+                        let grow = gt.row(li);
+                        let grow = grow
+                            .as_slice()
+                            .expect("a row of a standard-layout matrix is contiguous");
+                        let f = first(li).min(cols);
+                        d[r * cols..r * cols + f].fill(<T::Kernel>::INFINITY);
+                        let dr = &mut d[r * cols + f..(r + 1) * cols];
+                        // Nearest neighbours in f64, from the same values (always: it is
+                        // nearly free here).
+                        let mut m = nn_out[r];
+                        for (((dj, &gj), &nj), a) in dr
+                            .iter_mut()
+                            .zip(&grow[f..])
+                            .zip(&norms[j0 + f..j1])
+                            .zip(&mut acc.nn[f..cols])
+                        {
+                            let v = (ni + nj - 2.0 * gj.into()).max(0.0);
+                            *dj = <T::Kernel>::from_f64(v);
+                            m = m.min(v);
+                            *a = a.min(v);
+                        }
+                        nn_out[r] = m;
+                        let (cs, ce) = class_range[i];
+                        let range = (cs.max(j0).min(j1) - j0, ce.max(j0).min(j1) - j0);
+                        same_cols[r] = range;
+                        // Rows are sorted by class: a run ends where the class changes.
+                        match runs.last_mut() {
+                            Some((_, end)) if sorted[i - 1] == sorted[i] => *end = r + 1,
+                            _ => runs.push((r, r + 1)),
+                        }
+                        if diagonal {
+                            for b in 0..nb {
+                                out[r * stride + 2 * b] += 1.0;
+                                out[r * stride + 2 * b + 1] += 1.0;
+                            }
+                        }
+                    }
+                    if opts.stats == Stats::All {
+                        for r in 0..r_n {
+                            let li = li0 + r;
+                            let i = i0 + li;
+                            let (ni, yi) = (norms[i], sorted[i]);
+                            let grow = gt.row(li);
+                            let f = first(li).min(cols);
+                            let (mut ws, mut ws2, mut wn) = (0.0, 0.0, 0u64);
+                            let (mut bs, mut bs2) = (0.0, 0.0);
+                            for jj in f..cols {
+                                let j = j0 + jj;
+                                let dj = (ni + norms[j] - 2.0 * grow[jj].into()).max(0.0);
+                                pc.histogram.add(dj);
+                                if sorted[j] == yi {
+                                    ws += dj.sqrt();
+                                    ws2 += dj;
+                                    wn += 1;
+                                } else {
+                                    bs += dj.sqrt();
+                                    bs2 += dj;
+                                }
+                            }
+                            pc.within[0] += ws;
+                            pc.within[1] += ws2;
+                            pc.within_pairs += wn;
+                            pc.between[0] += bs;
+                            pc.between[1] += bs2;
+                            pc.between_pairs += (cols - f) as u64 - wn;
+                        }
+                    }
+                    let block = Block {
+                        d,
+                        rows: r_n,
+                        cols,
+                        same: &same_cols[..r_n],
+                        runs: &runs,
+                        first_col: first(li0),
+                    };
+                    block.kernel_sums(&plan, &groups, out, stride, acc);
+                }
+            });
+            for (st, w) in scratch.iter_mut().enumerate() {
+                for (k, c) in (st..nblocks).step_by(stripes).enumerate() {
+                    let r_n = ROWS.min(i1 - i0 - c * ROWS);
+                    for r in 0..r_n {
+                        let i = i0 + c * ROWS + r;
+                        let out = &w.rows[(k * ROWS + r) * stride..];
+                        for b in 0..nb {
+                            total[b][i] += out[2 * b];
+                            same[b][i] += out[2 * b + 1];
+                        }
+                        let m = &mut nn_sorted[i];
+                        *m = m.min(w.nn[k * ROWS + r]);
+                    }
+                }
+                w.acc.flush(cols, j0, &mut total, &mut same, &mut nn_sorted);
+            }
+        }
+    }
+    for w in &scratch {
+        stats.merge_counts(&w.counts);
+    }
+    // Back to the caller's row order.
+    for (p, &i) in order.iter().enumerate() {
+        stats.nn_d2[i] = nn_sorted[p];
+    }
+    let unsort = |v: Vec<f64>| {
+        let mut o = vec![0.0; n];
+        for (p, &i) in order.iter().enumerate() {
+            o[i] = v[p];
+        }
+        o
+    };
+    let mut sums: Vec<Option<KernelSums>> = vec![None; variances.len()];
+    for (p, (t, s)) in total.into_iter().zip(same).enumerate() {
+        let i = plan.caller[p];
+        sums[i] = Some(KernelSums {
+            variance: variances[i],
+            total: unsort(t),
+            same: unsort(s),
+        });
+    }
+    PassOutput {
+        sums: sums.into_iter().flatten().collect(),
+        distances: stats,
+    }
+}
+
+/// The element types a pass accepts: the GEMM runs in this precision.
+pub trait Element: LinalgScalar + Into<f64> + Send + Sync {
+    /// The type kernel values are computed and first summed in (see [`KernelValue`]).
+    type Kernel: KernelValue;
+    /// Rounds an f64 to this type.
+    fn from_f64(x: f64) -> Self;
+}
+
+impl Element for f32 {
+    type Kernel = f32;
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+impl Element for f64 {
+    type Kernel = f64;
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+/// The rows of Z in `order`, minus the column means (subtracted in f64, rounded once to T).
+fn centred<T: Element>(z: ArrayView2<'_, T>, mean: &Array1<f64>, order: &[usize]) -> Array2<T> {
+    let mut out = Array2::<T>::zeros(z.raw_dim());
+    for (mut row, &i) in out.outer_iter_mut().zip(order) {
+        for ((v, &x), &m) in row.iter_mut().zip(z.row(i).iter()).zip(mean.iter()) {
+            *v = T::from_f64(x.into() - m);
+        }
+    }
+    out
+}

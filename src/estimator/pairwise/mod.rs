@@ -1,0 +1,228 @@
+//! Pairwise-distance estimators of mutual information: the KL upper and Bhattacharyya lower bounds.
+//!
+//! Kolchinsky & Tracey, "Estimating mixture entropy with pairwise distances" (Entropy 2017,
+//! arXiv:1706.02419); Kolchinsky, Tracey & Wolpert, "Nonlinear information bottleneck"
+//! (arXiv:1705.02436). Each sample's representation z_i is the mean of a Gaussian N(z_i, σ² I)
+//! and X is uniform over the N samples; the bounds are on the mutual information of that
+//! empirical mixture (background §3.1).
+//!
+//! [`pairwise_estimates`] runs one streaming pass ([`kernel`]) for any number of σ² values and
+//! turns the kernel sums into estimates ([`estimate`]); the same pass yields the distance
+//! statistics ([`histogram`], [`kernel::DistanceStats`]). [`Pairwise`] is the [`Estimator`]:
+//! both bounds at every σ² of a [`sigma::SigmaSpec`], from one pass per (layer, epoch).
+
+pub mod distances;
+pub mod estimate;
+pub mod histogram;
+pub mod kernel;
+pub mod sigma;
+
+use ndarray::ArrayView2;
+
+pub use distances::{stats_in, with_matrix, Precision};
+pub use estimate::{estimate, Bound, PairwiseEstimate, SaturationRule};
+pub use kernel::{
+    exp_neg, exp_neg_f32, pairwise_pass, DistanceStats, Element, KernelSums, PassOptions,
+    PassOutput, Stats,
+};
+
+use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch};
+use crate::error::Result;
+use sigma::{median, ChosenSigma, SigmaSpec};
+
+/// Estimates at every σ² and the distance statistics of one representation.
+#[derive(Debug, Clone)]
+pub struct PairwiseResult {
+    /// One estimate per σ², in the order given.
+    pub estimates: Vec<PairwiseEstimate>,
+    /// Distance statistics from the same pass.
+    pub distances: DistanceStats,
+}
+
+/// Runs one pass over Z (N x H) for all `sigma2s` (kernel variances σ² and 4σ²) and returns
+/// the KL and Bhattacharyya estimates with the I(Y;Z) bracket.
+pub fn pairwise_estimates<T: Element>(
+    z: ArrayView2<'_, T>,
+    labels: &[u32],
+    sigma2s: &[f64],
+    opts: &PassOptions,
+    rule: &SaturationRule,
+) -> PairwiseResult {
+    // Kernel variances: σ² (KL) and 4σ² (BD), shared where they coincide.
+    let mut variances: Vec<f64> = Vec::with_capacity(2 * sigma2s.len());
+    let index = |v: f64, vs: &mut Vec<f64>| -> usize {
+        match vs.iter().position(|&w| (w / v - 1.0).abs() < 1e-12) {
+            Some(p) => p,
+            None => {
+                vs.push(v);
+                vs.len() - 1
+            }
+        }
+    };
+    let pairs: Vec<(usize, usize)> = sigma2s
+        .iter()
+        .map(|&s| (index(s, &mut variances), index(4.0 * s, &mut variances)))
+        .collect();
+    let out = pairwise_pass(z, labels, &variances, opts);
+    let estimates = sigma2s
+        .iter()
+        .zip(&pairs)
+        .map(|(&s, &(k, b))| estimate(s, &out.sums[k], &out.sums[b], labels, rule))
+        .collect();
+    PairwiseResult {
+        estimates,
+        distances: out.distances,
+    }
+}
+
+/// The default `--sigma2` of `estimate`.
+pub const DEFAULT_SIGMA2: &str = "0.001,0.01,0.1,1,thesis,nn";
+
+fn parse_sigma2(s: &str) -> std::result::Result<SigmaSpec, String> {
+    SigmaSpec::parse(s).map_err(|e| e.to_string())
+}
+
+/// Parameters of the pairwise bounds.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct PairwiseParams {
+    /// Noise variances: values (0.001,0.1), log grids (1e-4..1e1:25, or 1e-3..1:x2), per layer
+    /// (fc1=0.05), or rules from each representation's squared distances: thesis
+    /// (p90(d²)/1000), pQ/DIV, nn or nn*C (C × median squared nearest-neighbour distance).
+    #[arg(long, default_value = DEFAULT_SIGMA2, value_parser = parse_sigma2)]
+    pub sigma2: SigmaSpec,
+    /// Precision of the distance computation: f32 (fast) or f64.
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub precision: Precision,
+    /// Rows per tile of the pairwise pass (memory grows as its square).
+    #[arg(long, default_value_t = PassOptions::DEFAULT_TILE)]
+    pub tile: usize,
+}
+
+impl Default for PairwiseParams {
+    fn default() -> Self {
+        PairwiseParams {
+            sigma2: SigmaSpec::parse(DEFAULT_SIGMA2).expect("the default σ² specification parses"),
+            precision: Precision::F32,
+            tile: PassOptions::DEFAULT_TILE,
+        }
+    }
+}
+
+impl PairwiseParams {
+    /// Checks the tile size (the σ² specification is checked when parsed).
+    pub fn validate(&self) -> Result<()> {
+        PassOptions {
+            tile: self.tile,
+            stats: Stats::Nearest,
+        }
+        .validate()
+    }
+}
+
+/// The pairwise KL and/or Bhattacharyya bounds as an [`Estimator`].
+#[derive(Debug, Clone)]
+pub struct Pairwise {
+    /// `kl` and/or `bd`, in the order their rows are written.
+    bounds: Vec<&'static str>,
+    params: PairwiseParams,
+    saturation: SaturationRule,
+}
+
+/// Builds [`Pairwise`] for the requested bounds (`kl`, `bd`).
+pub fn build(p: &EstimatorParams, names: &[&str]) -> Result<Box<dyn Estimator>> {
+    p.pairwise.validate()?;
+    let bounds = names
+        .iter()
+        .map(|n| if *n == "kl" { "kl" } else { "bd" })
+        .collect();
+    Ok(Box::new(Pairwise {
+        bounds,
+        params: p.pairwise.clone(),
+        saturation: SaturationRule {
+            margin_nats: p.common.saturation_margin,
+            min_n_eff: p.common.min_n_eff,
+        },
+    }))
+}
+
+/// The group a σ² belongs to across layers: the value (six significant digits, so that grid
+/// values read 0.01, not 0.010000000000000002) for fixed values and grids, the rule's label
+/// for per-(layer, epoch) rules and per-layer values.
+pub fn setting(sigma2: f64, rule: &str) -> String {
+    if matches!(rule, "fixed" | "grid" | "" | "none") || sigma2.is_nan() {
+        let short: f64 = format!("{sigma2:.5e}").parse().unwrap_or(sigma2);
+        format!("{short}")
+    } else {
+        rule.to_string()
+    }
+}
+
+impl Pairwise {
+    /// One (layer, epoch): the σ² values (rules resolved on a first, distance-only pass) and
+    /// one pass for all of them. Returns the estimates with their σ² choices and the distance
+    /// statistics (all of them when `all_stats`, else the nearest neighbours at least).
+    fn run<T: Element>(
+        &self,
+        z: ArrayView2<'_, T>,
+        data: &LayerEpoch<'_>,
+        all_stats: bool,
+    ) -> (Vec<(PairwiseEstimate, ChosenSigma)>, DistanceStats) {
+        let spec = &self.params.sigma2;
+        let (chosen, first) = if spec.has_rules() {
+            let d = distances::stats(z, data.labels, self.params.tile);
+            (spec.resolve(data.layer, Some(&d)), Some(d))
+        } else {
+            (spec.resolve(data.layer, None), None)
+        };
+        let sigma2s: Vec<f64> = chosen.iter().map(|c| c.sigma2).collect();
+        let opts = PassOptions {
+            tile: self.params.tile,
+            stats: if all_stats && first.is_none() {
+                Stats::All
+            } else {
+                Stats::Nearest
+            },
+        };
+        let r = pairwise_estimates(z, data.labels, &sigma2s, &opts, &self.saturation);
+        let stats = first.unwrap_or(r.distances);
+        (r.estimates.into_iter().zip(chosen).collect(), stats)
+    }
+}
+
+impl Estimator for Pairwise {
+    fn name(&self) -> &'static str {
+        "kl/bd"
+    }
+
+    fn named_layers(&self) -> Vec<&str> {
+        self.params.sigma2.named_layers()
+    }
+
+    fn fit(&self, data: &LayerEpoch<'_>, _: &mut ArchiveCache, want: bool) -> Result<Fit> {
+        let (estimates, stats) = with_matrix(
+            data.z,
+            self.params.precision,
+            |z| self.run(z, data, want),
+            |z| self.run(z, data, want),
+        );
+        let nn_median = median(&stats.nn_d2);
+        let mut out = Vec::with_capacity(estimates.len() * self.bounds.len());
+        for (e, chosen) in &estimates {
+            for &name in &self.bounds {
+                let b = if name == "kl" { e.kl } else { e.bd };
+                let mut row = Estimate::new(name, setting(e.sigma2, &chosen.rule));
+                row.sigma2 = e.sigma2;
+                row.sigma2_rule = chosen.rule.clone();
+                row.sigma2_over_nn = e.sigma2 / nn_median;
+                (row.i_xz, row.i_yz, row.n_eff) = (b.i_xz, b.i_yz, b.n_eff);
+                (row.i_yz_lo, row.i_yz_hi) = (e.i_yz_lo, e.i_yz_hi);
+                row.saturated = Some(b.saturated);
+                out.push(row);
+            }
+        }
+        Ok(Fit {
+            estimates: out,
+            distances: want.then_some(stats),
+        })
+    }
+}

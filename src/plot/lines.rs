@@ -1,0 +1,194 @@
+//! Line plots (SNR per layer, accuracy) with a legend.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{plot_err, viridis, write_png, DrawResult};
+use crate::archive::EpochMetrics;
+use crate::diagnostics::snr::{SnrReport, SnrRow};
+use crate::error::{Error, Result};
+
+/// One line of a line plot: (label, colour index, dashed, points).
+pub type Curve = (String, usize, bool, Vec<(f64, f64)>);
+
+/// A line plot of `curves` (colour by index on viridis over `n_colours`), optionally log-log.
+pub fn lines(
+    stem: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    curves: &[Curve],
+    n_colours: usize,
+    log: bool,
+) -> Result<Vec<PathBuf>> {
+    render!(stem, (900, 600), |root| draw_lines(
+        &root, title, x_desc, y_desc, curves, n_colours, log
+    ))
+}
+
+fn draw_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    curves: &[Curve],
+    n_colours: usize,
+    log: bool,
+) -> DrawResult<(), DB> {
+    root.fill(&WHITE)?;
+    let ok =
+        |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log || (p.0 > 0.0 && p.1 > 0.0));
+    let all: Vec<(f64, f64)> = curves
+        .iter()
+        .flat_map(|c| c.3.iter().filter(ok).copied())
+        .collect();
+    let (x0, x1, y0, y1) = all.iter().fold(
+        (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |a, p| (a.0.min(p.0), a.1.max(p.0), a.2.min(p.1), a.3.max(p.1)),
+    );
+    let (x0, x1, y0, y1) = if all.is_empty() {
+        (1.0, 10.0, 1e-3, 1.0)
+    } else {
+        (x0, x1.max(x0 * 1.001 + 1e-9), y0, y1.max(y0 * 1.001 + 1e-9))
+    };
+    let colour = |k: usize| {
+        viridis(if n_colours > 1 {
+            k as f64 / (n_colours - 1) as f64
+        } else {
+            0.3
+        })
+        .to_rgba()
+    };
+    macro_rules! body {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            let tick = |v: &f64| {
+                if *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e4) {
+                    format!("{v:.0e}")
+                } else {
+                    format!("{}", (v * 1e4).round() / 1e4)
+                }
+            };
+            chart
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc(y_desc)
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick)
+                .label_style(("sans-serif", 13))
+                .draw()?;
+            for (label, k, dashed, pts) in curves {
+                let c = colour(*k);
+                let pts: Vec<(f64, f64)> = pts.iter().filter(ok).copied().collect();
+                let s = if *dashed {
+                    chart.draw_series(DashedLineSeries::new(pts, 5, 4, c.stroke_width(2)))?
+                } else {
+                    chart.draw_series(LineSeries::new(pts, c.stroke_width(2)))?
+                };
+                s.label(label.clone()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
+                });
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 12))
+                .draw()?;
+        }};
+    }
+    let builder = |r| {
+        let mut b = ChartBuilder::on(r);
+        b.caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(70);
+        b
+    };
+    if log {
+        body!(builder(root)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0 * 0.9..y1 * 1.1).log_scale())?);
+    } else {
+        let pad = (y1 - y0) * 0.05;
+        body!(builder(root).build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?);
+    }
+    Ok(())
+}
+
+/// The SNR plot: ||Mean||_F/||W||_F (solid) and ||STD||_F/||W||_F (dashed) per layer against
+/// the epoch, log-log, one colour per layer.
+pub fn plot_snr(r: &SnrReport, stem: &Path) -> Result<Vec<PathBuf>> {
+    let mut layers: Vec<&str> = Vec::new();
+    for row in &r.rows {
+        if !layers.contains(&row.layer.as_str()) {
+            layers.push(&row.layer);
+        }
+    }
+    let mut curves: Vec<Curve> = Vec::new();
+    for (k, l) in layers.iter().enumerate() {
+        let pts = |f: fn(&SnrRow) -> f64| {
+            r.rows
+                .iter()
+                .filter(|x| x.layer == *l)
+                .map(|x| (f64::from(x.epoch), f(x)))
+                .collect::<Vec<_>>()
+        };
+        let t = r
+            .transitions
+            .iter()
+            .find(|t| t.layer == *l)
+            .and_then(|t| t.epoch);
+        let note = t.map_or(String::new(), |e| format!(", transition at epoch {e}"));
+        curves.push((format!("{l} mean{note}"), k, false, pts(|x| x.mean_over_w)));
+        curves.push((format!("{l} std"), k, true, pts(|x| x.std_over_w)));
+    }
+    lines(
+        stem,
+        &format!("{}: gradient signal and noise per layer", r.run),
+        "epoch (log)",
+        "||Mean||_F / ||W||_F (solid), ||STD||_F / ||W||_F (dashed)",
+        &curves,
+        layers.len(),
+        true,
+    )
+}
+
+/// Train (solid) and validation (dashed) accuracy against the epoch.
+pub fn plot_accuracy(run: &str, m: &[(u32, EpochMetrics)], stem: &Path) -> Result<Vec<PathBuf>> {
+    let series = |f: fn(&EpochMetrics) -> Option<f64>| {
+        m.iter()
+            .filter_map(|(e, x)| f(x).map(|v| (f64::from(*e), v)))
+            .collect::<Vec<_>>()
+    };
+    let curves: Vec<Curve> = vec![
+        (
+            "train accuracy".into(),
+            0,
+            false,
+            series(|x| x.train_accuracy),
+        ),
+        (
+            "validation accuracy".into(),
+            1,
+            true,
+            series(|x| x.validation_accuracy),
+        ),
+    ];
+    lines(
+        stem,
+        &format!("{run}: accuracy"),
+        "epoch",
+        "accuracy",
+        &curves,
+        3,
+        false,
+    )
+}

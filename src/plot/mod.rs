@@ -1,0 +1,75 @@
+//! Every drawing (PNG and SVG through plotters, rendered in memory and written atomically):
+//! information planes ([`plane`]), line plots of SNR and accuracy ([`lines`]), and
+//! pairwise-distance histograms ([`histograms`]).
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Perceptually uniform colour for t in [0, 1] (viridis).
+pub fn viridis(t: f64) -> RGBColor {
+    use plotters::style::colors::colormaps::{ColorMap, ViridisRGB};
+    ViridisRGB.get_color(t.clamp(0.0, 1.0))
+}
+
+pub(crate) fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::format(path, format!("cannot draw the plot: {e}"))
+}
+
+/// Draws `$draw(&root)` into `stem.png` and `stem.svg` (the same drawing code for both
+/// backends, rendered in memory and written atomically); evaluates to the files written.
+macro_rules! render {
+    ($stem:expr, $size:expr, |$root:ident| $draw:expr) => {{
+        let stem: &Path = $stem;
+        let png = stem.with_extension("png");
+        let svg = stem.with_extension("svg");
+        if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let (w, h) = $size;
+        let mut pixels = vec![0u8; w as usize * h as usize * 3];
+        {
+            let $root = BitMapBackend::with_buffer(&mut pixels, $size).into_drawing_area();
+            $draw.map_err(|e| plot_err(&png, e))?;
+            $root.present().map_err(|e| plot_err(&png, e))?;
+        }
+        write_png(&png, pixels, $size)?;
+        let mut text = String::new();
+        {
+            let $root = SVGBackend::with_string(&mut text, $size).into_drawing_area();
+            $draw.map_err(|e| plot_err(&svg, e))?;
+            $root.present().map_err(|e| plot_err(&svg, e))?;
+        }
+        crate::archive::fsutil::write_atomic(&svg, text.as_bytes())?;
+        Ok(vec![png, svg])
+    }};
+}
+
+/// Encodes RGB pixels as PNG and writes them atomically.
+pub(crate) fn write_png(path: &Path, pixels: Vec<u8>, (w, h): (u32, u32)) -> Result<()> {
+    let image = image::RgbImage::from_raw(w, h, pixels)
+        .ok_or_else(|| plot_err(path, "pixel buffer of the wrong size"))?;
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, image::ImageOutputFormat::Png)
+        .map_err(|e| plot_err(path, e))?;
+    crate::archive::fsutil::write_atomic(path, bytes.get_ref())
+}
+
+/// Draws one layer's distance histograms, one line per epoch (fraction of pairs per bin against
+/// the distance on a log axis, colour from early = dark to late = bright), into `stem.png` and
+/// `stem.svg`. Returns the files written.
+
+/// What drawing into a plotters backend returns.
+pub(crate) type DrawResult<T, DB> =
+    std::result::Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+pub mod histograms;
+pub mod lines;
+pub mod plane;
+
+pub use histograms::distance_histograms;
+pub use lines::{lines, Curve};
+pub use plane::{information_plane, PlanePanel};

@@ -1,0 +1,236 @@
+//! Information planes: I(Y;Z) against I(X;Z), one panel per (run, estimator, setting), colour =
+//! epoch.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{plot_err, viridis, write_png, DrawResult};
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::table::estimates::{EstimateRow, Unit};
+
+/// One information-plane panel: the rows of one (run, estimator, σ²) group.
+#[derive(Debug, Clone)]
+pub struct PlanePanel {
+    /// Panel title.
+    pub title: String,
+    /// (epoch, layer index, I(X;Z), I(Y;Z), bracket lo, bracket hi).
+    pub points: Vec<(u32, usize, f64, f64, f64, f64)>,
+    /// H(Y) in the unit.
+    pub h_y: f64,
+    /// log N in the unit.
+    pub log_n: f64,
+    /// Unit name.
+    pub unit: String,
+}
+
+/// Information planes, one panel per group in a grid: x = I(X;Z), y = I(Y;Z), colour = epoch
+/// (viridis, with a colour bar), each epoch's points joined across layers, layer numbers
+/// (1-based) at the last epoch, the I(Y;Z) bracket as a vertical bar at the last epoch when
+/// `band` is set, dashed reference lines at H(Y) and log N.
+///
+/// Points whose I(X;Z) or I(Y;Z) is not finite cannot be placed and are left out; so are
+/// infinite bracket ends and reference lines.
+pub fn information_plane(stem: &Path, panels: &[PlanePanel], band: bool) -> Result<Vec<PathBuf>> {
+    let nan_if_infinite = |v: f64| if v.is_finite() { v } else { f64::NAN };
+    let finite: Vec<PlanePanel> = panels
+        .iter()
+        .map(|p| PlanePanel {
+            points: p
+                .points
+                .iter()
+                .filter(|q| q.2.is_finite() && q.3.is_finite())
+                .map(|q| {
+                    (
+                        q.0,
+                        q.1,
+                        q.2,
+                        q.3,
+                        nan_if_infinite(q.4),
+                        nan_if_infinite(q.5),
+                    )
+                })
+                .collect(),
+            h_y: nan_if_infinite(p.h_y),
+            log_n: nan_if_infinite(p.log_n),
+            ..p.clone()
+        })
+        .collect();
+    let panels = finite.as_slice();
+    let cols = (panels.len() as f64).sqrt().ceil().max(1.0) as usize;
+    let rows = panels.len().div_ceil(cols).max(1);
+    let size = (560 * cols as u32 + 90, 460 * rows as u32);
+    render!(stem, size, |root| draw_planes(
+        &root, panels, cols, rows, band
+    ))
+}
+
+fn draw_planes<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    panels: &[PlanePanel],
+    cols: usize,
+    rows: usize,
+    band: bool,
+) -> DrawResult<(), DB> {
+    root.fill(&WHITE)?;
+    let (w, _) = root.dim_in_pixel();
+    let (main, bar) = root.split_horizontally(w - 90);
+    let (e_min, e_max) = panels
+        .iter()
+        .flat_map(|p| p.points.iter().map(|q| q.0))
+        .fold((u32::MAX, 0), |(a, b), e| (a.min(e), b.max(e)));
+    // Epochs spanning more than two decades are coloured by log(1 + epoch), so that the early
+    // epochs, where representations change fastest, are told apart.
+    let log_scale = e_max > 100 && (f64::from(e_max) + 1.0) / (f64::from(e_min) + 1.0) > 100.0;
+    let scale = |e: u32| {
+        if log_scale {
+            f64::from(e).ln_1p()
+        } else {
+            f64::from(e)
+        }
+    };
+    let e_span = (scale(e_max) - scale(e_min)).max(1e-9);
+    let colour_of = |e: u32| viridis((scale(e) - scale(e_min)) / e_span);
+    for (panel, area) in panels.iter().zip(main.split_evenly((rows, cols))) {
+        // f64::max skips NaN: a missing reference line does not widen the axes.
+        // (Capped so that a huge value cannot overflow the axis range to infinity.)
+        let xmax = (panel.points.iter().map(|p| p.2).fold(panel.log_n, f64::max) * 1.05)
+            .min(f64::MAX / 4.0);
+        let ymax = (panel
+            .points
+            .iter()
+            .map(|p| p.3.max(if band { p.5 } else { 0.0 }))
+            .fold(panel.h_y, f64::max)
+            * 1.08)
+            .min(f64::MAX / 4.0);
+        let mut chart = ChartBuilder::on(&area)
+            .caption(&panel.title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..xmax.max(1e-6), 0.0..ymax.max(1e-6))?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("I(X;Z) [{}]", panel.unit))
+            .y_desc(format!("I(Y;Z) [{}]", panel.unit))
+            .label_style(("sans-serif", 12))
+            .draw()?;
+        let dashed =
+            |pts: Vec<(f64, f64)>| DashedLineSeries::new(pts, 6, 4, BLACK.mix(0.6).stroke_width(1));
+        if panel.h_y.is_finite() {
+            chart.draw_series(dashed(vec![(0.0, panel.h_y), (xmax, panel.h_y)]))?;
+            chart.draw_series(std::iter::once(Text::new(
+                "H(Y)",
+                (xmax * 0.02, panel.h_y),
+                ("sans-serif", 12),
+            )))?;
+        }
+        if panel.log_n.is_finite() {
+            chart.draw_series(dashed(vec![(panel.log_n, 0.0), (panel.log_n, ymax)]))?;
+            chart.draw_series(std::iter::once(Text::new(
+                "log N",
+                (panel.log_n, ymax * 0.04),
+                ("sans-serif", 12),
+            )))?;
+        }
+        let mut epochs: Vec<u32> = panel.points.iter().map(|p| p.0).collect();
+        epochs.sort_unstable();
+        epochs.dedup();
+        for &e in &epochs {
+            let mut pts: Vec<_> = panel.points.iter().filter(|p| p.0 == e).collect();
+            pts.sort_by_key(|p| p.1);
+            let c = colour_of(e);
+            chart.draw_series(LineSeries::new(
+                pts.iter().map(|p| (p.2, p.3)),
+                c.mix(0.5).stroke_width(1),
+            ))?;
+            chart.draw_series(pts.iter().map(|p| Circle::new((p.2, p.3), 3, c.filled())))?;
+        }
+        if let Some(&last) = epochs.last() {
+            for p in panel.points.iter().filter(|p| p.0 == last) {
+                if band && p.4.is_finite() && p.5.is_finite() {
+                    chart.draw_series(LineSeries::new(
+                        vec![(p.2, p.4), (p.2, p.5)],
+                        RED.mix(0.6).stroke_width(2),
+                    ))?;
+                }
+                chart.draw_series(std::iter::once(Text::new(
+                    format!("{}", p.1 + 1),
+                    (p.2, p.3),
+                    ("sans-serif", 14).into_font().color(&BLACK),
+                )))?;
+            }
+        }
+    }
+    // Colour bar.
+    let (_, bh) = bar.dim_in_pixel();
+    let top = 40i32;
+    let bottom = bh as i32 - 60;
+    for y in top..bottom {
+        let t = f64::from(bottom - y) / f64::from(bottom - top);
+        bar.draw(&Rectangle::new([(20, y), (44, y + 1)], viridis(t).filled()))?;
+    }
+    bar.draw(&Text::new(
+        if log_scale { "epoch (log)" } else { "epoch" },
+        (8, top - 24),
+        ("sans-serif", 13),
+    ))?;
+    let y_of =
+        |e: u32| bottom - ((scale(e) - scale(e_min)) / e_span * f64::from(bottom - top)) as i32;
+    let mut ticks = vec![e_min, e_max];
+    if log_scale {
+        // Powers of ten below e_max; u64, so that epochs near u32::MAX cannot wrap to 0.
+        let mut t: u64 = 10;
+        while t < u64::from(e_max) {
+            let e = t as u32;
+            if e > e_min && f64::from(e_max) / f64::from(e) > 1.5 {
+                ticks.push(e);
+            }
+            t *= 10;
+        }
+    }
+    for t in ticks {
+        bar.draw(&Text::new(
+            format!("{t}"),
+            (48, y_of(t) - 6),
+            ("sans-serif", 12),
+        ))?;
+    }
+    Ok(())
+}
+
+/// One information-plane panel per (run, estimator, σ² group), in order of appearance.
+pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
+    let mut order: Vec<(String, String, String)> = Vec::new();
+    let mut groups: BTreeMap<(String, String, String), Vec<&EstimateRow>> = BTreeMap::new();
+    for r in rows {
+        let k = (r.run.clone(), r.estimator.clone(), r.setting.clone());
+        if !groups.contains_key(&k) {
+            order.push(k.clone());
+        }
+        groups.entry(k).or_default().push(r);
+    }
+    order
+        .into_iter()
+        .map(|k| {
+            let g = &groups[&k];
+            let u = unit.from_nats();
+            PlanePanel {
+                title: format!("{} · {} · σ² = {}", k.0, k.1, k.2),
+                points: g
+                    .iter()
+                    .map(|r| {
+                        let (x, y) = (r.i_xz * u, r.i_yz * u);
+                        (r.epoch, r.layer_index, x, y, r.i_yz_lo * u, r.i_yz_hi * u)
+                    })
+                    .collect(),
+                h_y: g[0].h_y * u,
+                log_n: g[0].log_n * u,
+                unit: unit.to_string(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,112 @@
+//! The report's `index.html`: one self-contained page (PNG plots embedded as data URIs, no
+//! server, no network), rendered from [`ReportData`].
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use super::ReportData;
+use crate::error::{Error, Result};
+
+/// Base64 (RFC 4648, with padding).
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                s.push(T[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+/// HTML-escaped text.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `<img>` tags with the PNGs among `files` embedded as data URIs.
+fn img_tags(files: &[PathBuf]) -> Result<String> {
+    let mut s = String::new();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+    {
+        let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
+        let _ = writeln!(
+            s,
+            "<img alt=\"{}\" src=\"data:image/png;base64,{}\">",
+            esc(&f.display().to_string()),
+            base64(&bytes)
+        );
+    }
+    Ok(s)
+}
+
+const HEAD: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>infoplane report</title>\n<style>body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em}img{max-width:100%;border:1px solid #ddd;margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}li{margin:2px 0}</style></head><body>\n<h1>infoplane report</h1>\n";
+
+/// The whole page.
+pub fn render(data: &ReportData) -> Result<String> {
+    let mut html = String::from(HEAD);
+    let _ = write!(html, "<h2>Summary</h2>\n<ul>\n");
+    for f in &data.findings {
+        let _ = writeln!(html, "<li>{}</li>", esc(f));
+    }
+    let _ = write!(html, "</ul>\n<p>Estimator: pairwise KL (upper) and Bhattacharyya (lower) bounds of Kolchinsky &amp; Tracey (2017), unit {}; every table is a CSV beside this file.</p>\n", data.unit);
+    for run in &data.runs {
+        let [plane, acc, snr, dist] = &run.plots;
+        let _ = write!(
+            html,
+            "<h2>{}</h2>\n<pre>{}</pre>\n<h3>Information plane</h3>\n{}\n<h3>Data-processing inequality and bounds</h3>\n<pre>{}</pre>\n<h3>Accuracy</h3>\n{}\n<h3>Gradient signal-to-noise</h3>\n<p>{}</p>\n{}\n<h3>Pairwise distances{}</h3>\n{}\n",
+            esc(&run.name),
+            esc(&run.summary),
+            img_tags(plane)?,
+            esc(&run.dpi_text),
+            img_tags(acc)?,
+            esc(run.snr_text.as_deref().unwrap_or("no gradient statistics in this archive")),
+            img_tags(snr)?,
+            run.last_epoch.map_or(String::new(), |e| format!(" (epochs up to {e})")),
+            img_tags(dist)?,
+        );
+    }
+    let _ = match &data.comparison {
+        Ok(line) => write!(html, "<h2>Comparison</h2>\n<p>{}</p>\n", esc(line)),
+        Err(why) => write!(
+            html,
+            "<h2>Comparison</h2>\n<p>not compared: {}</p>\n",
+            esc(why)
+        ),
+    };
+    let _ = write!(html, "<h2>Files</h2>\n<ul>\n");
+    for f in &data.files {
+        let _ = writeln!(html, "<li><a href=\"{0}\">{0}</a></li>", esc(f));
+    }
+    html.push_str("</ul>\n</body></html>\n");
+    Ok(html)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(i.as_bytes()), o);
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! The one-command report: for one or more archives, estimates (with the distances from the
+//! same passes), DPI and bound checks, gradient SNR, plots and a comparison, gathered here into
+//! CSVs, plots and a [`ReportData`] that [`html`] turns into a self-contained `index.html`.
+
+pub mod html;
+
+use std::path::{Path, PathBuf};
+
+use crate::archive::{Archive, Summary};
+use crate::diagnostics::compare::{self, By};
+use crate::diagnostics::{dpi, snr};
+use crate::distances::DistanceReport;
+use crate::error::{Error, Result};
+use crate::estimates::{self, EstimateRequest};
+use crate::estimator::pairwise::sigma::SigmaSpec;
+use crate::plot;
+use crate::selection::Epochs;
+use crate::table::estimates::{self as table, EstimateRow, Unit};
+
+/// The report's default σ² values: two fixed values and both data rules.
+pub const DEFAULT_SIGMA2: &str = "0.001,0.1,thesis,nn";
+
+fn parse_sigma2(s: &str) -> std::result::Result<SigmaSpec, String> {
+    SigmaSpec::parse(s).map_err(|e| e.to_string())
+}
+
+/// What the report computes (its flags, with their defaults).
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct ReportParams {
+    /// Noise variances (as for estimate).
+    #[arg(long, default_value = DEFAULT_SIGMA2, value_parser = parse_sigma2)]
+    pub sigma2: SigmaSpec,
+    /// Estimators.
+    #[arg(long, value_delimiter = ',', default_value = "kl,bd")]
+    pub estimator: Vec<String>,
+    /// Epochs to estimate: all, last, every:K, or a list like 0,5,10..20.
+    #[arg(long, default_value = "all", value_parser = parse_epochs)]
+    pub epochs: Epochs,
+    /// Unit of the tables and plots.
+    #[arg(long, value_enum, default_value_t = Unit::Bits)]
+    pub unit: Unit,
+    /// DPI tolerance, in the unit.
+    #[arg(long, default_value_t = dpi::DEFAULT_TOLERANCE)]
+    pub tolerance: f64,
+}
+
+fn parse_epochs(s: &str) -> std::result::Result<Epochs, String> {
+    Epochs::parse(s).map_err(|e| e.to_string())
+}
+
+impl Default for ReportParams {
+    fn default() -> Self {
+        ReportParams {
+            sigma2: SigmaSpec::parse(DEFAULT_SIGMA2).expect("the default σ² specification parses"),
+            estimator: vec!["kl".into(), "bd".into()],
+            epochs: Epochs::All,
+            unit: Unit::Bits,
+            tolerance: dpi::DEFAULT_TOLERANCE,
+        }
+    }
+}
+
+impl ReportParams {
+    /// The estimation these parameters ask for.
+    pub fn request(&self) -> EstimateRequest {
+        let mut req = EstimateRequest::new(&[]);
+        req.estimators = self.estimator.clone();
+        req.params.pairwise.sigma2 = self.sigma2.clone();
+        req.epochs = self.epochs.clone();
+        req
+    }
+}
+
+/// What the report shows of one run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The run's name.
+    pub name: String,
+    /// `inspect`'s text for the archive.
+    pub summary: String,
+    /// `dpi`'s text.
+    pub dpi_text: String,
+    /// The gradient SNR in one line, when the archive has gradient statistics.
+    pub snr_text: Option<String>,
+    /// The last epoch with activations.
+    pub last_epoch: Option<u32>,
+    /// Plots: information plane, accuracy, SNR, distance histograms (PNG and SVG).
+    pub plots: [Vec<PathBuf>; 4],
+}
+
+/// Everything the HTML shows.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    /// One per archive.
+    pub runs: Vec<RunReport>,
+    /// The plain-language findings, in order.
+    pub findings: Vec<String>,
+    /// The comparison in one line, or why there is none.
+    pub comparison: std::result::Result<String, String>,
+    /// Every file written, relative to the report folder.
+    pub files: Vec<String>,
+    /// The unit of the tables and plots.
+    pub unit: Unit,
+}
+
+/// What a report wrote.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFiles {
+    /// Every file, relative to the report folder.
+    pub files: Vec<String>,
+    /// The plain-language findings.
+    pub findings: Vec<String>,
+}
+
+/// A name safe in file names.
+fn safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Runs everything over `dirs` and writes CSVs, plots and a self-contained `index.html` into
+/// `out`. `progress(stage)` is called as each stage starts.
+pub fn write_report(
+    dirs: &[PathBuf],
+    out: &Path,
+    p: &ReportParams,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ReportFiles> {
+    let req = p.request();
+    req.build()?;
+    dpi::validate_tolerance(p.tolerance)?;
+    for dir in dirs {
+        crate::archive::fsutil::refuse_output_inside(out, dir)?;
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut files = Vec::new();
+    let mut findings = Vec::new();
+    let mut runs = Vec::new();
+    let mut all_rows = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for dir in dirs {
+        let archive = Archive::open(dir)?;
+        let mut stem = safe(&archive.manifest().run.name);
+        while !seen.insert(stem.clone()) {
+            stem.push('_');
+        }
+        let (run, rows) = gather_run(&archive, &stem, out, p, &mut files, &mut findings, progress)?;
+        runs.push(run);
+        all_rows.extend(rows);
+    }
+    progress("compare");
+    let comparison = comparison(&all_rows, dirs.len(), out, p.unit, &mut files)?;
+    if let Ok(line) = &comparison {
+        findings.push(line.clone());
+    }
+    let mut rel: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix(out).ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    rel.sort();
+    let data = ReportData {
+        runs,
+        findings,
+        comparison,
+        files: rel,
+        unit: p.unit,
+    };
+    crate::archive::fsutil::write_atomic(&out.join("index.html"), html::render(&data)?.as_bytes())?;
+    let mut all = data.files;
+    all.push("index.html".into());
+    all.sort();
+    Ok(ReportFiles {
+        files: all,
+        findings: data.findings,
+    })
+}
+
+/// Estimates, distances, DPI, SNR and plots of one archive; their files go into `files`,
+/// their findings into `findings`.
+fn gather_run(
+    archive: &Archive,
+    stem: &str,
+    out: &Path,
+    p: &ReportParams,
+    files: &mut Vec<PathBuf>,
+    findings: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(RunReport, Vec<EstimateRow>)> {
+    let name = archive.manifest().run.name.clone();
+    progress(&format!(
+        "{stem}: estimating, with the distances from the same passes"
+    ));
+    let mut dist = DistanceReport::default();
+    let rows = estimates::estimate_archive(
+        archive,
+        &p.request(),
+        &mut |_, _| {},
+        Some(&mut |li, epoch, d| dist.push(archive, li, epoch, d)),
+    )?;
+    let mut csv = |kind: &str, df: &mut polars::prelude::DataFrame| -> Result<()> {
+        let path = out.join(format!("{kind}-{stem}.csv"));
+        crate::table::write(df, &path)?;
+        files.push(path);
+        Ok(())
+    };
+    csv("estimates", &mut table::to_frame(&rows, p.unit)?)?;
+    csv(
+        "distances",
+        &mut crate::distances::distances_table(&dist.rows)?,
+    )?;
+    progress(&format!("{stem}: dpi"));
+    let tol = p.tolerance / p.unit.from_nats();
+    let v = dpi::check(&rows, tol)?;
+    csv("violations", &mut dpi::violations_table(&v, p.unit)?)?;
+    findings.extend(key_findings(&dpi::findings(&v, &rows), &name, stem));
+    let snr_text = if archive.manifest().parameters.is_empty() {
+        None
+    } else {
+        let s = snr::snr_archive(archive)?;
+        csv("snr", &mut snr::snr_table(&s)?)?;
+        let text = snr_line(&s);
+        findings.push(format!("{name}: gradient SNR: {text}"));
+        Some((s, text))
+    };
+    progress(&format!("{stem}: plots"));
+    let layer_names: Vec<String> = archive.layers().iter().map(|l| l.name.clone()).collect();
+    let plots = [
+        plot::information_plane(
+            &out.join(format!("infoplane-{stem}")),
+            &plot::plane::plane_panels(&rows, p.unit),
+            false,
+        )?,
+        plot::lines::plot_accuracy(
+            &name,
+            &archive.metrics()?,
+            &out.join(format!("accuracy-{stem}")),
+        )?,
+        match &snr_text {
+            Some((s, _)) => plot::lines::plot_snr(s, &out.join(format!("snr-{stem}")))?,
+            None => Vec::new(),
+        },
+        plot::histograms::layer_histograms(
+            &name,
+            &layer_names,
+            &dist,
+            &out.join(format!("plots-{stem}")),
+            None,
+        )?,
+    ];
+    files.extend(plots.iter().flatten().cloned());
+    let run = RunReport {
+        summary: Summary::of(archive)?.to_string(),
+        dpi_text: dpi::summary(&v, &rows, p.unit),
+        snr_text: snr_text.map(|(_, t)| t),
+        last_epoch: archive.activation_epochs().last().copied(),
+        plots,
+        name,
+    };
+    Ok((run, rows))
+}
+
+/// The findings that matter (definite violations and saturation), at most 12 per run.
+fn key_findings(all: &[dpi::Finding], run: &str, stem: &str) -> Vec<String> {
+    let key: Vec<String> = all
+        .iter()
+        .filter(|f| f.matters())
+        .map(dpi::Finding::sentence)
+        .collect();
+    let mut out: Vec<String> = key.iter().take(12).cloned().collect();
+    if key.len() > 12 {
+        out.push(format!(
+            "{run}: {} more findings in violations-{stem}.csv",
+            key.len() - 12
+        ));
+    }
+    if key.is_empty() {
+        out.push(format!(
+            "{run}: no definite DPI or bound violation and no saturation"
+        ));
+    }
+    out
+}
+
+/// The transition epochs and the stable-accuracy epoch in one line.
+fn snr_line(s: &snr::SnrReport) -> String {
+    let mut text = s
+        .transitions
+        .iter()
+        .map(|t| {
+            let at = t.epoch.map_or("no transition".into(), |e| {
+                format!("transition at epoch {e}")
+            });
+            format!("{}: {at}", t.layer)
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    text.push_str(&format!(
+        "; validation accuracy stable from epoch {}",
+        s.stable_validation_epoch
+            .map_or("-".into(), |e| e.to_string())
+    ));
+    text
+}
+
+/// Compares the runs (several archives) or the estimators (one); writes the tables.
+fn comparison(
+    rows: &[EstimateRow],
+    archives: usize,
+    out: &Path,
+    unit: Unit,
+    files: &mut Vec<PathBuf>,
+) -> Result<std::result::Result<String, String>> {
+    let by = if archives > 1 { By::Run } else { By::Estimator };
+    let c = match compare::compare(rows, by, false) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let p = out.join("compare.csv");
+    crate::table::write(&mut compare::diff_table(&c, unit)?, &p)?;
+    let q = out.join("compare-ranks.csv");
+    crate::table::write(&mut compare::rank_table(&c)?, &q)?;
+    files.extend([p, q]);
+    let flips = c.ranks.iter().filter(|r| !r.flips.is_empty()).count();
+    Ok(Ok(format!(
+        "compare by {}: {} joined rows; layer orderings differ at {flips} of {} (epoch, quantity) pairs",
+        match by {
+            By::Run => "run",
+            By::Estimator => "estimator",
+            By::Sigma2 => "sigma2",
+        },
+        c.diffs.len(),
+        c.ranks.len()
+    )))
+}

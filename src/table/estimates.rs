@@ -1,0 +1,349 @@
+//! The estimates table: one schema, one row type ([`EstimateRow`]), written by `estimate` and
+//! read back by every diagnostic, whatever estimator (or other tool) wrote it.
+//!
+//! Columns, in order ([`COLUMNS`]): `run, layer, layer_index, layer_kind, epoch, estimator,
+//! setting, sigma2, sigma2_rule, sigma2_over_nn, i_xz, i_yz, i_yz_lo, i_yz_hi, n, h_y, log_n,
+//! n_eff, saturated, unit, params, i_yz_baseline`. Information columns (`i_*`, `h_y`, `log_n`)
+//! are in `unit` (bits or nats) in the file and always in nats in memory. A table from another
+//! tool needs only [`REQUIRED`]; the rest default (`setting` from σ² and its rule, or from
+//! `params`).
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use polars::prelude::DataFrame;
+
+use super::{frame, Table, Values};
+use crate::archive::LayerInfo;
+use crate::error::{Error, Result};
+
+/// Unit of information in tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Unit {
+    /// log base 2.
+    #[default]
+    Bits,
+    /// Natural log.
+    Nats,
+}
+
+impl Unit {
+    /// Multiplier from nats to this unit.
+    pub fn from_nats(self) -> f64 {
+        match self {
+            Unit::Bits => 1.0 / std::f64::consts::LN_2,
+            Unit::Nats => 1.0,
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unit::Bits => "bits",
+            Unit::Nats => "nats",
+        })
+    }
+}
+
+impl FromStr for Unit {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bits" => Ok(Unit::Bits),
+            "nats" => Ok(Unit::Nats),
+            other => Err(Error::Invalid(format!(
+                "unknown unit '{other}' (expected bits or nats)"
+            ))),
+        }
+    }
+}
+
+/// One row: an estimate of one estimator on one (run, layer, epoch), in nats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimateRow {
+    /// Run name.
+    pub run: String,
+    /// Layer name.
+    pub layer: String,
+    /// Position of the layer in the network.
+    pub layer_index: usize,
+    /// Layer kind (`linear`, `conv`, `recurrent`, `graph`, `output`, `unknown`).
+    pub layer_kind: String,
+    /// Epoch.
+    pub epoch: u32,
+    /// Estimator name (`kl`, `bd`, ...).
+    pub estimator: String,
+    /// Parameter group across layers (σ² value or rule, binning, ...): what diagnostics
+    /// group and compare by.
+    pub setting: String,
+    /// Noise variance (NaN when the estimator has none).
+    pub sigma2: f64,
+    /// How σ² was chosen (`fixed`, `grid`, `layer`, a rule, `none`).
+    pub sigma2_rule: String,
+    /// σ² over the median squared nearest-neighbour distance.
+    pub sigma2_over_nn: f64,
+    /// I(X;Z), nats.
+    pub i_xz: f64,
+    /// I(Y;Z), nats.
+    pub i_yz: f64,
+    /// Lower end of the rigorous I(Y;Z) bracket (NaN when unknown), nats.
+    pub i_yz_lo: f64,
+    /// Upper end of the rigorous I(Y;Z) bracket (NaN when unknown), nats.
+    pub i_yz_hi: f64,
+    /// Number of samples.
+    pub n: usize,
+    /// H(Y), nats.
+    pub h_y: f64,
+    /// ln N, nats.
+    pub log_n: f64,
+    /// N_eff of the pairwise kernel (NaN otherwise).
+    pub n_eff: f64,
+    /// Saturation flag.
+    pub saturated: bool,
+    /// The estimator's parameters as `name=value` pairs.
+    pub params: String,
+    /// I(Y;Z) with shuffled labels (Rényi), nats.
+    pub i_yz_baseline: f64,
+}
+
+impl EstimateRow {
+    /// The columns every estimate of one (layer, epoch) shares; the rest unknown.
+    pub fn base(
+        run: &str,
+        (index, layer): (usize, &LayerInfo),
+        epoch: u32,
+        n: usize,
+        h_y: f64,
+    ) -> Self {
+        EstimateRow {
+            run: run.to_string(),
+            layer: layer.name.clone(),
+            layer_index: index,
+            layer_kind: layer.kind.to_string(),
+            epoch,
+            estimator: String::new(),
+            setting: String::new(),
+            sigma2: f64::NAN,
+            sigma2_rule: "none".into(),
+            sigma2_over_nn: f64::NAN,
+            i_xz: f64::NAN,
+            i_yz: f64::NAN,
+            i_yz_lo: f64::NAN,
+            i_yz_hi: f64::NAN,
+            n,
+            h_y,
+            log_n: (n as f64).ln(),
+            n_eff: f64::NAN,
+            saturated: false,
+            params: String::new(),
+            i_yz_baseline: f64::NAN,
+        }
+    }
+}
+
+/// Column names, in order.
+pub const COLUMNS: [&str; 22] = [
+    "run",
+    "layer",
+    "layer_index",
+    "layer_kind",
+    "epoch",
+    "estimator",
+    "setting",
+    "sigma2",
+    "sigma2_rule",
+    "sigma2_over_nn",
+    "i_xz",
+    "i_yz",
+    "i_yz_lo",
+    "i_yz_hi",
+    "n",
+    "h_y",
+    "log_n",
+    "n_eff",
+    "saturated",
+    "unit",
+    "params",
+    "i_yz_baseline",
+];
+
+/// Columns a table must have to be read as estimates.
+pub const REQUIRED: [&str; 11] = [
+    "run",
+    "layer",
+    "layer_index",
+    "epoch",
+    "estimator",
+    "sigma2",
+    "i_xz",
+    "i_yz",
+    "n",
+    "h_y",
+    "log_n",
+];
+
+/// The rows as a table with [`COLUMNS`], information in `unit`.
+pub fn to_frame(rows: &[EstimateRow], unit: Unit) -> Result<DataFrame> {
+    let k = unit.from_nats();
+    let f = |g: fn(&EstimateRow) -> f64| Values::F64(rows.iter().map(g).collect());
+    let info = |g: fn(&EstimateRow) -> f64| Values::F64(rows.iter().map(|r| g(r) * k).collect());
+    let s =
+        |g: fn(&EstimateRow) -> &str| Values::Str(rows.iter().map(|r| g(r).to_string()).collect());
+    let i = |g: fn(&EstimateRow) -> i64| Values::I64(rows.iter().map(g).collect());
+    frame(vec![
+        ("run", s(|r| &r.run)),
+        ("layer", s(|r| &r.layer)),
+        ("layer_index", i(|r| r.layer_index as i64)),
+        ("layer_kind", s(|r| &r.layer_kind)),
+        ("epoch", i(|r| i64::from(r.epoch))),
+        ("estimator", s(|r| &r.estimator)),
+        ("setting", s(|r| &r.setting)),
+        ("sigma2", f(|r| r.sigma2)),
+        ("sigma2_rule", s(|r| &r.sigma2_rule)),
+        ("sigma2_over_nn", f(|r| r.sigma2_over_nn)),
+        ("i_xz", info(|r| r.i_xz)),
+        ("i_yz", info(|r| r.i_yz)),
+        ("i_yz_lo", info(|r| r.i_yz_lo)),
+        ("i_yz_hi", info(|r| r.i_yz_hi)),
+        ("n", i(|r| r.n as i64)),
+        ("h_y", info(|r| r.h_y)),
+        ("log_n", info(|r| r.log_n)),
+        ("n_eff", f(|r| r.n_eff)),
+        (
+            "saturated",
+            Values::Bool(rows.iter().map(|r| r.saturated).collect()),
+        ),
+        ("unit", Values::Str(vec![unit.to_string(); rows.len()])),
+        ("params", s(|r| &r.params)),
+        ("i_yz_baseline", info(|r| r.i_yz_baseline)),
+    ])
+}
+
+/// Writes the rows to `path` (CSV or Parquet by extension), information in `unit`.
+pub fn write(rows: &[EstimateRow], unit: Unit, path: &Path) -> Result<()> {
+    super::write(&mut to_frame(rows, unit)?, path)
+}
+
+/// An estimates table read back: rows in nats, and the unit the file used (its first row's;
+/// bits when it says none), for showing results the way they were written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimates {
+    /// The rows, in nats.
+    pub rows: Vec<EstimateRow>,
+    /// The unit of the file.
+    pub unit: Unit,
+}
+
+/// Reads an estimates table (CSV or Parquet, by extension).
+pub fn read(path: &Path) -> Result<Estimates> {
+    from_table(&Table::read(path)?)
+}
+
+/// The setting of a row from a table without the `setting` column: the σ² group (value or
+/// rule) when there is a σ², the parameters otherwise.
+fn setting_of(sigma2: f64, rule: &str, params: &str) -> String {
+    if sigma2.is_nan() {
+        params.to_string()
+    } else {
+        crate::estimator::pairwise::setting(sigma2, rule)
+    }
+}
+
+/// The rows of a table with at least the [`REQUIRED`] columns, converted to nats.
+pub fn from_table(t: &Table) -> Result<Estimates> {
+    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| !t.has(c)).collect();
+    if !missing.is_empty() {
+        return Err(Error::format(
+            t.path(),
+            format!(
+                "not an estimates table: missing column{} {} (write one with `infoplane estimate`)",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.join(", ")
+            ),
+        ));
+    }
+    let n = t.height();
+    if n == 0 {
+        return Err(Error::format(
+            t.path(),
+            "holds no estimate rows (only a header)",
+        ));
+    }
+    let text = |c: &str, d: &str| -> Result<Vec<String>> {
+        Ok(t.strs(c)?.unwrap_or_else(|| vec![d.to_string(); n]))
+    };
+    let num = |c: &str| -> Result<Vec<f64>> { Ok(t.f64s(c)?.unwrap_or_else(|| vec![f64::NAN; n])) };
+    let whole =
+        |c: &str, max: f64| -> Result<Vec<f64>> { Ok(t.whole(c, max)?.unwrap_or_default()) };
+    let units: Vec<Unit> = text("unit", "bits")?
+        .iter()
+        .map(|u| u.parse().unwrap_or_default())
+        .collect();
+    let (li, ep, nn) = (
+        whole("layer_index", u32::MAX as f64)?,
+        whole("epoch", u32::MAX as f64)?,
+        whole("n", (1u64 << 53) as f64)?,
+    );
+    let (run, layer, kind) = (
+        text("run", "")?,
+        text("layer", "")?,
+        text("layer_kind", "unknown")?,
+    );
+    let (estimator, rule, params) = (
+        text("estimator", "")?,
+        text("sigma2_rule", "")?,
+        text("params", "")?,
+    );
+    let setting = t.strs("setting")?;
+    let (sg, over, neff) = (num("sigma2")?, num("sigma2_over_nn")?, num("n_eff")?);
+    let info = [
+        "i_xz",
+        "i_yz",
+        "i_yz_lo",
+        "i_yz_hi",
+        "h_y",
+        "log_n",
+        "i_yz_baseline",
+    ]
+    .map(|c| num(c));
+    let [ixz, iyz, lo, hi, hy, ln, base] = info;
+    let (ixz, iyz, lo, hi, hy, ln, base) = (ixz?, iyz?, lo?, hi?, hy?, ln?, base?);
+    let sat = t.bools("saturated")?.unwrap_or_else(|| vec![false; n]);
+    let rows = (0..n)
+        .map(|r| {
+            let k = 1.0 / units[r].from_nats();
+            EstimateRow {
+                run: run[r].clone(),
+                layer: layer[r].clone(),
+                layer_index: li[r] as usize,
+                layer_kind: kind[r].clone(),
+                epoch: ep[r] as u32,
+                estimator: estimator[r].clone(),
+                setting: match &setting {
+                    Some(s) => s[r].clone(),
+                    None => setting_of(sg[r], &rule[r], &params[r]),
+                },
+                sigma2: sg[r],
+                sigma2_rule: rule[r].clone(),
+                sigma2_over_nn: over[r],
+                i_xz: ixz[r] * k,
+                i_yz: iyz[r] * k,
+                i_yz_lo: lo[r] * k,
+                i_yz_hi: hi[r] * k,
+                n: nn[r] as usize,
+                h_y: hy[r] * k,
+                log_n: ln[r] * k,
+                n_eff: neff[r],
+                saturated: sat[r],
+                params: params[r].clone(),
+                i_yz_baseline: base[r] * k,
+            }
+        })
+        .collect();
+    Ok(Estimates {
+        rows,
+        unit: units[0],
+    })
+}

@@ -1,0 +1,413 @@
+//! DPI classification, gradient SNR, transition detection, comparisons, results round trips and
+//! plots, on constructed inputs with known answers.
+
+use infoplane::archive::GradientStats;
+use infoplane::diagnostics::compare::{self, By};
+use infoplane::diagnostics::dpi::{self, Category, Check};
+use infoplane::diagnostics::snr;
+use infoplane::plot::{self, PlanePanel};
+use infoplane::table::estimates::{self, EstimateRow, Unit};
+use infoplane::table::{frame, Values};
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    run: &str,
+    est: &str,
+    layer: usize,
+    kind: &str,
+    epoch: u32,
+    i_xz: f64,
+    i_yz: f64,
+    lo: f64,
+    hi: f64,
+) -> EstimateRow {
+    EstimateRow {
+        run: run.into(),
+        layer: format!("l{layer}"),
+        layer_index: layer,
+        layer_kind: kind.into(),
+        epoch,
+        estimator: est.into(),
+        setting: "0.1".into(),
+        sigma2: 0.1,
+        sigma2_rule: "fixed".into(),
+        sigma2_over_nn: f64::NAN,
+        i_xz,
+        i_yz,
+        i_yz_lo: lo,
+        i_yz_hi: hi,
+        n: 100,
+        h_y: 1.0,
+        log_n: 100f64.log2(),
+        n_eff: f64::NAN,
+        saturated: false,
+        params: String::new(),
+        i_yz_baseline: f64::NAN,
+    }
+}
+
+fn find(v: &[dpi::Violation], est: &str, check: Check, layer: &str) -> Option<Category> {
+    v.iter()
+        .find(|x| x.estimator == est && x.check == check && x.layer == layer)
+        .map(|x| x.category)
+}
+
+#[test]
+fn dpi_classifies_every_category() {
+    // Layers 0 → 1 → 2 linear, 3 graph. KL (upper) and BD (lower) at the same σ².
+    let rows = vec![
+        row("r", "kl", 0, "linear", 5, 3.0, 0.5, 0.2, 0.6),
+        row("r", "bd", 0, "linear", 5, 2.0, 0.4, 0.2, 0.6),
+        // l1: KL 3.5 > KL(l0) 3.0, and BD(l1) 3.2 > KL(l0) 3.0: definite.
+        row("r", "kl", 1, "linear", 5, 3.5, 0.55, 0.3, 0.7),
+        row("r", "bd", 1, "linear", 5, 3.2, 0.45, 0.3, 0.7),
+        // l2: KL 3.8 > 3.5 but BD(l2) 3.4 < KL(l1) 3.5: within the gap. I(Y;Z) bracket of l2
+        // [0.75, 0.9] lies above l1's [0.3, 0.7]: definite for I(Y;Z).
+        row("r", "kl", 2, "linear", 5, 3.8, 0.8, 0.75, 0.9),
+        row("r", "bd", 2, "linear", 5, 3.4, 0.78, 0.75, 0.9),
+        // l3 is a graph layer: its increase is not applicable; its I(Y;Z) 1.2 > H(Y) = 1.
+        row("r", "kl", 3, "graph", 5, 5.0, 1.2, 0.8, 1.0),
+        row("r", "bd", 3, "graph", 5, 4.0, 0.9, 0.8, 1.0),
+    ];
+    let v = dpi::check(&rows, 1e-3).unwrap();
+    assert_eq!(find(&v, "kl", Check::DpiX, "l1"), Some(Category::Definite));
+    assert_eq!(find(&v, "bd", Check::DpiX, "l1"), Some(Category::Definite));
+    assert_eq!(find(&v, "kl", Check::DpiX, "l2"), Some(Category::WithinGap));
+    assert_eq!(find(&v, "bd", Check::DpiX, "l2"), Some(Category::WithinGap));
+    assert_eq!(find(&v, "kl", Check::DpiY, "l2"), Some(Category::Definite));
+    assert_eq!(find(&v, "kl", Check::DpiY, "l1"), Some(Category::WithinGap));
+    assert_eq!(
+        find(&v, "kl", Check::DpiX, "l3"),
+        Some(Category::NotApplicable)
+    );
+    assert_eq!(
+        find(&v, "kl", Check::DpiY, "l3"),
+        Some(Category::NotApplicable)
+    );
+    assert_eq!(
+        find(&v, "kl", Check::BoundY, "l3"),
+        Some(Category::Definite)
+    );
+    let bound = v.iter().find(|x| x.check == Check::BoundY).expect("bound");
+    assert!((bound.excess - 0.2).abs() < 1e-12);
+    assert_eq!(bound.reference, 1.0);
+    // Without a partner estimator the gap is unknown; saturation is a flag; tolerance works.
+    let mut lone = vec![
+        row("r", "mine", 0, "linear", 1, 1.0, 0.1, f64::NAN, f64::NAN),
+        row("r", "mine", 1, "linear", 1, 1.5, 0.1, f64::NAN, f64::NAN),
+    ];
+    lone[0].saturated = true;
+    let v = dpi::check(&lone, 1e-3).unwrap();
+    assert_eq!(
+        find(&v, "mine", Check::DpiX, "l1"),
+        Some(Category::UnknownGap)
+    );
+    assert_eq!(
+        find(&v, "mine", Check::Saturation, "l0"),
+        Some(Category::Flag)
+    );
+    assert!(!dpi::has_definite(&v));
+    assert!(dpi::check(&lone, 0.6)
+        .unwrap()
+        .iter()
+        .all(|x| x.check == Check::Saturation));
+    // The output of a graph network is not a Markov step either; after a recurrent layer it is.
+    let rows = vec![
+        row("g", "kl", 0, "graph", 0, 1.0, 0.1, 0.0, 0.2),
+        row("g", "kl", 1, "output", 0, 2.0, 0.1, 0.0, 0.2),
+    ];
+    assert_eq!(
+        find(&dpi::check(&rows, 0.0).unwrap(), "kl", Check::DpiX, "l1"),
+        Some(Category::NotApplicable)
+    );
+    let rows = vec![
+        row("g", "kl", 0, "recurrent", 0, 1.0, 0.1, 0.0, 0.2),
+        row("g", "kl", 1, "output", 0, 2.0, 0.1, 0.0, 0.2),
+    ];
+    assert_eq!(
+        find(&dpi::check(&rows, 0.0).unwrap(), "kl", Check::DpiX, "l1"),
+        Some(Category::UnknownGap)
+    );
+    let summary = dpi::summary(&dpi::check(&lone, 1e-3).unwrap(), &lone, Unit::Nats);
+    assert!(summary.contains("r: l1 violates the DPI for I(X;Z) at 1 of 1 epochs at mine σ²=0.1 (definite: 0; first at epoch 1)"), "{summary}");
+    assert!(
+        summary.contains("r: I(X;Z) of l0 is saturated at log N at 1 of 1 epochs at mine σ²=0.1"),
+        "{summary}"
+    );
+}
+
+fn stats(mean: &[f32], std: &[f32], value: &[f32]) -> GradientStats {
+    GradientStats {
+        n_batches: 4,
+        mean: mean.to_vec(),
+        std: std.to_vec(),
+        value: value.to_vec(),
+    }
+}
+
+#[test]
+fn snr_closed_forms() {
+    // W = diag(3, 4) as 2 x 2: ||W||_F = 5, ||W||_2 = 4. Mean = (1, 0, 0, 2): ||Mean|| = √5.
+    // STD = (1, 1, 1, 1): ||STD|| = 2, tr(Cov) = 4.
+    let g = stats(&[1.0, 0.0, 0.0, 2.0], &[1.0; 4], &[3.0, 0.0, 0.0, 4.0]);
+    let r = snr::layer_row("l", 3, &[(&g, &[2, 2])]);
+    let s5 = 5f64.sqrt();
+    assert!((r.w_norm - 5.0).abs() < 1e-12);
+    assert!((r.w_spectral - 4.0).abs() < 1e-9);
+    assert!((r.mean_over_w - s5 / 5.0).abs() < 1e-12);
+    assert!((r.std_over_w - 2.0 / 5.0).abs() < 1e-12);
+    assert!((r.mean_over_std - s5 / 2.0).abs() < 1e-12);
+    assert!((r.snr_trace - 5.0 / 4.0).abs() < 1e-12);
+    assert!((r.mean_over_spectral - s5 / 4.0).abs() < 1e-9);
+    assert_eq!(r.n_batches, 4);
+    // Two tensors of one layer (2 x 1 and 2 x 2) combine: Frobenius by summed squares, the
+    // spectral norm of [a | B] = [[1, 2, 0], [0, 0, 2]] is √(4.5 + √(4.5² - 16)) ... computed
+    // from its Gram matrix [[5, 0], [0, 4]]: √5.
+    let a = stats(&[0.0; 2], &[1.0; 2], &[1.0, 0.0]);
+    let b = stats(&[0.0; 4], &[1.0; 4], &[2.0, 0.0, 0.0, 2.0]);
+    let r = snr::layer_row("l", 1, &[(&a, &[2, 1]), (&b, &[2, 2])]);
+    assert!((r.w_norm - 3.0).abs() < 1e-12);
+    assert!((r.w_spectral - 5f64.sqrt()).abs() < 1e-9);
+    // Rank one u vᵀ: the spectral norm is |u| |v| = 5 · √2.
+    let m = [3.0, 3.0, 4.0, 4.0];
+    assert!((snr::spectral_norm(&m, 2, 2) - 5.0 * 2f64.sqrt()).abs() < 1e-9);
+}
+
+#[test]
+fn transition_and_stability_on_synthetic_curves() {
+    // Drift (mean/std = 10) for epochs 1..=20, then diffusion (0.1): the running median at 20
+    // is median(10, 10, 0.1) = 10, at 21 it is median(10, 0.1, 0.1) = 0.1 < 1.
+    let series: Vec<(u32, f64)> = (0..=40)
+        .map(|e| (e, if e <= 20 { 10.0 } else { 0.1 }))
+        .collect();
+    assert_eq!(snr::transition_epoch(&series), Some(21));
+    // A single dip below 1 is not a transition.
+    let blip: Vec<(u32, f64)> = (1..=30)
+        .map(|e| (e, if e == 10 { 0.01 } else { 5.0 }))
+        .collect();
+    assert_eq!(snr::transition_epoch(&blip), None);
+    let acc = [
+        (0, 0.1),
+        (1, 0.5),
+        (2, 0.9),
+        (3, 0.85),
+        (4, 0.95),
+        (5, 0.94),
+        (6, 0.96),
+    ];
+    // Best 0.96; the last epoch below 0.94 is 3, so stable from 4.
+    assert_eq!(snr::stable_epoch(&acc, 0.02), Some(4));
+    assert_eq!(snr::stable_epoch(&[], 0.02), None);
+}
+
+#[test]
+fn compare_two_known_tables() {
+    // Estimator a and b on 3 layers at 2 epochs; at epoch 1 b swaps the order of l1 and l2.
+    let mut rows = Vec::new();
+    for (est, vals) in [
+        ("kl", [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0]]),
+        ("bd", [[2.5, 1.5, 0.5], [2.0, 0.5, 1.0]]),
+    ] {
+        for (e, v) in vals.iter().enumerate() {
+            for (l, &x) in v.iter().enumerate() {
+                rows.push(row("r", est, l, "linear", e as u32, x, x / 10.0, 0.0, 1.0));
+            }
+        }
+    }
+    let c = compare::compare(&rows, By::Estimator, false).expect("compare");
+    assert_eq!(c.groups, ["kl 0.1", "bd 0.1"]);
+    assert_eq!(c.diffs.len(), 6);
+    let d = c
+        .diffs
+        .iter()
+        .find(|d| d.epoch == 1 && d.layer_index == 1)
+        .expect("row");
+    assert_eq!(d.i_xz, (2.0, 0.5));
+    let r0 = c
+        .ranks
+        .iter()
+        .find(|r| r.epoch == 0 && r.quantity == "i_xz")
+        .expect("rank");
+    assert_eq!((r0.spearman, r0.flips.len()), (1.0, 0));
+    let r1 = c
+        .ranks
+        .iter()
+        .find(|r| r.epoch == 1 && r.quantity == "i_xz")
+        .expect("rank");
+    // Ranks (2, 1, 0) vs (2, 0, 1): Σd² = 2, ρ = 1 - 6·2 / (3·8) = 0.5.
+    assert!((r1.spearman - 0.5).abs() < 1e-12);
+    assert_eq!(r1.flips, ["l1<l2"]); // the order in b, where a has l1 > l2
+    assert!((compare::spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+    // Runs with different N are refused unless forced; one group is refused.
+    let mut other: Vec<EstimateRow> = rows
+        .iter()
+        .filter(|r| r.estimator == "kl")
+        .cloned()
+        .collect();
+    for r in &mut other {
+        r.run = "s".into();
+        r.n = 50;
+    }
+    let mine: Vec<EstimateRow> = rows
+        .iter()
+        .filter(|r| r.estimator == "kl")
+        .cloned()
+        .chain(other)
+        .collect();
+    let e = compare::compare(&mine, By::Run, false)
+        .expect_err("refused")
+        .to_string();
+    assert_eq!(e, "the runs have different analysis sets (r: N = 100, s: N = 50); their estimates are not comparable (pass --force to compare anyway)");
+    assert_eq!(
+        compare::compare(&mine, By::Run, true)
+            .expect("forced")
+            .diffs
+            .len(),
+        6
+    );
+    let e = compare::compare(&rows, By::Run, false)
+        .expect_err("one run")
+        .to_string();
+    assert_eq!(e, "nothing to compare: every row has the same run (r)");
+}
+
+#[test]
+fn results_tables_round_trip_and_refuse_other_tables() {
+    let rows = [
+        row("r", "kl", 0, "linear", 5, 3.0, 0.5, 0.2, 0.6),
+        row("r", "bd", 1, "conv", 7, 2.0, 0.4, f64::NAN, 0.6),
+    ];
+    let t = tempfile::tempdir().expect("tmp");
+    // A table as another tool writes it: only some columns, values in bits, no setting.
+    let bits = std::f64::consts::LN_2;
+    let col = |f: fn(&EstimateRow) -> f64| Values::F64(rows.iter().map(|r| f(r) / bits).collect());
+    let mut df = frame(vec![
+        (
+            "run",
+            Values::Str(rows.iter().map(|r| r.run.clone()).collect()),
+        ),
+        (
+            "layer",
+            Values::Str(rows.iter().map(|r| r.layer.clone()).collect()),
+        ),
+        (
+            "layer_index",
+            Values::I64(rows.iter().map(|r| r.layer_index as i64).collect()),
+        ),
+        (
+            "layer_kind",
+            Values::Str(rows.iter().map(|r| r.layer_kind.clone()).collect()),
+        ),
+        (
+            "epoch",
+            Values::I64(rows.iter().map(|r| i64::from(r.epoch)).collect()),
+        ),
+        (
+            "estimator",
+            Values::Str(rows.iter().map(|r| r.estimator.clone()).collect()),
+        ),
+        ("sigma2", Values::F64(vec![0.1, 0.1])),
+        (
+            "sigma2_rule",
+            Values::Str(vec!["fixed".into(), "fixed".into()]),
+        ),
+        ("i_xz", col(|r| r.i_xz)),
+        ("i_yz", col(|r| r.i_yz)),
+        ("i_yz_lo", col(|r| r.i_yz_lo)),
+        ("i_yz_hi", col(|r| r.i_yz_hi)),
+        ("n", Values::I64(vec![100, 100])),
+        ("h_y", col(|r| r.h_y)),
+        ("log_n", col(|r| r.log_n)),
+        ("saturated", Values::Bool(vec![false, false])),
+        ("unit", Values::Str(vec!["bits".into(), "bits".into()])),
+    ])
+    .unwrap();
+    for name in ["r.csv", "r.parquet"] {
+        let p = t.path().join(name);
+        infoplane::table::write(&mut df, &p).expect("write");
+        let back = estimates::read(&p).expect("read");
+        assert_eq!(back.unit, Unit::Bits);
+        assert_eq!(back.rows.len(), 2);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-15 * b.abs();
+        assert!(close(back.rows[0].i_xz, 3.0) && close(back.rows[0].h_y, 1.0));
+        assert_eq!(back.rows[0].setting, "0.1");
+        assert!(back.rows[1].i_yz_lo.is_nan());
+        assert_eq!(
+            (back.rows[1].layer_kind.as_str(), back.rows[1].epoch),
+            ("conv", 7)
+        );
+    }
+    // The rows `estimate` writes come back equal, in any unit.
+    for unit in [Unit::Bits, Unit::Nats] {
+        let p = t.path().join(format!("own-{unit}.csv"));
+        estimates::write(&rows, unit, &p).expect("write");
+        let back = estimates::read(&p).expect("read");
+        assert_eq!(back.unit, unit);
+        for (a, b) in back.rows.iter().zip(&rows) {
+            assert!(
+                (a.i_xz - b.i_xz).abs() < 1e-12 && a.setting == b.setting && a.layer == b.layer
+            );
+        }
+    }
+    std::fs::write(t.path().join("other.csv"), "run,layer\na,b\n").unwrap();
+    let e = estimates::read(&t.path().join("other.csv")).expect_err("refused");
+    assert_eq!(e.to_string(), format!("{}: not an estimates table: missing columns layer_index, epoch, estimator, sigma2, i_xz, i_yz, n, h_y, log_n (write one with `infoplane estimate`)", t.path().join("other.csv").display()));
+}
+
+fn png_size(path: &std::path::Path) -> (u32, u32) {
+    let b = std::fs::read(path).expect("png");
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n");
+    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    (be(16), be(20))
+}
+
+#[test]
+fn plots_are_valid_png_and_svg_with_content() {
+    let t = tempfile::tempdir().expect("tmp");
+    let points: Vec<(u32, usize, f64, f64, f64, f64)> = (0..5u32)
+        .flat_map(|e| {
+            (0..4usize).map(move |l| {
+                (
+                    e * 10,
+                    l,
+                    6.0 - l as f64 + f64::from(e) * 0.1,
+                    0.2 + 0.1 * l as f64,
+                    0.1,
+                    0.9,
+                )
+            })
+        })
+        .collect();
+    let panel = PlanePanel {
+        title: "run · kl · σ² = 0.1".into(),
+        points,
+        h_y: 1.0,
+        log_n: 100f64.log2(),
+        unit: "bits".into(),
+    };
+    let files = plot::information_plane(
+        &t.path().join("plane"),
+        &[panel.clone(), panel.clone(), panel],
+        true,
+    )
+    .expect("plot");
+    assert_eq!(files.len(), 2);
+    // 3 panels: a 2 x 2 grid plus the colour bar.
+    assert_eq!(png_size(&files[0]), (560 * 2 + 90, 460 * 2));
+    let img = image::open(&files[0]).expect("decode").to_rgb8();
+    let mut colours: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(colours.len() > 50, "only {} colours", colours.len());
+    let svg = std::fs::read_to_string(&files[1]).expect("svg");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("width=\"1210\"") && svg.contains("I(X;Z) [bits]")
+    );
+    let curves = vec![
+        ("a".to_string(), 0, false, vec![(1.0, 0.1), (10.0, 0.01)]),
+        ("b".to_string(), 1, true, vec![(1.0, 1.0), (10.0, 0.5)]),
+    ];
+    let files =
+        plot::lines(&t.path().join("lines"), "t", "x", "y", &curves, 2, true).expect("lines");
+    assert_eq!(png_size(&files[0]), (900, 600));
+}

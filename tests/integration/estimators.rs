@@ -1,0 +1,351 @@
+//! Binning, matrix-based Rényi and MINE against independent references and ground truth.
+
+use infoplane::estimator::binning::{bin_estimate, bin_indices, Binning};
+use infoplane::estimator::mine::{self, mine_estimate, MineParams, Mlp, Variant};
+use infoplane::estimator::renyi::{self, Convention, RenyiParams, Width};
+use infoplane::rng::SplitMix64;
+use ndarray::{Array1, Array2};
+
+fn uniform(rng: &mut SplitMix64) -> f64 {
+    rng.next_u64() as f64 / u64::MAX as f64
+}
+
+fn normal(rng: &mut SplitMix64) -> f64 {
+    let u1 = (rng.next_u64() as f64 + 1.0) / (u64::MAX as f64 + 2.0);
+    let u2 = uniform(rng);
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+fn random(n: usize, d: usize, seed: u64) -> Array2<f64> {
+    let mut rng = SplitMix64::new(seed);
+    Array2::from_shape_fn((n, d), |_| normal(&mut rng))
+}
+
+/// Plug-in entropy (nats) of the multiset of rows, counted by sorting (no hashing).
+fn sorted_entropy(mut rows: Vec<Vec<i64>>) -> f64 {
+    rows.sort();
+    let n = rows.len() as f64;
+    let mut h = 0.0;
+    let mut i = 0;
+    while i < rows.len() {
+        let j = (i..rows.len())
+            .find(|&j| rows[j] != rows[i])
+            .unwrap_or(rows.len());
+        let p = (j - i) as f64 / n;
+        h -= p * p.ln();
+        i = j;
+    }
+    h
+}
+
+#[test]
+fn binning_equals_a_brute_force_reference() {
+    let z = random(500, 3, 1).mapv(|v| v * 0.3);
+    let labels: Vec<u32> = (0..500).map(|i| (i % 3) as u32).collect();
+    for b in [
+        Binning::Size(0.07),
+        Binning::Size(0.5),
+        Binning::Fixed {
+            lo: -1.0,
+            hi: 1.0,
+            bins: 30,
+        },
+        Binning::Adaptive(8),
+    ] {
+        let e = bin_estimate(z.view(), &labels, b);
+        // Reference: bins computed here from the definitions, entropies by sorting.
+        let (lo, hi) = z.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &v| {
+            (a.0.min(v), a.1.max(v))
+        });
+        let index = |v: f64| -> i64 {
+            match b {
+                Binning::Size(s) => (v / s).floor() as i64,
+                Binning::Fixed { lo, hi, bins } => {
+                    (((v - lo) / (hi - lo) * bins as f64).floor() as i64).clamp(0, bins as i64 - 1)
+                }
+                Binning::Adaptive(bins) => {
+                    (((v - lo) / (hi - lo) * bins as f64).floor() as i64).clamp(0, bins as i64 - 1)
+                }
+            }
+        };
+        let rows: Vec<Vec<i64>> = z
+            .rows()
+            .into_iter()
+            .map(|r| r.iter().map(|&v| index(v)).collect())
+            .collect();
+        let h_t = sorted_entropy(rows.clone());
+        let mut h_t_given_y = 0.0;
+        for c in 0..3u32 {
+            let sub: Vec<Vec<i64>> = rows
+                .iter()
+                .zip(&labels)
+                .filter(|(_, &l)| l == c)
+                .map(|(r, _)| r.clone())
+                .collect();
+            h_t_given_y += sub.len() as f64 / 500.0 * sorted_entropy(sub);
+        }
+        assert_eq!(bin_indices(z.view(), b).len(), 1500);
+        assert!((e.i_xz - h_t).abs() < 1e-12, "{b:?}: {} vs {h_t}", e.i_xz);
+        assert!((e.i_yz - (h_t - h_t_given_y)).abs() < 1e-12, "{b:?}");
+        assert!(e.i_xz <= e.log_n + 1e-12 && e.i_yz >= -1e-12);
+    }
+    // Every sample in its own bin: saturated at ln N; one bin for all: zero.
+    let e = bin_estimate(z.view(), &labels, Binning::Size(1e-9));
+    assert!((e.i_xz - 500f64.ln()).abs() < 1e-12 && e.distinct == 500);
+    let e = bin_estimate(
+        z.view(),
+        &labels,
+        Binning::Fixed {
+            lo: -1.0,
+            hi: 1.0,
+            bins: 1,
+        },
+    );
+    assert_eq!((e.i_xz, e.i_yz, e.distinct), (0.0, 0.0, 1));
+    assert!(Binning::Size(0.0).validate().is_err());
+    assert!(Binning::Fixed {
+        lo: 1.0,
+        hi: -1.0,
+        bins: 3
+    }
+    .validate()
+    .is_err());
+}
+
+/// Eigenvalues of a symmetric matrix by cyclic Jacobi rotations (Golub & Van Loan §8.5), for a
+/// reference independent of LAPACK.
+fn jacobi_eigenvalues(a: &Array2<f64>) -> Vec<f64> {
+    let n = a.nrows();
+    let mut m = a.clone();
+    for _ in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| m[[i, j]] * m[[i, j]])
+            .sum();
+        if off < 1e-30 {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                if m[[p, q]].abs() < 1e-300 {
+                    continue;
+                }
+                let theta = (m[[q, q]] - m[[p, p]]) / (2.0 * m[[p, q]]);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (mkp, mkq) = (m[[k, p]], m[[k, q]]);
+                    m[[k, p]] = c * mkp - s * mkq;
+                    m[[k, q]] = s * mkp + c * mkq;
+                }
+                for k in 0..n {
+                    let (mpk, mqk) = (m[[p, k]], m[[q, k]]);
+                    m[[p, k]] = c * mpk - s * mqk;
+                    m[[q, k]] = s * mpk + c * mqk;
+                }
+            }
+        }
+    }
+    (0..n).map(|i| m[[i, i]]).collect()
+}
+
+fn reference_entropy(a: &Array2<f64>, alpha: f64) -> f64 {
+    let s: f64 = jacobi_eigenvalues(a)
+        .iter()
+        .map(|&l| l.max(0.0).powf(alpha))
+        .sum();
+    s.ln() / (1.0 - alpha)
+}
+
+#[test]
+fn renyi_equals_a_dense_eigen_reference_and_keeps_its_invariants() {
+    let z = random(40, 3, 2);
+    let x = random(40, 5, 3);
+    let labels: Vec<u32> = (0..40).map(|i| (i % 4) as u32).collect();
+    let d2 = renyi::squared_distances(z.view());
+    let sigma = renyi::resolve_width(Width::Silverman(0.8), &d2, 3);
+    assert!((sigma - 0.8 * 3f64.sqrt() * 40f64.powf(-1.0 / 7.0)).abs() < 1e-12);
+    let a = renyi::normalized_gram(&d2, sigma, Convention::TwoSigma2);
+    assert!((a.diag().sum() - 1.0).abs() < 1e-12);
+    for alpha in [1.01, 1.5, 3.0] {
+        let s = renyi::entropy(&a, alpha).expect("entropy");
+        assert!(
+            (s - reference_entropy(&a, alpha)).abs() < 1e-6,
+            "alpha {alpha}"
+        );
+        assert!(s >= 0.0 && s <= 40f64.ln() + 1e-9);
+    }
+    // α = 2 without eigenvalues equals the eigenvalue formula.
+    assert!((renyi::entropy(&a, 2.0).expect("s2") - reference_entropy(&a, 2.0)).abs() < 1e-9);
+    let o = RenyiParams {
+        width: Width::Fixed(1.0),
+        width_x: Width::Fixed(2.0),
+        ..RenyiParams::default()
+    };
+    let e = renyi::renyi_estimate(z.view(), Some(x.view()), &labels, &o).expect("estimate");
+    // The mutual informations from the reference entropies.
+    let ax = renyi::normalized_gram(
+        &renyi::squared_distances(x.view()),
+        2.0,
+        Convention::TwoSigma2,
+    );
+    let az = renyi::normalized_gram(&d2, 1.0, Convention::TwoSigma2);
+    let mut joint = &ax * &az;
+    joint /= joint.diag().sum();
+    let i_ref = reference_entropy(&ax, 1.01) + reference_entropy(&az, 1.01)
+        - reference_entropy(&joint, 1.01);
+    assert!((e.i_xz - i_ref).abs() < 1e-6, "{} vs {i_ref}", e.i_xz);
+    assert!(e.i_xz >= -1e-9 && e.i_xz <= e.s_z.min(reference_entropy(&ax, 1.01)) + 1e-9);
+    let s_y = reference_entropy(&renyi::label_gram(&labels), 1.01);
+    assert!((renyi::label_entropy(&labels, 1.01) - s_y).abs() < 1e-9);
+    assert!((renyi::label_entropy(&labels, 2.0) - 4f64.ln()).abs() < 1e-12); // 4 equal classes
+    assert!(e.i_yz >= -1e-9 && e.i_yz <= e.s_z.min(s_y) + 1e-9);
+    // Translation and permutation of the samples change nothing.
+    let moved = &z + 7.5;
+    let t = renyi::renyi_estimate(moved.view(), Some(x.view()), &labels, &o).expect("estimate");
+    assert!((t.i_xz - e.i_xz).abs() < 1e-9 && (t.i_yz - e.i_yz).abs() < 1e-9);
+    let perm: Vec<usize> = (0..40).rev().collect();
+    let zp = z.select(ndarray::Axis(0), &perm);
+    let xp = x.select(ndarray::Axis(0), &perm);
+    let lp: Vec<u32> = perm.iter().map(|&i| labels[i]).collect();
+    let p = renyi::renyi_estimate(zp.view(), Some(xp.view()), &lp, &o).expect("estimate");
+    assert!((p.i_xz - e.i_xz).abs() < 1e-9 && (p.i_yz - e.i_yz).abs() < 1e-9);
+    // Above max_n: a labelled approximation over subsets.
+    let small = RenyiParams {
+        max_n: 20,
+        subsamples: 3,
+        ..o.clone()
+    };
+    let s = renyi::renyi_estimate(z.view(), None, &labels, &small).expect("estimate");
+    assert_eq!(s.subsets, 3);
+    assert!(s.i_xz.is_nan() && s.i_yz.is_finite() && s.spread.1 >= 0.0);
+    assert!(RenyiParams { alpha: 1.0, ..o }.validate().is_err());
+}
+
+#[test]
+fn mlp_gradients_match_finite_differences() {
+    let mut rng = SplitMix64::new(9);
+    let net = Mlp::new(4, &[6, 5], &mut rng);
+    let x = random(7, 4, 4);
+    let g = Array1::from_iter((0..7).map(|i| (i as f64 - 3.0) * 0.3));
+    let (dw, db) = mine::mlp_gradients(&net, &x, &g);
+    let f = |n: &Mlp| n.forward(&x).dot(&g);
+    let h = 1e-6;
+    for k in 0..net.w.len() {
+        for ((i, j), &analytic) in dw[k].indexed_iter() {
+            let mut p = net.clone();
+            p.w[k][[i, j]] += h;
+            let mut m = net.clone();
+            m.w[k][[i, j]] -= h;
+            let numeric = (f(&p) - f(&m)) / (2.0 * h);
+            assert!(
+                (numeric - analytic).abs() < 1e-6 * (1.0 + analytic.abs()),
+                "w{k}[{i},{j}]: {numeric} vs {analytic}"
+            );
+        }
+        for (i, &analytic) in db[k].indexed_iter() {
+            let mut p = net.clone();
+            p.b[k][i] += h;
+            let mut m = net.clone();
+            m.b[k][i] -= h;
+            let numeric = (f(&p) - f(&m)) / (2.0 * h);
+            assert!(
+                (numeric - analytic).abs() < 1e-6 * (1.0 + analytic.abs()),
+                "b{k}[{i}]"
+            );
+        }
+    }
+}
+
+/// (x, z) with d independent coordinate pairs of correlation ρ: I = -d/2 ln(1 - ρ²) nats.
+fn gaussians(n: usize, d: usize, rho: f64, seed: u64) -> (Array2<f64>, Array2<f64>, f64) {
+    let mut rng = SplitMix64::new(seed);
+    let mut x = Array2::zeros((n, d));
+    let mut z = Array2::zeros((n, d));
+    for i in 0..n {
+        for k in 0..d {
+            let (a, b) = (normal(&mut rng), normal(&mut rng));
+            x[[i, k]] = a;
+            z[[i, k]] = rho * a + (1.0 - rho * rho).sqrt() * b;
+        }
+    }
+    (x, z, -0.5 * d as f64 * (1.0 - rho * rho).ln())
+}
+
+#[test]
+fn mine_is_within_ten_percent_on_correlated_gaussians() {
+    // I = 0.2, 1.0 and 2.0 nats in 1 and 2 dimensions, N = 5000.
+    for (d, rho) in [(1, 0.574_f64), (2, 0.795), (2, 0.930)] {
+        let (x, z, truth) = gaussians(5000, d, rho, 1);
+        for variant in [Variant::Dv, Variant::Nwj] {
+            let e = mine_estimate(
+                x.view(),
+                z.view(),
+                &MineParams {
+                    variant,
+                    ..MineParams::default()
+                },
+            )
+            .expect("mine");
+            assert!(
+                (e.value - truth).abs() <= 0.1 * truth,
+                "{variant:?} d={d} ρ={rho}: {} vs truth {truth}",
+                e.value
+            );
+        }
+    }
+    // InfoNCE never exceeds ln B (B = 64), even where the truth (4.5 nats) is above it.
+    let (x, z, truth) = gaussians(3000, 3, 0.99, 2);
+    assert!(truth > 64f64.ln());
+    let o = MineParams {
+        variant: Variant::InfoNce,
+        steps: 300,
+        ..MineParams::default()
+    };
+    let e = mine_estimate(x.view(), z.view(), &o).expect("infonce");
+    assert!(e.value <= 64f64.ln() + 1e-9, "{}", e.value);
+    // Same seed, same value.
+    let (x, z, _) = gaussians(600, 1, 0.5, 3);
+    let o = MineParams {
+        steps: 200,
+        ..MineParams::default()
+    };
+    let a = mine_estimate(x.view(), z.view(), &o).expect("a").value;
+    assert_eq!(
+        a.to_bits(),
+        mine_estimate(x.view(), z.view(), &o)
+            .expect("b")
+            .value
+            .to_bits()
+    );
+    // Divergence is an error, not a number.
+    let o = MineParams {
+        lr: 1e6,
+        steps: 200,
+        ..MineParams::default()
+    };
+    let e = mine_estimate(x.view(), z.view(), &o)
+        .expect_err("diverges")
+        .to_string();
+    assert!(e.starts_with("MINE (dv) diverged at step"), "{e}");
+}
+
+/// Binning and the label kernel's entropy give the same bits on every call (their counts come
+/// from hash maps, whose iteration order changes from map to map).
+#[test]
+fn binning_and_label_entropy_are_reproducible_to_the_bit() {
+    let z = random(2000, 4, 9).mapv(|v| v * 0.3);
+    let labels: Vec<u32> = (0..2000).map(|i| (i * 7 % 10) as u32).collect();
+    let b = Binning::Size(0.05);
+    let first = bin_estimate(z.view(), &labels, b);
+    let h_first = renyi::label_entropy(&labels, 1.01);
+    for _ in 0..8 {
+        let e = bin_estimate(z.view(), &labels, b);
+        assert_eq!(e.i_xz.to_bits(), first.i_xz.to_bits());
+        assert_eq!(e.i_yz.to_bits(), first.i_yz.to_bits());
+        let h = renyi::label_entropy(&labels, 1.01);
+        assert_eq!(h.to_bits(), h_first.to_bits());
+    }
+}

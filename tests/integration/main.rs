@@ -1,0 +1,14 @@
+//! The integration tests of the core library, one binary: each module is one area.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+mod archive;
+mod common;
+mod datasets;
+mod diagnostics;
+mod estimators;
+mod fixtures;
+mod hostile;
+mod kill_writer;
+mod pairwise;
+mod python_readers;
+mod tidy;
