@@ -34,6 +34,35 @@ fn time<T>(mut f: impl FnMut() -> T) -> Duration {
     )
 }
 
+/// One layer of N x H values at one epoch.
+fn layout() -> (ArchiveSpec, AnalysisSet) {
+    let spec = ArchiveSpec {
+        run: RunInfo::default(),
+        classes: vec!["a".into(), "b".into()],
+        input_shape: None,
+        analysis_description: String::new(),
+        layers: vec![LayerInfo {
+            name: "z".into(),
+            kind: LayerKind::Linear,
+            width: H,
+            shape: None,
+            activation: None,
+        }],
+        parameters: Vec::new(),
+        batch_gradients: None,
+        epochs: vec![PlannedEpoch {
+            epoch: 0,
+            activations: true,
+        }],
+    };
+    let set = AnalysisSet {
+        sample_ids: (0..N as u64).collect(),
+        labels: (0..N as u32).map(|i| i % 2).collect(),
+        inputs: None,
+    };
+    (spec, set)
+}
+
 fn main() {
     let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let z = Array2::from_shape_fn((N, H), |(i, h)| ((i * 31 + h * 7) % 1013) as f32 * 1e-3);
@@ -64,30 +93,7 @@ fn main() {
     let raw = raw_bytes_only;
     for backend in [Backend::Parquet, Backend::Hdf5] {
         let dir = tmp.path().join(backend.to_string());
-        let spec = ArchiveSpec {
-            run: RunInfo::default(),
-            classes: vec!["a".into(), "b".into()],
-            input_shape: None,
-            analysis_description: String::new(),
-            layers: vec![LayerInfo {
-                name: "z".into(),
-                kind: LayerKind::Linear,
-                width: H,
-                shape: None,
-                activation: None,
-            }],
-            parameters: Vec::new(),
-            batch_gradients: None,
-            epochs: vec![PlannedEpoch {
-                epoch: 0,
-                activations: true,
-            }],
-        };
-        let set = AnalysisSet {
-            sample_ids: (0..N as u64).collect(),
-            labels: (0..N as u32).map(|i| i % 2).collect(),
-            inputs: None,
-        };
+        let (spec, set) = layout();
         let t = Instant::now();
         let mut w = ArchiveWriter::create(
             &dir,

@@ -383,109 +383,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let device = match cli.device {
         DeviceChoice::Auto => tch::Device::cuda_if_available(),
         DeviceChoice::Cpu => tch::Device::Cpu,
-        DeviceChoice::Cuda => {
-            if !tch::Cuda::is_available() {
-                bail!("--device cuda: no CUDA device is available to libtorch");
-            }
-            tch::Device::Cuda(0)
+        DeviceChoice::Cuda if !tch::Cuda::is_available() => {
+            bail!("--device cuda: no CUDA device is available to libtorch")
         }
+        DeviceChoice::Cuda => tch::Device::Cuda(0),
     };
     let data = load(&cli)?;
-    let hidden = cli.hidden.clone().unwrap_or_else(|| def.hidden.to_vec());
-    if cli.model != ModelKind::Lenet {
-        let params = parameter_count(cli.model, data.input_width(), &hidden, data.classes.len());
-        if params > MAX_PARAMETERS {
-            bail!(
-                "--hidden {hidden:?} gives a model of about {params} parameters; at most {MAX_PARAMETERS} are supported"
-            );
-        }
-    }
-    let activation = match cli.activation {
-        None => def.activation,
-        Some(ActivationChoice::Tanh) => Activation::Tanh,
-        Some(ActivationChoice::Relu) => Activation::Relu,
-    };
-    if cli.activation.is_some() && matches!(cli.model, ModelKind::Lenet | ModelKind::Rnn) {
-        bail!("--activation applies to fcn and gcn only (LeNet uses ReLU, the RNN tanh)");
-    }
-    let epochs = cli.epochs.unwrap_or(def.epochs);
-    let weight_decay = cli.weight_decay.unwrap_or(def.weight_decay);
-    let dropout = cli.dropout.unwrap_or(def.dropout);
-    if dropout > 0.0 && matches!(cli.model, ModelKind::Lenet | ModelKind::Rnn) {
-        bail!("--dropout applies to fcn and gcn only");
-    }
-    let lr = cli.lr.unwrap_or(def.lr);
-    let batch_size = match cli.batch_size {
-        Some(0) => None,
-        Some(b) => Some(b),
-        None => def.batch,
-    };
-    let record = cli.record_epochs.unwrap_or(if epochs <= 100 {
-        RecordEpochs::All
-    } else {
-        RecordEpochs::Log(100)
-    });
-    let analysis = match &cli.analysis_set {
-        Some(s) => s.parse()?,
-        None => def.analysis,
-    };
-    let model_name = format!("{:?}", cli.model).to_lowercase();
-    let hp = json!({
-        "hidden": if cli.model == ModelKind::Lenet { json!([10, 20, 50]) } else { json!(hidden) },
-        "activation": if cli.model == ModelKind::Rnn { if cli.cell == CellChoice::Gru { "gru" } else { "tanh" } } else if cli.model == ModelKind::Lenet { "relu" } else { activation.name() },
-        "epochs": epochs,
-        "lr": lr,
-        "optimizer": format!("{:?}", cli.optimizer).to_lowercase(),
-        "weight_decay": weight_decay,
-        "dropout": dropout,
-        "batch_size": batch_size.map_or(json!("full"), |b| json!(b)),
-        "record_epochs": record.to_string(),
-        "analysis_set": analysis.to_string(),
-        "train_samples": data.train.len(),
-        "validation_samples": data.validation.len(),
-        "threads": tch::get_num_threads(),
-        "device": format!("{device:?}"),
-    });
-    let cfg = Config {
-        model: cli.model,
-        hidden,
-        activation,
-        cell: match cli.cell {
-            CellChoice::Elman => models::Cell::Elman,
-            CellChoice::Gru => models::Cell::Gru,
-        },
-        epochs,
-        lr,
-        optimizer: cli.optimizer,
-        weight_decay,
-        dropout,
-        batch_size,
-        seed: cli.seed,
-        record,
-        analysis,
-        grads: cli.grads,
-        format: match cli.format {
-            Format::Parquet => Backend::Parquet,
-            Format::Hdf5 => Backend::Hdf5,
-        },
-        out: cli.out.clone(),
-        device,
-        force: cli.force,
-        progress: !cli.quiet,
-        time_limit: cli.time_limit,
-        hyperparameters: hp.as_object().cloned().unwrap_or_default(),
-    };
+    let cfg = config(&cli, &def, &data, device)?;
     eprintln!(
-        "recording {model_name} on {} ({} train / {} validation, analysis set {} = {} samples) for {epochs} epochs on {device:?} into {}",
+        "recording {} on {} ({} train / {} validation, analysis set {} = {} samples) for {} epochs on {device:?} into {}",
+        format!("{:?}", cli.model).to_lowercase(),
         data.name,
         data.train.len(),
         data.validation.len(),
-        analysis,
-        data.analysis_rows(analysis).len(),
+        cfg.analysis,
+        data.analysis_rows(cfg.analysis).len(),
+        cfg.epochs,
         cli.out.display()
     );
-    let outcome = match record::run(&cfg, &data)? {
-        record::Finished::Done(o) => o,
+    match record::run(&cfg, &data)? {
+        record::Finished::Done(o) => {
+            say_outcome(&o);
+            Ok(ExitCode::SUCCESS)
+        }
         record::Finished::Quit {
             committed,
             replacing,
@@ -499,9 +419,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     "they stay readable, and the archive reports itself incomplete"
                 }
             );
-            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            Ok(ExitCode::from(EXIT_INTERRUPTED))
         }
-    };
+    }
+}
+
+/// The last epoch's line.
+fn say_outcome(outcome: &record::Outcome) {
     let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
     eprintln!(
         "{} epoch {}{}: train loss {} accuracy {}, validation loss {} accuracy {} ({:.1} s)",
@@ -518,7 +442,106 @@ fn run(cli: Cli) -> Result<ExitCode> {
         f(outcome.last.validation_accuracy),
         outcome.seconds
     );
-    Ok(ExitCode::SUCCESS)
+}
+
+/// The flags with the (model, dataset) defaults filled in, checked against the data.
+fn config(cli: &Cli, def: &Defaults, data: &Dataset, device: tch::Device) -> Result<Config> {
+    let hidden = cli.hidden.clone().unwrap_or_else(|| def.hidden.to_vec());
+    if cli.model != ModelKind::Lenet {
+        let params = parameter_count(cli.model, data.input_width(), &hidden, data.classes.len());
+        if params > MAX_PARAMETERS {
+            bail!(
+                "--hidden {hidden:?} gives a model of about {params} parameters; at most {MAX_PARAMETERS} are supported"
+            );
+        }
+    }
+    let activation = match cli.activation {
+        None => def.activation,
+        Some(ActivationChoice::Tanh) => Activation::Tanh,
+        Some(ActivationChoice::Relu) => Activation::Relu,
+    };
+    let fcn_or_gcn_only = matches!(cli.model, ModelKind::Lenet | ModelKind::Rnn);
+    if cli.activation.is_some() && fcn_or_gcn_only {
+        bail!("--activation applies to fcn and gcn only (LeNet uses ReLU, the RNN tanh)");
+    }
+    let dropout = cli.dropout.unwrap_or(def.dropout);
+    if dropout > 0.0 && fcn_or_gcn_only {
+        bail!("--dropout applies to fcn and gcn only");
+    }
+    let epochs = cli.epochs.unwrap_or(def.epochs);
+    let mut cfg = Config {
+        model: cli.model,
+        hidden,
+        activation,
+        cell: match cli.cell {
+            CellChoice::Elman => models::Cell::Elman,
+            CellChoice::Gru => models::Cell::Gru,
+        },
+        epochs,
+        lr: cli.lr.unwrap_or(def.lr),
+        optimizer: cli.optimizer,
+        weight_decay: cli.weight_decay.unwrap_or(def.weight_decay),
+        dropout,
+        batch_size: match cli.batch_size {
+            Some(0) => None,
+            Some(b) => Some(b),
+            None => def.batch,
+        },
+        seed: cli.seed,
+        record: cli.record_epochs.unwrap_or(if epochs <= 100 {
+            RecordEpochs::All
+        } else {
+            RecordEpochs::Log(100)
+        }),
+        analysis: match &cli.analysis_set {
+            Some(s) => s.parse()?,
+            None => def.analysis,
+        },
+        grads: cli.grads,
+        format: match cli.format {
+            Format::Parquet => Backend::Parquet,
+            Format::Hdf5 => Backend::Hdf5,
+        },
+        out: cli.out.clone(),
+        device,
+        force: cli.force,
+        progress: !cli.quiet,
+        time_limit: cli.time_limit,
+        hyperparameters: serde_json::Map::new(),
+    };
+    cfg.hyperparameters = hyperparameters(cli, &cfg, data);
+    Ok(cfg)
+}
+
+/// The hyper-parameters recorded in the manifest.
+fn hyperparameters(
+    cli: &Cli,
+    cfg: &Config,
+    data: &Dataset,
+) -> serde_json::Map<String, serde_json::Value> {
+    let activation = match cfg.model {
+        ModelKind::Rnn if cli.cell == CellChoice::Gru => "gru",
+        ModelKind::Rnn => "tanh",
+        ModelKind::Lenet => "relu",
+        _ => cfg.activation.name(),
+    };
+    let hp = json!({
+        "hidden": if cfg.model == ModelKind::Lenet { json!([10, 20, 50]) } else { json!(cfg.hidden) },
+        "activation": activation,
+        "epochs": cfg.epochs,
+        "lr": cfg.lr,
+        "optimizer": format!("{:?}", cfg.optimizer).to_lowercase(),
+        "weight_decay": cfg.weight_decay,
+        "dropout": cfg.dropout,
+        "batch_size": cfg.batch_size.map_or(json!("full"), |b| json!(b)),
+        "record_epochs": cfg.record.to_string(),
+        "analysis_set": cfg.analysis.to_string(),
+        "train_samples": data.train.len(),
+        "validation_samples": data.validation.len(),
+        "threads": tch::get_num_threads(),
+        "device": format!("{:?}", cfg.device),
+    });
+    hp.as_object().cloned().unwrap_or_default()
 }
 
 /// Exit status after a second Ctrl-C (128 + SIGINT, as shells report it).

@@ -375,88 +375,29 @@ impl Welford {
 /// Trains `cfg.model` on `data` and records the archive at `cfg.out`.
 pub fn run(cfg: &Config, data: &Dataset) -> Result<Finished> {
     tch::manual_seed(cfg.seed as i64);
-    let device = cfg.device;
-    let vs = nn::VarStore::new(device);
+    let vs = nn::VarStore::new(cfg.device);
     let mut params = Vec::new();
     // libtorch reports a failed allocation by panicking inside tch: one line, no backtrace.
     let model = infoplane::untrusted::guard(|| build_model(cfg, data, &vs.root(), &mut params))
         .map_err(|e| anyhow!("cannot build the model: {e}"))??;
-    let graph = cfg.model == ModelKind::Gcn;
-    if data.train.is_empty() {
-        return Err(anyhow!("{}: the training split is empty", data.name));
-    }
-
-    let analysis_rows = data.analysis_rows(cfg.analysis);
-    if analysis_rows.len() < 2 {
-        return Err(anyhow!(
-            "the {} analysis set of {} has {} samples; at least 2 are needed",
-            cfg.analysis,
-            data.name,
-            analysis_rows.len()
-        ));
-    }
+    let rows = analysis_rows(cfg, data)?;
     let batch = cfg
         .batch_size
         .unwrap_or(data.train.len())
         .clamp(1, data.train.len());
-    let batches_per_epoch = data.train.len().div_ceil(batch);
-    let mask = cfg.record.mask(cfg.epochs);
-    let stored_params: Vec<&Param> = if cfg.grads == Grads::None {
+    let stored: Vec<&Param> = if cfg.grads == Grads::None {
         Vec::new()
     } else {
         params.iter().collect()
     };
-    let spec = ArchiveSpec {
-        run: RunInfo {
-            name: String::new(),
-            model: format!("{:?}", cfg.model).to_lowercase(),
-            dataset: data.name.clone(),
-            seed: Some(cfg.seed),
-            hyperparameters: cfg.hyperparameters.clone().into_iter().collect(),
-            tool_versions: [
-                (
-                    "infoplane-record".to_string(),
-                    env!("CARGO_PKG_VERSION").to_string(),
-                ),
-                ("tch".to_string(), "0.26".to_string()),
-            ]
-            .into_iter()
-            .collect(),
-            notes: data.description.clone(),
-        },
-        classes: data.classes.clone(),
-        input_shape: Some(data.input_shape.clone()),
-        analysis_description: cfg.analysis.to_string(),
-        layers: model.layers(),
-        parameters: stored_params
-            .iter()
-            .map(|p| ParameterInfo {
-                name: p.name.clone(),
-                shape: p.tensor.size().iter().map(|&s| s as usize).collect(),
-                layer: Some(p.layer.clone()),
-            })
-            .collect(),
-        batch_gradients: (cfg.grads == Grads::Full).then_some(batches_per_epoch as u32),
-        epochs: mask
-            .iter()
-            .enumerate()
-            .map(|(e, &a)| PlannedEpoch {
-                epoch: e as u32,
-                activations: a,
-            })
-            .collect(),
-    };
-    let set = AnalysisSet {
-        sample_ids: analysis_rows.iter().map(|&r| data.sample_ids[r]).collect(),
-        labels: analysis_rows.iter().map(|&r| data.labels[r]).collect(),
-        inputs: Some(data.inputs.select(ndarray::Axis(0), &analysis_rows)),
-    };
+    let spec = archive_spec(cfg, data, model.as_ref(), &stored, batch);
+    let set = analysis_set(data, &rows);
     let overwrite = if cfg.force {
         Overwrite::Replace
     } else {
         Overwrite::Refuse
     };
-    let mut writer = ArchiveWriter::create(
+    let writer = ArchiveWriter::create(
         &cfg.out,
         cfg.format,
         spec,
@@ -464,143 +405,30 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Finished> {
         overwrite,
         Publish::Immediately,
     )?;
-
     // The writer runs on its own thread; at most two epochs wait in memory.
     let (tx, rx) = mpsc::sync_channel::<EpochRecord>(2);
-    let writer_thread = std::thread::spawn(move || -> infoplane::Result<ArchiveWriter> {
-        for record in rx {
-            if QUIT.load(Ordering::SeqCst) {
-                break;
-            }
-            writer.commit_epoch(&record)?;
-        }
-        Ok(writer)
-    });
-
-    let x = to_tensor(&data.inputs, device)?;
-    let labels: Vec<i64> = data.labels.iter().map(|&l| i64::from(l)).collect();
-    let y = Tensor::from_slice(&labels).to_device(device);
-    let mut opt = match cfg.optimizer {
-        Optimizer::Adam => torch(
-            "cannot build the optimiser",
-            nn::Adam {
-                wd: cfg.weight_decay,
-                ..Default::default()
-            }
-            .build(&vs, cfg.lr),
-        )?,
-        Optimizer::Sgd => torch(
-            "cannot build the optimiser",
-            nn::Sgd {
-                wd: cfg.weight_decay,
-                ..Default::default()
-            }
-            .build(&vs, cfg.lr),
-        )?,
+    let writer_thread = std::thread::spawn(move || write_epochs(writer, rx));
+    let mut training = Training {
+        cfg,
+        data,
+        model: model.as_ref(),
+        x: to_tensor(&data.inputs, cfg.device)?,
+        y: Tensor::from_slice(
+            &data
+                .labels
+                .iter()
+                .map(|&l| i64::from(l))
+                .collect::<Vec<i64>>(),
+        )
+        .to_device(cfg.device),
+        opt: optimiser(cfg, &vs)?,
+        stats: stored.iter().map(|p| Welford::new(&p.tensor)).collect(),
+        stored,
+        rows,
+        batch,
+        start: Instant::now(),
     };
-    let mut stats: Vec<Welford> = stored_params
-        .iter()
-        .map(|p| Welford::new(&p.tensor))
-        .collect();
-    let keep_batches = cfg.grads == Grads::Full;
-
-    let bar = if cfg.progress {
-        ProgressBar::new(u64::from(cfg.epochs))
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let start = Instant::now();
-    let mut rng = SplitMix64::new(cfg.seed ^ 0x05ee_d0fb_a7c4);
-    let mut last = EpochMetrics::default();
-    let mut done = 0u32;
-    let mut send_failed = false;
-    for epoch in 0..=cfg.epochs {
-        if epoch > 0 {
-            let mut order = data.train.clone();
-            rng.shuffle(&mut order);
-            for rows in order.chunks(batch) {
-                let rows_t = rows_tensor(rows, device);
-                let outs = model.forward_rows(&x, &rows_t, true);
-                let logits = outs.last().ok_or_else(|| anyhow!("model has no output"))?;
-                let loss = logits.cross_entropy_for_logits(&y.index_select(0, &rows_t));
-                opt.zero_grad();
-                loss.backward();
-                tch::no_grad(|| -> Result<()> {
-                    for (w, p) in stats.iter_mut().zip(&stored_params) {
-                        w.push(&p.tensor.grad(), keep_batches)?;
-                    }
-                    Ok(())
-                })?;
-                opt.step();
-                if QUIT.load(Ordering::SeqCst) {
-                    break;
-                }
-            }
-        }
-        if QUIT.load(Ordering::SeqCst) {
-            break;
-        }
-        let (train, val, outputs) = epoch_outputs(
-            model.as_ref(),
-            &x,
-            &y,
-            data,
-            &analysis_rows,
-            mask[epoch as usize],
-            device,
-            graph,
-        );
-        let metrics = EpochMetrics {
-            train_loss: train.map(|t| t.0),
-            train_accuracy: train.map(|t| t.1),
-            validation_loss: val.map(|v| v.0),
-            validation_accuracy: val.map(|v| v.1),
-            wall_time_s: Some(start.elapsed().as_secs_f64()),
-        };
-        let activations = outputs.iter().map(to_array).collect::<Result<Vec<_>>>()?;
-        let mut gradients = Vec::with_capacity(stats.len());
-        let mut batch_gradients = Vec::new();
-        for (w, p) in stats.iter_mut().zip(&stored_params) {
-            let (g, full) = tch::no_grad(|| w.finish(&p.tensor))?;
-            gradients.push(g);
-            if keep_batches {
-                batch_gradients.push(full.unwrap_or_else(|| Array2::zeros((0, p.tensor.numel()))));
-            }
-        }
-        let record = EpochRecord {
-            epoch,
-            metrics,
-            activations,
-            gradients,
-            batch_gradients,
-        };
-        if tx.send(record).is_err() {
-            send_failed = true;
-            break;
-        }
-        last = metrics;
-        done = epoch;
-        bar.set_position(u64::from(epoch));
-        bar.set_message(format!(
-            "loss {:.4} acc {:.3} val {:.3}",
-            metrics.train_loss.unwrap_or(f64::NAN),
-            metrics.train_accuracy.unwrap_or(f64::NAN),
-            metrics.validation_accuracy.unwrap_or(f64::NAN)
-        ));
-        if STOP.load(Ordering::SeqCst)
-            || (epoch > 0
-                && cfg
-                    .time_limit
-                    .is_some_and(|t| start.elapsed().as_secs_f64() >= t))
-        {
-            break;
-        }
-    }
-    bar.finish_and_clear();
+    let (done, last, send_failed) = training.epochs(&tx)?;
     drop(tx);
     let writer = writer_thread
         .join()
@@ -614,12 +442,255 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Finished> {
     if send_failed {
         return Err(anyhow!("the archive writer stopped early"));
     }
-    let archive = writer.finish()?;
     Ok(Finished::Done(Outcome {
-        archive,
+        archive: writer.finish()?,
         epochs_done: done,
         stopped_early: done < cfg.epochs,
         last,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: training.start.elapsed().as_secs_f64(),
     }))
+}
+
+/// The analysis set: ids, labels and inputs of `rows`.
+fn analysis_set(data: &Dataset, rows: &[usize]) -> AnalysisSet {
+    AnalysisSet {
+        sample_ids: rows.iter().map(|&r| data.sample_ids[r]).collect(),
+        labels: rows.iter().map(|&r| data.labels[r]).collect(),
+        inputs: Some(data.inputs.select(ndarray::Axis(0), rows)),
+    }
+}
+
+/// The writer thread: commits records until the channel closes or a second Ctrl-C.
+fn write_epochs(
+    mut writer: ArchiveWriter,
+    rx: mpsc::Receiver<EpochRecord>,
+) -> infoplane::Result<ArchiveWriter> {
+    for record in rx {
+        if QUIT.load(Ordering::SeqCst) {
+            break;
+        }
+        writer.commit_epoch(&record)?;
+    }
+    Ok(writer)
+}
+
+/// The rows of the analysis set (at least 2), with a training split that is not empty.
+fn analysis_rows(cfg: &Config, data: &Dataset) -> Result<Vec<usize>> {
+    if data.train.is_empty() {
+        return Err(anyhow!("{}: the training split is empty", data.name));
+    }
+    let rows = data.analysis_rows(cfg.analysis);
+    if rows.len() < 2 {
+        return Err(anyhow!(
+            "the {} analysis set of {} has {} samples; at least 2 are needed",
+            cfg.analysis,
+            data.name,
+            rows.len()
+        ));
+    }
+    Ok(rows)
+}
+
+/// The archive's layout: run, layers, parameters, epoch plan.
+fn archive_spec(
+    cfg: &Config,
+    data: &Dataset,
+    model: &dyn Model,
+    stored: &[&Param],
+    batch: usize,
+) -> ArchiveSpec {
+    let tools = [
+        ("infoplane-record", env!("CARGO_PKG_VERSION")),
+        ("tch", "0.26"),
+    ];
+    ArchiveSpec {
+        run: RunInfo {
+            name: String::new(),
+            model: format!("{:?}", cfg.model).to_lowercase(),
+            dataset: data.name.clone(),
+            seed: Some(cfg.seed),
+            hyperparameters: cfg.hyperparameters.clone().into_iter().collect(),
+            tool_versions: tools
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            notes: data.description.clone(),
+        },
+        classes: data.classes.clone(),
+        input_shape: Some(data.input_shape.clone()),
+        analysis_description: cfg.analysis.to_string(),
+        layers: model.layers(),
+        parameters: stored
+            .iter()
+            .map(|p| ParameterInfo {
+                name: p.name.clone(),
+                shape: p.tensor.size().iter().map(|&s| s as usize).collect(),
+                layer: Some(p.layer.clone()),
+            })
+            .collect(),
+        batch_gradients: (cfg.grads == Grads::Full)
+            .then_some(data.train.len().div_ceil(batch) as u32),
+        epochs: cfg
+            .record
+            .mask(cfg.epochs)
+            .iter()
+            .enumerate()
+            .map(|(e, &a)| PlannedEpoch {
+                epoch: e as u32,
+                activations: a,
+            })
+            .collect(),
+    }
+}
+
+/// Adam or SGD with weight decay, at the configured learning rate.
+fn optimiser(cfg: &Config, vs: &nn::VarStore) -> Result<nn::Optimizer> {
+    let r = match cfg.optimizer {
+        Optimizer::Adam => nn::Adam {
+            wd: cfg.weight_decay,
+            ..Default::default()
+        }
+        .build(vs, cfg.lr),
+        Optimizer::Sgd => nn::Sgd {
+            wd: cfg.weight_decay,
+            ..Default::default()
+        }
+        .build(vs, cfg.lr),
+    };
+    torch("cannot build the optimiser", r)
+}
+
+/// Everything the epoch loop works with.
+struct Training<'a> {
+    cfg: &'a Config,
+    data: &'a Dataset,
+    model: &'a dyn Model,
+    x: Tensor,
+    y: Tensor,
+    opt: nn::Optimizer,
+    stats: Vec<Welford>,
+    stored: Vec<&'a Param>,
+    rows: Vec<usize>,
+    batch: usize,
+    start: Instant,
+}
+
+impl Training<'_> {
+    /// Trains and records epoch after epoch until the plan ends, a stop, or the writer fails;
+    /// returns the last epoch sent, its metrics, and whether the writer stopped taking them.
+    fn epochs(&mut self, tx: &mpsc::SyncSender<EpochRecord>) -> Result<(u32, EpochMetrics, bool)> {
+        let cfg = self.cfg;
+        let bar = if cfg.progress {
+            ProgressBar::new(u64::from(cfg.epochs))
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let mask = cfg.record.mask(cfg.epochs);
+        let mut rng = SplitMix64::new(cfg.seed ^ 0x05ee_d0fb_a7c4);
+        let (mut last, mut done) = (EpochMetrics::default(), 0u32);
+        for epoch in 0..=cfg.epochs {
+            if epoch > 0 {
+                self.train_epoch(&mut rng)?;
+            }
+            if QUIT.load(Ordering::SeqCst) {
+                break;
+            }
+            let record = self.record(epoch, mask[epoch as usize])?;
+            let metrics = record.metrics;
+            if tx.send(record).is_err() {
+                bar.finish_and_clear();
+                return Ok((done, last, true));
+            }
+            (last, done) = (metrics, epoch);
+            bar.set_position(u64::from(epoch));
+            bar.set_message(format!(
+                "loss {:.4} acc {:.3} val {:.3}",
+                metrics.train_loss.unwrap_or(f64::NAN),
+                metrics.train_accuracy.unwrap_or(f64::NAN),
+                metrics.validation_accuracy.unwrap_or(f64::NAN)
+            ));
+            let late = cfg
+                .time_limit
+                .is_some_and(|t| self.start.elapsed().as_secs_f64() >= t);
+            if STOP.load(Ordering::SeqCst) || (epoch > 0 && late) {
+                break;
+            }
+        }
+        bar.finish_and_clear();
+        Ok((done, last, false))
+    }
+
+    /// One pass over the shuffled training rows in mini-batches, with the gradient statistics
+    /// updated after every backward pass; stops after the batch during which a second Ctrl-C
+    /// came.
+    fn train_epoch(&mut self, rng: &mut SplitMix64) -> Result<()> {
+        let device = self.cfg.device;
+        let keep = self.cfg.grads == Grads::Full;
+        let mut order = self.data.train.clone();
+        rng.shuffle(&mut order);
+        for rows in order.chunks(self.batch) {
+            let rows_t = rows_tensor(rows, device);
+            let outs = self.model.forward_rows(&self.x, &rows_t, true);
+            let logits = outs.last().ok_or_else(|| anyhow!("model has no output"))?;
+            let loss = logits.cross_entropy_for_logits(&self.y.index_select(0, &rows_t));
+            self.opt.zero_grad();
+            loss.backward();
+            tch::no_grad(|| -> Result<()> {
+                for (w, p) in self.stats.iter_mut().zip(&self.stored) {
+                    w.push(&p.tensor.grad(), keep)?;
+                }
+                Ok(())
+            })?;
+            self.opt.step();
+            if QUIT.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The record of one epoch: metrics, activations when the plan says so, gradient
+    /// statistics (and batch gradients).
+    fn record(&mut self, epoch: u32, with_activations: bool) -> Result<EpochRecord> {
+        let graph = self.cfg.model == ModelKind::Gcn;
+        let (train, val, outputs) = epoch_outputs(
+            self.model,
+            &self.x,
+            &self.y,
+            self.data,
+            &self.rows,
+            with_activations,
+            self.cfg.device,
+            graph,
+        );
+        let metrics = EpochMetrics {
+            train_loss: train.map(|t| t.0),
+            train_accuracy: train.map(|t| t.1),
+            validation_loss: val.map(|v| v.0),
+            validation_accuracy: val.map(|v| v.1),
+            wall_time_s: Some(self.start.elapsed().as_secs_f64()),
+        };
+        let activations = outputs.iter().map(to_array).collect::<Result<Vec<_>>>()?;
+        let keep = self.cfg.grads == Grads::Full;
+        let mut gradients = Vec::with_capacity(self.stats.len());
+        let mut batch_gradients = Vec::new();
+        for (w, p) in self.stats.iter_mut().zip(&self.stored) {
+            let (g, full) = tch::no_grad(|| w.finish(&p.tensor))?;
+            gradients.push(g);
+            if keep {
+                batch_gradients.push(full.unwrap_or_else(|| Array2::zeros((0, p.tensor.numel()))));
+            }
+        }
+        Ok(EpochRecord {
+            epoch,
+            metrics,
+            activations,
+            gradients,
+            batch_gradients,
+        })
+    }
 }

@@ -232,147 +232,18 @@ fn check_inputs_outside(opts: &ImportOptions) -> Result<()> {
 /// Reads the NumPy files, checks them, and writes a new archive (all or nothing).
 pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
     check_inputs_outside(opts)?;
-    let labels_arr = numpy::read_npy(&opts.labels)?;
-    let n = match labels_arr.shape.as_slice() {
-        [n] | [n, 1] => *n,
-        s => {
-            return Err(Error::format(
-                &opts.labels,
-                format!("labels must be a 1-D array of length N, got shape {s:?}"),
-            ))
-        }
-    };
-    if n == 0 {
-        return Err(Error::format(&opts.labels, "holds no labels"));
-    }
-    let raw = labels_arr.to_i64("labels")?;
-    let labels = class_indices(&opts.labels, raw)?;
-    let n_classes = labels.iter().max().map_or(0, |m| *m as usize + 1);
-    let classes = match &opts.classes {
-        Some(c) => {
-            if c.len() < n_classes {
-                return Err(Error::format(
-                    &opts.labels,
-                    format!(
-                        "labels go up to {} but only {} class names were given",
-                        n_classes - 1,
-                        c.len()
-                    ),
-                ));
-            }
-            c.clone()
-        }
-        None => (0..n_classes).map(|c| c.to_string()).collect(),
-    };
-
-    let mut arrays: Vec<(String, NpyArray)> = if is_npz(&opts.activations) {
-        if opts.layer.is_some() {
-            return Err(Error::Invalid(
-                "--layer names the layer of a single .npy; use --layers to pick .npz keys".into(),
-            ));
-        }
-        numpy::read_npz(&opts.activations)?
-    } else {
-        let name = opts.layer.clone().unwrap_or_else(|| {
-            opts.activations
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "layer".into())
-        });
-        vec![(name, numpy::read_npy(&opts.activations)?)]
-    };
-    if let Some(order) = &opts.layers {
-        let mut picked = Vec::with_capacity(order.len());
-        for want in order {
-            let pos = arrays.iter().position(|(k, _)| k == want).ok_or_else(|| {
-                Error::format(
-                    &opts.activations,
-                    format!(
-                        "has no array '{want}' (keys: {})",
-                        arrays
-                            .iter()
-                            .map(|(k, _)| k.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            })?;
-            picked.push(arrays.remove(pos));
-        }
-        arrays = picked;
-    }
-    check_layer_names(&opts.activations, &arrays)?;
-    if let Some(kinds) = &opts.kinds {
-        if kinds.len() != arrays.len() {
-            return Err(Error::Invalid(format!(
-                "{} layer kinds given for {} layers",
-                kinds.len(),
-                arrays.len()
-            )));
-        }
-    }
-
-    let mut rounded = Vec::new();
-    let mut nonfinite = 0;
-    let mut layers = Vec::with_capacity(arrays.len());
-    for (name, a) in arrays {
-        let src = a.source.display().to_string();
-        let (l, was_rounded) = layer_from_array(name, a, n)?;
-        if was_rounded {
-            rounded.push(src.clone());
-        }
-        nonfinite += check_finite(&src, &l, n, opts.allow_nonfinite)?;
-        layers.push(l);
-    }
+    let (labels, classes) = read_labels(opts)?;
+    let n = labels.len();
+    let mut notes = Notes::default();
+    let mut layers = read_layers(opts, n, &mut notes)?;
     let epochs = layers[0].epochs;
-    if let Some(l) = layers.iter().find(|l| l.epochs != epochs) {
-        return Err(Error::format(
-            &opts.activations,
-            format!(
-                "layer '{}' has {} epochs but layer '{}' has {epochs}",
-                l.name, l.epochs, layers[0].name
-            ),
-        ));
-    }
-
     let (inputs, input_shape) = match &opts.inputs {
         None => (None, None),
         Some(p) => {
-            let a = numpy::read_npy(p)?;
-            if a.shape.len() < 2 || a.shape[0] != n {
-                return Err(Error::format(
-                    p,
-                    format!(
-                        "inputs must be N x ... with N = {n}, got shape {:?}",
-                        a.shape
-                    ),
-                ));
-            }
-            let shape = a.shape.clone();
-            let (values, was_rounded) = a.into_f32_any();
-            if was_rounded {
-                rounded.push(p.display().to_string());
-            }
-            let d: usize = shape[1..].iter().product();
-            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-                let count = values.iter().filter(|v| !v.is_finite()).count();
-                if !opts.allow_nonfinite {
-                    return Err(Error::format(
-                        p,
-                        format!(
-                            "{count} non-finite input values, the first at sample {}; pass --allow-nonfinite to import anyway",
-                            i / d.max(1)
-                        ),
-                    ));
-                }
-                nonfinite += count;
-            }
-            let x = Array2::from_shape_vec((n, d), values)
-                .map_err(|e| Error::format(p, e.to_string()))?;
-            (Some(x), Some(shape[1..].to_vec()))
+            let (x, shape) = read_inputs(p, n, opts.allow_nonfinite, &mut notes)?;
+            (Some(x), Some(shape))
         }
     };
-
     let spec = ArchiveSpec {
         run: RunInfo {
             model: or_unknown(&opts.run.model),
@@ -407,17 +278,186 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
         labels,
         inputs,
     };
+    let out = write_archive(opts, spec, &set, &mut layers)?;
+    Ok(ImportReport {
+        out,
+        n,
+        epochs,
+        layers: layers.iter().map(|l| (l.name.clone(), l.width)).collect(),
+        rounded: notes.rounded,
+        nonfinite: notes.nonfinite,
+    })
+}
+
+/// What an import tells its caller besides the archive.
+#[derive(Default)]
+struct Notes {
+    rounded: Vec<String>,
+    nonfinite: usize,
+}
+
+/// The labels as class indices, and the class names (given, or `0`, `1`, ...).
+fn read_labels(opts: &ImportOptions) -> Result<(Vec<u32>, Vec<String>)> {
+    let labels_arr = numpy::read_npy(&opts.labels)?;
+    let n = match labels_arr.shape.as_slice() {
+        [n] | [n, 1] => *n,
+        s => {
+            return Err(Error::format(
+                &opts.labels,
+                format!("labels must be a 1-D array of length N, got shape {s:?}"),
+            ))
+        }
+    };
+    if n == 0 {
+        return Err(Error::format(&opts.labels, "holds no labels"));
+    }
+    let labels = class_indices(&opts.labels, labels_arr.to_i64("labels")?)?;
+    let n_classes = labels.iter().max().map_or(0, |m| *m as usize + 1);
+    let classes = match &opts.classes {
+        Some(c) if c.len() < n_classes => {
+            return Err(Error::format(
+                &opts.labels,
+                format!(
+                    "labels go up to {} but only {} class names were given",
+                    n_classes - 1,
+                    c.len()
+                ),
+            ))
+        }
+        Some(c) => c.clone(),
+        None => (0..n_classes).map(|c| c.to_string()).collect(),
+    };
+    Ok((labels, classes))
+}
+
+/// The activation arrays, by name, in the order asked for (`--layers`) or the file's.
+fn read_arrays(opts: &ImportOptions) -> Result<Vec<(String, NpyArray)>> {
+    let mut arrays: Vec<(String, NpyArray)> = if is_npz(&opts.activations) {
+        if opts.layer.is_some() {
+            return Err(Error::Invalid(
+                "--layer names the layer of a single .npy; use --layers to pick .npz keys".into(),
+            ));
+        }
+        numpy::read_npz(&opts.activations)?
+    } else {
+        let name = opts.layer.clone().unwrap_or_else(|| {
+            opts.activations
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "layer".into())
+        });
+        vec![(name, numpy::read_npy(&opts.activations)?)]
+    };
+    let Some(order) = &opts.layers else {
+        return Ok(arrays);
+    };
+    let mut picked = Vec::with_capacity(order.len());
+    for want in order {
+        let pos = arrays.iter().position(|(k, _)| k == want).ok_or_else(|| {
+            let keys: Vec<&str> = arrays.iter().map(|(k, _)| k.as_str()).collect();
+            Error::format(
+                &opts.activations,
+                format!("has no array '{want}' (keys: {})", keys.join(", ")),
+            )
+        })?;
+        picked.push(arrays.remove(pos));
+    }
+    Ok(picked)
+}
+
+/// The layers, checked against N, each other and the flags.
+fn read_layers(opts: &ImportOptions, n: usize, notes: &mut Notes) -> Result<Vec<LayerData>> {
+    let arrays = read_arrays(opts)?;
+    check_layer_names(&opts.activations, &arrays)?;
+    if let Some(kinds) = opts.kinds.as_ref().filter(|k| k.len() != arrays.len()) {
+        return Err(Error::Invalid(format!(
+            "{} layer kinds given for {} layers",
+            kinds.len(),
+            arrays.len()
+        )));
+    }
+    let mut layers = Vec::with_capacity(arrays.len());
+    for (name, a) in arrays {
+        let src = a.source.display().to_string();
+        let (l, was_rounded) = layer_from_array(name, a, n)?;
+        if was_rounded {
+            notes.rounded.push(src.clone());
+        }
+        notes.nonfinite += check_finite(&src, &l, n, opts.allow_nonfinite)?;
+        layers.push(l);
+    }
+    let epochs = layers[0].epochs;
+    if let Some(l) = layers.iter().find(|l| l.epochs != epochs) {
+        return Err(Error::format(
+            &opts.activations,
+            format!(
+                "layer '{}' has {} epochs but layer '{}' has {epochs}",
+                l.name, l.epochs, layers[0].name
+            ),
+        ));
+    }
+    Ok(layers)
+}
+
+/// The inputs X (N x D, flattened per sample) and their per-sample shape.
+fn read_inputs(
+    p: &Path,
+    n: usize,
+    allow_nonfinite: bool,
+    notes: &mut Notes,
+) -> Result<(Array2<f32>, Vec<usize>)> {
+    let a = numpy::read_npy(p)?;
+    if a.shape.len() < 2 || a.shape[0] != n {
+        return Err(Error::format(
+            p,
+            format!(
+                "inputs must be N x ... with N = {n}, got shape {:?}",
+                a.shape
+            ),
+        ));
+    }
+    let shape = a.shape.clone();
+    let (values, was_rounded) = a.into_f32_any();
+    if was_rounded {
+        notes.rounded.push(p.display().to_string());
+    }
+    let d: usize = shape[1..].iter().product();
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        let count = values.iter().filter(|v| !v.is_finite()).count();
+        if !allow_nonfinite {
+            return Err(Error::format(
+                p,
+                format!(
+                    "{count} non-finite input values, the first at sample {}; pass --allow-nonfinite to import anyway",
+                    i / d.max(1)
+                ),
+            ));
+        }
+        notes.nonfinite += count;
+    }
+    let x = Array2::from_shape_vec((n, d), values).map_err(|e| Error::format(p, e.to_string()))?;
+    Ok((x, shape[1..].to_vec()))
+}
+
+/// Writes the archive, one epoch's copy at a time (a single epoch is moved, not copied: peak
+/// memory about the size of the arrays read).
+fn write_archive(
+    opts: &ImportOptions,
+    spec: ArchiveSpec,
+    set: &AnalysisSet,
+    layers: &mut [LayerData],
+) -> Result<PathBuf> {
+    let n = set.labels.len();
+    let epochs = layers[0].epochs;
     let mut w = ArchiveWriter::create(
         &opts.out,
         opts.backend,
         spec,
-        &set,
+        set,
         opts.overwrite,
         Publish::OnFinish,
     )?;
     for e in 0..epochs {
-        // One epoch's copy at a time; a single epoch is moved, not copied (peak memory about
-        // the size of the arrays read).
         let activations = layers
             .iter_mut()
             .map(|l| {
@@ -437,15 +477,7 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
             ..Default::default()
         })?;
     }
-    let out = w.finish()?;
-    Ok(ImportReport {
-        out,
-        n,
-        epochs,
-        layers: layers.iter().map(|l| (l.name.clone(), l.width)).collect(),
-        rounded,
-        nonfinite,
-    })
+    w.finish()
 }
 
 fn or_unknown(s: &str) -> String {

@@ -161,67 +161,10 @@ impl Writer {
             write_matrix(&tmp.join(layer_file_name(i)), "z", data, a.dim())?;
         }
         if !manifest.parameters.is_empty() {
-            let path = tmp.join(GRADIENTS_FILE);
-            let g = &record.gradients;
-            let schema = Arc::new(Schema::new(vec![
-                Field::new("param", DataType::Utf8, false),
-                Field::new("n_batches", DataType::UInt32, false),
-                list_field("mean"),
-                list_field("std"),
-                list_field("value"),
-            ]));
-            let names: Vec<&str> = manifest
-                .parameters
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect();
-            let batch = RecordBatch::try_new(
-                schema,
-                vec![
-                    Arc::new(StringArray::from(names)),
-                    Arc::new(UInt32Array::from(
-                        g.iter().map(|s| s.n_batches).collect::<Vec<_>>(),
-                    )),
-                    list_f32(&g.iter().map(|s| s.mean.as_slice()).collect::<Vec<_>>()),
-                    list_f32(&g.iter().map(|s| s.std.as_slice()).collect::<Vec<_>>()),
-                    list_f32(&g.iter().map(|s| s.value.as_slice()).collect::<Vec<_>>()),
-                ],
-            )
-            .map_err(|e| Error::format(&path, e.to_string()))?;
-            write_batch(&path, batch, Vec::new())?;
+            write_gradients(&tmp.join(GRADIENTS_FILE), manifest, record)?;
         }
         if manifest.batch_gradients.is_some() {
-            let path = tmp.join(BATCH_GRADIENTS_FILE);
-            let mut names = Vec::new();
-            let mut batches = Vec::new();
-            let mut rows: Vec<&[f32]> = Vec::new();
-            let standard: Vec<_> = record
-                .batch_gradients
-                .iter()
-                .map(|b| b.as_standard_layout())
-                .collect();
-            for (p, b) in manifest.parameters.iter().zip(&standard) {
-                for (k, row) in b.outer_iter().enumerate() {
-                    names.push(p.name.as_str());
-                    batches.push(k as u32);
-                    rows.push(row.to_slice().unwrap_or_default());
-                }
-            }
-            let schema = Arc::new(Schema::new(vec![
-                Field::new("param", DataType::Utf8, false),
-                Field::new("batch", DataType::UInt32, false),
-                list_field("grad"),
-            ]));
-            let batch = RecordBatch::try_new(
-                schema,
-                vec![
-                    Arc::new(StringArray::from(names)),
-                    Arc::new(UInt32Array::from(batches)),
-                    list_f32(&rows),
-                ],
-            )
-            .map_err(|e| Error::format(&path, e.to_string()))?;
-            write_batch(&path, batch, Vec::new())?;
+            write_batch_gradients(&tmp.join(BATCH_GRADIENTS_FILE), manifest, record)?;
         }
         let json = serde_json::to_vec_pretty(&EpochJson {
             epoch: record.epoch,
@@ -236,6 +179,71 @@ impl Writer {
         fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
         fsutil::sync_dir(&self.epochs)
     }
+}
+
+/// `gradients.parquet`: one row per parameter (name, batch count, mean, std, value).
+fn write_gradients(path: &Path, manifest: &Manifest, record: &EpochRecord) -> Result<()> {
+    let g = &record.gradients;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("param", DataType::Utf8, false),
+        Field::new("n_batches", DataType::UInt32, false),
+        list_field("mean"),
+        list_field("std"),
+        list_field("value"),
+    ]));
+    let names: Vec<&str> = manifest
+        .parameters
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(names)),
+            Arc::new(UInt32Array::from(
+                g.iter().map(|s| s.n_batches).collect::<Vec<_>>(),
+            )),
+            list_f32(&g.iter().map(|s| s.mean.as_slice()).collect::<Vec<_>>()),
+            list_f32(&g.iter().map(|s| s.std.as_slice()).collect::<Vec<_>>()),
+            list_f32(&g.iter().map(|s| s.value.as_slice()).collect::<Vec<_>>()),
+        ],
+    )
+    .map_err(|e| Error::format(path, e.to_string()))?;
+    write_batch(path, batch, Vec::new())
+}
+
+/// `batch-gradients.parquet`: one row per (parameter, batch).
+fn write_batch_gradients(path: &Path, manifest: &Manifest, record: &EpochRecord) -> Result<()> {
+    let mut names = Vec::new();
+    let mut batches = Vec::new();
+    let mut rows: Vec<&[f32]> = Vec::new();
+    let standard: Vec<_> = record
+        .batch_gradients
+        .iter()
+        .map(|b| b.as_standard_layout())
+        .collect();
+    for (p, b) in manifest.parameters.iter().zip(&standard) {
+        for (k, row) in b.outer_iter().enumerate() {
+            names.push(p.name.as_str());
+            batches.push(k as u32);
+            rows.push(row.to_slice().unwrap_or_default());
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("param", DataType::Utf8, false),
+        Field::new("batch", DataType::UInt32, false),
+        list_field("grad"),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(names)),
+            Arc::new(UInt32Array::from(batches)),
+            list_f32(&rows),
+        ],
+    )
+    .map_err(|e| Error::format(path, e.to_string()))?;
+    write_batch(path, batch, Vec::new())
 }
 
 pub(super) struct Reader {

@@ -64,139 +64,20 @@ impl std::str::FromStr for CoraSplit {
 /// Loads `cora.content` and `cora.cites` from `dir`.
 pub fn load(dir: &Path, split: CoraSplit, seed: u64) -> Result<Dataset> {
     let content = dir.join("cora.content");
-    let cites = dir.join("cora.cites");
-    let text = crate::datasets::read_text(&content)?;
-    let mut ids = Vec::new();
-    let mut rows: Vec<Vec<f32>> = Vec::new();
-    let mut class_names = Vec::new();
-    let mut width = None;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split('\t').collect();
-        let at = |m: String| Error::format(&content, format!("line {}: {m}", i + 1));
-        if fields.len() < 3 {
-            return Err(at(format!(
-                "{} tab-separated fields, expected id, features, class",
-                fields.len()
-            )));
-        }
-        let d = fields.len() - 2;
-        match width {
-            None => width = Some(d),
-            Some(w) if w != d => return Err(at(format!("{d} features, earlier lines have {w}"))),
-            _ => {}
-        }
-        let id: u64 = fields[0]
-            .trim()
-            .parse()
-            .map_err(|_| at(format!("paper id '{}' is not an integer", fields[0])))?;
-        let mut row = Vec::with_capacity(d);
-        for (k, f) in fields[1..=d].iter().enumerate() {
-            row.push(match f.trim() {
-                "0" => 0.0,
-                "1" => 1.0,
-                other => {
-                    return Err(at(format!(
-                        "feature {} is '{other}', expected 0 or 1",
-                        k + 1
-                    )))
-                }
-            });
-        }
-        ids.push(id);
-        rows.push(row);
-        class_names.push(fields[d + 1].trim().to_string());
-    }
-    let (Some(d), false) = (width, ids.is_empty()) else {
-        return Err(Error::format(&content, "no nodes"));
-    };
-    let mut index = HashMap::with_capacity(ids.len());
-    for (row, &id) in ids.iter().enumerate() {
-        if index.insert(id, row as u32).is_some() {
-            return Err(Error::format(
-                &content,
-                format!("paper id {id} appears twice"),
-            ));
-        }
-    }
-    let classes: Vec<String> = class_names
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let labels: Vec<u32> = class_names
-        .iter()
-        .map(|c| classes.iter().position(|k| k == c).unwrap_or(0) as u32)
-        .collect();
-    let n = ids.len();
-    let mut inputs = Array2::<f32>::zeros((n, d));
-    for (r, row) in rows.iter().enumerate() {
-        let s: f32 = row.iter().sum();
-        let scale = if s > 0.0 { 1.0 / s } else { 0.0 };
-        for (dst, v) in inputs.row_mut(r).iter_mut().zip(row) {
-            *dst = v * scale;
-        }
-    }
-
-    let text = crate::datasets::read_text(&cites)?;
-    let mut edges = BTreeSet::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = |m: String| Error::format(&cites, format!("line {}: {m}", i + 1));
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() != 2 {
-            return Err(at(format!(
-                "{} fields, expected '<cited id> <citing id>'",
-                f.len()
-            )));
-        }
-        let mut ends = [0u32; 2];
-        for (e, s) in ends.iter_mut().zip(&f) {
-            let id: u64 = s
-                .parse()
-                .map_err(|_| at(format!("paper id '{s}' is not an integer")))?;
-            *e = *index
-                .get(&id)
-                .ok_or_else(|| at(format!("paper id {id} is not in cora.content")))?;
-        }
-        if ends[0] != ends[1] {
-            edges.insert((ends[0].min(ends[1]), ends[0].max(ends[1])));
-        }
-    }
-    let edges: Vec<(u32, u32)> = edges.into_iter().collect();
+    let nodes = read_content(&content)?;
+    let (ids, inputs, labels, classes) = nodes;
+    let (n, d) = inputs.dim();
+    let edges = read_cites(&dir.join("cora.cites"), &ids)?;
     let graph = Graph::normalized_adjacency(n, &edges);
-
     let (train, validation) = match split {
         CoraSplit::Random(f) => random_split(n, f, seed),
         CoraSplit::Standard | CoraSplit::Reverse => {
-            let mut rng = SplitMix64::new(seed);
-            let mut order: Vec<usize> = (0..n).collect();
-            rng.shuffle(&mut order);
-            let mut per_class = vec![0usize; classes.len()];
-            let (mut train, mut rest) = (Vec::new(), Vec::new());
-            for i in order {
-                let c = labels[i] as usize;
-                if per_class[c] < TRAIN_PER_CLASS {
-                    per_class[c] += 1;
-                    train.push(i);
-                } else {
-                    rest.push(i);
-                }
-            }
-            if rest.len() < VALIDATION_NODES {
-                return Err(Error::format(
+            let (train, val) = planetoid_split(&labels, classes.len(), seed).ok_or_else(|| {
+                Error::format(
                     &content,
                     format!("{n} nodes: too few for the 140/1000 split"),
-                ));
-            }
-            let mut val = rest[..VALIDATION_NODES].to_vec();
-            train.sort_unstable();
-            val.sort_unstable();
+                )
+            })?;
             if split == CoraSplit::Reverse {
                 (val, train)
             } else {
@@ -222,4 +103,149 @@ pub fn load(dir: &Path, split: CoraSplit, seed: u64) -> Result<Dataset> {
         validation,
         graph: Some(graph),
     })
+}
+
+/// The nodes of `cora.content`: paper ids, row-normalised features, labels and class names
+/// (sorted).
+type Nodes = (Vec<u64>, Array2<f32>, Vec<u32>, Vec<String>);
+
+/// One line of `cora.content`: id, 0/1 features, class.
+fn content_line(
+    line: &str,
+    width: Option<usize>,
+) -> std::result::Result<(u64, Vec<f32>, String), String> {
+    let fields: Vec<&str> = line.split('\t').collect();
+    if fields.len() < 3 {
+        return Err(format!(
+            "{} tab-separated fields, expected id, features, class",
+            fields.len()
+        ));
+    }
+    let d = fields.len() - 2;
+    if let Some(w) = width.filter(|&w| w != d) {
+        return Err(format!("{d} features, earlier lines have {w}"));
+    }
+    let id: u64 = fields[0]
+        .trim()
+        .parse()
+        .map_err(|_| format!("paper id '{}' is not an integer", fields[0]))?;
+    let row = fields[1..=d]
+        .iter()
+        .enumerate()
+        .map(|(k, f)| match f.trim() {
+            "0" => Ok(0.0),
+            "1" => Ok(1.0),
+            other => Err(format!("feature {} is '{other}', expected 0 or 1", k + 1)),
+        })
+        .collect::<std::result::Result<Vec<f32>, String>>()?;
+    Ok((id, row, fields[d + 1].trim().to_string()))
+}
+
+fn read_content(content: &Path) -> Result<Nodes> {
+    let text = crate::datasets::read_text(content)?;
+    let (mut ids, mut rows, mut class_names) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let (id, row, class) = content_line(line, rows.first().map(Vec::len))
+            .map_err(|m| Error::format(content, format!("line {}: {m}", i + 1)))?;
+        ids.push(id);
+        rows.push(row);
+        class_names.push(class);
+    }
+    let Some(d) = rows.first().map(Vec::len) else {
+        return Err(Error::format(content, "no nodes"));
+    };
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    if let Some(id) = ids.iter().find(|id| !seen.insert(**id)) {
+        return Err(Error::format(
+            content,
+            format!("paper id {id} appears twice"),
+        ));
+    }
+    let classes: Vec<String> = class_names
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let labels: Vec<u32> = class_names
+        .iter()
+        .map(|c| classes.iter().position(|k| k == c).unwrap_or(0) as u32)
+        .collect();
+    let mut inputs = Array2::<f32>::zeros((ids.len(), d));
+    for (r, row) in rows.iter().enumerate() {
+        let s: f32 = row.iter().sum();
+        let scale = if s > 0.0 { 1.0 / s } else { 0.0 };
+        for (dst, v) in inputs.row_mut(r).iter_mut().zip(row) {
+            *dst = v * scale;
+        }
+    }
+    Ok((ids, inputs, labels, classes))
+}
+
+/// The undirected citation edges of `cora.cites` between the nodes `ids` (row indices, each
+/// pair once, smaller first, self-citations left out).
+fn read_cites(cites: &Path, ids: &[u64]) -> Result<Vec<(u32, u32)>> {
+    let index: HashMap<u64, u32> = ids
+        .iter()
+        .enumerate()
+        .map(|(r, &id)| (id, r as u32))
+        .collect();
+    let text = crate::datasets::read_text(cites)?;
+    let mut edges = BTreeSet::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = |m: String| Error::format(cites, format!("line {}: {m}", i + 1));
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != 2 {
+            return Err(at(format!(
+                "{} fields, expected '<cited id> <citing id>'",
+                f.len()
+            )));
+        }
+        let mut ends = [0u32; 2];
+        for (e, s) in ends.iter_mut().zip(&f) {
+            let id: u64 = s
+                .parse()
+                .map_err(|_| at(format!("paper id '{s}' is not an integer")))?;
+            *e = *index
+                .get(&id)
+                .ok_or_else(|| at(format!("paper id {id} is not in cora.content")))?;
+        }
+        if ends[0] != ends[1] {
+            edges.insert((ends[0].min(ends[1]), ends[0].max(ends[1])));
+        }
+    }
+    Ok(edges.into_iter().collect())
+}
+
+/// The Planetoid-style split: 20 nodes per class (seeded order) train, the next 1000 validate;
+/// None when there are too few nodes.
+fn planetoid_split(labels: &[u32], classes: usize, seed: u64) -> Option<(Vec<usize>, Vec<usize>)> {
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    SplitMix64::new(seed).shuffle(&mut order);
+    let mut per_class = vec![0usize; classes];
+    let (mut train, mut rest) = (Vec::new(), Vec::new());
+    for i in order {
+        let c = labels[i] as usize;
+        if per_class[c] < TRAIN_PER_CLASS {
+            per_class[c] += 1;
+            train.push(i);
+        } else {
+            rest.push(i);
+        }
+    }
+    if rest.len() < VALIDATION_NODES {
+        return None;
+    }
+    let mut val = rest[..VALIDATION_NODES].to_vec();
+    train.sort_unstable();
+    val.sort_unstable();
+    Some((train, val))
 }

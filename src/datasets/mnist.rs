@@ -128,43 +128,10 @@ pub fn load(
     subset: Option<usize>,
     validation_subset: Option<usize>,
 ) -> Result<Dataset> {
-    let mut parts = Vec::new();
-    for (images, labels, limit, id_base) in [
-        (
-            "train-images-idx3-ubyte",
-            "train-labels-idx1-ubyte",
-            subset,
-            0u64,
-        ),
-        (
-            "t10k-images-idx3-ubyte",
-            "t10k-labels-idx1-ubyte",
-            validation_subset,
-            60_000,
-        ),
-    ] {
-        let ipath = find(dir, images)?;
-        let lpath = find(dir, labels)?;
-        let (n, pixels) = read_images(&ipath)?;
-        let l = read_labels(&lpath)?;
-        if l.len() != n {
-            return Err(Error::format(
-                &lpath,
-                format!("{} labels for {n} images in {}", l.len(), ipath.display()),
-            ));
-        }
-        let take = match limit {
-            Some(k) if k > n => {
-                return Err(Error::request(
-                    &ipath,
-                    format!("subset of {k} asked for, the file has {n} images"),
-                ))
-            }
-            Some(k) => k,
-            None => n,
-        };
-        parts.push((take, pixels, l, id_base));
-    }
+    let parts = [
+        read_part(dir, "train", subset, 0)?,
+        read_part(dir, "t10k", validation_subset, 60_000)?,
+    ];
     let total: usize = parts.iter().map(|p| p.0).sum();
     let px = SIDE * SIDE;
     let mut inputs = Array2::<f32>::zeros((total, px));
@@ -174,11 +141,8 @@ pub fn load(
     for (take, pixels, l, id_base) in parts {
         let start = row;
         for i in 0..take {
-            for (dst, &p) in inputs
-                .row_mut(row)
-                .iter_mut()
-                .zip(&pixels[i * px..(i + 1) * px])
-            {
+            let image = &pixels[i * px..(i + 1) * px];
+            for (dst, &p) in inputs.row_mut(row).iter_mut().zip(image) {
                 *dst = f32::from(p) / 255.0;
             }
             labels.push(l[i]);
@@ -206,4 +170,35 @@ pub fn load(
         validation,
         graph: None,
     })
+}
+
+/// One part (`train` or `t10k`): how many images to take (the first `limit`), their pixels,
+/// their labels, and the base of their sample ids.
+fn read_part(
+    dir: &Path,
+    prefix: &str,
+    limit: Option<usize>,
+    id_base: u64,
+) -> Result<(usize, Vec<u8>, Vec<u32>, u64)> {
+    let ipath = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
+    let lpath = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
+    let (n, pixels) = read_images(&ipath)?;
+    let l = read_labels(&lpath)?;
+    if l.len() != n {
+        return Err(Error::format(
+            &lpath,
+            format!("{} labels for {n} images in {}", l.len(), ipath.display()),
+        ));
+    }
+    let take = match limit {
+        Some(k) if k > n => {
+            return Err(Error::request(
+                &ipath,
+                format!("subset of {k} asked for, the file has {n} images"),
+            ))
+        }
+        Some(k) => k,
+        None => n,
+    };
+    Ok((take, pixels, l, id_base))
 }

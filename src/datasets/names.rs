@@ -97,58 +97,12 @@ pub fn encode(name: &str, out: &mut [f32]) {
 
 /// Loads every `*.txt` in `dir` as one language; `per_class` keeps that many names per language.
 pub fn load(dir: &Path, per_class: Option<usize>, seed: u64) -> Result<Dataset> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    let mut files: Vec<_> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "txt") && p.is_file())
-        .filter(|p| {
-            let stem = p
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_ascii_uppercase())
-                .unwrap_or_default();
-            stem != "SOURCE" && stem != "README"
-        })
-        .collect();
-    files.sort();
-    if files.len() < 2 {
-        return Err(Error::format(
-            dir,
-            format!(
-                "names data needs one <Language>.txt per class; found {} .txt files",
-                files.len()
-            ),
-        ));
-    }
+    let files = language_files(dir)?;
     let mut rng = SplitMix64::new(seed);
     let mut classes = Vec::new();
     let mut chosen: Vec<(u32, u64, String)> = Vec::new();
     for (c, path) in files.iter().enumerate() {
-        let bytes = crate::datasets::read_file(path)?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            Error::format(path, format!("line {line}: not valid UTF-8"))
-        })?;
-        let mut names = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let folded = fold(line);
-            if !folded.chars().any(|c| c.is_ascii_alphabetic()) {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "line {}: '{line}' has no letter of the alphabet a-z A-Z",
-                        i + 1
-                    ),
-                ));
-            }
-            names.push(((i + 1) as u64, folded));
-        }
+        let mut names = read_names(path)?;
         if let Some(k) = per_class {
             if k > names.len() {
                 return Err(Error::request(
@@ -171,17 +125,17 @@ pub fn load(dir: &Path, per_class: Option<usize>, seed: u64) -> Result<Dataset> 
         chosen.extend(names.into_iter().map(|(line, n)| (c as u32, line, n)));
     }
     let n = chosen.len();
-    let width = MAX_LEN * ALPHABET.len();
-    let mut inputs = Array2::<f32>::zeros((n, width));
-    let mut labels = Vec::with_capacity(n);
-    let mut ids = Vec::with_capacity(n);
-    for (row, (c, line, name)) in chosen.iter().enumerate() {
+    let mut inputs = Array2::<f32>::zeros((n, MAX_LEN * ALPHABET.len()));
+    for (row, (_, _, name)) in chosen.iter().enumerate() {
         if let Some(slice) = inputs.row_mut(row).as_slice_mut() {
             encode(name, slice);
         }
-        labels.push(*c);
-        ids.push((u64::from(*c) << 32) | line);
     }
+    let labels = chosen.iter().map(|(c, _, _)| *c).collect();
+    let ids = chosen
+        .iter()
+        .map(|(c, line, _)| (u64::from(*c) << 32) | line)
+        .collect();
     let (train, validation) = random_split(n, TRAIN_FRACTION, seed);
     Ok(Dataset {
         name: "names".into(),
@@ -202,4 +156,62 @@ pub fn load(dir: &Path, per_class: Option<usize>, seed: u64) -> Result<Dataset> 
         validation,
         graph: None,
     })
+}
+
+/// The `<Language>.txt` files of `dir`, sorted (SOURCE and README left out); at least two.
+fn language_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files: Vec<_> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt") && p.is_file())
+        .filter(|p| {
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_ascii_uppercase())
+                .unwrap_or_default();
+            stem != "SOURCE" && stem != "README"
+        })
+        .collect();
+    files.sort();
+    if files.len() < 2 {
+        return Err(Error::format(
+            dir,
+            format!(
+                "names data needs one <Language>.txt per class; found {} .txt files",
+                files.len()
+            ),
+        ));
+    }
+    Ok(files)
+}
+
+/// The names of one language file, folded to ASCII, with their line numbers.
+fn read_names(path: &Path) -> Result<Vec<(u64, String)>> {
+    let bytes = crate::datasets::read_file(path)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        Error::format(path, format!("line {line}: not valid UTF-8"))
+    })?;
+    let mut names = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let folded = fold(line);
+        if !folded.chars().any(|c| c.is_ascii_alphabetic()) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "line {}: '{line}' has no letter of the alphabet a-z A-Z",
+                    i + 1
+                ),
+            ));
+        }
+        names.push(((i + 1) as u64, folded));
+    }
+    Ok(names)
 }

@@ -180,15 +180,8 @@ pub fn check(rows: &[EstimateRow], tol: f64) -> Result<Vec<Violation>> {
         .enumerate()
         .map(|(i, g)| {
             let r = g[0];
-            (
-                (
-                    r.run.as_str(),
-                    r.estimator.as_str(),
-                    r.setting.as_str(),
-                    r.epoch,
-                ),
-                i,
-            )
+            let key = (r.run.as_str(), r.estimator.as_str(), r.setting.as_str());
+            ((key.0, key.1, key.2, r.epoch), i)
         })
         .collect();
     let partner = |est: &str| match est {
@@ -198,96 +191,119 @@ pub fn check(rows: &[EstimateRow], tol: f64) -> Result<Vec<Violation>> {
     };
     let mut out = Vec::new();
     for g in &groups {
-        let (run, est, key, epoch) = (&g[0].run, &g[0].estimator, &g[0].setting, &g[0].epoch);
-        let other = partner(est)
-            .and_then(|p| index.get(&(run.as_str(), p, key.as_str(), *epoch)))
-            .map(|&i| &groups[i]);
-        let find = |rows: &Vec<&EstimateRow>, idx: usize| {
-            rows.iter().find(|r| r.layer_index == idx).map(|r| r.i_xz)
-        };
-        let mk = |check, layer: &EstimateRow, reference_layer: &str, value, reference, category| {
-            Violation {
-                run: run.clone(),
-                estimator: est.clone(),
-                sigma2: key.clone(),
-                epoch: *epoch,
-                check,
-                layer: layer.layer.clone(),
-                reference_layer: reference_layer.to_string(),
-                value,
-                reference,
-                excess: value - reference,
-                category,
-            }
-        };
-        for r in g {
-            if r.i_xz > r.log_n + tol {
-                out.push(mk(
-                    Check::BoundX,
-                    r,
-                    "",
-                    r.i_xz,
-                    r.log_n,
-                    Category::Definite,
-                ));
-            }
-            if r.i_xz < -tol {
-                out.push(mk(Check::BoundX, r, "", r.i_xz, 0.0, Category::Definite));
-            }
-            if r.i_yz > r.h_y + tol {
-                out.push(mk(Check::BoundY, r, "", r.i_yz, r.h_y, Category::Definite));
-            }
-            if r.i_yz < -tol {
-                out.push(mk(Check::BoundY, r, "", r.i_yz, 0.0, Category::Definite));
-            }
-            if r.saturated {
-                out.push(mk(
-                    Check::Saturation,
-                    r,
-                    "",
-                    r.i_xz,
-                    r.log_n,
-                    Category::Flag,
-                ));
-            }
+        let r = g[0];
+        let other = partner(&r.estimator)
+            .and_then(|p| index.get(&(r.run.as_str(), p, r.setting.as_str(), r.epoch)))
+            .map(|&i| groups[i].as_slice());
+        for row in g {
+            bound_checks(row, tol, &mut out);
         }
         for w in g.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            let applies = markov(&a.layer_kind, &b.layer_kind);
-            if b.i_xz > a.i_xz + tol {
-                let category = if !applies {
-                    Category::NotApplicable
-                } else if let Some(o) = other {
-                    // Lower bound at l+1 vs upper bound at l.
-                    let (lower_b, upper_a) = match est.as_str() {
-                        "kl" => (find(o, b.layer_index).unwrap_or(b.i_xz), a.i_xz),
-                        _ => (b.i_xz, find(o, a.layer_index).unwrap_or(a.i_xz)),
-                    };
-                    if lower_b > upper_a + tol {
-                        Category::Definite
-                    } else {
-                        Category::WithinGap
-                    }
-                } else {
-                    Category::UnknownGap
-                };
-                out.push(mk(Check::DpiX, b, &a.layer, b.i_xz, a.i_xz, category));
-            }
-            if b.i_yz > a.i_yz + tol {
-                let category = if !applies {
-                    Category::NotApplicable
-                } else if b.i_yz_lo.is_nan() || a.i_yz_hi.is_nan() {
-                    Category::UnknownGap
-                } else if b.i_yz_lo > a.i_yz_hi + tol {
-                    Category::Definite
-                } else {
-                    Category::WithinGap
-                };
-                out.push(mk(Check::DpiY, b, &a.layer, b.i_yz, a.i_yz, category));
-            }
+            dpi_checks((w[0], w[1]), other, tol, &mut out);
         }
     }
     Ok(out)
+}
+
+/// A violation of `check` at `layer` against `reference` (a value, or a layer's).
+fn violation(
+    layer: &EstimateRow,
+    check: Check,
+    reference_layer: &str,
+    (value, reference): (f64, f64),
+    category: Category,
+) -> Violation {
+    Violation {
+        run: layer.run.clone(),
+        estimator: layer.estimator.clone(),
+        sigma2: layer.setting.clone(),
+        epoch: layer.epoch,
+        check,
+        layer: layer.layer.clone(),
+        reference_layer: reference_layer.to_string(),
+        value,
+        reference,
+        excess: value - reference,
+        category,
+    }
+}
+
+/// The hard bounds 0 ≤ I(X;Z) ≤ log N and 0 ≤ I(Y;Z) ≤ H(Y), and the saturation flag.
+fn bound_checks(r: &EstimateRow, tol: f64, out: &mut Vec<Violation>) {
+    let definite = Category::Definite;
+    if r.i_xz > r.log_n + tol {
+        out.push(violation(r, Check::BoundX, "", (r.i_xz, r.log_n), definite));
+    }
+    if r.i_xz < -tol {
+        out.push(violation(r, Check::BoundX, "", (r.i_xz, 0.0), definite));
+    }
+    if r.i_yz > r.h_y + tol {
+        out.push(violation(r, Check::BoundY, "", (r.i_yz, r.h_y), definite));
+    }
+    if r.i_yz < -tol {
+        out.push(violation(r, Check::BoundY, "", (r.i_yz, 0.0), definite));
+    }
+    if r.saturated {
+        let flag = Category::Flag;
+        out.push(violation(r, Check::Saturation, "", (r.i_xz, r.log_n), flag));
+    }
+}
+
+/// The DPI between consecutive layers `a` → `b`, classified with the partner bound's rows
+/// (`other`: bd for kl and kl for bd) and the I(Y;Z) brackets.
+fn dpi_checks(
+    (a, b): (&EstimateRow, &EstimateRow),
+    other: Option<&[&EstimateRow]>,
+    tol: f64,
+    out: &mut Vec<Violation>,
+) {
+    let applies = markov(&a.layer_kind, &b.layer_kind);
+    let find = |rows: &[&EstimateRow], idx: usize| {
+        rows.iter().find(|r| r.layer_index == idx).map(|r| r.i_xz)
+    };
+    if b.i_xz > a.i_xz + tol {
+        let category = if !applies {
+            Category::NotApplicable
+        } else if let Some(o) = other {
+            // Lower bound at l+1 vs upper bound at l.
+            let (lower_b, upper_a) = match b.estimator.as_str() {
+                "kl" => (find(o, b.layer_index).unwrap_or(b.i_xz), a.i_xz),
+                _ => (b.i_xz, find(o, a.layer_index).unwrap_or(a.i_xz)),
+            };
+            if lower_b > upper_a + tol {
+                Category::Definite
+            } else {
+                Category::WithinGap
+            }
+        } else {
+            Category::UnknownGap
+        };
+        out.push(violation(
+            b,
+            Check::DpiX,
+            &a.layer,
+            (b.i_xz, a.i_xz),
+            category,
+        ));
+    }
+    if b.i_yz > a.i_yz + tol {
+        let category = if !applies {
+            Category::NotApplicable
+        } else if b.i_yz_lo.is_nan() || a.i_yz_hi.is_nan() {
+            Category::UnknownGap
+        } else if b.i_yz_lo > a.i_yz_hi + tol {
+            Category::Definite
+        } else {
+            Category::WithinGap
+        };
+        out.push(violation(
+            b,
+            Check::DpiY,
+            &a.layer,
+            (b.i_yz, a.i_yz),
+            category,
+        ));
+    }
 }
 
 /// Column names of the violations table.
@@ -398,8 +414,9 @@ pub fn findings(v: &[Violation], rows: &[EstimateRow]) -> Vec<Finding> {
             .or_default()
             .insert(r.epoch);
     }
-    let mut per: BTreeMap<(bool, &str, &str, &str, Check, &str), (usize, usize, u32)> =
-        BTreeMap::new();
+    // (saturation?, run, estimator, σ², check, layer) → (count, definite, first epoch)
+    type Key<'a> = (bool, &'a str, &'a str, &'a str, Check, &'a str);
+    let mut per: BTreeMap<Key<'_>, (usize, usize, u32)> = BTreeMap::new();
     for x in v {
         let sat = x.check == Check::Saturation;
         let e = per

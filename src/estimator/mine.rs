@@ -226,7 +226,7 @@ impl Mlp {
     }
 
     /// Gradients of Σ_i g_i T(x_i) with respect to every weight and bias.
-    fn backward(&self, tape: &Tape, g: &Array1<f64>) -> (Vec<Array2<f64>>, Vec<Array1<f64>>) {
+    fn backward(&self, tape: &Tape, g: &Array1<f64>) -> Gradients {
         let mut dw = vec![Array2::zeros((0, 0)); self.w.len()];
         let mut db = vec![Array1::zeros(0); self.w.len()];
         let mut delta = g.clone().insert_axis(Axis(1)); // n x 1
@@ -403,43 +403,13 @@ pub fn mine_estimate(
     z: ArrayView2<'_, f64>,
     o: &MineParams,
 ) -> Result<MineEstimate> {
-    let n = x.nrows();
-    if z.nrows() != n {
-        return Err(Error::Invalid(format!(
-            "MINE needs paired samples: {n} rows of X, {} of Z",
-            z.nrows()
-        )));
-    }
-    if o.batch < 2
-        || o.steps == 0
-        || o.eval_every == 0
-        || o.patience == 0
-        || !(o.holdout > 0.0 && o.holdout < 1.0)
-    {
-        return Err(Error::Invalid(
-            "MINE options: batch ≥ 2, steps, eval_every and patience ≥ 1, 0 < holdout < 1".into(),
-        ));
-    }
+    let (train, held, batch) = split(x.nrows(), z.nrows(), o)?;
     let mut rng = SplitMix64::new(o.seed);
-    let (train, held) = crate::rng::random_split(n, 1.0 - o.holdout, o.seed ^ 0x4d49_4e45);
-    // InfoNCE scores all B² pairs of a batch: its batch is capped at 64.
-    let cap = if o.variant == Variant::InfoNce {
-        64
-    } else {
-        usize::MAX
-    };
-    let batch = o.batch.min(cap).min(train.len()).max(2);
-    if held.len() < 2 || train.len() < 2 {
-        return Err(Error::Invalid(format!(
-            "MINE needs more samples: {n} is too few for a held-out split"
-        )));
-    }
     let mut net = Mlp::new(x.ncols() + z.ncols(), &o.hidden, &mut rng);
     let mut adam = Adam::new(&net);
     let mut ema: Option<f64> = None;
     let mut history: Vec<f64> = Vec::new();
-    let mut best = f64::NEG_INFINITY;
-    let mut since_best = 0;
+    let (mut best, mut since_best) = (f64::NEG_INFINITY, 0);
     let mut order = train.clone();
     let mut pos = order.len();
     let mut steps = 0;
@@ -452,63 +422,14 @@ pub fn mine_estimate(
         let idx = &order[pos..pos + batch];
         pos += batch;
         let (dw, db) = if o.variant == Variant::InfoNce {
-            let (_, g) = infonce(&net, x, z, idx);
-            let xi: Vec<usize> = idx
-                .iter()
-                .flat_map(|&i| std::iter::repeat_n(i, batch))
-                .collect();
-            let zi: Vec<usize> = (0..batch).flat_map(|_| idx.iter().copied()).collect();
-            let input = pairs(x, z, &xi, &zi);
-            let (_, tape) = net.forward_tape(&input);
-            let g = g
-                .into_shape_with_order(batch * batch)
-                .unwrap_or_else(|_| Array1::zeros(batch * batch));
-            net.backward(&tape, &g)
+            infonce_gradients(&net, x, z, idx)
         } else {
-            let mut perm = idx.to_vec();
-            rng.shuffle(&mut perm);
-            let joint = pairs(x, z, idx, idx);
-            let marg = pairs(x, z, idx, &perm);
-            let both = ndarray::concatenate(Axis(0), &[joint.view(), marg.view()])
-                .map_err(|e| Error::Invalid(e.to_string()))?;
-            let (t, tape) = net.forward_tape(&both);
-            let (tp, tq) = t.view().split_at(Axis(0), batch);
-            if t.iter().any(|v| !v.is_finite() || v.abs() > 1e6) {
-                return Err(Error::Invalid(format!("MINE ({}) diverged at step {step}: the statistics network's output is not finite or above 1e6", o.variant.name())));
-            }
-            let bf = batch as f64;
-            let mut g = Array1::zeros(2 * batch);
-            g.slice_mut(s![..batch]).fill(1.0 / bf);
-            match o.variant {
-                Variant::Smile => {
-                    // Jensen-Shannon gradient: d/dT_p = σ(-T_p)/B, d/dT_q = -σ(T_q)/B.
-                    for (k, &t) in tp.iter().enumerate() {
-                        g[k] = 1.0 / (1.0 + t.exp()) / bf;
-                    }
-                    for (k, &t) in tq.iter().enumerate() {
-                        g[batch + k] = -1.0 / (1.0 + (-t).exp()) / bf;
-                    }
-                }
-                Variant::Dv => {
-                    let e: Vec<f64> = tq.iter().map(|&t| t.exp()).collect();
-                    let mean_e = e.iter().sum::<f64>() / bf;
-                    let avg = match ema {
-                        None => mean_e,
-                        Some(a) => 0.99 * a + 0.01 * mean_e,
-                    };
-                    ema = Some(avg);
-                    for (k, &ek) in e.iter().enumerate() {
-                        g[batch + k] = -ek / (bf * avg);
-                    }
-                }
-                Variant::Nwj => {
-                    for (k, &t) in tq.iter().enumerate() {
-                        g[batch + k] = -(t - 1.0).exp() / bf;
-                    }
-                }
-                Variant::InfoNce => {}
-            }
-            net.backward(&tape, &g)
+            bound_gradients(&net, (x, z), idx, o.variant, &mut ema, &mut rng).map_err(|why| {
+                Error::Invalid(format!(
+                    "MINE ({}) diverged at step {step}: {why}",
+                    o.variant.name()
+                ))
+            })?
         };
         adam.step(&mut net, &dw, &db, o.lr);
         if step % o.eval_every == 0 {
@@ -522,8 +443,7 @@ pub fn mine_estimate(
             }
             history.push(v);
             if v > best + 1e-4 {
-                best = v;
-                since_best = 0;
+                (best, since_best) = (v, 0);
             } else {
                 since_best += 1;
                 if since_best >= o.patience {
@@ -536,24 +456,128 @@ pub fn mine_estimate(
         let mut eval_rng = SplitMix64::new(o.seed ^ 0xe7a1);
         history.push(bound(&net, x, z, &held, o.variant, batch, &mut eval_rng));
     }
-    // The held-out bound around its best evaluation (5 evaluations centred on it): the bound
-    // falls after its peak once T starts to overfit the training part.
+    Ok(MineEstimate {
+        value: around_best(&history),
+        steps,
+    })
+}
+
+/// The training and held-out rows of `n` paired samples, and the batch size (InfoNCE scores
+/// all B² pairs of a batch: its batch is capped at 64).
+fn split(n: usize, nz: usize, o: &MineParams) -> Result<(Vec<usize>, Vec<usize>, usize)> {
+    if nz != n {
+        return Err(Error::Invalid(format!(
+            "MINE needs paired samples: {n} rows of X, {nz} of Z"
+        )));
+    }
+    o.validate()?;
+    let (train, held) = crate::rng::random_split(n, 1.0 - o.holdout, o.seed ^ 0x4d49_4e45);
+    if held.len() < 2 || train.len() < 2 {
+        return Err(Error::Invalid(format!(
+            "MINE needs more samples: {n} is too few for a held-out split"
+        )));
+    }
+    let cap = if o.variant == Variant::InfoNce {
+        64
+    } else {
+        usize::MAX
+    };
+    let batch = o.batch.min(cap).min(train.len()).max(2);
+    Ok((train, held, batch))
+}
+
+/// The held-out bound around its best evaluation (the mean of 5 evaluations centred on it):
+/// the bound falls after its peak once T starts to overfit the training part.
+fn around_best(history: &[f64]) -> f64 {
     let at = history
         .iter()
         .enumerate()
         .fold(0, |b, (i, v)| if *v > history[b] { i } else { b });
     let lo = at.saturating_sub(2);
     let hi = (at + 3).min(history.len());
-    let value = history[lo..hi].iter().sum::<f64>() / (hi - lo) as f64;
-    Ok(MineEstimate { value, steps })
+    history[lo..hi].iter().sum::<f64>() / (hi - lo) as f64
+}
+
+/// Weight gradients of the InfoNCE bound over all B² pairs of the batch `idx`.
+fn infonce_gradients(
+    net: &Mlp,
+    x: ArrayView2<'_, f64>,
+    z: ArrayView2<'_, f64>,
+    idx: &[usize],
+) -> Gradients {
+    let batch = idx.len();
+    let (_, g) = infonce(net, x, z, idx);
+    let xi: Vec<usize> = idx
+        .iter()
+        .flat_map(|&i| std::iter::repeat_n(i, batch))
+        .collect();
+    let zi: Vec<usize> = (0..batch).flat_map(|_| idx.iter().copied()).collect();
+    let (_, tape) = net.forward_tape(&pairs(x, z, &xi, &zi));
+    let g = g
+        .into_shape_with_order(batch * batch)
+        .unwrap_or_else(|_| Array1::zeros(batch * batch));
+    net.backward(&tape, &g)
+}
+
+/// Gradients of every weight matrix and bias vector, layer by layer.
+type Gradients = (Vec<Array2<f64>>, Vec<Array1<f64>>);
+
+/// Weight gradients of the DV, NWJ or SMILE objective on the batch `idx` (joint pairs, then
+/// pairs with z shuffled within the batch); an error when T leaves the finite range.
+fn bound_gradients(
+    net: &Mlp,
+    (x, z): (ArrayView2<'_, f64>, ArrayView2<'_, f64>),
+    idx: &[usize],
+    variant: Variant,
+    ema: &mut Option<f64>,
+    rng: &mut SplitMix64,
+) -> std::result::Result<Gradients, String> {
+    let batch = idx.len();
+    let mut perm = idx.to_vec();
+    rng.shuffle(&mut perm);
+    let joint = pairs(x, z, idx, idx);
+    let marg = pairs(x, z, idx, &perm);
+    let both =
+        ndarray::concatenate(Axis(0), &[joint.view(), marg.view()]).map_err(|e| e.to_string())?;
+    let (t, tape) = net.forward_tape(&both);
+    if t.iter().any(|v| !v.is_finite() || v.abs() > 1e6) {
+        return Err("the statistics network's output is not finite or above 1e6".into());
+    }
+    let (tp, tq) = t.view().split_at(Axis(0), batch);
+    let bf = batch as f64;
+    let mut g = Array1::zeros(2 * batch);
+    g.slice_mut(s![..batch]).fill(1.0 / bf);
+    match variant {
+        Variant::Smile => {
+            // Jensen-Shannon gradient: d/dT_p = σ(-T_p)/B, d/dT_q = -σ(T_q)/B.
+            for (k, &t) in tp.iter().enumerate() {
+                g[k] = 1.0 / (1.0 + t.exp()) / bf;
+            }
+            for (k, &t) in tq.iter().enumerate() {
+                g[batch + k] = -1.0 / (1.0 + (-t).exp()) / bf;
+            }
+        }
+        Variant::Dv => {
+            let e: Vec<f64> = tq.iter().map(|&t| t.exp()).collect();
+            let mean_e = e.iter().sum::<f64>() / bf;
+            let avg = ema.map_or(mean_e, |a| 0.99 * a + 0.01 * mean_e);
+            *ema = Some(avg);
+            for (k, &ek) in e.iter().enumerate() {
+                g[batch + k] = -ek / (bf * avg);
+            }
+        }
+        Variant::Nwj => {
+            for (k, &t) in tq.iter().enumerate() {
+                g[batch + k] = -(t - 1.0).exp() / bf;
+            }
+        }
+        Variant::InfoNce => {}
+    }
+    Ok(net.backward(&tape, &g))
 }
 
 /// Gradient of Σ_i g_i T(x_i) for tests (finite-difference checks).
-pub fn mlp_gradients(
-    net: &Mlp,
-    x: &Array2<f64>,
-    g: &Array1<f64>,
-) -> (Vec<Array2<f64>>, Vec<Array1<f64>>) {
+pub fn mlp_gradients(net: &Mlp, x: &Array2<f64>, g: &Array1<f64>) -> Gradients {
     let (_, tape) = net.forward_tape(x);
     net.backward(&tape, g)
 }

@@ -248,6 +248,9 @@ pub struct EstimatorParams {
     pub mine: mine::MineParams,
 }
 
+/// Builds an estimator from the parameters and the names requested among its own.
+pub type Build = fn(&EstimatorParams, &[&str]) -> Result<Box<dyn Estimator>>;
+
 /// One registry entry: the names an estimator answers to, and how to build it from the
 /// parameters (checked there) and the names requested among its own.
 #[derive(Debug, Clone, Copy)]
@@ -257,7 +260,7 @@ pub struct Entry {
     /// One line for `--help` and the docs.
     pub about: &'static str,
     /// Builds the estimator.
-    pub build: fn(&EstimatorParams, &[&str]) -> Result<Box<dyn Estimator>>,
+    pub build: Build,
 }
 
 /// Every estimator. The pairwise KL and Bhattacharyya bounds share one entry: one streaming

@@ -19,50 +19,50 @@ pub fn distance_histograms(
     render!(stem, size, |root| draw_histograms(&root, title, epochs))
 }
 
-fn draw_histograms<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    epochs: &[(u32, &[HistogramBin])],
-) -> DrawResult<(), DB> {
-    root.fill(&WHITE)?;
-    let positive = |b: &&HistogramBin| b.upper > 0.0;
-    // Density per decade: bins are not equally wide on the log axis, so counts are divided by
-    // each bin's width in decades.
-    let density = |bins: &[HistogramBin], b: &HistogramBin| {
-        let total = bins.iter().map(|x| x.count).sum::<u64>().max(1) as f64;
-        b.count as f64 / total / (b.upper / b.lower).log10()
-    };
-    // x range: from the 0.1 % quantile (of the epoch reaching lowest) to the largest distance,
-    // so that a few near-duplicates do not squeeze the bulk into a corner.
+/// Density per decade: bins are not equally wide on the log axis, so counts are divided by
+/// each bin's width in decades.
+fn density(bins: &[HistogramBin], b: &HistogramBin) -> f64 {
+    let total = bins.iter().map(|x| x.count).sum::<u64>().max(1) as f64;
+    b.count as f64 / total / (b.upper / b.lower).log10()
+}
+
+/// The x range: from the 0.1 % quantile (of the epoch reaching lowest) to the largest
+/// distance, so that a few near-duplicates do not squeeze the bulk into a corner.
+fn x_range(epochs: &[(u32, &[HistogramBin])]) -> (f64, f64) {
     let mut lo = f64::INFINITY;
     let mut hi: f64 = 0.0;
     for (_, bins) in epochs {
         let total = bins.iter().map(|x| x.count).sum::<u64>() as f64;
         let mut seen = 0.0;
-        for b in bins.iter().filter(positive) {
+        for b in bins.iter().filter(|b| b.upper > 0.0) {
             seen += b.count as f64;
             if seen >= 0.001 * total {
                 lo = lo.min(b.lower);
                 break;
             }
         }
-        if let Some(b) = bins.iter().rev().find(positive) {
+        if let Some(b) = bins.iter().rev().find(|b| b.upper > 0.0) {
             hi = hi.max(b.upper);
         }
     }
-    let (lo, hi) = if lo.is_finite() && hi > lo {
+    if lo.is_finite() && hi > lo {
         (lo, hi)
     } else {
         (1e-3, 1.0)
-    };
+    }
+}
+
+fn draw_histograms<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    epochs: &[(u32, &[HistogramBin])],
+) -> DrawResult<(), DB> {
+    root.fill(&WHITE)?;
+    let (lo, hi) = x_range(epochs);
+    let shown = move |b: &&HistogramBin| b.upper > 0.0 && b.lower >= lo;
     let ymax = epochs
         .iter()
-        .flat_map(|(_, bins)| {
-            bins.iter()
-                .filter(positive)
-                .filter(move |b| b.lower >= lo)
-                .map(move |b| density(bins, b))
-        })
+        .flat_map(|(_, bins)| bins.iter().filter(shown).map(move |b| density(bins, b)))
         .fold(0.0, f64::max)
         .max(1e-9)
         * 1.08;
@@ -84,8 +84,7 @@ fn draw_histograms<DB: DrawingBackend>(
         let colour = viridis(k as f64 / last);
         let pts: Vec<(f64, f64)> = bins
             .iter()
-            .filter(positive)
-            .filter(|b| b.lower >= lo)
+            .filter(shown)
             .map(|b| ((b.lower * b.upper).sqrt(), density(bins, b)))
             .collect();
         let series = chart.draw_series(LineSeries::new(pts, colour.stroke_width(2)))?;

@@ -28,6 +28,63 @@ pub fn lines(
     ))
 }
 
+/// The axes' ranges that show every plottable point (x0, x1, y0, y1).
+fn bounds(curves: &[Curve], ok: impl Fn(&&(f64, f64)) -> bool) -> (f64, f64, f64, f64) {
+    let all: Vec<(f64, f64)> = curves
+        .iter()
+        .flat_map(|c| c.3.iter().filter(|p| ok(p)).copied())
+        .collect();
+    if all.is_empty() {
+        return (1.0, 10.0, 1e-3, 1.0);
+    }
+    let inf = f64::INFINITY;
+    let (x0, x1, y0, y1) = all.iter().fold((inf, -inf, inf, -inf), |a, p| {
+        (a.0.min(p.0), a.1.max(p.0), a.2.min(p.1), a.3.max(p.1))
+    });
+    (x0, x1.max(x0 * 1.001 + 1e-9), y0, y1.max(y0 * 1.001 + 1e-9))
+}
+
+/// Draws the mesh, every curve and the legend on `$chart` (a chart of either axis type).
+macro_rules! draw_curves {
+    ($chart:expr, $x_desc:expr, $y_desc:expr, $curves:expr, $colour:expr, $ok:expr) => {{
+        let mut chart = $chart;
+        let tick = |v: &f64| {
+            if *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e4) {
+                format!("{v:.0e}")
+            } else {
+                format!("{}", (v * 1e4).round() / 1e4)
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc($x_desc)
+            .y_desc($y_desc)
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .label_style(("sans-serif", 13))
+            .draw()?;
+        for (label, k, dashed, pts) in $curves {
+            let c = $colour(*k);
+            let pts: Vec<(f64, f64)> = pts.iter().filter($ok).copied().collect();
+            let s = if *dashed {
+                chart.draw_series(DashedLineSeries::new(pts, 5, 4, c.stroke_width(2)))?
+            } else {
+                chart.draw_series(LineSeries::new(pts, c.stroke_width(2)))?
+            };
+            s.label(label.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
+            });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .draw()?;
+    }};
+}
+
 fn draw_lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -40,24 +97,7 @@ fn draw_lines<DB: DrawingBackend>(
     root.fill(&WHITE)?;
     let ok =
         |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log || (p.0 > 0.0 && p.1 > 0.0));
-    let all: Vec<(f64, f64)> = curves
-        .iter()
-        .flat_map(|c| c.3.iter().filter(ok).copied())
-        .collect();
-    let (x0, x1, y0, y1) = all.iter().fold(
-        (
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ),
-        |a, p| (a.0.min(p.0), a.1.max(p.0), a.2.min(p.1), a.3.max(p.1)),
-    );
-    let (x0, x1, y0, y1) = if all.is_empty() {
-        (1.0, 10.0, 1e-3, 1.0)
-    } else {
-        (x0, x1.max(x0 * 1.001 + 1e-9), y0, y1.max(y0 * 1.001 + 1e-9))
-    };
+    let (x0, x1, y0, y1) = bounds(curves, ok);
     let colour = |k: usize| {
         viridis(if n_colours > 1 {
             k as f64 / (n_colours - 1) as f64
@@ -66,45 +106,6 @@ fn draw_lines<DB: DrawingBackend>(
         })
         .to_rgba()
     };
-    macro_rules! body {
-        ($chart:expr) => {{
-            let mut chart = $chart;
-            let tick = |v: &f64| {
-                if *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e4) {
-                    format!("{v:.0e}")
-                } else {
-                    format!("{}", (v * 1e4).round() / 1e4)
-                }
-            };
-            chart
-                .configure_mesh()
-                .x_desc(x_desc)
-                .y_desc(y_desc)
-                .x_label_formatter(&tick)
-                .y_label_formatter(&tick)
-                .label_style(("sans-serif", 13))
-                .draw()?;
-            for (label, k, dashed, pts) in curves {
-                let c = colour(*k);
-                let pts: Vec<(f64, f64)> = pts.iter().filter(ok).copied().collect();
-                let s = if *dashed {
-                    chart.draw_series(DashedLineSeries::new(pts, 5, 4, c.stroke_width(2)))?
-                } else {
-                    chart.draw_series(LineSeries::new(pts, c.stroke_width(2)))?
-                };
-                s.label(label.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
-                });
-            }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 12))
-                .draw()?;
-        }};
-    }
     let builder = |r| {
         let mut b = ChartBuilder::on(r);
         b.caption(title, ("sans-serif", 20))
@@ -114,11 +115,13 @@ fn draw_lines<DB: DrawingBackend>(
         b
     };
     if log {
-        body!(builder(root)
-            .build_cartesian_2d((x0..x1).log_scale(), (y0 * 0.9..y1 * 1.1).log_scale())?);
+        let c = builder(root)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0 * 0.9..y1 * 1.1).log_scale())?;
+        draw_curves!(c, x_desc, y_desc, curves, colour, ok);
     } else {
         let pad = (y1 - y0) * 0.05;
-        body!(builder(root).build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?);
+        let c = builder(root).build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
+        draw_curves!(c, x_desc, y_desc, curves, colour, ok);
     }
     Ok(())
 }

@@ -58,10 +58,6 @@ pub(crate) fn write_png(path: &Path, pixels: Vec<u8>, (w, h): (u32, u32)) -> Res
     crate::archive::fsutil::write_atomic(path, bytes.get_ref())
 }
 
-/// Draws one layer's distance histograms, one line per epoch (fraction of pairs per bin against
-/// the distance on a log axis, colour from early = dark to late = bright), into `stem.png` and
-/// `stem.svg`. Returns the files written.
-
 /// What drawing into a plotters backend returns.
 pub(crate) type DrawResult<T, DB> =
     std::result::Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;

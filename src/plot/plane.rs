@@ -78,94 +78,122 @@ fn draw_planes<DB: DrawingBackend>(
     root.fill(&WHITE)?;
     let (w, _) = root.dim_in_pixel();
     let (main, bar) = root.split_horizontally(w - 90);
-    let (e_min, e_max) = panels
-        .iter()
-        .flat_map(|p| p.points.iter().map(|q| q.0))
-        .fold((u32::MAX, 0), |(a, b), e| (a.min(e), b.max(e)));
-    // Epochs spanning more than two decades are coloured by log(1 + epoch), so that the early
-    // epochs, where representations change fastest, are told apart.
-    let log_scale = e_max > 100 && (f64::from(e_max) + 1.0) / (f64::from(e_min) + 1.0) > 100.0;
-    let scale = |e: u32| {
-        if log_scale {
+    let scale = EpochScale::of(panels);
+    for (panel, area) in panels.iter().zip(main.split_evenly((rows, cols))) {
+        draw_panel(&area, panel, &scale, band)?;
+    }
+    draw_colour_bar(&bar, &scale)
+}
+
+/// How epochs map to colours: linearly, or by log(1 + epoch) when they span more than two
+/// decades (so that the early epochs, where representations change fastest, are told apart).
+struct EpochScale {
+    min: u32,
+    max: u32,
+    log: bool,
+}
+
+impl EpochScale {
+    fn of(panels: &[PlanePanel]) -> Self {
+        let (min, max) = panels
+            .iter()
+            .flat_map(|p| p.points.iter().map(|q| q.0))
+            .fold((u32::MAX, 0), |(a, b), e| (a.min(e), b.max(e)));
+        let log = max > 100 && (f64::from(max) + 1.0) / (f64::from(min) + 1.0) > 100.0;
+        EpochScale { min, max, log }
+    }
+
+    fn at(&self, e: u32) -> f64 {
+        if self.log {
             f64::from(e).ln_1p()
         } else {
             f64::from(e)
         }
-    };
-    let e_span = (scale(e_max) - scale(e_min)).max(1e-9);
-    let colour_of = |e: u32| viridis((scale(e) - scale(e_min)) / e_span);
-    for (panel, area) in panels.iter().zip(main.split_evenly((rows, cols))) {
-        // f64::max skips NaN: a missing reference line does not widen the axes.
-        // (Capped so that a huge value cannot overflow the axis range to infinity.)
-        let xmax = (panel.points.iter().map(|p| p.2).fold(panel.log_n, f64::max) * 1.05)
-            .min(f64::MAX / 4.0);
-        let ymax = (panel
-            .points
-            .iter()
-            .map(|p| p.3.max(if band { p.5 } else { 0.0 }))
-            .fold(panel.h_y, f64::max)
-            * 1.08)
-            .min(f64::MAX / 4.0);
-        let mut chart = ChartBuilder::on(&area)
-            .caption(&panel.title, ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0.0..xmax.max(1e-6), 0.0..ymax.max(1e-6))?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("I(X;Z) [{}]", panel.unit))
-            .y_desc(format!("I(Y;Z) [{}]", panel.unit))
-            .label_style(("sans-serif", 12))
-            .draw()?;
-        let dashed =
-            |pts: Vec<(f64, f64)>| DashedLineSeries::new(pts, 6, 4, BLACK.mix(0.6).stroke_width(1));
-        if panel.h_y.is_finite() {
-            chart.draw_series(dashed(vec![(0.0, panel.h_y), (xmax, panel.h_y)]))?;
-            chart.draw_series(std::iter::once(Text::new(
-                "H(Y)",
-                (xmax * 0.02, panel.h_y),
-                ("sans-serif", 12),
-            )))?;
-        }
-        if panel.log_n.is_finite() {
-            chart.draw_series(dashed(vec![(panel.log_n, 0.0), (panel.log_n, ymax)]))?;
-            chart.draw_series(std::iter::once(Text::new(
-                "log N",
-                (panel.log_n, ymax * 0.04),
-                ("sans-serif", 12),
-            )))?;
-        }
-        let mut epochs: Vec<u32> = panel.points.iter().map(|p| p.0).collect();
-        epochs.sort_unstable();
-        epochs.dedup();
-        for &e in &epochs {
-            let mut pts: Vec<_> = panel.points.iter().filter(|p| p.0 == e).collect();
-            pts.sort_by_key(|p| p.1);
-            let c = colour_of(e);
-            chart.draw_series(LineSeries::new(
-                pts.iter().map(|p| (p.2, p.3)),
-                c.mix(0.5).stroke_width(1),
-            ))?;
-            chart.draw_series(pts.iter().map(|p| Circle::new((p.2, p.3), 3, c.filled())))?;
-        }
-        if let Some(&last) = epochs.last() {
-            for p in panel.points.iter().filter(|p| p.0 == last) {
-                if band && p.4.is_finite() && p.5.is_finite() {
-                    chart.draw_series(LineSeries::new(
-                        vec![(p.2, p.4), (p.2, p.5)],
-                        RED.mix(0.6).stroke_width(2),
-                    ))?;
-                }
-                chart.draw_series(std::iter::once(Text::new(
-                    format!("{}", p.1 + 1),
-                    (p.2, p.3),
-                    ("sans-serif", 14).into_font().color(&BLACK),
-                )))?;
-            }
-        }
     }
-    // Colour bar.
+
+    /// Position in [0, 1].
+    fn fraction(&self, e: u32) -> f64 {
+        (self.at(e) - self.at(self.min)) / (self.at(self.max) - self.at(self.min)).max(1e-9)
+    }
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &PlanePanel,
+    scale: &EpochScale,
+    band: bool,
+) -> DrawResult<(), DB> {
+    // f64::max skips NaN: a missing reference line does not widen the axes.
+    // (Capped so that a huge value cannot overflow the axis range to infinity.)
+    let xmax =
+        (panel.points.iter().map(|p| p.2).fold(panel.log_n, f64::max) * 1.05).min(f64::MAX / 4.0);
+    let top = |p: &&(u32, usize, f64, f64, f64, f64)| p.3.max(if band { p.5 } else { 0.0 });
+    let ymax = (panel
+        .points
+        .iter()
+        .map(|p| top(&p))
+        .fold(panel.h_y, f64::max)
+        * 1.08)
+        .min(f64::MAX / 4.0);
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..xmax.max(1e-6), 0.0..ymax.max(1e-6))?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("I(X;Z) [{}]", panel.unit))
+        .y_desc(format!("I(Y;Z) [{}]", panel.unit))
+        .label_style(("sans-serif", 12))
+        .draw()?;
+    let dashed =
+        |pts: Vec<(f64, f64)>| DashedLineSeries::new(pts, 6, 4, BLACK.mix(0.6).stroke_width(1));
+    let label = |text: &'static str, at: (f64, f64)| {
+        std::iter::once(Text::new(text, at, ("sans-serif", 12)))
+    };
+    if panel.h_y.is_finite() {
+        chart.draw_series(dashed(vec![(0.0, panel.h_y), (xmax, panel.h_y)]))?;
+        chart.draw_series(label("H(Y)", (xmax * 0.02, panel.h_y)))?;
+    }
+    if panel.log_n.is_finite() {
+        chart.draw_series(dashed(vec![(panel.log_n, 0.0), (panel.log_n, ymax)]))?;
+        chart.draw_series(label("log N", (panel.log_n, ymax * 0.04)))?;
+    }
+    let mut epochs: Vec<u32> = panel.points.iter().map(|p| p.0).collect();
+    epochs.sort_unstable();
+    epochs.dedup();
+    for &e in &epochs {
+        let mut pts: Vec<_> = panel.points.iter().filter(|p| p.0 == e).collect();
+        pts.sort_by_key(|p| p.1);
+        let c = viridis(scale.fraction(e));
+        chart.draw_series(LineSeries::new(
+            pts.iter().map(|p| (p.2, p.3)),
+            c.mix(0.5).stroke_width(1),
+        ))?;
+        chart.draw_series(pts.iter().map(|p| Circle::new((p.2, p.3), 3, c.filled())))?;
+    }
+    let last = epochs.last().copied();
+    for p in panel.points.iter().filter(|p| Some(p.0) == last) {
+        if band && p.4.is_finite() && p.5.is_finite() {
+            chart.draw_series(LineSeries::new(
+                vec![(p.2, p.4), (p.2, p.5)],
+                RED.mix(0.6).stroke_width(2),
+            ))?;
+        }
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{}", p.1 + 1),
+            (p.2, p.3),
+            ("sans-serif", 14).into_font().color(&BLACK),
+        )))?;
+    }
+    Ok(())
+}
+
+fn draw_colour_bar<DB: DrawingBackend>(
+    bar: &DrawingArea<DB, Shift>,
+    scale: &EpochScale,
+) -> DrawResult<(), DB> {
     let (_, bh) = bar.dim_in_pixel();
     let top = 40i32;
     let bottom = bh as i32 - 60;
@@ -174,19 +202,18 @@ fn draw_planes<DB: DrawingBackend>(
         bar.draw(&Rectangle::new([(20, y), (44, y + 1)], viridis(t).filled()))?;
     }
     bar.draw(&Text::new(
-        if log_scale { "epoch (log)" } else { "epoch" },
+        if scale.log { "epoch (log)" } else { "epoch" },
         (8, top - 24),
         ("sans-serif", 13),
     ))?;
-    let y_of =
-        |e: u32| bottom - ((scale(e) - scale(e_min)) / e_span * f64::from(bottom - top)) as i32;
-    let mut ticks = vec![e_min, e_max];
-    if log_scale {
-        // Powers of ten below e_max; u64, so that epochs near u32::MAX cannot wrap to 0.
+    let y_of = |e: u32| bottom - (scale.fraction(e) * f64::from(bottom - top)) as i32;
+    let mut ticks = vec![scale.min, scale.max];
+    if scale.log {
+        // Powers of ten below the last epoch; u64, so that epochs near u32::MAX cannot wrap.
         let mut t: u64 = 10;
-        while t < u64::from(e_max) {
+        while t < u64::from(scale.max) {
             let e = t as u32;
-            if e > e_min && f64::from(e_max) / f64::from(e) > 1.5 {
+            if e > scale.min && f64::from(scale.max) / f64::from(e) > 1.5 {
                 ticks.push(e);
             }
             t *= 10;

@@ -231,30 +231,8 @@ fn gather_run(
         Some((s, text))
     };
     progress(&format!("{stem}: plots"));
-    let layer_names: Vec<String> = archive.layers().iter().map(|l| l.name.clone()).collect();
-    let plots = [
-        plot::information_plane(
-            &out.join(format!("infoplane-{stem}")),
-            &plot::plane::plane_panels(&rows, p.unit),
-            false,
-        )?,
-        plot::lines::plot_accuracy(
-            &name,
-            &archive.metrics()?,
-            &out.join(format!("accuracy-{stem}")),
-        )?,
-        match &snr_text {
-            Some((s, _)) => plot::lines::plot_snr(s, &out.join(format!("snr-{stem}")))?,
-            None => Vec::new(),
-        },
-        plot::histograms::layer_histograms(
-            &name,
-            &layer_names,
-            &dist,
-            &out.join(format!("plots-{stem}")),
-            None,
-        )?,
-    ];
+    let snr = snr_text.as_ref().map(|(s, _)| s);
+    let plots = run_plots(archive, (stem, out), p.unit, &rows, snr, &dist)?;
     files.extend(plots.iter().flatten().cloned());
     let run = RunReport {
         summary: Summary::of(archive)?.to_string(),
@@ -265,6 +243,34 @@ fn gather_run(
         name,
     };
     Ok((run, rows))
+}
+
+/// The run's plots: information plane, accuracy, SNR (when there are gradient statistics),
+/// distance histograms.
+fn run_plots(
+    archive: &Archive,
+    (stem, out): (&str, &Path),
+    unit: Unit,
+    rows: &[EstimateRow],
+    snr: Option<&snr::SnrReport>,
+    dist: &DistanceReport,
+) -> Result<[Vec<PathBuf>; 4]> {
+    let name = &archive.manifest().run.name;
+    let layer_names: Vec<String> = archive.layers().iter().map(|l| l.name.clone()).collect();
+    let at = |kind: &str| out.join(format!("{kind}-{stem}"));
+    Ok([
+        plot::information_plane(
+            &at("infoplane"),
+            &plot::plane::plane_panels(rows, unit),
+            false,
+        )?,
+        plot::lines::plot_accuracy(name, &archive.metrics()?, &at("accuracy"))?,
+        match snr {
+            Some(s) => plot::lines::plot_snr(s, &at("snr"))?,
+            None => Vec::new(),
+        },
+        plot::histograms::layer_histograms(name, &layer_names, dist, &at("plots"), None)?,
+    ])
 }
 
 /// The findings that matter (definite violations and saturation), at most 12 per run.

@@ -109,6 +109,26 @@ pub struct EstimateRow {
 }
 
 impl EstimateRow {
+    /// A row with every field empty or unknown (NaN).
+    pub fn blank() -> Self {
+        EstimateRow::base(
+            "",
+            (
+                0,
+                &LayerInfo {
+                    name: String::new(),
+                    kind: crate::archive::LayerKind::Unknown,
+                    width: 1,
+                    shape: None,
+                    activation: None,
+                },
+            ),
+            0,
+            0,
+            f64::NAN,
+        )
+    }
+
     /// The columns every estimate of one (layer, epoch) shares; the rest unknown.
     pub fn base(
         run: &str,
@@ -271,79 +291,94 @@ pub fn from_table(t: &Table) -> Result<Estimates> {
             "holds no estimate rows (only a header)",
         ));
     }
-    let text = |c: &str, d: &str| -> Result<Vec<String>> {
-        Ok(t.strs(c)?.unwrap_or_else(|| vec![d.to_string(); n]))
-    };
-    let num = |c: &str| -> Result<Vec<f64>> { Ok(t.f64s(c)?.unwrap_or_else(|| vec![f64::NAN; n])) };
-    let whole =
-        |c: &str, max: f64| -> Result<Vec<f64>> { Ok(t.whole(c, max)?.unwrap_or_default()) };
-    let units: Vec<Unit> = text("unit", "bits")?
+    let mut rows = vec![EstimateRow::blank(); n];
+    fill_text(t, &mut rows)?;
+    fill_numbers(t, &mut rows)?;
+    match t.strs("setting")? {
+        Some(s) => fill(&mut rows, s, |r, v| r.setting = v),
+        None => rows
+            .iter_mut()
+            .for_each(|r| r.setting = setting_of(r.sigma2, &r.sigma2_rule, &r.params)),
+    }
+    let units: Vec<Unit> = t
+        .strs("unit")?
+        .unwrap_or_else(|| vec!["bits".into(); n])
         .iter()
         .map(|u| u.parse().unwrap_or_default())
         .collect();
-    let (li, ep, nn) = (
-        whole("layer_index", u32::MAX as f64)?,
-        whole("epoch", u32::MAX as f64)?,
-        whole("n", (1u64 << 53) as f64)?,
-    );
-    let (run, layer, kind) = (
-        text("run", "")?,
-        text("layer", "")?,
-        text("layer_kind", "unknown")?,
-    );
-    let (estimator, rule, params) = (
-        text("estimator", "")?,
-        text("sigma2_rule", "")?,
-        text("params", "")?,
-    );
-    let setting = t.strs("setting")?;
-    let (sg, over, neff) = (num("sigma2")?, num("sigma2_over_nn")?, num("n_eff")?);
-    let info = [
-        "i_xz",
-        "i_yz",
-        "i_yz_lo",
-        "i_yz_hi",
-        "h_y",
-        "log_n",
-        "i_yz_baseline",
-    ]
-    .map(|c| num(c));
-    let [ixz, iyz, lo, hi, hy, ln, base] = info;
-    let (ixz, iyz, lo, hi, hy, ln, base) = (ixz?, iyz?, lo?, hi?, hy?, ln?, base?);
-    let sat = t.bools("saturated")?.unwrap_or_else(|| vec![false; n]);
-    let rows = (0..n)
-        .map(|r| {
-            let k = 1.0 / units[r].from_nats();
-            EstimateRow {
-                run: run[r].clone(),
-                layer: layer[r].clone(),
-                layer_index: li[r] as usize,
-                layer_kind: kind[r].clone(),
-                epoch: ep[r] as u32,
-                estimator: estimator[r].clone(),
-                setting: match &setting {
-                    Some(s) => s[r].clone(),
-                    None => setting_of(sg[r], &rule[r], &params[r]),
-                },
-                sigma2: sg[r],
-                sigma2_rule: rule[r].clone(),
-                sigma2_over_nn: over[r],
-                i_xz: ixz[r] * k,
-                i_yz: iyz[r] * k,
-                i_yz_lo: lo[r] * k,
-                i_yz_hi: hi[r] * k,
-                n: nn[r] as usize,
-                h_y: hy[r] * k,
-                log_n: ln[r] * k,
-                n_eff: neff[r],
-                saturated: sat[r],
-                params: params[r].clone(),
-                i_yz_baseline: base[r] * k,
-            }
-        })
-        .collect();
+    for (r, u) in rows.iter_mut().zip(&units) {
+        let k = 1.0 / u.from_nats();
+        for v in [&mut r.i_xz, &mut r.i_yz, &mut r.i_yz_lo, &mut r.i_yz_hi] {
+            *v *= k;
+        }
+        for v in [&mut r.h_y, &mut r.log_n, &mut r.i_yz_baseline] {
+            *v *= k;
+        }
+    }
     Ok(Estimates {
         rows,
         unit: units[0],
     })
+}
+
+/// The text columns (with their defaults when absent).
+fn fill_text(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
+    type Text = fn(&mut EstimateRow, String);
+    let texts: [(&str, &str, Text); 6] = [
+        ("run", "", |r, v| r.run = v),
+        ("layer", "", |r, v| r.layer = v),
+        ("layer_kind", "unknown", |r, v| r.layer_kind = v),
+        ("estimator", "", |r, v| r.estimator = v),
+        ("sigma2_rule", "", |r, v| r.sigma2_rule = v),
+        ("params", "", |r, v| r.params = v),
+    ];
+    for (c, d, set) in texts {
+        let v = t
+            .strs(c)?
+            .unwrap_or_else(|| vec![d.to_string(); rows.len()]);
+        fill(rows, v, set);
+    }
+    Ok(())
+}
+
+/// The counts (whole numbers, checked), the numbers (NaN when absent) and the flag.
+fn fill_numbers(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
+    let n = rows.len();
+    let whole =
+        |c: &str, max: f64| -> Result<Vec<f64>> { Ok(t.whole(c, max)?.unwrap_or_default()) };
+    fill(rows, whole("layer_index", u32::MAX as f64)?, |r, v| {
+        r.layer_index = v as usize
+    });
+    fill(rows, whole("epoch", u32::MAX as f64)?, |r, v| {
+        r.epoch = v as u32
+    });
+    fill(rows, whole("n", (1u64 << 53) as f64)?, |r, v| {
+        r.n = v as usize
+    });
+    type Num = fn(&mut EstimateRow, f64);
+    let nums: [(&str, Num); 10] = [
+        ("sigma2", |r, v| r.sigma2 = v),
+        ("sigma2_over_nn", |r, v| r.sigma2_over_nn = v),
+        ("n_eff", |r, v| r.n_eff = v),
+        ("i_xz", |r, v| r.i_xz = v),
+        ("i_yz", |r, v| r.i_yz = v),
+        ("i_yz_lo", |r, v| r.i_yz_lo = v),
+        ("i_yz_hi", |r, v| r.i_yz_hi = v),
+        ("h_y", |r, v| r.h_y = v),
+        ("log_n", |r, v| r.log_n = v),
+        ("i_yz_baseline", |r, v| r.i_yz_baseline = v),
+    ];
+    for (c, set) in nums {
+        fill(rows, t.f64s(c)?.unwrap_or_else(|| vec![f64::NAN; n]), set);
+    }
+    let sat = t.bools("saturated")?.unwrap_or_else(|| vec![false; n]);
+    fill(rows, sat, |r, v| r.saturated = v);
+    Ok(())
+}
+
+/// Sets one field of every row from a column.
+fn fill<T>(rows: &mut [EstimateRow], values: Vec<T>, set: impl Fn(&mut EstimateRow, T)) {
+    for (r, v) in rows.iter_mut().zip(values) {
+        set(r, v);
+    }
 }

@@ -13,10 +13,22 @@ fn fixture(p: &str) -> PathBuf {
         .join(p)
 }
 
+/// `../shared/datasets/<p>`, or None, saying on stderr which test is skipped (its twin on the
+/// committed fixtures runs anyway).
 fn shared(p: &str) -> Option<PathBuf> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/datasets")
         .join(p);
+    if !d.exists() {
+        // Written to the stderr handle itself, not through `eprintln!`, so that the test
+        // harness does not capture it: the skip shows in every run's output.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {} is missing, so the real-data test on {p} did not run (the fixture test of the same loader did)",
+            d.display()
+        );
+    }
     d.exists().then_some(d)
 }
 

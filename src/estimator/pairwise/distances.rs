@@ -4,7 +4,8 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use super::kernel::{pairwise_pass, DistanceStats, Element, PassOptions, Stats};
+use super::exp::Element;
+use super::kernel::{pairwise_pass, DistanceStats, PassOptions, Stats};
 
 /// Precision of the Gram matrix (everything after it is f64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

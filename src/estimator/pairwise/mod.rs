@@ -13,6 +13,7 @@
 
 pub mod distances;
 pub mod estimate;
+pub mod exp;
 pub mod histogram;
 pub mod kernel;
 pub mod sigma;
@@ -21,10 +22,8 @@ use ndarray::ArrayView2;
 
 pub use distances::{stats_in, with_matrix, Precision};
 pub use estimate::{estimate, Bound, PairwiseEstimate, SaturationRule};
-pub use kernel::{
-    exp_neg, exp_neg_f32, pairwise_pass, DistanceStats, Element, KernelSums, PassOptions,
-    PassOutput, Stats,
-};
+pub use exp::{exp_neg, exp_neg_f32, Element, KernelValue};
+pub use kernel::{pairwise_pass, DistanceStats, KernelSums, PassOptions, PassOutput, Stats};
 
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch};
 use crate::error::Result;

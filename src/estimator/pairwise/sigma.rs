@@ -110,86 +110,12 @@ fn number(s: &str, whole: &str) -> Result<f64> {
 impl SigmaSpec {
     /// Parses a specification (see the module documentation).
     pub fn parse(spec: &str) -> Result<Self> {
-        let mut items = Vec::new();
-        for raw in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let bad = |m: &str| Error::Invalid(format!("σ² specification '{raw}': {m}"));
-            if raw == "thesis" {
-                items.push(Item::Rule(Rule::Percentile {
-                    q: 0.9,
-                    divisor: 1000.0,
-                }));
-            } else if let Some(rest) = raw.strip_prefix("nn") {
-                let factor = match rest.strip_prefix('*') {
-                    Some(f) => number(f, raw)?,
-                    None if rest.is_empty() => 1.0,
-                    None => return Err(bad("expected nn or nn*FACTOR")),
-                };
-                items.push(Item::Rule(Rule::NearestNeighbour { factor }));
-            } else if let Some(rest) = raw.strip_prefix('p').filter(|r| r.contains('/')) {
-                let (q, div) = rest
-                    .split_once('/')
-                    .ok_or_else(|| bad("expected pQ/DIVISOR"))?;
-                let q = number(q, raw)?;
-                if q > 100.0 {
-                    return Err(bad("the percentile must be at most 100"));
-                }
-                items.push(Item::Rule(Rule::Percentile {
-                    q: q / 100.0,
-                    divisor: number(div, raw)?,
-                }));
-            } else if let Some((layer, v)) = raw.split_once('=') {
-                if layer.trim().is_empty() {
-                    return Err(bad("expected LAYER=VALUE"));
-                }
-                items.push(Item::Layer(layer.trim().to_string(), number(v, raw)?));
-            } else if let Some((lo, rest)) = raw.split_once("..") {
-                let (hi, count) = rest
-                    .split_once(':')
-                    .ok_or_else(|| bad("a grid is LO..HI:COUNT or LO..HI:xRATIO"))?;
-                let (lo, hi) = (number(lo, raw)?, number(hi, raw)?);
-                if hi < lo {
-                    return Err(bad("the grid's upper end is below its lower end"));
-                }
-                let values = if let Some(ratio) = count.strip_prefix('x') {
-                    let r = number(ratio, raw)?;
-                    if r <= 1.0 {
-                        return Err(bad("the grid ratio must be above 1"));
-                    }
-                    let mut v = Vec::new();
-                    let mut x = lo;
-                    while x <= hi * (1.0 + 1e-12) && v.len() <= 10_000 {
-                        v.push(x);
-                        x *= r;
-                    }
-                    v
-                } else {
-                    let k: usize = count
-                        .trim()
-                        .parse()
-                        .map_err(|_| bad("the grid's count is not a whole number"))?;
-                    if k == 0 || k > 10_000 {
-                        return Err(bad("the grid's count must be between 1 and 10000"));
-                    }
-                    if k == 1 {
-                        vec![lo]
-                    } else {
-                        let step = (hi / lo).ln() / (k - 1) as f64;
-                        (0..k)
-                            .map(|i| {
-                                if i == k - 1 {
-                                    hi
-                                } else {
-                                    lo * (step * i as f64).exp()
-                                }
-                            })
-                            .collect()
-                    }
-                };
-                items.push(Item::Values(values, "grid"));
-            } else {
-                items.push(Item::Values(vec![number(raw, raw)?], "fixed"));
-            }
-        }
+        let items = spec
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(parse_item)
+            .collect::<Result<Vec<_>>>()?;
         if items.is_empty() {
             return Err(Error::Invalid("empty σ² specification".into()));
         }
@@ -235,6 +161,93 @@ impl SigmaSpec {
         }
         out
     }
+}
+
+/// One item of a specification (see the module documentation).
+fn parse_item(raw: &str) -> Result<Item> {
+    let bad = |m: &str| Error::Invalid(format!("σ² specification '{raw}': {m}"));
+    if raw == "thesis" {
+        return Ok(Item::Rule(Rule::Percentile {
+            q: 0.9,
+            divisor: 1000.0,
+        }));
+    }
+    if let Some(rest) = raw.strip_prefix("nn") {
+        let factor = match rest.strip_prefix('*') {
+            Some(f) => number(f, raw)?,
+            None if rest.is_empty() => 1.0,
+            None => return Err(bad("expected nn or nn*FACTOR")),
+        };
+        return Ok(Item::Rule(Rule::NearestNeighbour { factor }));
+    }
+    if let Some(rest) = raw.strip_prefix('p').filter(|r| r.contains('/')) {
+        let (q, div) = rest
+            .split_once('/')
+            .ok_or_else(|| bad("expected pQ/DIVISOR"))?;
+        let q = number(q, raw)?;
+        if q > 100.0 {
+            return Err(bad("the percentile must be at most 100"));
+        }
+        return Ok(Item::Rule(Rule::Percentile {
+            q: q / 100.0,
+            divisor: number(div, raw)?,
+        }));
+    }
+    if let Some((layer, v)) = raw.split_once('=') {
+        if layer.trim().is_empty() {
+            return Err(bad("expected LAYER=VALUE"));
+        }
+        return Ok(Item::Layer(layer.trim().to_string(), number(v, raw)?));
+    }
+    if let Some((lo, rest)) = raw.split_once("..") {
+        let (hi, count) = rest
+            .split_once(':')
+            .ok_or_else(|| bad("a grid is LO..HI:COUNT or LO..HI:xRATIO"))?;
+        let (lo, hi) = (number(lo, raw)?, number(hi, raw)?);
+        if hi < lo {
+            return Err(bad("the grid's upper end is below its lower end"));
+        }
+        return Ok(Item::Values(grid(raw, lo, hi, count)?, "grid"));
+    }
+    Ok(Item::Values(vec![number(raw, raw)?], "fixed"))
+}
+
+/// The values of the grid `lo..hi:count` (log-spaced, both ends included) or `lo..hi:xRATIO`.
+fn grid(raw: &str, lo: f64, hi: f64, count: &str) -> Result<Vec<f64>> {
+    let bad = |m: &str| Error::Invalid(format!("σ² specification '{raw}': {m}"));
+    if let Some(ratio) = count.strip_prefix('x') {
+        let r = number(ratio, raw)?;
+        if r <= 1.0 {
+            return Err(bad("the grid ratio must be above 1"));
+        }
+        let mut v = Vec::new();
+        let mut x = lo;
+        while x <= hi * (1.0 + 1e-12) && v.len() <= 10_000 {
+            v.push(x);
+            x *= r;
+        }
+        return Ok(v);
+    }
+    let k: usize = count
+        .trim()
+        .parse()
+        .map_err(|_| bad("the grid's count is not a whole number"))?;
+    if k == 0 || k > 10_000 {
+        return Err(bad("the grid's count must be between 1 and 10000"));
+    }
+    if k == 1 {
+        return Ok(vec![lo]);
+    }
+    let step = (hi / lo).ln() / (k - 1) as f64;
+    Ok((0..k)
+        .map(|i| {
+            if i == k - 1 {
+                hi
+            } else {
+                lo * (step * i as f64).exp()
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
