@@ -8,7 +8,11 @@
     scaled linearly to 64 (its cost is linear in the number of σ²); both numbers are printed.
 (d) N = 60000, H = 256: completes, peak RSS (goal < 2 GB), time.
 
-Usage: bench_pairwise.py INFOPLANE_BINARY WORK_DIR [--quick]
+(e) with --baseline OTHER_BINARY: the same archive estimated by both binaries, alternating
+    runs (best of 7 each) at 1 σ² and at two 64-σ² grids, and the ratio this/other (goal ≤ 1.05x when
+    OTHER_BINARY is the build before a refactor).
+
+Usage: bench_pairwise.py INFOPLANE_BINARY WORK_DIR [--quick] [--baseline OTHER_BINARY]
 """
 import os
 import resource
@@ -21,6 +25,7 @@ from scipy.special import logsumexp
 
 exe, work = sys.argv[1], sys.argv[2]
 quick = "--quick" in sys.argv
+baseline = sys.argv[sys.argv.index("--baseline") + 1] if "--baseline" in sys.argv else None
 os.makedirs(work, exist_ok=True)
 REF_SIGMAS = 2 if quick else 4
 
@@ -50,8 +55,18 @@ def timed(cmd):
     return time.perf_counter() - t, int(r.stderr.strip().splitlines()[-1]) / 1024
 
 
-def estimate(archive, sigma2):
-    return timed([exe, "estimate", archive, "--sigma2", sigma2, "--out", os.path.join(work, "out.csv")])
+def estimate(archive, sigma2, binary=None):
+    return timed([binary or exe, "estimate", archive, "--sigma2", sigma2, "--out",
+                  os.path.join(work, "out.csv")])
+
+
+def against_baseline(archive, sigma2, repeats=7):
+    """Best of `repeats` alternating runs of this binary and the baseline, in seconds."""
+    this, other = [], []
+    for _ in range(repeats):
+        this.append(estimate(archive, sigma2)[0])
+        other.append(estimate(archive, sigma2, baseline)[0])
+    return min(this), min(other)
 
 
 def best(f, repeats=3):
@@ -104,6 +119,11 @@ t_ref = time.perf_counter() - t
 t_ref64 = t_ref * 64 / REF_SIGMAS
 print(f"(c) numpy/scipy reference, {REF_SIGMAS} σ²          {t_ref:8.2f} s   -> 64 σ² ≈ {t_ref64:.1f} s;"
       f" infoplane is {t_ref64 / t64:.1f}x faster (goal ≥ 20x)")
+
+if baseline:
+    for label, s2 in (("1 σ²", "0.1"), ("64 σ²", grid), ("64 σ², none skipped", "10..1e3:64")):
+        a, b = against_baseline(arch, s2)
+        print(f"(e) {label:21} this {a:7.2f} s, baseline {b:7.2f} s   ratio {a / b:.3f}x (goal ≤ 1.05x)")
 
 n2 = 12000 if quick else 60000
 z2, y2 = clustered(n2, 256, 10, 1)
