@@ -59,12 +59,15 @@ pub struct DistanceRow {
 pub struct DistanceReport {
     /// One row per (layer, epoch).
     pub rows: Vec<DistanceRow>,
-    /// Histogram bins per (layer index, epoch), distances (not squared), each bin about 9 %
-    /// wide (16 fine bins merged).
+    /// Histogram bins per (layer index, epoch), distances (squared when [`Self::squared`]),
+    /// each bin about 9 % wide (16 fine bins merged).
     pub histograms: Vec<(usize, u32, Vec<HistogramBin>)>,
+    /// Whether percentiles and histograms are of squared distances d², the quantity the σ²
+    /// rules read (so that p90 read off a plot, divided by 1000, is the thesis rule's σ²).
+    pub squared: bool,
 }
 
-fn summarise(d: &DistanceStats) -> ([f64; 4], Vec<f64>) {
+fn summarise(d: &DistanceStats, squared: bool) -> ([f64; 4], Vec<f64>) {
     let nn: Vec<f64> = d.nn_d2.iter().map(|v| v.sqrt()).collect();
     let finite: Vec<f64> = nn.iter().copied().filter(|v| v.is_finite()).collect();
     let mean = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
@@ -72,7 +75,8 @@ fn summarise(d: &DistanceStats) -> ([f64; 4], Vec<f64>) {
     let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let pct = PERCENTILES
         .iter()
-        .map(|&p| d.histogram.quantile(f64::from(p) / 100.0).sqrt())
+        .map(|&p| d.histogram.quantile(f64::from(p) / 100.0))
+        .map(|q| if squared { q } else { q.sqrt() })
         .collect();
     ([min, median(&nn), mean, max], pct)
 }
@@ -84,6 +88,7 @@ pub fn distances_archive(
     epochs: &Epochs,
     precision: Precision,
     tile: usize,
+    squared: bool,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<DistanceReport> {
     let layers = selection::layers(archive, layers)?;
@@ -96,7 +101,10 @@ pub fn distances_archive(
     }
     let labels = archive.labels()?;
     let total = layers.len() * epochs.len();
-    let mut report = DistanceReport::default();
+    let mut report = DistanceReport {
+        squared,
+        ..DistanceReport::default()
+    };
     for &li in &layers {
         let info = &archive.layers()[li];
         for &epoch in &epochs {
@@ -122,7 +130,7 @@ impl DistanceReport {
     /// Adds the summary row and histogram of one (layer, epoch) from its pass's statistics
     /// (gathered with [`Stats::All`]).
     pub fn push(&mut self, archive: &Archive, li: usize, epoch: u32, d: &DistanceStats) {
-        let (nn, percentiles) = summarise(d);
+        let (nn, percentiles) = summarise(d, self.squared);
         self.rows.push(DistanceRow {
             run: archive.manifest().run.name.clone(),
             layer: archive.layers()[li].name.clone(),
@@ -135,20 +143,22 @@ impl DistanceReport {
             nn,
             within_mean: d.within_sum_d / d.within_pairs.max(1) as f64,
             between_mean: d.between_sum_d / d.between_pairs.max(1) as f64,
-            sigma2_thesis: Rule::Percentile {
-                q: 0.9,
-                divisor: 1000.0,
-            }
-            .pick(d),
-            sigma2_nn: Rule::NearestNeighbour { factor: 1.0 }.pick(d),
+            sigma2_thesis: Rule::THESIS.pick(d).sigma2,
+            sigma2_nn: Rule::NearestNeighbour { factor: 1.0 }.pick(d).sigma2,
         });
-        self.histograms
-            .push((li, epoch, d.histogram.distance_bins(16)));
+        let mut bins = d.histogram.distance_bins(16);
+        if self.squared {
+            for b in &mut bins {
+                (b.lower, b.upper) = (b.lower * b.lower, b.upper * b.upper);
+            }
+        }
+        self.histograms.push((li, epoch, bins));
     }
 }
 
 /// The summary rows as a table.
-pub fn distances_table(rows: &[DistanceRow]) -> Result<DataFrame> {
+pub fn distances_table(report: &DistanceReport) -> Result<DataFrame> {
+    let rows = &report.rows;
     let f = |g: &dyn Fn(&DistanceRow) -> f64| Values::F64(rows.iter().map(g).collect());
     let i = |g: &dyn Fn(&DistanceRow) -> i64| Values::I64(rows.iter().map(g).collect());
     let mut cols = vec![
@@ -166,7 +176,11 @@ pub fn distances_table(rows: &[DistanceRow]) -> Result<DataFrame> {
         ("pairs", i(&|r| r.pairs as i64)),
         ("zero_pairs", i(&|r| r.zero_pairs as i64)),
     ];
-    let names: Vec<String> = PERCENTILES.iter().map(|p| format!("p{p}")).collect();
+    let suffix = if report.squared { "_d2" } else { "" };
+    let names: Vec<String> = PERCENTILES
+        .iter()
+        .map(|p| format!("p{p}{suffix}"))
+        .collect();
     for (k, name) in names.iter().enumerate() {
         cols.push((name.as_str(), f(&|r| r.percentiles[k])));
     }

@@ -7,12 +7,12 @@
 //! each σ² relative to the median squared nearest-neighbour distance of that representation,
 //! which makes values comparable across layers whose scale differs (background §4).
 
-use crate::archive::Archive;
+use crate::archive::{format_epoch_ranges, Archive};
 use crate::error::{Error, Result};
 use crate::estimator::pairwise::{stats_in, DistanceStats};
 use crate::estimator::{
     self, saturated_near_log_n, ArchiveCache, Estimate, Estimator, EstimatorParams, Inputs,
-    LayerEpoch,
+    LayerEpoch, Reference,
 };
 use crate::labels::{class_counts, entropy_nats};
 use crate::selection::{self, Epochs};
@@ -87,20 +87,98 @@ pub fn estimate_archive(
         ));
     }
     let shared = shared(archive, &estimators, &req.params)?;
+    let references = references(archive, &estimators)?;
     let mut cache = ArchiveCache::default();
     let total = layers.len() * epochs.len();
     let mut rows = Vec::new();
-    for (k, (&li, &epoch)) in layers
-        .iter()
-        .flat_map(|l| epochs.iter().map(move |e| (l, e)))
-        .enumerate()
-    {
-        let sink = distances.as_deref_mut();
-        let one = estimate_one(archive, &shared, &estimators, &mut cache, (li, epoch), sink)?;
-        rows.extend(one);
-        progress(k + 1, total);
+    for (l, &li) in layers.iter().enumerate() {
+        for (at, epoch, users) in &references {
+            let z = finite_activations(archive, li, *epoch)?;
+            let data = shared.layer_epoch(&archive.layers()[li].name, z.view());
+            for &k in users {
+                estimators[k]
+                    .prepare(&data, *at, *epoch, &mut cache)
+                    .map_err(|err| {
+                        Error::request(
+                            archive.dir(),
+                            format!("layer '{}' epoch {epoch}: {err}", data.layer),
+                        )
+                    })?;
+            }
+        }
+        for (k, &epoch) in epochs.iter().enumerate() {
+            let sink = distances.as_deref_mut();
+            let one = estimate_one(archive, &shared, &estimators, &mut cache, (li, epoch), sink)?;
+            rows.extend(one);
+            progress(l * epochs.len() + k + 1, total);
+        }
     }
     Ok(rows)
+}
+
+/// The reference epochs the estimators read (σ² rules fixed per layer), each resolved against
+/// the archive's recorded epochs, with the estimators that read it.
+fn references(
+    archive: &Archive,
+    estimators: &[Box<dyn Estimator>],
+) -> Result<Vec<(Reference, u32, Vec<usize>)>> {
+    let recorded = archive.activation_epochs();
+    let mut out: Vec<(Reference, u32, Vec<usize>)> = Vec::new();
+    for (k, e) in estimators.iter().enumerate() {
+        for at in e.references() {
+            let epoch = at.resolve(&recorded).ok_or_else(|| {
+                Error::request(
+                    archive.dir(),
+                    format!(
+                        "{}: the reference epoch {} has no recorded activations (epochs with activations: {})",
+                        e.name(),
+                        at.label(),
+                        format_epoch_ranges(&recorded)
+                    ),
+                )
+            })?;
+            match out.iter_mut().find(|(a, ..)| *a == at) {
+                Some(entry) => entry.2.push(k),
+                None => out.push((at, epoch, vec![k])),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The activations of one (layer, epoch), checked to be finite.
+fn finite_activations(archive: &Archive, li: usize, epoch: u32) -> Result<ndarray::Array2<f32>> {
+    let info = &archive.layers()[li];
+    let z = archive.activations_at(li, epoch)?;
+    if let Some((i, v)) = z.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::request(
+            archive.dir(),
+            format!(
+                "layer '{}' epoch {epoch}: non-finite activation {v} at sample {}, unit {}; estimates need finite values",
+                info.name,
+                i / info.width,
+                i % info.width
+            ),
+        ));
+    }
+    Ok(z)
+}
+
+impl Shared {
+    /// What the estimators receive for the layer `layer` with activations `z`.
+    fn layer_epoch<'a>(
+        &'a self,
+        layer: &'a str,
+        z: ndarray::ArrayView2<'a, f32>,
+    ) -> LayerEpoch<'a> {
+        LayerEpoch {
+            layer,
+            z,
+            labels: &self.labels,
+            classes: self.classes,
+            inputs: self.inputs.as_ref().map(|x| x.view()),
+        }
+    }
 }
 
 /// Reads what every (layer, epoch) shares: labels, inputs when an estimator uses them, H(Y).
@@ -149,25 +227,8 @@ fn estimate_one(
     distances: Option<&mut DistanceSink<'_>>,
 ) -> Result<Vec<EstimateRow>> {
     let info = &archive.layers()[li];
-    let z = archive.activations_at(li, epoch)?;
-    if let Some((i, v)) = z.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::request(
-            archive.dir(),
-            format!(
-                "layer '{}' epoch {epoch}: non-finite activation {v} at sample {}, unit {}; estimates need finite values",
-                info.name,
-                i / info.width,
-                i % info.width
-            ),
-        ));
-    }
-    let data = LayerEpoch {
-        layer: &info.name,
-        z: z.view(),
-        labels: &shared.labels,
-        classes: shared.classes,
-        inputs: shared.inputs.as_ref().map(|x| x.view()),
-    };
+    let z = finite_activations(archive, li, epoch)?;
+    let data = shared.layer_epoch(&info.name, z.view());
     let want = distances.is_some();
     let mut stats = None;
     let mut estimates = Vec::new();
@@ -215,6 +276,7 @@ fn row(base: &EstimateRow, e: Estimate, n: usize, margin: f64) -> EstimateRow {
             .saturated
             .unwrap_or_else(|| saturated_near_log_n(e.i_xz, n, margin)),
         i_yz_baseline: e.i_yz_baseline,
+        warning: e.warnings.join("; "),
         ..base.clone()
     }
 }

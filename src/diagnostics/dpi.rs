@@ -264,19 +264,18 @@ fn dpi_checks(
     if b.i_xz > a.i_xz + tol {
         let category = if !applies {
             Category::NotApplicable
-        } else if let Some(o) = other {
-            // Lower bound at l+1 vs upper bound at l.
-            let (lower_b, upper_a) = match b.estimator.as_str() {
-                "kl" => (find(o, b.layer_index).unwrap_or(b.i_xz), a.i_xz),
-                _ => (b.i_xz, find(o, a.layer_index).unwrap_or(a.i_xz)),
-            };
-            if lower_b > upper_a + tol {
-                Category::Definite
-            } else {
-                Category::WithinGap
-            }
         } else {
-            Category::UnknownGap
+            // Lower bound at l+1 vs upper bound at l; without the partner's row of the layer
+            // concerned the gap is unknown (never judged from one bound alone).
+            let pair = other.and_then(|o| match b.estimator.as_str() {
+                "kl" => find(o, b.layer_index).map(|lower_b| (lower_b, a.i_xz)),
+                _ => find(o, a.layer_index).map(|upper_a| (b.i_xz, upper_a)),
+            });
+            match pair {
+                Some((lower_b, upper_a)) if lower_b > upper_a + tol => Category::Definite,
+                Some(_) => Category::WithinGap,
+                None => Category::UnknownGap,
+            }
         };
         out.push(violation(
             b,

@@ -39,6 +39,38 @@ pub struct LayerEpoch<'a> {
     pub inputs: Option<ArrayView2<'a, f32>>,
 }
 
+/// An epoch that an estimator's parameters refer to (the epoch a σ² rule reads), resolved by
+/// the driver against the archive's recorded epochs, whatever epochs are being estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    /// The first epoch with activations.
+    First,
+    /// The last epoch with activations.
+    Last,
+    /// This epoch.
+    Epoch(u32),
+}
+
+impl Reference {
+    /// The epoch this refers to among `recorded` (ascending), if it is there.
+    pub fn resolve(&self, recorded: &[u32]) -> Option<u32> {
+        match *self {
+            Reference::First => recorded.first().copied(),
+            Reference::Last => recorded.last().copied(),
+            Reference::Epoch(e) => recorded.contains(&e).then_some(e),
+        }
+    }
+
+    /// `first`, `last` or the epoch number.
+    pub fn label(&self) -> String {
+        match self {
+            Reference::First => "first".into(),
+            Reference::Last => "last".into(),
+            Reference::Epoch(e) => e.to_string(),
+        }
+    }
+}
+
 /// What estimators compute once per archive and reuse for every (layer, epoch) (Rényi's
 /// kernel of the inputs, say), one value per type.
 #[derive(Default)]
@@ -68,6 +100,26 @@ impl ArchiveCache {
         self.entries[at]
             .downcast_ref::<T>()
             .ok_or_else(|| Error::Invalid("archive cache: wrong type".into()))
+    }
+
+    /// The cached value of type `T`, if any.
+    pub fn get<T: Any + Send>(&self) -> Option<&T> {
+        self.entries.iter().find_map(|e| e.downcast_ref::<T>())
+    }
+
+    /// The cached value of type `T`, inserted as its default the first time, to change.
+    pub fn get_or_default_mut<T: Any + Send + Default>(&mut self) -> &mut T {
+        let at = match self.entries.iter().position(|e| e.is::<T>()) {
+            Some(i) => i,
+            None => {
+                self.entries.push(Box::new(T::default()));
+                self.entries.len() - 1
+            }
+        };
+        match self.entries[at].downcast_mut::<T>() {
+            Some(v) => v,
+            None => unreachable!("the entry at {at} holds a T"),
+        }
     }
 }
 
@@ -104,6 +156,9 @@ pub struct Estimate {
     pub saturated: Option<bool>,
     /// I(Y;Z) with shuffled labels.
     pub i_yz_baseline: f64,
+    /// What the reader of this row must know (a rule's fallback, clipped values, a failed
+    /// estimate), one sentence each.
+    pub warnings: Vec<String>,
 }
 
 impl Estimate {
@@ -123,6 +178,7 @@ impl Estimate {
             n_eff: f64::NAN,
             saturated: None,
             i_yz_baseline: f64::NAN,
+            warnings: Vec::new(),
         }
     }
 
@@ -170,6 +226,25 @@ pub trait Estimator: std::fmt::Debug + Send + Sync {
     /// Layers its parameters name (checked against the archive before any work).
     fn named_layers(&self) -> Vec<&str> {
         Vec::new()
+    }
+
+    /// Epochs whose representation of each layer the estimator must see before any epoch of
+    /// that layer (σ² rules fixed per layer read one).
+    fn references(&self) -> Vec<Reference> {
+        Vec::new()
+    }
+
+    /// Sees `data`, the representation of a layer at the reference epoch `at` (resolved to
+    /// `epoch`), before [`Estimator::fit`] is called on any epoch of that layer; what it
+    /// derives goes in `cache`.
+    fn prepare(
+        &self,
+        _data: &LayerEpoch<'_>,
+        _at: Reference,
+        _epoch: u32,
+        _cache: &mut ArchiveCache,
+    ) -> Result<()> {
+        Ok(())
     }
 
     /// Estimates on one (layer, epoch). `cache` lives as long as the archive's estimation;

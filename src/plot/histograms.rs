@@ -10,13 +10,17 @@ use crate::distances::DistanceReport;
 use crate::error::{Error, Result};
 use crate::estimator::pairwise::histogram::HistogramBin;
 
+/// Draws one histogram plot (PNG and SVG at `stem`), the epochs overlaid; `squared` says
+/// the bins are of d².
 pub fn distance_histograms(
     stem: &Path,
     title: &str,
     epochs: &[(u32, &[HistogramBin])],
-    size: (u32, u32),
+    (size, squared): ((u32, u32), bool),
 ) -> Result<Vec<PathBuf>> {
-    render!(stem, size, |root| draw_histograms(&root, title, epochs))
+    render!(stem, size, |root| draw_histograms(
+        &root, title, epochs, squared
+    ))
 }
 
 /// Density per decade: bins are not equally wide on the log axis, so counts are divided by
@@ -56,6 +60,7 @@ fn draw_histograms<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     epochs: &[(u32, &[HistogramBin])],
+    squared: bool,
 ) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     let (lo, hi) = x_range(epochs);
@@ -74,7 +79,11 @@ fn draw_histograms<DB: DrawingBackend>(
         .build_cartesian_2d((lo..hi).log_scale(), 0.0..ymax)?;
     chart
         .configure_mesh()
-        .x_desc("pairwise distance ||z_i - z_j|| (not squared), log scale")
+        .x_desc(if squared {
+            "squared pairwise distance ||z_i - z_j||² (what the σ² rules read), log scale"
+        } else {
+            "pairwise distance ||z_i - z_j|| (not squared), log scale"
+        })
         .y_desc("fraction of pairs per decade of distance")
         .label_style(("sans-serif", 14))
         .draw()?;
@@ -143,11 +152,17 @@ pub fn layer_histograms(
             .collect();
         let stem = dir.join(format!("distances-{li:02}-{safe}"));
         let title = format!(
-            "{}: layer {li} '{name}', pairwise distances ({} epochs)",
+            "{}: layer {li} '{name}', pairwise {} ({} epochs)",
             run,
+            if report.squared {
+                "squared distances"
+            } else {
+                "distances"
+            },
             series.len()
         );
-        files.extend(distance_histograms(&stem, &title, &series, (900, 560))?);
+        let size = ((900, 560), report.squared);
+        files.extend(distance_histograms(&stem, &title, &series, size)?);
     }
     Ok(files)
 }

@@ -212,10 +212,7 @@ fn gather_run(
         Ok(())
     };
     csv("estimates", &mut table::to_frame(&rows, p.unit)?)?;
-    csv(
-        "distances",
-        &mut crate::distances::distances_table(&dist.rows)?,
-    )?;
+    csv("distances", &mut crate::distances::distances_table(&dist)?)?;
     progress(&format!("{stem}: dpi"));
     let tol = p.tolerance / p.unit.from_nats();
     let v = dpi::check(&rows, tol)?;

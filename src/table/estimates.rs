@@ -106,6 +106,9 @@ pub struct EstimateRow {
     pub params: String,
     /// I(Y;Z) with shuffled labels (Rényi), nats.
     pub i_yz_baseline: f64,
+    /// What the reader must know about this row (a rule's fallback, clipped values, a failed
+    /// estimate), sentences separated by `; `; empty when nothing.
+    pub warning: String,
 }
 
 impl EstimateRow {
@@ -159,12 +162,13 @@ impl EstimateRow {
             saturated: false,
             params: String::new(),
             i_yz_baseline: f64::NAN,
+            warning: String::new(),
         }
     }
 }
 
 /// Column names, in order.
-pub const COLUMNS: [&str; 22] = [
+pub const COLUMNS: [&str; 23] = [
     "run",
     "layer",
     "layer_index",
@@ -187,6 +191,7 @@ pub const COLUMNS: [&str; 22] = [
     "unit",
     "params",
     "i_yz_baseline",
+    "warning",
 ];
 
 /// Columns a table must have to be read as estimates.
@@ -238,6 +243,7 @@ pub fn to_frame(rows: &[EstimateRow], unit: Unit) -> Result<DataFrame> {
         ("unit", Values::Str(vec![unit.to_string(); rows.len()])),
         ("params", s(|r| &r.params)),
         ("i_yz_baseline", info(|r| r.i_yz_baseline)),
+        ("warning", s(|r| &r.warning)),
     ])
 }
 
@@ -324,13 +330,14 @@ pub fn from_table(t: &Table) -> Result<Estimates> {
 /// The text columns (with their defaults when absent).
 fn fill_text(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
     type Text = fn(&mut EstimateRow, String);
-    let texts: [(&str, &str, Text); 6] = [
+    let texts: [(&str, &str, Text); 7] = [
         ("run", "", |r, v| r.run = v),
         ("layer", "", |r, v| r.layer = v),
         ("layer_kind", "unknown", |r, v| r.layer_kind = v),
         ("estimator", "", |r, v| r.estimator = v),
         ("sigma2_rule", "", |r, v| r.sigma2_rule = v),
         ("params", "", |r, v| r.params = v),
+        ("warning", "", |r, v| r.warning = v),
     ];
     for (c, d, set) in texts {
         let v = t

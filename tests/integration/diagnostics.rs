@@ -43,6 +43,7 @@ fn row(
         saturated: false,
         params: String::new(),
         i_yz_baseline: f64::NAN,
+        warning: String::new(),
     }
 }
 
@@ -91,6 +92,19 @@ fn dpi_classifies_every_category() {
     let bound = v.iter().find(|x| x.check == Check::BoundY).expect("bound");
     assert!((bound.excess - 0.2).abs() < 1e-12);
     assert_eq!(bound.reference, 1.0);
+    // A missing partner row (bd of l1 absent) leaves the gap unknown, never definite: the
+    // KL rows alone (3.0 → 3.5) would otherwise be compared with nothing.
+    let partial: Vec<EstimateRow> = rows
+        .iter()
+        .filter(|r| !(r.estimator == "bd" && r.layer_index == 1))
+        .cloned()
+        .collect();
+    let v = dpi::check(&partial, 1e-3).unwrap();
+    assert_eq!(
+        find(&v, "kl", Check::DpiX, "l1"),
+        Some(Category::UnknownGap)
+    );
+    assert_eq!(find(&v, "kl", Check::DpiX, "l2"), Some(Category::WithinGap));
     // Without a partner estimator the gap is unknown; saturation is a flag; tolerance works.
     let mut lone = vec![
         row("r", "mine", 0, "linear", 1, 1.0, 0.1, f64::NAN, f64::NAN),

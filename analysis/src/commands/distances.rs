@@ -28,6 +28,10 @@ pub struct Args {
     /// Rows per tile of the pairwise pass.
     #[arg(long, default_value_t = PassOptions::DEFAULT_TILE)]
     tile: usize,
+    /// Percentiles, histograms and plots of squared distances d², the quantity the σ² rules
+    /// read (p90 of d² over 1000 is the thesis rule's σ²).
+    #[arg(long)]
+    squared: bool,
     /// Output table (.csv or .parquet); the histograms go beside it as <stem>-histogram.csv.
     #[arg(long)]
     out: PathBuf,
@@ -57,13 +61,14 @@ pub fn run(a: Args) -> Outcome {
         &a.epochs,
         a.precision,
         a.tile,
+        a.squared,
         &mut |d, t| {
             pb.set_length(t as u64);
             pb.set_position(d as u64);
         },
     )?;
     pb.finish_and_clear();
-    infoplane::table::write(&mut distances::distances_table(&report.rows)?, &a.out)?;
+    infoplane::table::write(&mut distances::distances_table(&report)?, &a.out)?;
     let hist = beside(&a.out, "histogram", "distances");
     infoplane::table::write(&mut distances::histogram_table(&archive, &report)?, &hist)?;
     out!(

@@ -90,6 +90,7 @@ pub fn run(a: Args) -> Outcome {
                 &Epochs::All,
                 Precision::F32,
                 PassOptions::DEFAULT_TILE,
+                false,
                 &mut |_, _| {},
             )?;
             let names: Vec<String> = archive.layers().iter().map(|l| l.name.clone()).collect();

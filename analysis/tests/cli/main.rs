@@ -7,6 +7,7 @@ use infoplane::archive::numpy;
 mod common;
 mod fuzz;
 mod hostile;
+mod science;
 
 use common::*;
 
@@ -443,16 +444,40 @@ fn estimate_writes_the_tidy_table_and_matches_the_library() {
         &PassOptions::default(),
         &SaturationRule::default(),
     );
+    // The nn rule reads the last epoch (2) once per layer: the same σ² at epochs 0 and 2,
+    // 4 × the median squared nearest-neighbour distance of epoch 2, computed here naively.
+    let nn_d2: Vec<f64> = (0..N)
+        .map(|i| {
+            (0..N)
+                .filter(|&j| j != i)
+                .map(|j| {
+                    (0..5)
+                        .map(|k| f64::from(z[[i, k]] - z[[j, k]]).powi(2))
+                        .sum::<f64>()
+                })
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    let want_nn = 4.0 * infoplane::estimator::pairwise::sigma::median(&nn_d2);
+    let nn_rows: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r[col("sigma2_rule")] == "4*median_nn(d²)@last")
+        .collect();
+    assert_eq!(nn_rows.len(), 4, "kl and bd at epochs 0 and 2");
+    for row in &nn_rows {
+        let s2: f64 = row[col("sigma2")].parse().unwrap();
+        assert!((s2 / want_nn - 1.0).abs() < 1e-5, "{s2} vs {want_nn}");
+        assert_eq!(row[col("sigma2")], nn_rows[0][col("sigma2")]);
+        assert!(row[col("params")].starts_with("sigma2_ref_epoch=2 sigma2_ref_distance="));
+        assert_eq!(row[col("setting")], "4*median_nn(d²)@last");
+    }
     for row in rows.iter().filter(|r| r[col("epoch")] == "2") {
         let s2: f64 = row[col("sigma2")].parse().unwrap();
         let rule = &row[col("sigma2_rule")];
         let want = match s2 {
             0.5 => (&direct.estimates[0], "fixed"),
             2.0 => (&direct.estimates[1], "layer"),
-            _ => {
-                assert_eq!(rule, "4*median_nn(d²)");
-                continue;
-            }
+            _ => continue,
         };
         assert_eq!(rule, want.1);
         let b = if row[col("estimator")] == "kl" {
@@ -577,6 +602,37 @@ fn distances_table_and_histograms() {
         .map(|r| r[5].parse::<u64>().unwrap())
         .sum();
     assert_eq!(total, (N * (N - 1) / 2) as u64);
+    // --squared: percentiles and histograms of d², the quantity the σ² rules read: p90 of d²
+    // is p90 of d squared, and over 1000 it is the thesis rule's σ².
+    let r = infoplane(
+        d,
+        &[
+            "distances",
+            "run",
+            "--squared",
+            "--out",
+            "sq.csv",
+            "--plot",
+            "sq",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (sh, sq) = csv(&d.join("sq.csv"));
+    let at = |h: &[String], name: &str| h.iter().position(|c| c == name).unwrap();
+    for (plain, squared) in rows.iter().zip(&sq) {
+        let p90: f64 = plain[at(&header, "p90")].parse().unwrap();
+        let p90_d2: f64 = squared[at(&sh, "p90_d2")].parse().unwrap();
+        assert!(
+            (p90_d2 / (p90 * p90) - 1.0).abs() < 1e-12,
+            "{p90_d2} vs {p90}"
+        );
+        let thesis: f64 = squared[at(&sh, "sigma2_thesis_p90_d2_over_1000")]
+            .parse()
+            .unwrap();
+        assert!((thesis / (p90_d2 / 1000.0) - 1.0).abs() < 1e-12);
+    }
+    let svg = std::fs::read_to_string(d.join("sq").join("distances-00-a.svg")).unwrap();
+    assert!(svg.contains("squared pairwise distance"));
 }
 
 #[test]

@@ -25,9 +25,9 @@ pub use estimate::{estimate, Bound, PairwiseEstimate, SaturationRule};
 pub use exp::{exp_neg, exp_neg_f32, Element, KernelValue};
 pub use kernel::{pairwise_pass, DistanceStats, KernelSums, PassOptions, PassOutput, Stats};
 
-use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch};
+use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch, Reference};
 use crate::error::Result;
-use sigma::{median, ChosenSigma, SigmaSpec};
+use sigma::{median, ChosenSigma, ReferenceStats, SigmaSpec};
 
 /// Estimates at every σ² and the distance statistics of one representation.
 #[derive(Debug, Clone)]
@@ -85,8 +85,10 @@ fn parse_sigma2(s: &str) -> std::result::Result<SigmaSpec, String> {
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct PairwiseParams {
     /// Noise variances: values (0.001,0.1), log grids (1e-4..1e1:25, or 1e-3..1:x2), per layer
-    /// (fc1=0.05), or rules from each representation's squared distances: thesis
-    /// (p90(d²)/1000), pQ/DIV, nn or nn*C (C × median squared nearest-neighbour distance).
+    /// (fc1=0.05), or rules, one σ² per layer from its last epoch's distances: thesis
+    /// (p90(d²)/1000), pQ/DIV (squared), pQ(d)/DIV (plain), nn or nn*C (C × median squared
+    /// nearest-neighbour distance); RULE@first, RULE@EPOCH pick another reference epoch and
+    /// RULE@each reads every epoch's own distances (scale-relative).
     #[arg(long, default_value = DEFAULT_SIGMA2, value_parser = parse_sigma2)]
     pub sigma2: SigmaSpec,
     /// Precision of the distance computation: f32 (fast) or f64.
@@ -156,23 +158,31 @@ pub fn setting(sigma2: f64, rule: &str) -> String {
     }
 }
 
+/// Distance statistics of the layer being estimated at each reference epoch its σ² rules
+/// read (kept in the [`ArchiveCache`] while that layer's epochs are estimated).
+#[derive(Debug, Default)]
+pub struct LayerReferences {
+    layer: String,
+    stats: Vec<(Reference, u32, DistanceStats)>,
+}
+
 impl Pairwise {
-    /// One (layer, epoch): the σ² values (rules resolved on a first, distance-only pass) and
-    /// one pass for all of them. Returns the estimates with their σ² choices and the distance
-    /// statistics (all of them when `all_stats`, else the nearest neighbours at least).
+    /// One (layer, epoch): the σ² values (rules read their reference epoch's statistics, or
+    /// for `@each` a first, distance-only pass over this epoch) and one pass for all of them.
+    /// Returns the estimates with their σ² choices and the distance statistics (all of them
+    /// when `all_stats`, else the nearest neighbours at least).
     fn run<T: Element>(
         &self,
         z: ArrayView2<'_, T>,
         data: &LayerEpoch<'_>,
+        references: &[ReferenceStats<'_>],
         all_stats: bool,
     ) -> (Vec<(PairwiseEstimate, ChosenSigma)>, DistanceStats) {
         let spec = &self.params.sigma2;
-        let (chosen, first) = if spec.has_rules() {
-            let d = distances::stats(z, data.labels, self.params.tile);
-            (spec.resolve(data.layer, Some(&d)), Some(d))
-        } else {
-            (spec.resolve(data.layer, None), None)
-        };
+        let first = spec
+            .needs_own_distances()
+            .then(|| distances::stats(z, data.labels, self.params.tile));
+        let chosen = spec.resolve(data.layer, first.as_ref(), references);
         let sigma2s: Vec<f64> = chosen.iter().map(|c| c.sigma2).collect();
         let opts = PassOptions {
             tile: self.params.tile,
@@ -188,6 +198,27 @@ impl Pairwise {
     }
 }
 
+/// One row of a bound at one σ².
+fn bound_row(name: &'static str, e: &PairwiseEstimate, chosen: &ChosenSigma, nn: f64) -> Estimate {
+    let b = if name == "kl" { e.kl } else { e.bd };
+    let mut row = Estimate::new(name, setting(e.sigma2, &chosen.rule));
+    row.sigma2 = e.sigma2;
+    row.sigma2_rule = chosen.rule.clone();
+    row.sigma2_over_nn = e.sigma2 / nn;
+    (row.i_xz, row.i_yz, row.n_eff) = (b.i_xz, b.i_yz, b.n_eff);
+    (row.i_yz_lo, row.i_yz_hi) = (e.i_yz_lo, e.i_yz_hi);
+    row.saturated = Some(b.saturated);
+    if let Some(epoch) = chosen.reference_epoch {
+        row.params.push(("sigma2_ref_epoch", epoch.to_string()));
+    }
+    if !chosen.distance.is_nan() {
+        row.params
+            .push(("sigma2_ref_distance", format!("{:.6e}", chosen.distance)));
+    }
+    row.warnings.extend(chosen.warning.clone());
+    row
+}
+
 impl Estimator for Pairwise {
     fn name(&self) -> &'static str {
         "kl/bd"
@@ -197,26 +228,45 @@ impl Estimator for Pairwise {
         self.params.sigma2.named_layers()
     }
 
-    fn fit(&self, data: &LayerEpoch<'_>, _: &mut ArchiveCache, want: bool) -> Result<Fit> {
+    fn references(&self) -> Vec<Reference> {
+        self.params.sigma2.references()
+    }
+
+    fn prepare(
+        &self,
+        data: &LayerEpoch<'_>,
+        at: Reference,
+        epoch: u32,
+        cache: &mut ArchiveCache,
+    ) -> Result<()> {
+        let (precision, tile) = (self.params.precision, self.params.tile);
+        let d = stats_in(data.z, data.labels, precision, tile);
+        let refs = cache.get_or_default_mut::<LayerReferences>();
+        if refs.layer != data.layer {
+            (refs.layer, refs.stats) = (data.layer.to_string(), Vec::new());
+        }
+        refs.stats.retain(|(r, ..)| *r != at);
+        refs.stats.push((at, epoch, d));
+        Ok(())
+    }
+
+    fn fit(&self, data: &LayerEpoch<'_>, cache: &mut ArchiveCache, want: bool) -> Result<Fit> {
+        let references: Vec<ReferenceStats<'_>> = cache
+            .get::<LayerReferences>()
+            .filter(|r| r.layer == data.layer)
+            .map(|r| r.stats.iter().map(|(a, e, d)| (*a, *e, d)).collect())
+            .unwrap_or_default();
         let (estimates, stats) = with_matrix(
             data.z,
             self.params.precision,
-            |z| self.run(z, data, want),
-            |z| self.run(z, data, want),
+            |z| self.run(z, data, &references, want),
+            |z| self.run(z, data, &references, want),
         );
         let nn_median = median(&stats.nn_d2);
         let mut out = Vec::with_capacity(estimates.len() * self.bounds.len());
         for (e, chosen) in &estimates {
             for &name in &self.bounds {
-                let b = if name == "kl" { e.kl } else { e.bd };
-                let mut row = Estimate::new(name, setting(e.sigma2, &chosen.rule));
-                row.sigma2 = e.sigma2;
-                row.sigma2_rule = chosen.rule.clone();
-                row.sigma2_over_nn = e.sigma2 / nn_median;
-                (row.i_xz, row.i_yz, row.n_eff) = (b.i_xz, b.i_yz, b.n_eff);
-                (row.i_yz_lo, row.i_yz_hi) = (e.i_yz_lo, e.i_yz_hi);
-                row.saturated = Some(b.saturated);
-                out.push(row);
+                out.push(bound_row(name, e, chosen, nn_median));
             }
         }
         Ok(Fit {
