@@ -6,9 +6,20 @@
 //! H(T) = -Σ_t p(t) ln p(t), H(T|Y) = Σ_c p(c) H(T | Y = c). Both are at most ln N, reached
 //! when every sample falls in its own bin (saturation).
 //!
+//! When the archive stores the inputs X and some inputs repeat, T need not be a function of the
+//! sample: then I(X;T) = H(T) - H(T|X) with H(T|X) = Σ_x p(x) H(T | X = x) over the distinct
+//! input rows, as IDNNs computes it (`calc_condtion_entropy`); without repeats H(T|X) = 0.
+//!
 //! Conventions ([`Binning`]):
-//! - `Fixed { lo, hi, bins }`: `bins` equal bins on [lo, hi] (Tishby: 30 on [-1, 1], meant for
-//!   tanh); index = floor((z - lo) / (hi - lo) · bins), values outside clamped to the edge bins;
+//! - `Tishby { lo, hi, edges }` (`--bin-edges`, the default: 30 edges on [-1, 1]): exactly the
+//!   IDNNs code of Shwartz-Ziv & Tishby, `bins = np.linspace(-1, 1, 30).astype(np.float32)`
+//!   and `bins[np.digitize(T, bins) - 1]`: edges e_0 < … < e_29 in f32, value z goes to
+//!   e_{k} when e_k ≤ z < e_{k+1}, so there are 29 intervals plus a separate bin for z ≥ e_29
+//!   (exactly saturated f32 tanh lands there), and z < e_0 gets index -1, which numpy reads as
+//!   the last edge: it folds into the z ≥ e_29 bin;
+//! - `Fixed { lo, hi, bins }` (`--bins`): `bins` equal intervals on [lo, hi]; index =
+//!   floor((z - lo) / (hi - lo) · bins), values outside clamped to the edge bins (this is not
+//!   Tishby's convention: on saturated tanh it merges ±1 with their neighbours);
 //! - `Size(s)`: index = floor(z / s) (Saxe et al.: 0.07 on the 12-bit task, 0.5 on MNIST);
 //! - `Adaptive(bins)`: `bins` equal bins between the matrix's own min and max (for ReLU layers,
 //!   whose range is unbounded), per (layer, epoch).
@@ -17,13 +28,22 @@ use std::collections::HashMap;
 
 use ndarray::ArrayView2;
 
-use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch};
+use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
 use crate::error::{Error, Result};
 
 /// How activations are binned.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Binning {
-    /// Equal bins on a fixed range.
+    /// IDNNs's `np.linspace(lo, hi, edges)` edges in f32 with `np.digitize` (module docs).
+    Tishby {
+        /// First edge.
+        lo: f64,
+        /// Last edge.
+        hi: f64,
+        /// Number of edges (intervals + 1).
+        edges: usize,
+    },
+    /// Equal intervals on a fixed range, values outside clamped.
     Fixed {
         /// Lower end.
         lo: f64,
@@ -48,6 +68,9 @@ impl Binning {
             Binning::Fixed { lo, hi, bins } => {
                 lo.is_finite() && hi.is_finite() && hi > lo && (1..=Self::MAX_BINS).contains(&bins)
             }
+            Binning::Tishby { lo, hi, edges } => {
+                lo.is_finite() && hi.is_finite() && hi > lo && (2..=Self::MAX_BINS).contains(&edges)
+            }
             Binning::Size(s) => s.is_finite() && s > 0.0,
             Binning::Adaptive(b) => (1..=Self::MAX_BINS).contains(&b),
         };
@@ -55,7 +78,7 @@ impl Binning {
             Ok(())
         } else {
             Err(Error::Invalid(format!(
-                "invalid binning {}: sizes must be positive, bin counts between 1 and {}, ranges increasing",
+                "invalid binning {}: sizes must be positive, bin counts between 1 and {} (edges at least 2), ranges increasing",
                 self.describe(),
                 Self::MAX_BINS
             )))
@@ -75,10 +98,12 @@ impl Binning {
 /// Entropies of one binned representation, in nats.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BinEstimate {
-    /// H(T) = I(X;T).
+    /// I(X;T) = H(T) - H(T|X).
     pub i_xz: f64,
     /// H(T) - H(T|Y).
     pub i_yz: f64,
+    /// H(T|X) over groups of identical inputs (0 when every input is distinct or unknown).
+    pub h_t_given_x: f64,
     /// Number of distinct binned rows.
     pub distinct: usize,
     /// ln N.
@@ -99,10 +124,42 @@ fn entropy(counts: impl Iterator<Item = usize>, n: usize) -> f64 {
         .sum::<f64>()
 }
 
+/// The f32 edges of `np.linspace(lo, hi, edges).astype(np.float32)`: e_k = lo + k · step in
+/// f64 with step = (hi - lo) / (edges - 1), the last one exactly hi, then rounded to f32.
+pub fn linspace_edges_f32(lo: f64, hi: f64, edges: usize) -> Vec<f32> {
+    let step = (hi - lo) / (edges - 1) as f64;
+    (0..edges)
+        .map(|k| {
+            if k == edges - 1 {
+                hi
+            } else {
+                k as f64 * step + lo
+            }
+        })
+        .map(|e| e as f32)
+        .collect()
+}
+
 /// Bin indices of `z` under `binning`, row-major.
 pub fn bin_indices<T: Copy + Into<f64>>(z: ArrayView2<'_, T>, binning: Binning) -> Vec<i64> {
     let (lo, hi, bins) = match binning {
         Binning::Fixed { lo, hi, bins } => (lo, hi, bins),
+        Binning::Tishby { lo, hi, edges } => {
+            let e = linspace_edges_f32(lo, hi, edges);
+            let top = edges as i64 - 1;
+            // np.digitize: i = #{e_k ≤ z}; the bin is e[i - 1], index -1 being the last edge.
+            // Compared in f32, as numpy compares f32 activations with f32 edges.
+            return z
+                .iter()
+                .map(|&v| {
+                    let v = v.into() as f32;
+                    match e.partition_point(|&x| x <= v) as i64 - 1 {
+                        -1 => top,
+                        k => k,
+                    }
+                })
+                .collect();
+        }
         Binning::Adaptive(bins) => {
             let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
             for &v in z.iter() {
@@ -120,35 +177,91 @@ pub fn bin_indices<T: Copy + Into<f64>>(z: ArrayView2<'_, T>, binning: Binning) 
         .collect()
 }
 
-/// I(X;T) and I(Y;T) of the binned rows of `z` (N x H) with class labels `labels`.
+/// Values of `z` outside a fixed range, which that binning clips (Fixed) or folds (Tishby:
+/// below the first edge into the top bin); None for the other binnings.
+pub fn outside_range<T: Copy + Into<f64>>(z: ArrayView2<'_, T>, binning: Binning) -> Option<usize> {
+    let (lo, hi) = match binning {
+        Binning::Fixed { lo, hi, .. } | Binning::Tishby { lo, hi, .. } => (lo, hi),
+        _ => return None,
+    };
+    Some(
+        z.iter()
+            .filter(|&&v| {
+                let v: f64 = v.into();
+                v < lo || v > hi
+            })
+            .count(),
+    )
+}
+
+/// I(X;T) and I(Y;T) of the binned rows of `z` (N x H) with class labels `labels`, every
+/// sample taken as a distinct input (H(T|X) = 0).
 pub fn bin_estimate<T: Copy + Into<f64>>(
     z: ArrayView2<'_, T>,
     labels: &[u32],
     binning: Binning,
 ) -> BinEstimate {
+    bin_estimate_given(z, labels, None, binning)
+}
+
+/// [`bin_estimate`] with `inputs[i]`, the group of identical inputs sample i belongs to:
+/// H(T|X) = Σ_x p(x) H(T | X = x), as IDNNs's `calc_condtion_entropy`.
+pub fn bin_estimate_given<T: Copy + Into<f64>>(
+    z: ArrayView2<'_, T>,
+    labels: &[u32],
+    inputs: Option<&[u32]>,
+    binning: Binning,
+) -> BinEstimate {
     let (n, h) = z.dim();
     let idx = bin_indices(z, binning);
-    // Distinct rows → (count, counts per class).
-    let mut rows: HashMap<&[i64], (usize, HashMap<u32, usize>)> = HashMap::with_capacity(n);
-    for (i, &y) in labels.iter().enumerate().take(n) {
-        let e = rows.entry(&idx[i * h..(i + 1) * h]).or_default();
-        e.0 += 1;
-        *e.1.entry(y).or_default() += 1;
-    }
-    let h_t = entropy(rows.values().map(|v| v.0), n);
-    // H(T|Y) = Σ_c p(c) H(T | c) = H(T, Y) - H(Y).
-    let mut class_n: HashMap<u32, usize> = HashMap::new();
-    for &y in labels.iter().take(n) {
-        *class_n.entry(y).or_default() += 1;
-    }
-    let h_ty = entropy(rows.values().flat_map(|v| v.1.values().copied()), n);
-    let h_y = entropy(class_n.values().copied(), n);
+    let row = |i: usize| &idx[i * h..(i + 1) * h];
+    let h_t = joint_entropy(n, |i| (row(i), 0));
+    // H(T|Y) = H(T, Y) - H(Y), and H(T|X) = H(T, X) - H(X) alike.
+    let h_ty = joint_entropy(n, |i| (row(i), labels[i]));
+    let h_y = joint_entropy(n, |i| (&[][..], labels[i]));
+    let h_t_given_x = inputs.map_or(0.0, |g| {
+        joint_entropy(n, |i| (row(i), g[i])) - joint_entropy(n, |i| (&[][..], g[i]))
+    });
     BinEstimate {
-        i_xz: h_t,
+        i_xz: h_t - h_t_given_x,
         i_yz: h_t - (h_ty - h_y),
-        distinct: rows.len(),
+        h_t_given_x,
+        distinct: count_distinct(n, row),
         log_n: (n as f64).ln(),
     }
+}
+
+/// Plug-in entropy of the pairs `key(i)` over the samples 0..n.
+fn joint_entropy<'a>(n: usize, key: impl Fn(usize) -> (&'a [i64], u32)) -> f64 {
+    let mut counts: HashMap<(&[i64], u32), usize> = HashMap::with_capacity(n);
+    for i in 0..n {
+        *counts.entry(key(i)).or_default() += 1;
+    }
+    entropy(counts.into_values(), n)
+}
+
+fn count_distinct<'a>(n: usize, row: impl Fn(usize) -> &'a [i64]) -> usize {
+    (0..n)
+        .map(row)
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+}
+
+/// For each sample, the index of its group of bitwise-identical input rows, and whether any
+/// group has more than one sample.
+pub fn input_groups(x: ArrayView2<'_, f32>) -> (Vec<u32>, bool) {
+    let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
+    let groups: Vec<u32> = x
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let key: Vec<u32> = r.iter().map(|v| v.to_bits()).collect();
+            let next = ids.len() as u32;
+            *ids.entry(key).or_insert(next)
+        })
+        .collect();
+    let repeats = ids.len() < groups.len();
+    (groups, repeats)
 }
 
 /// Parameters of the binning estimator: every binning listed is one row.
@@ -157,10 +270,14 @@ pub struct BinningParams {
     /// bin: bin sizes, floor(z / size) (Saxe: 0.07, 0.5); a list sweeps them in one pass.
     #[arg(long, value_delimiter = ',')]
     pub bin_size: Vec<f64>,
-    /// bin: numbers of equal bins on --bin-range (Tishby: 30 on -1,1, the default of bin).
+    /// bin: Tishby's convention exactly (IDNNs): this many np.linspace edges on --bin-range,
+    /// np.digitize indexing (30 on -1,1 is the default of bin).
+    #[arg(long, value_delimiter = ',')]
+    pub bin_edges: Vec<usize>,
+    /// bin: numbers of equal intervals on --bin-range, values outside clamped (not Tishby's).
     #[arg(long, value_delimiter = ',')]
     pub bins: Vec<usize>,
-    /// bin: the range LO,HI of --bins.
+    /// bin: the range LO,HI of --bin-edges and --bins.
     #[arg(
         long,
         value_delimiter = ',',
@@ -177,6 +294,7 @@ impl Default for BinningParams {
     fn default() -> Self {
         BinningParams {
             bin_size: Vec::new(),
+            bin_edges: Vec::new(),
             bins: Vec::new(),
             bin_range: vec![-1.0, 1.0],
             bin_adaptive: Vec::new(),
@@ -185,7 +303,7 @@ impl Default for BinningParams {
 }
 
 impl BinningParams {
-    /// The binnings these flags ask for (30 equal bins on the range when none is given),
+    /// The binnings these flags ask for (Tishby's 30 edges on the range when none is given),
     /// each checked.
     pub fn binnings(&self) -> Result<Vec<Binning>> {
         let [lo, hi] = self.bin_range[..] else {
@@ -193,13 +311,18 @@ impl BinningParams {
         };
         let mut out: Vec<Binning> = self.bin_size.iter().map(|&s| Binning::Size(s)).collect();
         out.extend(
+            self.bin_edges
+                .iter()
+                .map(|&edges| Binning::Tishby { lo, hi, edges }),
+        );
+        out.extend(
             self.bins
                 .iter()
                 .map(|&bins| Binning::Fixed { lo, hi, bins }),
         );
         out.extend(self.bin_adaptive.iter().map(|&b| Binning::Adaptive(b)));
         if out.is_empty() {
-            out.push(Binning::Fixed { lo, hi, bins: 30 });
+            out.push(Binning::Tishby { lo, hi, edges: 30 });
         }
         for b in &out {
             b.validate()?;
@@ -231,6 +354,12 @@ impl Binning {
                     ("range", format!("[{lo},{hi}]")),
                 ]
             }
+            Binning::Tishby { lo, hi, edges } => {
+                vec![
+                    ("edges", edges.to_string()),
+                    ("range", format!("[{lo},{hi}]")),
+                ]
+            }
             Binning::Size(s) => vec![("bin_size", s.to_string())],
             Binning::Adaptive(b) => vec![("bins", b.to_string()), ("range", "adaptive".into())],
         }
@@ -242,22 +371,65 @@ impl Estimator for Binner {
         "bin"
     }
 
-    fn fit(&self, data: &LayerEpoch<'_>, _: &mut ArchiveCache, _: bool) -> Result<Fit> {
+    fn inputs(&self) -> Inputs {
+        Inputs::Optional
+    }
+
+    fn fit(&self, data: &LayerEpoch<'_>, cache: &mut ArchiveCache, _: bool) -> Result<Fit> {
+        // Groups of identical inputs, once per archive; only used when some input repeats.
+        let groups = match data.inputs {
+            Some(x) => {
+                let (g, repeats) = cache
+                    .get_or_try_insert(|| Ok(InputGroups(input_groups(x))))?
+                    .0
+                    .clone();
+                repeats.then_some(g)
+            }
+            None => None,
+        };
         let estimates = self
             .binnings
             .iter()
-            .map(|b| {
-                let e = bin_estimate(data.z, data.labels, *b);
-                let mut row = Estimate::new("bin", b.describe());
-                row.params = b.params();
-                row.params.push(("distinct", e.distinct.to_string()));
-                (row.i_xz, row.i_yz) = (e.i_xz, e.i_yz);
-                row
-            })
+            .map(|b| self.one(data, groups.as_deref(), *b))
             .collect();
         Ok(Fit {
             estimates,
             distances: None,
         })
+    }
+}
+
+/// [`input_groups`] of the archive's inputs, cached.
+struct InputGroups((Vec<u32>, bool));
+
+impl Binner {
+    /// The row of one binning.
+    fn one(&self, data: &LayerEpoch<'_>, groups: Option<&[u32]>, b: Binning) -> Estimate {
+        let e = bin_estimate_given(data.z, data.labels, groups, b);
+        let mut row = Estimate::new("bin", b.describe());
+        row.params = b.params();
+        row.params.push(("distinct", e.distinct.to_string()));
+        if groups.is_some() {
+            row.params
+                .push(("h_t_given_x", format!("{:.6e}", e.h_t_given_x)));
+        }
+        (row.i_xz, row.i_yz) = (e.i_xz, e.i_yz);
+        if let (Some(k), Binning::Fixed { lo, hi, .. } | Binning::Tishby { lo, hi, .. }) =
+            (outside_range(data.z, b), b)
+        {
+            if k > 0 {
+                let fate = match b {
+                    Binning::Tishby { .. } => {
+                        "those above go to the top bin and those below fold into it (IDNNs indexing)"
+                    }
+                    _ => "clipped into the edge bins",
+                };
+                row.warnings.push(format!(
+                    "{k} of {} activations lie outside the range {lo} to {hi}: {fate}",
+                    data.z.len()
+                ));
+            }
+        }
+        row
     }
 }

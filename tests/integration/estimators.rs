@@ -1,6 +1,6 @@
 //! Binning, matrix-based Rényi and MINE against independent references and ground truth.
 
-use infoplane::estimator::binning::{bin_estimate, bin_indices, Binning};
+use infoplane::estimator::binning::{bin_estimate, bin_estimate_given, bin_indices, Binning};
 use infoplane::estimator::mine::{self, mine_estimate, MineParams, Mlp, Variant};
 use infoplane::estimator::renyi::{self, Convention, RenyiParams, Width};
 use infoplane::rng::SplitMix64;
@@ -51,6 +51,11 @@ fn binning_equals_a_brute_force_reference() {
             bins: 30,
         },
         Binning::Adaptive(8),
+        Binning::Tishby {
+            lo: -1.0,
+            hi: 1.0,
+            edges: 30,
+        },
     ] {
         let e = bin_estimate(z.view(), &labels, b);
         // Reference: bins computed here from the definitions, entropies by sorting.
@@ -66,6 +71,7 @@ fn binning_equals_a_brute_force_reference() {
                 Binning::Adaptive(bins) => {
                     (((v - lo) / (hi - lo) * bins as f64).floor() as i64).clamp(0, bins as i64 - 1)
                 }
+                Binning::Tishby { lo, hi, edges } => idnns_index(v as f32, lo, hi, edges),
             }
         };
         let rows: Vec<Vec<i64>> = z
@@ -110,6 +116,71 @@ fn binning_equals_a_brute_force_reference() {
     }
     .validate()
     .is_err());
+}
+
+/// IDNNs's bin of one f32 value, transcribed from numpy: `bins = np.linspace(lo, hi,
+/// edges)` (k · step + lo in f64, the last exactly hi) `.astype(np.float32)`; `np.digitize`
+/// counts the edges ≤ v (increasing edges, right=False); the bin is `bins[i - 1]`, where
+/// index -1 is numpy's last element. Returned as the edge's position.
+fn idnns_index(v: f32, lo: f64, hi: f64, edges: usize) -> i64 {
+    let step = (hi - lo) / (edges - 1) as f64;
+    let bins: Vec<f32> = (0..edges)
+        .map(|k| if k + 1 == edges { hi } else { k as f64 * step + lo } as f32)
+        .collect();
+    let i = bins.iter().filter(|&&e| e <= v).count() as i64;
+    (i - 1).rem_euclid(edges as i64)
+}
+
+#[test]
+fn tishby_binning_is_idnns_on_saturated_tanh() {
+    let tishby = Binning::Tishby {
+        lo: -1.0,
+        hi: 1.0,
+        edges: 30,
+    };
+    let equal = Binning::Fixed {
+        lo: -1.0,
+        hi: 1.0,
+        bins: 30,
+    };
+    // Saturated tanh (exactly ±1 in f32), a value just inside, and ReLU-like values outside.
+    // By hand with edges e_k = -1 + 2k/29: 1.0 ≥ e_29 → 29; 0.9999 in [e_28, e_29) → 28;
+    // -1.0 and -0.99 in [e_0, e_1) → 0; 1.5 → 29; -1.5 < e_0 → index -1 → 29 (folded).
+    let z = Array2::from_shape_vec((6, 1), vec![1.0f32, 0.9999, -1.0, -0.99, 1.5, -1.5]).unwrap();
+    let labels = [0u32, 1, 0, 1, 0, 1];
+    assert_eq!(bin_indices(z.view(), tishby), vec![29, 28, 0, 0, 29, 29]);
+    // Counts {29: 3, 28: 1, 0: 2}.
+    let h = -(0.5f64 * 0.5f64.ln()
+        + (1.0 / 6.0) * (1.0f64 / 6.0).ln()
+        + (1.0 / 3.0) * (1.0f64 / 3.0).ln());
+    let e = bin_estimate(z.view(), &labels, tishby);
+    assert!((e.i_xz - h).abs() < 1e-15, "{} vs {h}", e.i_xz);
+    // H(T|Y): class 0 = {29, 0, 29} → H(2/3, 1/3); class 1 = {28, 0, 29} → ln 3.
+    let h_t_y = 0.5 * -((2.0f64 / 3.0) * (2.0f64 / 3.0).ln() + (1.0 / 3.0) * (1.0f64 / 3.0).ln())
+        + 0.5 * 3f64.ln();
+    assert!((e.i_yz - (h - h_t_y)).abs() < 1e-15);
+    // Equal intervals clamp 0.9999 into the top bin and -1.5 into the bottom: {29: 3, 0: 3},
+    // ln 2, lower than IDNNs: the convention matters exactly where layers saturate.
+    assert_eq!(bin_indices(z.view(), equal), vec![29, 29, 0, 0, 29, 0]);
+    let e = bin_estimate(z.view(), &labels, equal);
+    assert!((e.i_xz - 2f64.ln()).abs() < 1e-15);
+    // Repeated inputs with differing activations: H(T|X) as IDNNs, Σ_x p(x) H(T|X=x).
+    // Inputs 0,0,1,1,2,2: pairs {29,28} and {0,0} and {29,29} → H(T|X) = (1/3) ln 2.
+    let groups = [0u32, 0, 1, 1, 2, 2];
+    let e = bin_estimate_given(z.view(), &labels, Some(&groups), tishby);
+    assert!((e.h_t_given_x - 2f64.ln() / 3.0).abs() < 1e-15);
+    assert!((e.i_xz - (h - 2f64.ln() / 3.0)).abs() < 1e-15);
+    // tanh(20x) on 3 units: agrees with the numpy transcription sample by sample.
+    let wide = random(2000, 3, 4).mapv(|v| (20.0 * v).tanh() as f32);
+    let want: Vec<i64> = wide
+        .iter()
+        .map(|&v| idnns_index(v, -1.0, 1.0, 30))
+        .collect();
+    assert_eq!(bin_indices(wide.view(), tishby), want);
+    assert!(
+        wide.iter().any(|&v| v == 1.0),
+        "the test needs exactly saturated values"
+    );
 }
 
 /// Eigenvalues of a symmetric matrix by cyclic Jacobi rotations (Golub & Van Loan §8.5), for a

@@ -552,7 +552,7 @@ fn item19_estimate_options_are_bounded() {
     let a = fixture_archive();
     let a = a.to_str().unwrap();
     for (args, expected) in [
-        (&["--estimator", "bin", "--bins", "18446744073709551615"][..], "invalid binning bins=18446744073709551615 range=[-1,1]: sizes must be positive, bin counts between 1 and 16777216, ranges increasing"),
+        (&["--estimator", "bin", "--bins", "18446744073709551615"][..], "invalid binning bins=18446744073709551615 range=[-1,1]: sizes must be positive, bin counts between 1 and 16777216 (edges at least 2), ranges increasing"),
         (&["--estimator", "mine", "--mine-hidden", "100000000"], "--mine-hidden needs 1 to 8 widths between 1 and 4096 (got [100000000])"),
         (&["--estimator", "mine", "--mine-hidden", "0"], "--mine-hidden needs 1 to 8 widths between 1 and 4096 (got [0])"),
         (&["--estimator", "mine", "--mine-lr", "nan"], "--mine-lr must be a positive number (got NaN)"),

@@ -523,7 +523,7 @@ fn estimate_and_distances_refuse_bad_requests() {
     );
     fails_with(
         &est(&["--estimator", "bin", "--bin-size", "0"]),
-        "invalid binning bin_size=0: sizes must be positive, bin counts between 1 and 16777216, ranges increasing",
+        "invalid binning bin_size=0: sizes must be positive, bin counts between 1 and 16777216 (edges at least 2), ranges increasing",
     );
     fails_with(
         &est(&["--estimator", "renyi", "--renyi-alpha", "1"]),
