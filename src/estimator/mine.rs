@@ -14,13 +14,18 @@
 //!   code, T is trained with the Jensen-Shannon bound E_P[-softplus(-T)] - E_Q[softplus(T)],
 //!   whose optimum is the log density ratio, and only the reported value is the clipped DV.
 //!
-//! The data are split (seeded) into a training part and a held-out part (20 %); every
-//! `eval_every` steps the bound is evaluated on the held-out part (InfoNCE in batches of B),
-//! training stops early when that value has not improved for `patience` evaluations, and the
-//! reported value is the held-out bound averaged over the 5 evaluations centred on its best one
-//! (the held-out bound falls once T overfits the training part; the average damps the upward
-//! bias of taking a maximum). A non-finite value or |T| > 1e6 is reported as
-//! divergence (an error), not as a number. Results are reproducible for a seed.
+//! Both variables are standardised first by default (each column to mean 0 and standard
+//! deviation 1, as the bmi benchmark does; `--mine-standardize false` turns it off). The data
+//! are split (seeded) into a training part (80 %), a validation part (10 %) and a test part
+//! (10 %). Every `eval_every` steps the bound is evaluated on the validation part (InfoNCE in
+//! batches of B); training stops early when it has not improved for `patience` evaluations, and
+//! the network of the best validation step is evaluated once on the test part: that is the
+//! reported value, so that choosing the step does not bias it upwards. Its standard error
+//! comes from the delta method on the test samples (for InfoNCE, from the spread over test
+//! batches). A test bound below zero by more than its standard error means the estimator
+//! failed (heavy tails break DV and NWJ this way): the value is then NaN and the row says why.
+//! A non-finite value or |T| > 1e6 during training is divergence (an error). Results are
+//! reproducible for a seed.
 
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
@@ -80,7 +85,7 @@ pub struct MineParams {
     /// mine: maximum training steps.
     #[arg(long = "mine-steps", default_value_t = 6000)]
     pub steps: usize,
-    /// mine: batch size (infonce: at most 64).
+    /// mine: batch size (infonce: at most 64; rows state the batch used).
     #[arg(long = "mine-batch", default_value_t = 256)]
     pub batch: usize,
     /// mine: Adam learning rate.
@@ -98,6 +103,9 @@ pub struct MineParams {
     /// Seed (the common `--seed`).
     #[arg(skip = 0u64)]
     pub seed: u64,
+    /// mine: standardise every column of both variables to mean 0 and standard deviation 1.
+    #[arg(long = "mine-standardize", default_value_t = true, action = clap::ArgAction::Set)]
+    pub standardize: bool,
 }
 
 impl Default for MineParams {
@@ -112,6 +120,7 @@ impl Default for MineParams {
             patience: 15,
             holdout: 0.2,
             seed: 0,
+            standardize: true,
         }
     }
 }
@@ -166,10 +175,34 @@ impl MineParams {
 /// The result of one MINE run, in nats.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MineEstimate {
-    /// Held-out bound (mean of the last evaluations).
+    /// The bound on the test part, with the network of the best validation step.
     pub value: f64,
+    /// Its standard error (delta method; NaN when it cannot be estimated).
+    pub std_error: f64,
     /// Steps trained.
     pub steps: usize,
+    /// The batch size used (InfoNCE's is capped at 64, and any at the training part's size).
+    pub batch: usize,
+}
+
+impl MineEstimate {
+    /// A bound below zero by more than its standard error: the estimator failed.
+    pub fn failed(&self) -> bool {
+        self.value < -self.std_error.max(0.0)
+    }
+}
+
+/// Each column to mean 0 and standard deviation 1 (constant columns only centred).
+pub fn standardized(a: ArrayView2<'_, f64>) -> Array2<f64> {
+    let mut out = a.to_owned();
+    let n = a.nrows().max(1) as f64;
+    for mut c in out.columns_mut() {
+        let mean = c.sum() / n;
+        let sd = (c.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let scale = if sd > 0.0 { 1.0 / sd } else { 1.0 };
+        c.mapv_inplace(|v| (v - mean) * scale);
+    }
+    out
 }
 
 /// An MLP with ReLU hidden layers and one linear output.
@@ -316,12 +349,10 @@ fn pairs(
 
 const SMILE_TAU: f64 = 5.0;
 
-fn log_mean_exp(v: &[f64]) -> f64 {
-    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    m + (v.iter().map(|&t| (t - m).exp()).sum::<f64>() / v.len() as f64).ln()
-}
-
-/// The bound on the rows `idx` (joint pairs, and marginals by a seeded shuffle), with T.
+/// The bound on the rows `idx` (joint pairs, and marginals by a seeded shuffle), with T, and
+/// its standard error: for DV and SMILE by the delta method, Var ≈ Var(T_P)/n +
+/// Var(e^T_Q)/(n · E[e^T_Q]²); for NWJ Var(T_P)/n + Var(e^(T_Q - 1))/n; for InfoNCE from the
+/// spread of the batch values (NaN with one batch).
 fn bound(
     net: &Mlp,
     x: ArrayView2<'_, f64>,
@@ -330,38 +361,37 @@ fn bound(
     variant: Variant,
     batch: usize,
     rng: &mut SplitMix64,
-) -> f64 {
+) -> (f64, f64) {
     if variant == Variant::InfoNce {
-        let mut total = 0.0;
-        let mut count = 0;
-        for chunk in idx
+        let values: Vec<f64> = idx
             .chunks(batch)
             .filter(|c| c.len() == batch.min(idx.len()))
-        {
-            let (v, _) = infonce(net, x, z, chunk);
-            total += v;
-            count += 1;
-        }
-        return total / count.max(1) as f64;
+            .map(|chunk| infonce(net, x, z, chunk).0)
+            .collect();
+        let (mean, se) = mean_se(&values);
+        return (mean, if values.len() > 1 { se } else { f64::NAN });
     }
     let mut perm = idx.to_vec();
     rng.shuffle(&mut perm);
-    let tp = net.forward(&pairs(x, z, idx, idx));
-    let tq = net.forward(&pairs(x, z, idx, &perm));
-    let ep = tp.mean().unwrap_or(0.0);
-    let tq: Vec<f64> = tq.to_vec();
-    match variant {
-        Variant::Dv => ep - log_mean_exp(&tq),
-        Variant::Smile => {
-            ep - log_mean_exp(
-                &tq.iter()
-                    .map(|t| t.clamp(-SMILE_TAU, SMILE_TAU))
-                    .collect::<Vec<_>>(),
-            )
-        }
-        Variant::Nwj => ep - tq.iter().map(|t| (t - 1.0).exp()).sum::<f64>() / tq.len() as f64,
-        Variant::InfoNce => unreachable!("handled above"),
+    let tp = net.forward(&pairs(x, z, idx, idx)).to_vec();
+    let tq = net.forward(&pairs(x, z, idx, &perm)).to_vec();
+    let (ep, se_p) = mean_se(&tp);
+    let clip = |t: f64| match variant {
+        Variant::Smile => t.clamp(-SMILE_TAU, SMILE_TAU),
+        _ => t,
+    };
+    if variant == Variant::Nwj {
+        let e: Vec<f64> = tq.iter().map(|t| (t - 1.0).exp()).collect();
+        let (eq, se_q) = mean_se(&e);
+        return (ep - eq, se_p.hypot(se_q));
     }
+    // DV and SMILE: ln mean e^T, and the relative standard error of the mean of e^T (scaled
+    // by the largest value, which cancels).
+    let tq: Vec<f64> = tq.into_iter().map(clip).collect();
+    let m = tq.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = tq.iter().map(|&t| (t - m).exp()).collect();
+    let (eq, se_q) = mean_se(&e);
+    (ep - (m + eq.ln()), se_p.hypot(se_q / eq))
 }
 
 /// InfoNCE value of one batch and dL/dT over its B² pairs (row i, column j = (x_i, z_j)).
@@ -403,14 +433,48 @@ pub fn mine_estimate(
     z: ArrayView2<'_, f64>,
     o: &MineParams,
 ) -> Result<MineEstimate> {
-    let (train, held, batch) = split(x.nrows(), z.nrows(), o)?;
+    let (sx, sz);
+    let (x, z) = if o.standardize {
+        (sx, sz) = (standardized(x), standardized(z));
+        (sx.view(), sz.view())
+    } else {
+        (x, z)
+    };
+    let parts = split(x.nrows(), z.nrows(), o)?;
+    let (best, steps) = train(x, z, &parts, o)?;
+    let mut test_rng = SplitMix64::new(o.seed ^ 0x7e57);
+    let (value, std_error) = bound(
+        &best,
+        x,
+        z,
+        &parts.test,
+        o.variant,
+        parts.batch,
+        &mut test_rng,
+    );
+    Ok(MineEstimate {
+        value,
+        std_error,
+        steps,
+        batch: parts.batch,
+    })
+}
+
+/// Trains the statistics network; returns the network of the best validation step and the
+/// number of steps trained.
+fn train(
+    x: ArrayView2<'_, f64>,
+    z: ArrayView2<'_, f64>,
+    parts: &Parts,
+    o: &MineParams,
+) -> Result<(Mlp, usize)> {
+    let batch = parts.batch;
     let mut rng = SplitMix64::new(o.seed);
     let mut net = Mlp::new(x.ncols() + z.ncols(), &o.hidden, &mut rng);
     let mut adam = Adam::new(&net);
     let mut ema: Option<f64> = None;
-    let mut history: Vec<f64> = Vec::new();
-    let (mut best, mut since_best) = (f64::NEG_INFINITY, 0);
-    let mut order = train.clone();
+    let (mut best, mut best_net, mut since_best) = (f64::NEG_INFINITY, None, 0);
+    let mut order = parts.train.clone();
     let mut pos = order.len();
     let mut steps = 0;
     for step in 1..=o.steps {
@@ -421,29 +485,34 @@ pub fn mine_estimate(
         }
         let idx = &order[pos..pos + batch];
         pos += batch;
+        let diverged = |why: String| {
+            Error::Invalid(format!(
+                "MINE ({}) diverged at step {step}: {why}",
+                o.variant.name()
+            ))
+        };
         let (dw, db) = if o.variant == Variant::InfoNce {
             infonce_gradients(&net, x, z, idx)
         } else {
-            bound_gradients(&net, (x, z), idx, o.variant, &mut ema, &mut rng).map_err(|why| {
-                Error::Invalid(format!(
-                    "MINE ({}) diverged at step {step}: {why}",
-                    o.variant.name()
-                ))
-            })?
+            bound_gradients(&net, (x, z), idx, o.variant, &mut ema, &mut rng).map_err(diverged)?
         };
         adam.step(&mut net, &dw, &db, o.lr);
         if step % o.eval_every == 0 {
             let mut eval_rng = SplitMix64::new(o.seed ^ step as u64);
-            let v = bound(&net, x, z, &held, o.variant, batch, &mut eval_rng);
+            let (v, _) = bound(
+                &net,
+                x,
+                z,
+                &parts.validation,
+                o.variant,
+                batch,
+                &mut eval_rng,
+            );
             if !v.is_finite() {
-                return Err(Error::Invalid(format!(
-                    "MINE ({}) diverged at step {step}: the held-out bound is {v}",
-                    o.variant.name()
-                )));
+                return Err(diverged(format!("the validation bound is {v}")));
             }
-            history.push(v);
             if v > best + 1e-4 {
-                (best, since_best) = (v, 0);
+                (best, best_net, since_best) = (v, Some(net.clone()), 0);
             } else {
                 since_best += 1;
                 if since_best >= o.patience {
@@ -452,19 +521,21 @@ pub fn mine_estimate(
             }
         }
     }
-    if history.is_empty() {
-        let mut eval_rng = SplitMix64::new(o.seed ^ 0xe7a1);
-        history.push(bound(&net, x, z, &held, o.variant, batch, &mut eval_rng));
-    }
-    Ok(MineEstimate {
-        value: around_best(&history),
-        steps,
-    })
+    Ok((best_net.unwrap_or(net), steps))
 }
 
-/// The training and held-out rows of `n` paired samples, and the batch size (InfoNCE scores
-/// all B² pairs of a batch: its batch is capped at 64).
-fn split(n: usize, nz: usize, o: &MineParams) -> Result<(Vec<usize>, Vec<usize>, usize)> {
+/// The seeded split of the paired samples and the batch size.
+struct Parts {
+    train: Vec<usize>,
+    validation: Vec<usize>,
+    test: Vec<usize>,
+    batch: usize,
+}
+
+/// The training, validation and test rows of `n` paired samples (the held-out fraction split
+/// in halves), and the batch size (InfoNCE scores all B² pairs of a batch: its batch is capped
+/// at 64).
+fn split(n: usize, nz: usize, o: &MineParams) -> Result<Parts> {
     if nz != n {
         return Err(Error::Invalid(format!(
             "MINE needs paired samples: {n} rows of X, {nz} of Z"
@@ -472,30 +543,42 @@ fn split(n: usize, nz: usize, o: &MineParams) -> Result<(Vec<usize>, Vec<usize>,
     }
     o.validate()?;
     let (train, held) = crate::rng::random_split(n, 1.0 - o.holdout, o.seed ^ 0x4d49_4e45);
-    if held.len() < 2 || train.len() < 2 {
+    if held.len() < 4 || train.len() < 2 {
         return Err(Error::Invalid(format!(
-            "MINE needs more samples: {n} is too few for a held-out split"
+            "MINE needs more samples: {n} is too few for validation and test parts"
         )));
     }
+    let (validation, test) = held.split_at(held.len() / 2);
+    let batch = batch_used(n, o);
+    Ok(Parts {
+        train,
+        validation: validation.to_vec(),
+        test: test.to_vec(),
+        batch,
+    })
+}
+
+/// The batch size a run on `n` samples uses: `o.batch`, at most the training part's size and,
+/// for InfoNCE, at most [`INFONCE_MAX_BATCH`].
+pub fn batch_used(n: usize, o: &MineParams) -> usize {
+    let train = (((1.0 - o.holdout) * n as f64).round() as usize).min(n);
     let cap = if o.variant == Variant::InfoNce {
-        64
+        INFONCE_MAX_BATCH
     } else {
         usize::MAX
     };
-    let batch = o.batch.min(cap).min(train.len()).max(2);
-    Ok((train, held, batch))
+    o.batch.min(cap).min(train).max(2)
 }
 
-/// The held-out bound around its best evaluation (the mean of 5 evaluations centred on it):
-/// the bound falls after its peak once T starts to overfit the training part.
-fn around_best(history: &[f64]) -> f64 {
-    let at = history
-        .iter()
-        .enumerate()
-        .fold(0, |b, (i, v)| if *v > history[b] { i } else { b });
-    let lo = at.saturating_sub(2);
-    let hi = (at + 3).min(history.len());
-    history[lo..hi].iter().sum::<f64>() / (hi - lo) as f64
+/// InfoNCE's largest batch (it scores all B² pairs); its bound is at most ln B.
+pub const INFONCE_MAX_BATCH: usize = 64;
+
+/// Mean and the standard error of the mean.
+fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, (var / n).sqrt())
 }
 
 /// Weight gradients of the InfoNCE bound over all B² pairs of the batch `idx`.
@@ -576,6 +659,21 @@ fn bound_gradients(
     Ok(net.backward(&tape, &g))
 }
 
+/// The value of one run for the row, with its standard error in `params`; NaN with a warning
+/// when the run failed (a test bound below zero beyond its standard error).
+fn checked(e: &MineEstimate, what: &str, row: &mut Estimate) -> f64 {
+    let key = if what == "I(X;Z)" { "se_xz" } else { "se_yz" };
+    row.params.push((key, format!("{:.3e}", e.std_error)));
+    if e.failed() {
+        row.warnings.push(format!(
+            "MINE failed for {what}: its test bound {:.4} ± {:.4} nats is below zero (heavy tails?)",
+            e.value, e.std_error
+        ));
+        return f64::NAN;
+    }
+    e.value
+}
+
 /// Gradient of Σ_i g_i T(x_i) for tests (finite-difference checks).
 pub fn mlp_gradients(net: &Mlp, x: &Array2<f64>, g: &Array1<f64>) -> Gradients {
     let (_, tape) = net.forward_tape(x);
@@ -621,14 +719,22 @@ impl Estimator for Mine {
         let onehot = Array2::from_shape_fn((data.labels.len(), classes), |(i, c)| {
             f64::from(u8::from(data.labels[i] as usize == c))
         });
-        let params = vec![
+        // The batch actually used and InfoNCE's cap ln B.
+        let batch = batch_used(data.labels.len(), o);
+        let mut params = vec![
             ("variant", o.variant.name().to_string()),
             ("hidden", format!("{:?}", o.hidden)),
             ("max_steps", o.steps.to_string()),
-            ("batch", o.batch.to_string()),
-            ("lr", o.lr.to_string()),
-            ("seed", o.seed.to_string()),
+            ("batch", batch.to_string()),
         ];
+        if o.variant == Variant::InfoNce {
+            params.push(("cap_nats", format!("{:.4}", (batch as f64).ln())));
+        }
+        params.extend([
+            ("lr", o.lr.to_string()),
+            ("standardize", o.standardize.to_string()),
+            ("seed", o.seed.to_string()),
+        ]);
         let mut row = Estimate::new("mine", "");
         row.params = params;
         row.setting = row.params_text();
@@ -638,8 +744,10 @@ impl Estimator for Mine {
             .transpose();
         match (xz, mine_estimate(onehot.view(), z.view(), o)) {
             (Ok(xz), Ok(yz)) => {
-                row.i_xz = xz.map_or(f64::NAN, |e| e.value);
-                row.i_yz = yz.value;
+                row.i_xz = xz
+                    .as_ref()
+                    .map_or(f64::NAN, |e| checked(e, "I(X;Z)", &mut row));
+                row.i_yz = checked(&yz, "I(Y;Z)", &mut row);
             }
             (Err(e), _) | (_, Err(e)) => {
                 row.params

@@ -360,11 +360,16 @@ fn mine_is_within_ten_percent_on_correlated_gaussians() {
                 },
             )
             .expect("mine");
+            // The value is one evaluation on the test part (10 % = 500 samples), unbiased by
+            // the choice of step, with its standard error: the truth is within 3 of them, and
+            // they are small.
             assert!(
-                (e.value - truth).abs() <= 0.1 * truth,
-                "{variant:?} d={d} ρ={rho}: {} vs truth {truth}",
-                e.value
+                (e.value - truth).abs() <= 3.0 * e.std_error && e.std_error < 0.25 * truth,
+                "{variant:?} d={d} ρ={rho}: {} ± {} vs truth {truth}",
+                e.value,
+                e.std_error
             );
+            assert_eq!(e.batch, 256);
         }
     }
     // InfoNCE never exceeds ln B (B = 64), even where the truth (4.5 nats) is above it.
@@ -377,6 +382,10 @@ fn mine_is_within_ten_percent_on_correlated_gaussians() {
     };
     let e = mine_estimate(x.view(), z.view(), &o).expect("infonce");
     assert!(e.value <= 64f64.ln() + 1e-9, "{}", e.value);
+    assert_eq!(
+        e.batch, 64,
+        "InfoNCE's batch is capped at 64 whatever --mine-batch says"
+    );
     // Same seed, same value.
     let (x, z, _) = gaussians(600, 1, 0.5, 3);
     let o = MineParams {
@@ -401,6 +410,55 @@ fn mine_is_within_ten_percent_on_correlated_gaussians() {
         .expect_err("diverges")
         .to_string();
     assert!(e.starts_with("MINE (dv) diverged at step"), "{e}");
+}
+
+/// Heavy tails (bmi's Student-t kind: a shared χ² scale with 1 degree of freedom): DV and NWJ
+/// can return large negative numbers there. Whatever a variant returns, a value below zero by
+/// more than its standard error counts as failed, and what is not failed is a sensible number.
+#[test]
+fn mine_on_heavy_tails_fails_loudly_or_stays_sensible() {
+    let mut rng = SplitMix64::new(21);
+    let n = 3000;
+    let (mut x, mut z) = (Array2::zeros((n, 1)), Array2::zeros((n, 1)));
+    for i in 0..n {
+        let (a, b) = (normal(&mut rng), normal(&mut rng));
+        let w = normal(&mut rng).powi(2).max(1e-12); // χ² with 1 degree of freedom
+        x[[i, 0]] = a / w.sqrt();
+        z[[i, 0]] = (0.6 * a + 0.8 * b) / w.sqrt();
+    }
+    for variant in [Variant::Dv, Variant::Nwj, Variant::Smile, Variant::InfoNce] {
+        for standardize in [true, false] {
+            let o = MineParams {
+                variant,
+                standardize,
+                steps: 800,
+                ..MineParams::default()
+            };
+            let Ok(e) = mine_estimate(x.view(), z.view(), &o) else {
+                continue; // divergence is reported as an error: loud enough
+            };
+            assert!(e.std_error.is_finite() || variant == Variant::InfoNce);
+            if !e.failed() {
+                assert!(
+                    e.value > -0.5 && e.value < (n as f64).ln(),
+                    "{variant:?} standardize={standardize}: {} ± {}",
+                    e.value,
+                    e.std_error
+                );
+            }
+        }
+    }
+    // The rule itself: below zero beyond the standard error fails; within it does not.
+    let at = |value: f64, std_error: f64| infoplane::estimator::mine::MineEstimate {
+        value,
+        std_error,
+        steps: 1,
+        batch: 2,
+    };
+    assert!(at(-698.6, 1.0).failed());
+    assert!(at(-0.05, 0.01).failed());
+    assert!(!at(-0.05, 0.1).failed());
+    assert!(!at(0.3, 0.5).failed());
 }
 
 /// Binning and the label kernel's entropy give the same bits on every call (their counts come
