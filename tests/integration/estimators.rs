@@ -449,7 +449,7 @@ fn mine_on_heavy_tails_fails_loudly_or_stays_sensible() {
         }
     }
     // The rule itself: below zero beyond the standard error fails; within it does not.
-    let at = |value: f64, std_error: f64| infoplane::estimator::mine::MineEstimate {
+    let at = |value: f64, std_error: f64| mine::MineEstimate {
         value,
         std_error,
         steps: 1,

@@ -10,7 +10,8 @@ use super::kernel::{pairwise_pass, DistanceStats, PassOptions, Stats};
 /// Precision of the Gram matrix (everything after it is f64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Precision {
-    /// f32 GEMM on the stored activations (fast).
+    /// f32 GEMM on the stored activations (fast); σ² whose f32 rounding bound exceeds
+    /// 2e-6 nats are computed again in f64 (`Pairwise::ROUNDING_TOLERANCE`).
     #[default]
     F32,
     /// Activations widened to f64 before the GEMM (slower; distances exact to f64 rounding).

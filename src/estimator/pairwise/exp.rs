@@ -144,12 +144,20 @@ fn fma32(a: f32, b: f32, c: f32) -> f32 {
 pub trait Element: LinalgScalar + Into<f64> + Send + Sync {
     /// The type kernel values are computed and first summed in (see [`KernelValue`]).
     type Kernel: KernelValue;
+    /// Machine epsilon of the type (the relative rounding of its Gram matrix).
+    const EPSILON: f64;
+    /// The most squarings a kernel may be derived through (each doubles the relative error
+    /// of the exponential it starts from); longer chains start again from an exponential.
+    const MAX_SQUARINGS: u32;
     /// Rounds an f64 to this type.
     fn from_f64(x: f64) -> Self;
 }
 
 impl Element for f32 {
     type Kernel = f32;
+    const EPSILON: f64 = f32::EPSILON as f64;
+    // 2^4 × the exponential's ~1e-7 relative error stays near 1e-6.
+    const MAX_SQUARINGS: u32 = 4;
     fn from_f64(x: f64) -> Self {
         x as f32
     }
@@ -157,6 +165,8 @@ impl Element for f32 {
 
 impl Element for f64 {
     type Kernel = f64;
+    const EPSILON: f64 = f64::EPSILON;
+    const MAX_SQUARINGS: u32 = 64;
     fn from_f64(x: f64) -> Self {
         x
     }

@@ -274,20 +274,25 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(variances: &[f64]) -> Plan {
+    /// The plan for `variances`, no kernel derived through more than `max_squarings`
+    /// squarings from its exponential.
+    fn new(variances: &[f64], max_squarings: u32) -> Plan {
         let mut order: Vec<usize> = (0..variances.len()).collect();
         order.sort_by(|&i, &j| variances[j].total_cmp(&variances[i]));
         let mut a = Vec::with_capacity(order.len());
         let mut source = Vec::with_capacity(order.len());
+        let mut depth: Vec<u32> = Vec::with_capacity(order.len());
         for &i in &order {
             let v = variances[i];
-            let mut src = Source::Exp;
+            let (mut src, mut d) = (Source::Exp, 0);
             let mut av = 1.0 / (2.0 * v);
             'search: for times in 1..=6u32 {
                 for (p, &i_prev) in order[..a.len()].iter().enumerate() {
                     let ratio = variances[i_prev] / v;
-                    if (ratio / f64::from(1u32 << times) - 1.0).abs() < 1e-12 {
-                        src = Source::Square { from: p, times };
+                    if (ratio / f64::from(1u32 << times) - 1.0).abs() < 1e-12
+                        && depth[p] + times <= max_squarings
+                    {
+                        (src, d) = (Source::Square { from: p, times }, depth[p] + times);
                         av = a[p] * f64::from(1u32 << times);
                         break 'search;
                     }
@@ -295,6 +300,7 @@ impl Plan {
             }
             a.push(av);
             source.push(src);
+            depth.push(d);
         }
         Plan {
             a,
@@ -539,7 +545,7 @@ where
     let n = z.nrows();
     assert_eq!(labels.len(), n, "one label per row");
     crate::blas::single_threaded();
-    let plan = Plan::new(variances);
+    let plan = Plan::new(variances, T::MAX_SQUARINGS);
     let groups = plan.groups();
     let nb = plan.a.len();
 

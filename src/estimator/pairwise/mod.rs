@@ -36,6 +36,43 @@ pub struct PairwiseResult {
     pub estimates: Vec<PairwiseEstimate>,
     /// Distance statistics from the same pass.
     pub distances: DistanceStats,
+    /// Per σ², an estimate of how far (nats) rounding in the pass's precision can move the
+    /// estimates ([`rounding_bound`]).
+    pub rounding: Vec<f64>,
+}
+
+/// How far, in nats, rounding in a pass of precision `eps` can move I_KL at kernel variance
+/// v (and I_BD, whose variance 4v is wider): the Gram matrix gives each squared distance to
+/// within about 2·eps·(‖z_i‖² + ‖z_j‖²) ≤ 4·eps·M for the largest centred squared norm M, so
+/// each kernel value's exponent is off by up to 2·eps·M/v; a squaring chain adds
+/// 2^MAX_SQUARINGS·eps/2. Both move ln S_i by at most that times the off-diagonal share
+/// (S_i - 1)/S_i of row i's kernel sum, averaged over the rows. Near-duplicate rows (share
+/// near 1 at small σ²) and large-norm layers (logits) make it large.
+pub fn rounding_bound<T: Element>(max_norm2: f64, v: f64, total: &[f64]) -> f64 {
+    let share = total.iter().map(|s| 1.0 - 1.0 / s).sum::<f64>() / total.len().max(1) as f64;
+    // The exponential is good to about half an ulp, and each squaring doubles that.
+    let chain = f64::from(1u32 << T::MAX_SQUARINGS.min(30)) * T::EPSILON / 2.0;
+    share * (2.0 * T::EPSILON * max_norm2 / v + chain)
+}
+
+/// The largest squared norm of the centred rows of `z`.
+fn max_centred_norm2<T: Element>(z: ArrayView2<'_, T>) -> f64 {
+    let n = z.nrows().max(1) as f64;
+    let mut mean = vec![0.0f64; z.ncols()];
+    for row in z.rows() {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += v.into() / n;
+        }
+    }
+    z.rows()
+        .into_iter()
+        .map(|row| {
+            row.iter()
+                .zip(&mean)
+                .map(|(&v, m)| (v.into() - m).powi(2))
+                .sum::<f64>()
+        })
+        .fold(0.0, f64::max)
 }
 
 /// Runs one pass over Z (N x H) for all `sigma2s` (kernel variances σ² and 4σ²) and returns
@@ -68,9 +105,16 @@ pub fn pairwise_estimates<T: Element>(
         .zip(&pairs)
         .map(|(&s, &(k, b))| estimate(s, &out.sums[k], &out.sums[b], labels, rule))
         .collect();
+    let m = max_centred_norm2(z);
+    let rounding = sigma2s
+        .iter()
+        .zip(&pairs)
+        .map(|(&s, &(k, _))| rounding_bound::<T>(m, s, &out.sums[k].total))
+        .collect();
     PairwiseResult {
         estimates,
         distances: out.distances,
+        rounding,
     }
 }
 
@@ -192,10 +236,47 @@ impl Pairwise {
                 Stats::Nearest
             },
         };
-        let r = pairwise_estimates(z, data.labels, &sigma2s, &opts, &self.saturation);
+        let mut r = pairwise_estimates(z, data.labels, &sigma2s, &opts, &self.saturation);
+        let mut chosen = chosen;
+        self.redo_in_f64(z, data.labels, &mut r, &mut chosen);
         let stats = first.unwrap_or(r.distances);
         (r.estimates.into_iter().zip(chosen).collect(), stats)
     }
+
+    /// Estimates whose rounding bound exceeds [`Self::ROUNDING_TOLERANCE`] (f32 passes at
+    /// small σ² on near-duplicate rows, or on large-norm layers) are computed again from the
+    /// activations widened to f64; their rows say `precision=f64` with the f32 bound.
+    fn redo_in_f64<T: Element>(
+        &self,
+        z: ArrayView2<'_, T>,
+        labels: &[u32],
+        r: &mut PairwiseResult,
+        chosen: &mut [ChosenSigma],
+    ) {
+        let redo: Vec<usize> = (0..r.rounding.len())
+            .filter(|&k| r.rounding[k] > Self::ROUNDING_TOLERANCE)
+            .collect();
+        if redo.is_empty() || T::EPSILON < f64::from(f32::EPSILON) / 2.0 {
+            return;
+        }
+        let wide: ndarray::Array2<f64> = z.mapv(Into::into);
+        let sigma2s: Vec<f64> = redo.iter().map(|&k| r.estimates[k].sigma2).collect();
+        let opts = PassOptions {
+            tile: self.params.tile,
+            stats: Stats::Nearest,
+        };
+        let again = pairwise_estimates(wide.view(), labels, &sigma2s, &opts, &self.saturation);
+        for (&k, e) in redo.iter().zip(again.estimates) {
+            chosen[k].precision = Some(r.rounding[k]);
+            r.estimates[k] = e;
+        }
+    }
+}
+
+impl Pairwise {
+    /// The largest rounding bound (nats) an f32 estimate may have before it is computed again
+    /// in f64.
+    pub const ROUNDING_TOLERANCE: f64 = 2e-6;
 }
 
 /// One row of a bound at one σ².
@@ -214,6 +295,11 @@ fn bound_row(name: &'static str, e: &PairwiseEstimate, chosen: &ChosenSigma, nn:
     if !chosen.distance.is_nan() {
         row.params
             .push(("sigma2_ref_distance", format!("{:.6e}", chosen.distance)));
+    }
+    if let Some(bound) = chosen.precision {
+        row.params.push(("precision", "f64".into()));
+        row.params
+            .push(("f32_rounding_bound", format!("{bound:.1e}")));
     }
     row.warnings.extend(chosen.warning.clone());
     row

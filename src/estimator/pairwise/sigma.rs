@@ -191,6 +191,8 @@ pub struct ChosenSigma {
     pub distance: f64,
     /// Set when the rule could not be applied as written.
     pub warning: Option<String>,
+    /// Set (to the f32 rounding bound, nats) when the estimate was computed again in f64.
+    pub precision: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -293,6 +295,7 @@ impl SigmaSpec {
             reference_epoch: None,
             distance: f64::NAN,
             warning: None,
+            precision: None,
         };
         for item in &self.items {
             match item {
@@ -315,6 +318,7 @@ impl SigmaSpec {
                             reference_epoch,
                             distance: p.distance,
                             warning: p.warning,
+                            precision: None,
                         });
                     }
                 }
