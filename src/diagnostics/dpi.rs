@@ -350,29 +350,38 @@ pub fn has_definite(v: &[Violation]) -> bool {
     v.iter().any(|x| x.category == Category::Definite)
 }
 
-/// One (run, estimator, setting, check, layer) with how often it happened: a line of the
-/// summary, and what the report lists.
+/// One (run, estimator, check, layer pair) over every setting (σ²) where it happened: a
+/// line of the summary, and what the report lists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     /// Run.
     pub run: String,
     /// Estimator.
     pub estimator: String,
-    /// Setting (σ² group, ...).
-    pub sigma2: String,
+    /// The settings (σ² groups, ...) where it happened, in order.
+    pub settings: Vec<String>,
     /// What was checked.
     pub check: Check,
     /// The layer.
     pub layer: String,
-    /// Epochs with a violation (or a saturation flag).
-    pub count: usize,
-    /// Epochs estimated in this (run, estimator, setting).
+    /// The layer it was compared with (empty for bound checks and saturation).
+    pub reference_layer: String,
+    /// Fewest and most epochs with a violation (or a saturation flag) over those settings.
+    pub count: (usize, usize),
+    /// Epochs estimated per setting (the most over those settings).
     pub of: usize,
-    /// How many of the violations are definite.
+    /// How many of the violations are definite (all settings).
     pub definite: usize,
     /// The first epoch with one.
     pub first_epoch: u32,
 }
+
+/// What "definite" means, for the summary, the report and the docs.
+pub const MEANING: &str = "definite = beyond the estimators' own upper-lower gap (for I(X;Z): \
+the Bhattacharyya lower bound at layer l+1 above the KL upper bound at layer l). The noise is \
+added at measurement time, so the proxy I(X; T_l + ε) need not obey the DPI even for a \
+deterministic chain (logits routinely 'violate' it): a definite violation says the noisy \
+proxies' bounds contradict each other's order, not that the network breaks the DPI.";
 
 impl Finding {
     /// Whether the report lists it: a definite violation, or saturation.
@@ -380,31 +389,52 @@ impl Finding {
         self.definite > 0 || self.check == Check::Saturation
     }
 
+    /// The settings as a range of σ² (`σ² 0.001 to 0.3 (4 values)`) when they are numbers,
+    /// else listed.
+    fn settings_text(&self) -> String {
+        let nums: Option<Vec<f64>> = self.settings.iter().map(|s| s.parse().ok()).collect();
+        match nums {
+            Some(v) if v.len() == 1 => format!("σ²={}", self.settings[0]),
+            Some(v) => {
+                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                format!("σ² {lo} to {hi} ({} values)", v.len())
+            }
+            None => self.settings.join(", "),
+        }
+    }
+
     /// The plain sentence.
     pub fn sentence(&self) -> String {
-        let (run, layer, est, s2) = (&self.run, &self.layer, &self.estimator, &self.sigma2);
-        let (n, total) = (self.count, self.of);
+        let (run, layer, est) = (&self.run, &self.layer, &self.estimator);
+        let at = self.settings_text();
+        let n = if self.count.0 == self.count.1 {
+            self.count.0.to_string()
+        } else {
+            format!("{}–{}", self.count.0, self.count.1)
+        };
+        let total = self.of;
         if self.check == Check::Saturation {
             return format!(
-                "{run}: I(X;Z) of {layer} is saturated at log N at {n} of {total} epochs at {est} σ²={s2}"
+                "{run}: I(X;Z) of {layer} is saturated at log N with {est} at {at}, {n} of {total} epochs"
             );
         }
         let what = match self.check {
-            Check::DpiX => "violates the DPI for I(X;Z)",
-            Check::DpiY => "violates the DPI for I(Y;Z)",
-            Check::BoundX => "leaves [0, log N] for I(X;Z)",
-            Check::BoundY => "leaves [0, H(Y)] for I(Y;Z)",
-            Check::Saturation => "is saturated",
+            Check::DpiX => format!("{layer} > {} for I(X;Z)", self.reference_layer),
+            Check::DpiY => format!("{layer} > {} for I(Y;Z)", self.reference_layer),
+            Check::BoundX => format!("{layer} leaves [0, log N] for I(X;Z)"),
+            Check::BoundY => format!("{layer} leaves [0, H(Y)] for I(Y;Z)"),
+            Check::Saturation => String::new(),
         };
         format!(
-            "{run}: {layer} {what} at {n} of {total} epochs at {est} σ²={s2} (definite: {}; first at epoch {})",
+            "{run}: {what} with {est} at {at}, {n} of {total} epochs (definite: {}; first at epoch {})",
             self.definite, self.first_epoch
         )
     }
 }
 
-/// The findings of `v` on `rows`: violations first (by run, estimator, setting, check,
-/// layer), then saturation.
+/// The findings of `v` on `rows`, one per (run, estimator, check, layer pair) with the
+/// settings where it happened: violations first, then saturation.
 pub fn findings(v: &[Violation], rows: &[EstimateRow]) -> Vec<Finding> {
     let mut epochs: BTreeMap<(&str, &str, &str), std::collections::BTreeSet<u32>> = BTreeMap::new();
     for r in rows {
@@ -413,32 +443,53 @@ pub fn findings(v: &[Violation], rows: &[EstimateRow]) -> Vec<Finding> {
             .or_default()
             .insert(r.epoch);
     }
-    // (saturation?, run, estimator, σ², check, layer) → (count, definite, first epoch)
-    type Key<'a> = (bool, &'a str, &'a str, &'a str, Check, &'a str);
-    let mut per: BTreeMap<Key<'_>, (usize, usize, u32)> = BTreeMap::new();
+    // (saturation?, run, estimator, check, layer, reference) → setting → (count, definite,
+    // first epoch); settings in the order the rows first name them.
+    type Key<'a> = (bool, &'a str, &'a str, Check, &'a str, &'a str);
+    let mut per: BTreeMap<Key<'_>, Vec<(&str, usize, usize, u32)>> = BTreeMap::new();
     for x in v {
         let sat = x.check == Check::Saturation;
-        let e = per
-            .entry((sat, &x.run, &x.estimator, &x.sigma2, x.check, &x.layer))
-            .or_insert((0, 0, u32::MAX));
-        e.0 += 1;
-        e.1 += usize::from(x.category == Category::Definite);
-        e.2 = e.2.min(x.epoch);
+        let key = (
+            sat,
+            &*x.run,
+            &*x.estimator,
+            x.check,
+            &*x.layer,
+            &*x.reference_layer,
+        );
+        let list = per.entry(key).or_default();
+        let at = match list.iter().position(|e| e.0 == x.sigma2) {
+            Some(k) => k,
+            None => {
+                list.push((&x.sigma2, 0, 0, u32::MAX));
+                list.len() - 1
+            }
+        };
+        let e = &mut list[at];
+        e.1 += 1;
+        e.2 += usize::from(x.category == Category::Definite);
+        e.3 = e.3.min(x.epoch);
     }
     per.into_iter()
-        .map(
-            |((_, run, est, s2, check, layer), (count, definite, first_epoch))| Finding {
-                run: run.into(),
-                estimator: est.into(),
-                sigma2: s2.into(),
-                check,
-                layer: layer.into(),
-                count,
-                of: epochs.get(&(run, est, s2)).map_or(0, |e| e.len()),
-                definite,
-                first_epoch,
-            },
-        )
+        .map(|((_, run, est, check, layer, reference), list)| Finding {
+            run: run.into(),
+            estimator: est.into(),
+            settings: list.iter().map(|e| e.0.to_string()).collect(),
+            check,
+            layer: layer.into(),
+            reference_layer: reference.into(),
+            count: (
+                list.iter().map(|e| e.1).min().unwrap_or(0),
+                list.iter().map(|e| e.1).max().unwrap_or(0),
+            ),
+            of: list
+                .iter()
+                .map(|e| epochs.get(&(run, est, e.0)).map_or(0, |s| s.len()))
+                .max()
+                .unwrap_or(0),
+            definite: list.iter().map(|e| e.2).sum(),
+            first_epoch: list.iter().map(|e| e.3).min().unwrap_or(0),
+        })
         .collect()
 }
 
@@ -451,6 +502,7 @@ pub fn summary(v: &[Violation], rows: &[EstimateRow], unit: Unit) -> String {
         *counts.entry((x.check, x.category)).or_default() += 1;
     }
     let _ = writeln!(out, "{} rows checked, {} findings", rows.len(), v.len());
+    let _ = writeln!(out, "({MEANING})");
     for ((c, k), n) in &counts {
         let _ = writeln!(out, "  {:<10} {:<15} {n}", c.name(), k.name());
     }

@@ -104,7 +104,7 @@ pub struct MineParams {
     #[arg(skip = 0u64)]
     pub seed: u64,
     /// mine: standardise every column of both variables to mean 0 and standard deviation 1.
-    #[arg(long = "mine-standardize", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long = "mine-standardize", id = "mine_standardize", default_value_t = true, action = clap::ArgAction::Set)]
     pub standardize: bool,
 }
 
@@ -190,19 +190,6 @@ impl MineEstimate {
     pub fn failed(&self) -> bool {
         self.value < -self.std_error.max(0.0)
     }
-}
-
-/// Each column to mean 0 and standard deviation 1 (constant columns only centred).
-pub fn standardized(a: ArrayView2<'_, f64>) -> Array2<f64> {
-    let mut out = a.to_owned();
-    let n = a.nrows().max(1) as f64;
-    for mut c in out.columns_mut() {
-        let mean = c.sum() / n;
-        let sd = (c.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let scale = if sd > 0.0 { 1.0 / sd } else { 1.0 };
-        c.mapv_inplace(|v| (v - mean) * scale);
-    }
-    out
 }
 
 /// An MLP with ReLU hidden layers and one linear output.
@@ -435,7 +422,7 @@ pub fn mine_estimate(
 ) -> Result<MineEstimate> {
     let (sx, sz);
     let (x, z) = if o.standardize {
-        (sx, sz) = (standardized(x), standardized(z));
+        (sx, sz) = (super::standardized(x), super::standardized(z));
         (sx.view(), sz.view())
     } else {
         (x, z)

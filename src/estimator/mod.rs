@@ -261,12 +261,10 @@ pub trait Estimator: std::fmt::Debug + Send + Sync {
 /// Parameters every estimator may use.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct CommonParams {
-    /// Saturated when I(X;Z) is within this many nats of ln N.
+    /// Saturated when I(X;Z) is within this many nats of ln n, n the samples the estimate
+    /// used (every estimator; for kl/bd it is N_eff < e^margin).
     #[arg(long, default_value_t = CommonParams::DEFAULT.saturation_margin)]
     pub saturation_margin: f64,
-    /// Saturated when N_eff falls below this (pairwise bounds).
-    #[arg(long, default_value_t = CommonParams::DEFAULT.min_n_eff)]
-    pub min_n_eff: f64,
     /// Seed of every random choice (Rényi's subsets and label shuffle, MINE).
     #[arg(long, default_value_t = CommonParams::DEFAULT.seed)]
     pub seed: u64,
@@ -276,21 +274,16 @@ impl CommonParams {
     /// The defaults.
     pub const DEFAULT: CommonParams = CommonParams {
         saturation_margin: 0.1,
-        min_n_eff: 1.5,
         seed: 0,
     };
 
-    /// Checks the thresholds: finite and not negative.
+    /// Checks the margin: finite and not negative.
     pub fn validate(&self) -> Result<()> {
-        for (flag, v) in [
-            ("--saturation-margin", self.saturation_margin),
-            ("--min-n-eff", self.min_n_eff),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::Invalid(format!(
-                    "{flag} must be a finite number of 0 or more (got {v})"
-                )));
-            }
+        let v = self.saturation_margin;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(Error::Invalid(format!(
+                "--saturation-margin must be a finite number of 0 or more (got {v})"
+            )));
         }
         Ok(())
     }
@@ -399,7 +392,21 @@ pub fn build(params: &EstimatorParams, requested: &[String]) -> Result<Vec<Box<d
         .collect()
 }
 
-/// The driver's saturation rule for estimators without their own: I(X;Z) > ln N - margin.
+/// Each column to mean 0 and standard deviation 1 (constant columns only centred).
+pub fn standardized(a: ArrayView2<'_, f64>) -> ndarray::Array2<f64> {
+    let mut out = a.to_owned();
+    let n = a.nrows().max(1) as f64;
+    for mut c in out.columns_mut() {
+        let mean = c.sum() / n;
+        let sd = (c.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let scale = if sd > 0.0 { 1.0 / sd } else { 1.0 };
+        c.mapv_inplace(|v| (v - mean) * scale);
+    }
+    out
+}
+
+/// The one saturation rule: I(X;Z) > ln n - margin, n the samples the estimate used (the
+/// driver applies it with the full N to estimators that set no flag themselves).
 pub fn saturated_near_log_n(i_xz: f64, n: usize, margin_nats: f64) -> bool {
     i_xz > (n as f64).ln() - margin_nats
 }

@@ -5,13 +5,19 @@
 //! normalised to A = K / tr(K) (= K / N for the Gaussian kernels here). With λ_i its
 //! eigenvalues, S_α(A) = 1/(1-α) ln Σ_i λ_i^α, in [0, ln N] (nats, like every estimator; the
 //! literature often quotes bits, log2); for α = 2 this is -ln Σ_ij A_ij² and needs no
-//! eigen-decomposition. The joint entropy of two variables is
+//! eigen-decomposition; α = 1 is its limit, the von Neumann entropy -Σ_i λ_i ln λ_i
+//! (Wickstrøm et al. 2019). The joint entropy of two variables is
 //! S_α(A ∘ B / tr(A ∘ B)) (Hadamard product), and I = S(A) + S(B) - S(A, B).
 //!
 //! Kernels ([`Convention`], written into every result row): exp(-d²/(2σ²)) (Tapia & Estévez;
 //! the default), exp(-d²/σ²) (Wickstrøm), exp(-d²/σ) (Yu). Widths σ ([`Width`]): a fixed
 //! value, Silverman-style γ √d N^(-1/(4+d)) (γ = 0.8 by default), or the median pairwise
-//! distance of that matrix. X uses its own width; labels use the label-equality kernel
+//! distance of that matrix. The rules give a **length** σ, which every convention uses as a
+//! length: exp(-d²/(2σ²)), exp(-d²/σ²), and for exp(-d²/σ) the parameter is σ² (the rule's
+//! length squared, so that the kernel's reach is the same length); a fixed number is the
+//! convention's own parameter as written. With `--renyi-standardize` every column of Z and X
+//! is scaled to mean 0 and standard deviation 1 first (Tapia & Estévez), which the Silverman
+//! rule, derived for unit-variance data, assumes. X uses its own width; labels use the label-equality kernel
 //! K_ij = [y_i = y_j] (a one-hot kernel in the limit of a small width). Because even independent
 //! labels give a positive I(Y;Z) at finite N (about 0.5 bits at N = 1000, background §3.3), a
 //! shuffled-label baseline (same kernel, labels permuted with the seed) is reported beside it.
@@ -48,8 +54,8 @@ impl Convention {
         }
     }
 
-    /// The divisor of d² for width σ.
-    fn divisor(self, sigma: f64) -> f64 {
+    /// The divisor of d² for the convention's parameter σ.
+    pub fn divisor(self, sigma: f64) -> f64 {
         match self {
             Convention::TwoSigma2 => 2.0 * sigma * sigma,
             Convention::Sigma2 => sigma * sigma,
@@ -114,7 +120,7 @@ impl std::str::FromStr for Width {
 /// Parameters of the Rényi estimator.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct RenyiParams {
-    /// renyi: α (> 0, ≠ 1; 2 needs no eigenvalues).
+    /// renyi: α (> 0; 1 is the von Neumann entropy; 2 needs no eigenvalues).
     #[arg(long = "renyi-alpha", default_value_t = 1.01)]
     pub alpha: f64,
     /// renyi: kernel exponent: 2s2 = exp(-d²/(2σ²)), s2 = exp(-d²/σ²), s = exp(-d²/σ).
@@ -135,6 +141,9 @@ pub struct RenyiParams {
     /// Seed of the subsets and of the label shuffle (the common `--seed`).
     #[arg(skip = 0u64)]
     pub seed: u64,
+    /// renyi: scale every column of Z and X to mean 0 and standard deviation 1 first.
+    #[arg(long = "renyi-standardize", id = "renyi_standardize")]
+    pub standardize: bool,
 }
 
 impl Default for RenyiParams {
@@ -147,6 +156,7 @@ impl Default for RenyiParams {
             max_n: Self::DEFAULT_MAX_N,
             subsamples: 5,
             seed: 0,
+            standardize: false,
         }
     }
 }
@@ -160,9 +170,9 @@ impl RenyiParams {
 
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
-        if !(self.alpha > 0.0 && self.alpha.is_finite()) || self.alpha == 1.0 {
+        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
             return Err(Error::Invalid(format!(
-                "--renyi-alpha must be positive and not 1 (got {})",
+                "--renyi-alpha must be a positive number (got {})",
                 self.alpha
             )));
         }
@@ -221,9 +231,18 @@ pub fn resolve_width(width: Width, d2: &Array2<f64>, dim: usize) -> f64 {
     }
 }
 
-/// A = K / tr(K) for the Gaussian kernel with squared distances `d2`.
-pub fn normalized_gram(d2: &Array2<f64>, sigma: f64, convention: Convention) -> Array2<f64> {
-    let div = convention.divisor(sigma);
+/// The divisor of d² for `width` resolved to `sigma`: a rule's σ is a length (for exp(-d²/σ)
+/// the parameter is σ²); a fixed number is the convention's parameter as written.
+pub fn divisor(width: Width, sigma: f64, convention: Convention) -> f64 {
+    match (width, convention) {
+        (Width::Fixed(_), c) => c.divisor(sigma),
+        (_, Convention::Sigma) => sigma * sigma,
+        (_, c) => c.divisor(sigma),
+    }
+}
+
+/// A = K / tr(K) for the Gaussian kernel exp(-d²/`div`) with squared distances `d2`.
+pub fn normalized_gram(d2: &Array2<f64>, div: f64) -> Array2<f64> {
     let n = d2.nrows() as f64;
     d2.mapv(|d| (-d / div).exp() / n)
 }
@@ -248,10 +267,31 @@ pub fn label_entropy(labels: &[u32], alpha: f64) -> f64 {
     crate::labels::class_counts(labels, classes)
         .into_iter()
         .filter(|&c| c > 0)
-        .map(|c| (c as f64 / n).powf(alpha))
+        .map(|c| c as f64 / n)
+        .map(|p| {
+            if alpha == 1.0 {
+                -p * p.ln()
+            } else {
+                p.powf(alpha)
+            }
+        })
         .sum::<f64>()
-        .ln()
-        / (1.0 - alpha)
+        .pipe_alpha(alpha)
+}
+
+/// The last step of S_α from Σ λ^α (or, for α = 1, from -Σ λ ln λ itself).
+trait PipeAlpha {
+    fn pipe_alpha(self, alpha: f64) -> f64;
+}
+
+impl PipeAlpha for f64 {
+    fn pipe_alpha(self, alpha: f64) -> f64 {
+        if alpha == 1.0 {
+            self
+        } else {
+            self.ln() / (1.0 - alpha)
+        }
+    }
 }
 
 /// Eigenvalues of a symmetric matrix: LAPACK's `dsyev` without eigenvectors, with OpenBLAS on
@@ -272,14 +312,26 @@ pub fn eigenvalues(a: &Array2<f64>) -> Result<Vec<f64>> {
     .map_err(|e| fail(e.into()))
 }
 
-/// S_α(A) in nats; α = 2 through Σ A_ij² without eigenvalues.
+/// S_α(A) in nats; α = 2 through Σ A_ij² without eigenvalues; α = 1 is -Σ λ ln λ.
 pub fn entropy(a: &Array2<f64>, alpha: f64) -> Result<f64> {
     if alpha == 2.0 {
         return Ok(-a.iter().map(|x| x * x).sum::<f64>().ln());
     }
     let eig = eigenvalues(a)?;
-    let s: f64 = eig.iter().map(|&l| l.max(0.0).powf(alpha)).sum();
-    Ok(s.ln() / (1.0 - alpha))
+    let s: f64 = eig
+        .iter()
+        .map(|&l| l.max(0.0))
+        .map(|l| {
+            if alpha != 1.0 {
+                l.powf(alpha)
+            } else if l > 0.0 {
+                -l * l.ln()
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    Ok(s.pipe_alpha(alpha))
 }
 
 /// S_α of the normalised Hadamard product A ∘ B / tr(A ∘ B).
@@ -324,9 +376,16 @@ pub struct InputKernel {
 
 /// A_X and S_α(A_X) of the inputs `x` under the options' X width and convention.
 pub fn input_kernel(x: ArrayView2<'_, f64>, o: &RenyiParams) -> Result<InputKernel> {
+    let xs;
+    let x = if o.standardize {
+        xs = super::standardized(x);
+        xs.view()
+    } else {
+        x
+    };
     let dx = squared_distances(x);
     let sigma = resolve_width(o.width_x, &dx, x.ncols());
-    let gram = normalized_gram(&dx, sigma, o.convention);
+    let gram = normalized_gram(&dx, divisor(o.width_x, sigma, o.convention));
     let entropy = entropy(&gram, o.alpha)?;
     Ok(InputKernel {
         gram,
@@ -342,9 +401,16 @@ fn exact(
     shuffled: &[u32],
     o: &RenyiParams,
 ) -> Result<RenyiEstimate> {
+    let zs;
+    let z = if o.standardize {
+        zs = super::standardized(z);
+        zs.view()
+    } else {
+        z
+    };
     let d2 = squared_distances(z);
     let sigma = resolve_width(o.width, &d2, z.ncols());
-    let a = normalized_gram(&d2, sigma, o.convention);
+    let a = normalized_gram(&d2, divisor(o.width, sigma, o.convention));
     drop(d2);
     let s_z = entropy(&a, o.alpha)?;
     let y = label_gram(labels);
@@ -453,6 +519,8 @@ pub fn renyi_estimate(
 #[derive(Debug, Clone)]
 pub struct Renyi {
     params: RenyiParams,
+    /// The common saturation margin (nats).
+    margin: f64,
 }
 
 /// Builds [`Renyi`] from the checked parameters (the common seed included).
@@ -462,7 +530,10 @@ pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {
         ..p.renyi.clone()
     };
     params.validate()?;
-    Ok(Box::new(Renyi { params }))
+    Ok(Box::new(Renyi {
+        params,
+        margin: p.common.saturation_margin,
+    }))
 }
 
 impl Renyi {
@@ -473,6 +544,9 @@ impl Renyi {
             ("alpha", o.alpha.to_string()),
             ("kernel", o.convention.describe().to_string()),
         ];
+        if o.standardize {
+            fixed.push(("standardize", "true".into()));
+        }
         if !inputs {
             fixed.push(("inputs", "none".into()));
         }
@@ -523,6 +597,8 @@ impl Estimator for Renyi {
         let mut row = Estimate::new("renyi", setting);
         row.params = params;
         (row.i_xz, row.i_yz, row.i_yz_baseline) = (e.i_xz, e.i_yz, e.i_yz_baseline);
+        // Saturation against the samples the estimate used: ln max_n for subsampled rows.
+        row.saturated = Some(e.i_xz > e.log_n - self.margin);
         Ok(Fit {
             estimates: vec![row],
             distances: None,

@@ -143,10 +143,47 @@ fn dpi_classifies_every_category() {
         Some(Category::UnknownGap)
     );
     let summary = dpi::summary(&dpi::check(&lone, 1e-3).unwrap(), &lone, Unit::Nats);
-    assert!(summary.contains("r: l1 violates the DPI for I(X;Z) at 1 of 1 epochs at mine σ²=0.1 (definite: 0; first at epoch 1)"), "{summary}");
+    assert!(summary.contains("r: l1 > l0 for I(X;Z) with mine at σ²=0.1, 1 of 1 epochs (definite: 0; first at epoch 1)"), "{summary}");
     assert!(
-        summary.contains("r: I(X;Z) of l0 is saturated at log N at 1 of 1 epochs at mine σ²=0.1"),
+        summary
+            .contains("r: I(X;Z) of l0 is saturated at log N with mine at σ²=0.1, 1 of 1 epochs"),
         "{summary}"
+    );
+    assert!(summary.contains("definite = beyond the estimators' own upper-lower gap"));
+    // One sentence per layer pair over the σ² where it happens: at σ² = 0.1 both epochs
+    // violate, at 0.3 one, at 1 none.
+    let mut sweep = Vec::new();
+    for (s2, bad_epochs) in [(0.1, vec![1, 2]), (0.3, vec![2]), (1.0, vec![])] {
+        for epoch in [1u32, 2] {
+            let up = if bad_epochs.contains(&epoch) {
+                2.0
+            } else {
+                0.5
+            };
+            let mut a = row(
+                "r",
+                "mine",
+                0,
+                "linear",
+                epoch,
+                1.0,
+                0.1,
+                f64::NAN,
+                f64::NAN,
+            );
+            let mut b = row("r", "mine", 1, "output", epoch, up, 0.1, f64::NAN, f64::NAN);
+            for r in [&mut a, &mut b] {
+                r.sigma2 = s2;
+                r.setting = s2.to_string();
+            }
+            sweep.extend([a, b]);
+        }
+    }
+    let f = dpi::findings(&dpi::check(&sweep, 1e-3).unwrap(), &sweep);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0].sentence(),
+        "r: l1 > l0 for I(X;Z) with mine at σ² 0.1 to 0.3 (2 values), 1–2 of 2 epochs (definite: 0; first at epoch 1)"
     );
 }
 

@@ -238,7 +238,7 @@ fn renyi_equals_a_dense_eigen_reference_and_keeps_its_invariants() {
     let d2 = renyi::squared_distances(z.view());
     let sigma = renyi::resolve_width(Width::Silverman(0.8), &d2, 3);
     assert!((sigma - 0.8 * 3f64.sqrt() * 40f64.powf(-1.0 / 7.0)).abs() < 1e-12);
-    let a = renyi::normalized_gram(&d2, sigma, Convention::TwoSigma2);
+    let a = renyi::normalized_gram(&d2, Convention::TwoSigma2.divisor(sigma));
     assert!((a.diag().sum() - 1.0).abs() < 1e-12);
     for alpha in [1.01, 1.5, 3.0] {
         let s = renyi::entropy(&a, alpha).expect("entropy");
@@ -259,10 +259,9 @@ fn renyi_equals_a_dense_eigen_reference_and_keeps_its_invariants() {
     // The mutual informations from the reference entropies.
     let ax = renyi::normalized_gram(
         &renyi::squared_distances(x.view()),
-        2.0,
-        Convention::TwoSigma2,
+        Convention::TwoSigma2.divisor(2.0),
     );
-    let az = renyi::normalized_gram(&d2, 1.0, Convention::TwoSigma2);
+    let az = renyi::normalized_gram(&d2, Convention::TwoSigma2.divisor(1.0));
     let mut joint = &ax * &az;
     joint /= joint.diag().sum();
     let i_ref = reference_entropy(&ax, 1.01) + reference_entropy(&az, 1.01)
@@ -292,7 +291,16 @@ fn renyi_equals_a_dense_eigen_reference_and_keeps_its_invariants() {
     let s = renyi::renyi_estimate(z.view(), None, &labels, &small).expect("estimate");
     assert_eq!(s.subsets, 3);
     assert!(s.i_xz.is_nan() && s.i_yz.is_finite() && s.spread.1 >= 0.0);
-    assert!(RenyiParams { alpha: 1.0, ..o }.validate().is_err());
+    assert!(RenyiParams {
+        alpha: 0.0,
+        ..o.clone()
+    }
+    .validate()
+    .is_err());
+    assert!(
+        RenyiParams { alpha: 1.0, ..o }.validate().is_ok(),
+        "α = 1 is von Neumann"
+    );
 }
 
 #[test]
@@ -477,4 +485,128 @@ fn binning_and_label_entropy_are_reproducible_to_the_bit() {
         let h = renyi::label_entropy(&labels, 1.01);
         assert_eq!(h.to_bits(), h_first.to_bits());
     }
+}
+
+/// Issue 13.4: one saturation rule for every estimator, I(X;Z) > ln n - margin with n the
+/// samples the estimate used. For kl/bd this is N_eff < e^margin, so a margin below
+/// ln 1.5 = 0.405 is no longer overridden; subsampled Rényi rows compare against ln max_n.
+#[test]
+fn saturation_is_one_rule_against_the_samples_used() {
+    use infoplane::estimator::{build, ArchiveCache, EstimatorParams, LayerEpoch};
+    let z = random(200, 2, 31).mapv(|v| v as f32);
+    let labels: Vec<u32> = (0..200).map(|i| (i % 2) as u32).collect();
+    let data = LayerEpoch {
+        layer: "l",
+        z: z.view(),
+        labels: &labels,
+        classes: 2,
+        inputs: None,
+    };
+    let fit = |p: &EstimatorParams, names: &[&str]| {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        build(p, &names).unwrap()[0]
+            .fit(&data, &mut ArchiveCache::default(), false)
+            .unwrap()
+            .estimates
+    };
+    // A KL estimate whose gap to ln N lies between 0.1 and 0.405 nats (N_eff in (1.105, 1.5)).
+    let mut p = EstimatorParams::default();
+    p.pairwise.sigma2 =
+        infoplane::estimator::pairwise::sigma::SigmaSpec::parse("1e-5..1:60").unwrap();
+    let rows = fit(&p, &["kl"]);
+    let ln_n = 200f64.ln();
+    let row = rows
+        .iter()
+        .find(|r| (0.15..0.35).contains(&(ln_n - r.i_xz)))
+        .expect("a σ² with N_eff between 1.16 and 1.42");
+    let gap = ln_n - row.i_xz;
+    assert_eq!(row.saturated, Some(false), "margin 0.1 < gap {gap}");
+    for (margin, want) in [(gap - 0.01, false), (gap + 0.01, true)] {
+        p.common.saturation_margin = margin;
+        let again = fit(&p, &["kl"]);
+        let r = again.iter().find(|r| r.sigma2 == row.sigma2).unwrap();
+        assert_eq!(r.saturated, Some(want), "margin {margin}, gap {gap}");
+    }
+    // Rényi on 2 subsets of 50 with a tiny width: every sample its own, I(X;Z) = ln 50, far
+    // below ln 200 but saturated for the samples it used.
+    let mut p = EstimatorParams::default();
+    p.renyi.max_n = 50;
+    p.renyi.subsamples = 2;
+    p.renyi.width = "1e-6".parse().unwrap();
+    p.renyi.width_x = "1e-6".parse().unwrap();
+    let names = vec!["renyi".to_string()];
+    let with_inputs = LayerEpoch {
+        inputs: Some(z.view()),
+        ..data
+    };
+    let r = &build(&p, &names).unwrap()[0]
+        .fit(&with_inputs, &mut ArchiveCache::default(), false)
+        .unwrap()
+        .estimates[0];
+    assert!((r.i_xz - 50f64.ln()).abs() < 1e-6, "{}", r.i_xz);
+    assert_eq!(r.saturated, Some(true));
+}
+
+/// Issue 13.5, Rényi: α = 1 is the von Neumann entropy; rule widths are lengths in every
+/// convention; standardisation removes the columns' scale.
+#[test]
+fn renyi_alpha_one_width_units_and_standardisation() {
+    // α = 1: -Σ p ln p of the labels, and ln N for A = I/N (every sample its own).
+    let labels: Vec<u32> = (0..60).map(|i| u32::from(i % 3 == 0)).collect();
+    let want = -(1.0f64 / 3.0 * (1.0f64 / 3.0).ln() + 2.0 / 3.0 * (2.0f64 / 3.0).ln());
+    assert!((renyi::label_entropy(&labels, 1.0) - want).abs() < 1e-15);
+    let identity = Array2::from_shape_fn((40, 40), |(i, j)| f64::from(u8::from(i == j)) / 40.0);
+    assert!((renyi::entropy(&identity, 1.0).unwrap() - 40f64.ln()).abs() < 1e-12);
+    // Near α = 1 the Rényi entropy tends to von Neumann's.
+    let z = random(60, 2, 41);
+    let at = |alpha: f64, convention: Convention, width: Width, z: &Array2<f64>| {
+        let o = RenyiParams {
+            alpha,
+            convention,
+            width,
+            ..RenyiParams::default()
+        };
+        renyi::renyi_estimate(z.view(), None, &labels, &o).unwrap()
+    };
+    let (one, near) = (
+        at(1.0, Convention::TwoSigma2, Width::Median, &z),
+        at(1.0001, Convention::TwoSigma2, Width::Median, &z),
+    );
+    assert!(
+        (one.s_z - near.s_z).abs() < 1e-3,
+        "{} vs {}",
+        one.s_z,
+        near.s_z
+    );
+    // The median rule gives a length m: exp(-d²/σ) then uses σ = m², the same kernel as
+    // exp(-d²/σ²) with σ = m. A fixed number is each convention's own parameter.
+    let (s, s2) = (
+        at(2.0, Convention::Sigma, Width::Median, &z),
+        at(2.0, Convention::Sigma2, Width::Median, &z),
+    );
+    assert!((s.s_z - s2.s_z).abs() < 1e-12);
+    let (s, s2) = (
+        at(2.0, Convention::Sigma, Width::Fixed(0.5), &z),
+        at(2.0, Convention::Sigma2, Width::Fixed(0.5), &z),
+    );
+    assert!((s.s_z - s2.s_z).abs() > 1e-3);
+    // Standardised, a column's scale no longer matters.
+    let mut scaled = z.clone();
+    scaled.column_mut(1).mapv_inplace(|v| v * 40.0);
+    let std = |z: &Array2<f64>| {
+        let o = RenyiParams {
+            standardize: true,
+            ..RenyiParams::default()
+        };
+        renyi::renyi_estimate(z.view(), None, &labels, &o)
+            .unwrap()
+            .s_z
+    };
+    assert!((std(&z) - std(&scaled)).abs() < 1e-9);
+    assert!(
+        (at(1.01, Convention::TwoSigma2, Width::Silverman(0.8), &z).s_z
+            - at(1.01, Convention::TwoSigma2, Width::Silverman(0.8), &scaled).s_z)
+            .abs()
+            > 1e-3
+    );
 }

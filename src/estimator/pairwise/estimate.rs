@@ -24,24 +24,18 @@ use crate::labels::{class_counts, entropy_nats};
 /// When an estimate counts as saturated (background §4).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SaturationRule {
-    /// Saturated when I(X;Z) > ln N - margin (nats). Default 0.1.
+    /// Saturated when I(X;Z) > ln N - margin (nats), i.e. N_eff < e^margin. Default 0.1.
     pub margin_nats: f64,
-    /// Saturated when N_eff falls below this. Default 1.5.
-    pub min_n_eff: f64,
 }
 
 impl SaturationRule {
-    /// Checks the thresholds: finite and not negative.
+    /// Checks the margin: finite and not negative.
     pub fn validate(&self) -> crate::Result<()> {
-        for (flag, v) in [
-            ("--saturation-margin", self.margin_nats),
-            ("--min-n-eff", self.min_n_eff),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(crate::Error::Invalid(format!(
-                    "{flag} must be a finite number of 0 or more (got {v})"
-                )));
-            }
+        let v = self.margin_nats;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(crate::Error::Invalid(format!(
+                "--saturation-margin must be a finite number of 0 or more (got {v})"
+            )));
         }
         Ok(())
     }
@@ -49,10 +43,7 @@ impl SaturationRule {
 
 impl Default for SaturationRule {
     fn default() -> Self {
-        SaturationRule {
-            margin_nats: 0.1,
-            min_n_eff: 1.5,
-        }
+        SaturationRule { margin_nats: 0.1 }
     }
 }
 
@@ -65,7 +56,7 @@ pub struct Bound {
     pub i_yz: f64,
     /// exp(mean ln S_i).
     pub n_eff: f64,
-    /// Within the margin of ln N, or N_eff below the minimum.
+    /// Within the margin of ln N (the rule every estimator uses).
     pub saturated: bool,
 }
 
@@ -135,7 +126,7 @@ pub fn estimate(
             i_xz,
             i_yz: t.mean_ln_same_per_class - (t.mean_ln_total - log_n),
             n_eff,
-            saturated: i_xz > log_n - rule.margin_nats || n_eff < rule.min_n_eff,
+            saturated: crate::estimator::saturated_near_log_n(i_xz, n, rule.margin_nats),
         }
     };
     let kl_b = bound(&tk);

@@ -185,7 +185,6 @@ pub fn build(p: &EstimatorParams, names: &[&str]) -> Result<Box<dyn Estimator>> 
         params: p.pairwise.clone(),
         saturation: SaturationRule {
             margin_nats: p.common.saturation_margin,
-            min_n_eff: p.common.min_n_eff,
         },
     }))
 }
