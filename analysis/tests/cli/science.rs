@@ -54,19 +54,7 @@ fn sigma2_rules_are_fixed_per_layer_from_the_last_epoch() {
     .unwrap();
     let y: Vec<i64> = (0..NS as i64).map(|i| i % 3).collect();
     numpy::write_npy_i64(&d.join("y.npy"), &[NS], &y).unwrap();
-    let r = infoplane(
-        d,
-        &[
-            "import",
-            "--activations",
-            "acts.npz",
-            "--labels",
-            "y.npy",
-            "--out",
-            "run",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    import_ok(d, "run", "parquet");
     let r = infoplane(
         d,
         &[
