@@ -389,19 +389,28 @@ impl Finding {
         self.definite > 0 || self.check == Check::Saturation
     }
 
-    /// The settings as a range of σ² (`σ² 0.001 to 0.3 (4 values)`) when they are numbers,
-    /// else listed.
+    /// The settings: the numeric ones (σ² values) as a range (`σ² 0.001 to 0.3 (4 values)`),
+    /// then the others (rules, binnings) listed.
     fn settings_text(&self) -> String {
-        let nums: Option<Vec<f64>> = self.settings.iter().map(|s| s.parse().ok()).collect();
-        match nums {
-            Some(v) if v.len() == 1 => format!("σ²={}", self.settings[0]),
-            Some(v) => {
+        let (nums, others): (Vec<&String>, Vec<&String>) = self
+            .settings
+            .iter()
+            .partition(|s| s.parse::<f64>().is_ok());
+        let v: Vec<f64> = nums.iter().filter_map(|s| s.parse().ok()).collect();
+        let mut parts = Vec::new();
+        match v.len() {
+            0 => {}
+            1 => parts.push(format!("σ²={}", nums[0])),
+            k => {
                 let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                format!("σ² {lo} to {hi} ({} values)", v.len())
+                parts.push(format!("σ² {lo} to {hi} ({k} values)"));
             }
-            None => self.settings.join(", "),
         }
+        let mut others: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
+        others.sort_unstable();
+        parts.extend(others.iter().map(|s| s.to_string()));
+        parts.join(" and ")
     }
 
     /// The plain sentence.
@@ -502,7 +511,17 @@ pub fn summary(v: &[Violation], rows: &[EstimateRow], unit: Unit) -> String {
         *counts.entry((x.check, x.category)).or_default() += 1;
     }
     let _ = writeln!(out, "{} rows checked, {} findings", rows.len(), v.len());
-    let _ = writeln!(out, "({MEANING})");
+    // What "definite" means, wrapped at 100 columns.
+    let mut line = String::new();
+    for word in MEANING.split(' ') {
+        if line.len() + word.len() > 100 {
+            let _ = writeln!(out, "  {}", line.trim_end());
+            line.clear();
+        }
+        line.push_str(word);
+        line.push(' ');
+    }
+    let _ = writeln!(out, "  {}", line.trim_end());
     for ((c, k), n) in &counts {
         let _ = writeln!(out, "  {:<10} {:<15} {n}", c.name(), k.name());
     }

@@ -649,7 +649,11 @@ fn bound_gradients(
 /// The value of one run for the row, with its standard error in `params`; NaN with a warning
 /// when the run failed (a test bound below zero beyond its standard error).
 fn checked(e: &MineEstimate, what: &str, row: &mut Estimate) -> f64 {
-    let key = if what == "I(X;Z)" { "se_xz" } else { "se_yz" };
+    let key = if what == "I(X;Z)" {
+        "se_xz_nats"
+    } else {
+        "se_yz_nats"
+    };
     row.params.push((key, format!("{:.3e}", e.std_error)));
     if e.failed() {
         row.warnings.push(format!(
