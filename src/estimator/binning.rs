@@ -215,36 +215,31 @@ pub fn bin_estimate_given<T: Copy + Into<f64>>(
     let (n, h) = z.dim();
     let idx = bin_indices(z, binning);
     let row = |i: usize| &idx[i * h..(i + 1) * h];
-    let h_t = joint_entropy(n, |i| (row(i), 0));
+    let (h_t, distinct) = joint_entropy(n, |i| (row(i), 0));
     // H(T|Y) = H(T, Y) - H(Y), and H(T|X) = H(T, X) - H(X) alike.
-    let h_ty = joint_entropy(n, |i| (row(i), labels[i]));
-    let h_y = joint_entropy(n, |i| (&[][..], labels[i]));
+    let h_ty = joint_entropy(n, |i| (row(i), labels[i])).0;
+    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+    let h_y = crate::labels::entropy_nats(&crate::labels::class_counts(&labels[..n], classes));
     let h_t_given_x = inputs.map_or(0.0, |g| {
-        joint_entropy(n, |i| (row(i), g[i])) - joint_entropy(n, |i| (&[][..], g[i]))
+        joint_entropy(n, |i| (row(i), g[i])).0 - joint_entropy(n, |i| (&[][..], g[i])).0
     });
     BinEstimate {
         i_xz: h_t - h_t_given_x,
         i_yz: h_t - (h_ty - h_y),
         h_t_given_x,
-        distinct: count_distinct(n, row),
+        distinct,
         log_n: (n as f64).ln(),
     }
 }
 
-/// Plug-in entropy of the pairs `key(i)` over the samples 0..n.
-fn joint_entropy<'a>(n: usize, key: impl Fn(usize) -> (&'a [i64], u32)) -> f64 {
+/// Plug-in entropy of the pairs `key(i)` over the samples 0..n, and how many distinct pairs.
+fn joint_entropy<'a>(n: usize, key: impl Fn(usize) -> (&'a [i64], u32)) -> (f64, usize) {
     let mut counts: HashMap<(&[i64], u32), usize> = HashMap::with_capacity(n);
     for i in 0..n {
         *counts.entry(key(i)).or_default() += 1;
     }
-    entropy(counts.into_values(), n)
-}
-
-fn count_distinct<'a>(n: usize, row: impl Fn(usize) -> &'a [i64]) -> usize {
-    (0..n)
-        .map(row)
-        .collect::<std::collections::HashSet<_>>()
-        .len()
+    let distinct = counts.len();
+    (entropy(counts.into_values(), n), distinct)
 }
 
 /// For each sample, the index of its group of bitwise-identical input rows, and whether any
