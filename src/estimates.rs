@@ -10,13 +10,14 @@
 use crate::archive::{format_epoch_ranges, Archive};
 use crate::error::{Error, Result};
 use crate::estimator::pairwise::{stats_in, DistanceStats};
+use crate::estimator::subsample::{self, ErrorBars};
 use crate::estimator::{
     self, saturated_near_log_n, ArchiveCache, Estimate, Estimator, EstimatorParams, Inputs,
     LayerEpoch, Reference,
 };
 use crate::labels::{class_counts, entropy_nats};
 use crate::selection::{self, Epochs};
-use crate::table::estimates::EstimateRow;
+use crate::table::estimates::{normal_interval, EstimateRow};
 
 /// What to estimate.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +55,10 @@ pub type DistanceSink<'a> = dyn FnMut(usize, u32, &DistanceStats) + 'a;
 /// What every (layer, epoch) of one archive's estimation shares.
 struct Shared {
     run: String,
+    /// The recording's seed, as text (empty when unknown).
+    seed: String,
+    /// What runs must share to be aggregated ([`config`]).
+    config: String,
     labels: Vec<u32>,
     classes: usize,
     inputs: Option<ndarray::Array2<f32>>,
@@ -209,12 +214,34 @@ fn shared(
     let h_y = entropy_nats(&class_counts(&labels, classes));
     Ok(Shared {
         run: archive.manifest().run.name.clone(),
+        seed: archive
+            .manifest()
+            .run
+            .seed
+            .map_or(String::new(), |s| s.to_string()),
+        config: config(archive.manifest()),
         labels,
         classes,
         inputs,
         h_y,
         params: params.clone(),
     })
+}
+
+/// What runs must share to be aggregated over seeds: `model=M dataset=D layers=a:W,b:W,..`
+/// (the `config` column).
+pub fn config(m: &crate::archive::Manifest) -> String {
+    let layers: Vec<String> = m
+        .layers
+        .iter()
+        .map(|l| format!("{}:{}", l.name, l.width))
+        .collect();
+    format!(
+        "model={} dataset={} layers={}",
+        m.run.model,
+        m.run.dataset,
+        layers.join(",")
+    )
 }
 
 /// Every estimator on one (layer, epoch).
@@ -233,12 +260,23 @@ fn estimate_one(
     let mut stats = None;
     let mut estimates = Vec::new();
     for e in estimators {
-        let fit = e.fit(&data, cache, want).map_err(|err| {
+        let at = |err: Error| {
             Error::request(
                 archive.dir(),
                 format!("layer '{}' epoch {epoch}: {}: {err}", info.name, e.name()),
             )
-        })?;
+        };
+        let mut fit = e.fit(&data, cache, want).map_err(at)?;
+        if let ErrorBars::Subsample(k) = shared.params.common.error {
+            let seed = shared.params.common.seed;
+            let se =
+                subsample::standard_errors(e.as_ref(), &data, cache, &fit.estimates, (k, seed))
+                    .map_err(at)?;
+            for (est, (sx, sy)) in fit.estimates.iter_mut().zip(se) {
+                (est.se_xz, est.se_yz) = (sx, sy);
+                est.params.push(("error", format!("subsample:{k}")));
+            }
+        }
         estimates.extend(fit.estimates);
         stats = stats.or(fit.distances);
     }
@@ -249,7 +287,11 @@ fn estimate_one(
         sink(li, epoch, &d);
     }
     let n = shared.labels.len();
-    let base = EstimateRow::base(&shared.run, (li, info), epoch, n, shared.h_y);
+    let base = EstimateRow {
+        seed: shared.seed.clone(),
+        config: shared.config.clone(),
+        ..EstimateRow::base(&shared.run, (li, info), epoch, n, shared.h_y)
+    };
     let margin = shared.params.common.saturation_margin;
     Ok(estimates
         .into_iter()
@@ -277,6 +319,10 @@ fn row(base: &EstimateRow, e: Estimate, n: usize, margin: f64) -> EstimateRow {
             .unwrap_or_else(|| saturated_near_log_n(e.i_xz, n, margin)),
         i_yz_baseline: e.i_yz_baseline,
         warning: e.warnings.join("; "),
+        i_xz_se: e.se_xz,
+        i_yz_se: e.se_yz,
+        i_xz_ci: normal_interval(e.i_xz, e.se_xz),
+        i_yz_ci: normal_interval(e.i_yz, e.se_yz),
         ..base.clone()
     }
 }

@@ -378,6 +378,12 @@ impl Estimator for Binner {
                     .get_or_try_insert(|| Ok(InputGroups(input_groups(x))))?
                     .0
                     .clone();
+                // A part of the samples (`--error subsample:K`) groups its own inputs.
+                let (g, repeats) = if g.len() == x.nrows() {
+                    (g, repeats)
+                } else {
+                    input_groups(x)
+                };
                 repeats.then_some(g)
             }
             None => None,

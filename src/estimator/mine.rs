@@ -646,15 +646,14 @@ fn bound_gradients(
     Ok(net.backward(&tape, &g))
 }
 
-/// The value of one run for the row, with its standard error in `params`; NaN with a warning
-/// when the run failed (a test bound below zero beyond its standard error).
+/// The value of one run for the row, with its standard error in the row's `se_xz`/`se_yz`;
+/// NaN with a warning when the run failed (a test bound below zero beyond its standard error).
 fn checked(e: &MineEstimate, what: &str, row: &mut Estimate) -> f64 {
-    let key = if what == "I(X;Z)" {
-        "se_xz_nats"
+    if what == "I(X;Z)" {
+        row.se_xz = e.std_error;
     } else {
-        "se_yz_nats"
-    };
-    row.params.push((key, format!("{:.3e}", e.std_error)));
+        row.se_yz = e.std_error;
+    }
     if e.failed() {
         row.warnings.push(format!(
             "MINE failed for {what}: its test bound {:.4} ± {:.4} nats is below zero (heavy tails?)",

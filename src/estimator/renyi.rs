@@ -588,7 +588,13 @@ impl Estimator for Renyi {
             // Exact path: the inputs' kernel is the same for every (layer, epoch).
             Some(x) if data.labels.len() <= o.max_n => {
                 let k = cache.get_or_try_insert(|| input_kernel(x.mapv(f64::from).view(), o))?;
-                renyi_estimate_with(z.view(), Some(k), data.labels, o)?
+                if k.gram.nrows() == x.nrows() {
+                    renyi_estimate_with(z.view(), Some(k), data.labels, o)?
+                } else {
+                    // A part of the samples (`--error subsample:K`): its own input kernel.
+                    let own = input_kernel(x.mapv(f64::from).view(), o)?;
+                    renyi_estimate_with(z.view(), Some(&own), data.labels, o)?
+                }
             }
             Some(x) => renyi_estimate(z.view(), Some(x.mapv(f64::from).view()), data.labels, o)?,
             None => renyi_estimate(z.view(), None, data.labels, o)?,

@@ -3,7 +3,8 @@
 //!
 //! Columns, in order ([`COLUMNS`]): `run, layer, layer_index, layer_kind, epoch, estimator,
 //! setting, sigma2, sigma2_rule, sigma2_over_nn, i_xz, i_yz, i_yz_lo, i_yz_hi, n, h_y, log_n,
-//! n_eff, saturated, unit, params, i_yz_baseline`. Information columns (`i_*`, `h_y`, `log_n`)
+//! n_eff, saturated, unit, params, i_yz_baseline, warning, i_xz_se, i_yz_se, i_xz_ci_lo,
+//! i_xz_ci_hi, i_yz_ci_lo, i_yz_ci_hi, seed, config`. Information columns (`i_*`, `h_y`, `log_n`)
 //! are in `unit` (bits or nats) in the file and always in nats in memory. A table from another
 //! tool needs only [`REQUIRED`]; the rest default (`setting` from σ² and its rule, or from
 //! `params`).
@@ -109,6 +110,28 @@ pub struct EstimateRow {
     /// What the reader must know about this row (a rule's fallback, clipped values, a failed
     /// estimate), sentences separated by `; `; empty when nothing.
     pub warning: String,
+    /// Standard error of `i_xz` (NaN when unknown), nats.
+    pub i_xz_se: f64,
+    /// Standard error of `i_yz` (NaN when unknown), nats.
+    pub i_yz_se: f64,
+    /// 95 % interval of `i_xz`: `i_xz ± 1.96 se` for one estimate, the t-interval of the
+    /// mean for an aggregate (NaN when unknown), nats.
+    pub i_xz_ci: (f64, f64),
+    /// 95 % interval of `i_yz`, as `i_xz_ci`, nats.
+    pub i_yz_ci: (f64, f64),
+    /// The recording's seed (empty when the archive does not say).
+    pub seed: String,
+    /// What runs must share to be aggregated: `model=.. dataset=.. layers=name:width,..`
+    /// (empty when unknown).
+    pub config: String,
+}
+
+/// The normal 97.5 % quantile: a 95 % interval of one estimate is `value ± Z95 · se`.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// `(value - Z95 se, value + Z95 se)`, NaN when either is unknown.
+pub fn normal_interval(value: f64, se: f64) -> (f64, f64) {
+    (value - Z95 * se, value + Z95 * se)
 }
 
 impl EstimateRow {
@@ -163,12 +186,18 @@ impl EstimateRow {
             params: String::new(),
             i_yz_baseline: f64::NAN,
             warning: String::new(),
+            i_xz_se: f64::NAN,
+            i_yz_se: f64::NAN,
+            i_xz_ci: (f64::NAN, f64::NAN),
+            i_yz_ci: (f64::NAN, f64::NAN),
+            seed: String::new(),
+            config: String::new(),
         }
     }
 }
 
 /// Column names, in order.
-pub const COLUMNS: [&str; 23] = [
+pub const COLUMNS: [&str; 31] = [
     "run",
     "layer",
     "layer_index",
@@ -192,6 +221,14 @@ pub const COLUMNS: [&str; 23] = [
     "params",
     "i_yz_baseline",
     "warning",
+    "i_xz_se",
+    "i_yz_se",
+    "i_xz_ci_lo",
+    "i_xz_ci_hi",
+    "i_yz_ci_lo",
+    "i_yz_ci_hi",
+    "seed",
+    "config",
 ];
 
 /// Columns a table must have to be read as estimates.
@@ -244,6 +281,14 @@ pub fn to_frame(rows: &[EstimateRow], unit: Unit) -> Result<DataFrame> {
         ("params", s(|r| &r.params)),
         ("i_yz_baseline", info(|r| r.i_yz_baseline)),
         ("warning", s(|r| &r.warning)),
+        ("i_xz_se", info(|r| r.i_xz_se)),
+        ("i_yz_se", info(|r| r.i_yz_se)),
+        ("i_xz_ci_lo", info(|r| r.i_xz_ci.0)),
+        ("i_xz_ci_hi", info(|r| r.i_xz_ci.1)),
+        ("i_yz_ci_lo", info(|r| r.i_yz_ci.0)),
+        ("i_yz_ci_hi", info(|r| r.i_yz_ci.1)),
+        ("seed", s(|r| &r.seed)),
+        ("config", s(|r| &r.config)),
     ])
 }
 
@@ -320,6 +365,12 @@ pub fn from_table(t: &Table) -> Result<Estimates> {
         for v in [&mut r.h_y, &mut r.log_n, &mut r.i_yz_baseline] {
             *v *= k;
         }
+        for v in [&mut r.i_xz_se, &mut r.i_yz_se] {
+            *v *= k;
+        }
+        for v in [&mut r.i_xz_ci, &mut r.i_yz_ci] {
+            (v.0, v.1) = (v.0 * k, v.1 * k);
+        }
     }
     Ok(Estimates {
         rows,
@@ -330,7 +381,7 @@ pub fn from_table(t: &Table) -> Result<Estimates> {
 /// The text columns (with their defaults when absent).
 fn fill_text(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
     type Text = fn(&mut EstimateRow, String);
-    let texts: [(&str, &str, Text); 7] = [
+    let texts: [(&str, &str, Text); 9] = [
         ("run", "", |r, v| r.run = v),
         ("layer", "", |r, v| r.layer = v),
         ("layer_kind", "unknown", |r, v| r.layer_kind = v),
@@ -338,6 +389,8 @@ fn fill_text(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
         ("sigma2_rule", "", |r, v| r.sigma2_rule = v),
         ("params", "", |r, v| r.params = v),
         ("warning", "", |r, v| r.warning = v),
+        ("seed", "", |r, v| r.seed = v),
+        ("config", "", |r, v| r.config = v),
     ];
     for (c, d, set) in texts {
         let v = t
@@ -363,7 +416,7 @@ fn fill_numbers(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
         r.n = v as usize
     });
     type Num = fn(&mut EstimateRow, f64);
-    let nums: [(&str, Num); 10] = [
+    let nums: [(&str, Num); 16] = [
         ("sigma2", |r, v| r.sigma2 = v),
         ("sigma2_over_nn", |r, v| r.sigma2_over_nn = v),
         ("n_eff", |r, v| r.n_eff = v),
@@ -374,6 +427,12 @@ fn fill_numbers(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
         ("h_y", |r, v| r.h_y = v),
         ("log_n", |r, v| r.log_n = v),
         ("i_yz_baseline", |r, v| r.i_yz_baseline = v),
+        ("i_xz_se", |r, v| r.i_xz_se = v),
+        ("i_yz_se", |r, v| r.i_yz_se = v),
+        ("i_xz_ci_lo", |r, v| r.i_xz_ci.0 = v),
+        ("i_xz_ci_hi", |r, v| r.i_xz_ci.1 = v),
+        ("i_yz_ci_lo", |r, v| r.i_yz_ci.0 = v),
+        ("i_yz_ci_hi", |r, v| r.i_yz_ci.1 = v),
     ];
     for (c, set) in nums {
         fill(rows, t.f64s(c)?.unwrap_or_else(|| vec![f64::NAN; n]), set);

@@ -43,7 +43,7 @@ fn row(
         saturated: false,
         params: String::new(),
         i_yz_baseline: f64::NAN,
-        warning: String::new(),
+        ..EstimateRow::blank()
     }
 }
 

@@ -215,6 +215,38 @@ pub struct LayerReferences {
     stats: Vec<(Reference, u32, DistanceStats)>,
 }
 
+impl LayerReferences {
+    /// Keeps the distance statistics of `data` (the layer at the reference epoch `at`,
+    /// resolved to `epoch`) for the σ² rules of every estimator that reads them (kl/bd, mc);
+    /// a pass is made only when no estimator kept them already.
+    pub fn prepare(
+        p: &PairwiseParams,
+        data: &LayerEpoch<'_>,
+        (at, epoch): (Reference, u32),
+        cache: &mut ArchiveCache,
+    ) {
+        let refs = cache.get_or_default_mut::<LayerReferences>();
+        if refs.layer != data.layer {
+            (refs.layer, refs.stats) = (data.layer.to_string(), Vec::new());
+        }
+        if refs.stats.iter().any(|(r, e, _)| *r == at && *e == epoch) {
+            return;
+        }
+        let d = stats_in(data.z, data.labels, p.precision, p.tile);
+        refs.stats.retain(|(r, ..)| *r != at);
+        refs.stats.push((at, epoch, d));
+    }
+
+    /// The statistics kept for `layer`, as the σ² rules read them.
+    pub fn of<'a>(cache: &'a ArchiveCache, layer: &str) -> Vec<ReferenceStats<'a>> {
+        cache
+            .get::<LayerReferences>()
+            .filter(|r| r.layer == layer)
+            .map(|r| r.stats.iter().map(|(a, e, d)| (*a, *e, d)).collect())
+            .unwrap_or_default()
+    }
+}
+
 impl Pairwise {
     /// One (layer, epoch): the σ² values (rules read their reference epoch's statistics, or
     /// for `@each` a first, distance-only pass over this epoch) and one pass for all of them.
@@ -330,23 +362,12 @@ impl Estimator for Pairwise {
         epoch: u32,
         cache: &mut ArchiveCache,
     ) -> Result<()> {
-        let (precision, tile) = (self.params.precision, self.params.tile);
-        let d = stats_in(data.z, data.labels, precision, tile);
-        let refs = cache.get_or_default_mut::<LayerReferences>();
-        if refs.layer != data.layer {
-            (refs.layer, refs.stats) = (data.layer.to_string(), Vec::new());
-        }
-        refs.stats.retain(|(r, ..)| *r != at);
-        refs.stats.push((at, epoch, d));
+        LayerReferences::prepare(&self.params, data, (at, epoch), cache);
         Ok(())
     }
 
     fn fit(&self, data: &LayerEpoch<'_>, cache: &mut ArchiveCache, want: bool) -> Result<Fit> {
-        let references: Vec<ReferenceStats<'_>> = cache
-            .get::<LayerReferences>()
-            .filter(|r| r.layer == data.layer)
-            .map(|r| r.stats.iter().map(|(a, e, d)| (*a, *e, d)).collect())
-            .unwrap_or_default();
+        let references = LayerReferences::of(cache, data.layer);
         let (estimates, stats) = with_matrix(
             data.z,
             self.params.precision,
