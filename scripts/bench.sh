@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 venv="${INFOPLANE_VENV:-.venv}"
 cargo bench --locked --bench read_matrix
+cargo bench --locked --bench error_bars -- "$@"
 cargo build --release --locked -p infoplane-analysis
 target="${CARGO_TARGET_DIR:-target}"
 work="$(mktemp -d)"

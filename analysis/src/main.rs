@@ -59,6 +59,12 @@ enum Command {
     /// Join estimate tables on (layer, epoch) and report differences between estimators, runs
     /// or σ² values.
     Compare(compare::Args),
+    /// Aggregate estimates tables of several runs (seeds) of one configuration: n, mean, sd,
+    /// standard error and 95 % t-interval per (layer, epoch, estimator, setting).
+    Aggregate(aggregate::Args),
+    /// Per layer: is there a fitting and a compression phase, and under which estimators, σ²
+    /// and runs does that hold?
+    Verdict(verdict::Args),
     /// Draw one plot: information plane (from a results table), or SNR, accuracy or distance
     /// histograms (from an archive).
     Plot(plot::Args),
@@ -79,6 +85,8 @@ fn main() -> ExitCode {
         Command::Dpi(a) => dpi::run(a),
         Command::Snr(a) => snr::run(a),
         Command::Compare(a) => compare::run(a),
+        Command::Aggregate(a) => aggregate::run(a),
+        Command::Verdict(a) => verdict::run(a),
         Command::Plot(a) => plot::run(a),
         Command::Report(a) => report::run(a),
     };

@@ -24,7 +24,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::pairwise::sigma::{median, SigmaSpec};
-use super::pairwise::{distances, setting, LayerReferences, PairwiseParams};
+use super::pairwise::{distances, exp_neg, setting, LayerReferences, PairwiseParams};
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch, Reference};
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
@@ -43,7 +43,7 @@ pub struct McParams {
 
 impl McParams {
     /// The defaults.
-    pub const DEFAULT: McParams = McParams { mc_samples: 4 };
+    pub const DEFAULT: McParams = McParams { mc_samples: 2 };
 
     /// The largest number of draws accepted.
     pub const MAX_SAMPLES: usize = 100_000;
@@ -91,6 +91,32 @@ fn log_sum_exp(v: impl Iterator<Item = f64> + Clone) -> f64 {
     m + v.map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
+/// ln (1/N) Σ_j exp(−d²_j/(2v)) over all centres and over those of class `y`, in one pass of
+/// one exponential per centre (the class sum falls back to its own pass if it underflows).
+fn mixture_logs(row: &[f64], labels: &[u32], y: u32, v: f64, class_log_n: f64) -> (f64, f64) {
+    let scale = -1.0 / (2.0 * v);
+    let d_min = row.iter().fold(f64::INFINITY, |a, &d| a.min(d.max(0.0)));
+    let (mut all, mut own) = (0.0, 0.0);
+    for (&d, &l) in row.iter().zip(labels) {
+        let e = exp_neg((d.max(0.0) - d_min) * scale);
+        all += e;
+        own += if l == y { e } else { 0.0 };
+    }
+    let top = d_min * scale;
+    let log_all = top + all.ln() - (labels.len() as f64).ln();
+    let log_own = if own > 0.0 {
+        top + own.ln()
+    } else {
+        let mine = row
+            .iter()
+            .zip(labels)
+            .filter(|(_, &l)| l == y)
+            .map(|(&d, _)| d.max(0.0) * scale);
+        log_sum_exp(mine)
+    };
+    (log_all, log_own - class_log_n)
+}
+
 /// The M terms (I(X;Z'), I(Y;Z')) of sample `i`, from its noise draws and its rows of squared
 /// distances to every centre (one row per draw).
 fn terms(
@@ -99,18 +125,15 @@ fn terms(
     (labels, class_log_n): (&[u32], &[f64]),
     (y, v): (u32, f64),
 ) -> Vec<(f64, f64)> {
-    let ln_n = (labels.len() as f64).ln();
     d2.rows()
         .into_iter()
         .zip(noise2)
         .map(|(row, &e2)| {
-            let all = log_sum_exp(row.iter().map(|&d| -d.max(0.0) / (2.0 * v))) - ln_n;
-            let own = row
-                .iter()
-                .zip(labels)
-                .filter(|(_, &l)| l == y)
-                .map(|(&d, _)| -d.max(0.0) / (2.0 * v));
-            let class = log_sum_exp(own) - class_log_n[y as usize];
+            let c = class_log_n[y as usize];
+            let (all, class) = match row.as_slice() {
+                Some(r) => mixture_logs(r, labels, y, v, c),
+                None => mixture_logs(&row.to_vec(), labels, y, v, c),
+            };
             (-e2 / (2.0 * v) - all, class - all)
         })
         .collect()

@@ -19,6 +19,9 @@ pub struct PlanePanel {
     pub title: String,
     /// (epoch, layer index, I(X;Z), I(Y;Z), bracket lo, bracket hi).
     pub points: Vec<(u32, usize, f64, f64, f64, f64)>,
+    /// 95 % intervals [x lo, x hi, y lo, y hi] by (epoch, layer index), where the rows have
+    /// them (error bars, aggregates over seeds): drawn as translucent boxes.
+    pub intervals: BTreeMap<(u32, usize), [f64; 4]>,
     /// H(Y) in the unit.
     pub h_y: f64,
     /// log N in the unit.
@@ -30,7 +33,8 @@ pub struct PlanePanel {
 /// Information planes, one panel per group in a grid: x = I(X;Z), y = I(Y;Z), colour = epoch
 /// (viridis, with a colour bar), each epoch's points joined across layers, layer numbers
 /// (1-based) at the last epoch, the I(Y;Z) bracket as a vertical bar at the last epoch when
-/// `band` is set, dashed reference lines at H(Y) and log N.
+/// `band` is set, 95 % intervals (when the panel has them) as translucent boxes in the epoch's
+/// colour, dashed reference lines at H(Y) and log N.
 ///
 /// Points whose I(X;Z) or I(Y;Z) is not finite cannot be placed and are left out; so are
 /// infinite bracket ends and reference lines.
@@ -167,6 +171,12 @@ fn draw_panel<DB: DrawingBackend>(
         let mut pts: Vec<_> = panel.points.iter().filter(|p| p.0 == e).collect();
         pts.sort_by_key(|p| p.1);
         let c = viridis(scale.fraction(e));
+        let boxes = pts
+            .iter()
+            .filter_map(|p| panel.intervals.get(&(p.0, p.1)))
+            .filter(|b| b.iter().all(|v| v.is_finite()))
+            .map(|b| Rectangle::new([(b[0], b[2]), (b[1], b[3])], c.mix(0.15).filled()));
+        chart.draw_series(boxes)?;
         chart.draw_series(LineSeries::new(
             pts.iter().map(|p| (p.2, p.3)),
             c.mix(0.5).stroke_width(1),
@@ -252,6 +262,22 @@ pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
                     .map(|r| {
                         let (x, y) = (r.i_xz * u, r.i_yz * u);
                         (r.epoch, r.layer_index, x, y, r.i_yz_lo * u, r.i_yz_hi * u)
+                    })
+                    .collect(),
+                intervals: g
+                    .iter()
+                    .filter(|r| r.i_xz_ci.0.is_finite() || r.i_yz_ci.0.is_finite())
+                    .map(|r| {
+                        // A missing interval on one axis is drawn as the point itself.
+                        let or = |v: f64, d: f64| if v.is_finite() { v } else { d };
+                        let (x, y) = (r.i_xz, r.i_yz);
+                        let b = [
+                            or(r.i_xz_ci.0, x) * u,
+                            or(r.i_xz_ci.1, x) * u,
+                            or(r.i_yz_ci.0, y) * u,
+                            or(r.i_yz_ci.1, y) * u,
+                        ];
+                        ((r.epoch, r.layer_index), b)
                     })
                     .collect(),
                 h_y: g[0].h_y * u,

@@ -56,11 +56,29 @@ const HEAD: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>
 /// The whole page.
 pub fn render(data: &ReportData) -> Result<String> {
     let mut html = String::from(HEAD);
+    let _ = write!(html, "<h2>Verdict</h2>\n<p>Per layer: a fitting phase (I(X;Z) and I(Y;Z) rise), then compression (I(X;Z) falls while I(Y;Z) holds), and under which estimators, σ² and runs that holds (verdict.csv).</p>\n<ul>\n");
+    for v in &data.verdict {
+        let _ = writeln!(html, "<li>{}</li>", esc(v));
+    }
+    html.push_str("</ul>\n");
+    if let Some((text, plots)) = &data.seeds {
+        let _ = write!(
+            html,
+            "<h2>Over seeds</h2>\n<p>{}</p>\n{}\n",
+            esc(text),
+            img_tags(plots)?
+        );
+    }
     let _ = write!(html, "<h2>Summary</h2>\n<ul>\n");
     for f in &data.findings {
         let _ = writeln!(html, "<li>{}</li>", esc(f));
     }
-    let _ = write!(html, "</ul>\n<p>Estimator: pairwise KL (upper) and Bhattacharyya (lower) bounds of Kolchinsky &amp; Tracey (2017), unit {}; every table is a CSV beside this file.</p>\n", data.unit);
+    let _ = write!(
+        html,
+        "</ul>\n<p>Estimators: {}; unit {}; every table is a CSV beside this file.</p>\n",
+        esc(&data.estimators.join(", ")),
+        data.unit
+    );
     for run in &data.runs {
         let [plane, acc, snr, dist] = &run.plots;
         let _ = write!(

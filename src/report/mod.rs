@@ -7,8 +7,9 @@ pub mod html;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{Archive, Summary};
+use crate::diagnostics::aggregate;
 use crate::diagnostics::compare::{self, By};
-use crate::diagnostics::{dpi, snr};
+use crate::diagnostics::{dpi, snr, verdict};
 use crate::distances::DistanceReport;
 use crate::error::{Error, Result};
 use crate::estimates::{self, EstimateRequest};
@@ -101,6 +102,14 @@ pub struct ReportData {
     pub files: Vec<String>,
     /// The unit of the tables and plots.
     pub unit: Unit,
+    /// The robustness verdict in plain language, one line per layer (then DPI findings that
+    /// persist across σ²): the page opens with it.
+    pub verdict: Vec<String>,
+    /// With several seeds of one configuration: what was aggregated (or why not) and the mean
+    /// information plane with 95 % bands.
+    pub seeds: Option<(String, Vec<PathBuf>)>,
+    /// The estimators of the tables.
+    pub estimators: Vec<String>,
 }
 
 /// What a report wrote.
@@ -155,6 +164,11 @@ pub fn write_report(
         runs.push(run);
         all_rows.extend(rows);
     }
+    progress("verdict");
+    let verdict = verdict_lines(&all_rows, out, &mut files)?;
+    let seeds = (dirs.len() > 1)
+        .then(|| seed_aggregate(&all_rows, out, p.unit, &mut files))
+        .transpose()?;
     progress("compare");
     let comparison = comparison(&all_rows, dirs.len(), out, p.unit, &mut files)?;
     if let Ok(line) = &comparison {
@@ -172,6 +186,9 @@ pub fn write_report(
         comparison,
         files: rel,
         unit: p.unit,
+        verdict,
+        seeds,
+        estimators: p.estimator.clone(),
     };
     crate::archive::fsutil::write_atomic(&out.join("index.html"), html::render(&data)?.as_bytes())?;
     let mut all = data.files;
@@ -311,6 +328,65 @@ fn snr_line(s: &snr::SnrReport) -> String {
             .map_or("-".into(), |e| e.to_string())
     ));
     text
+}
+
+/// The verdict over every run's rows (`verdict.csv`) in plain language.
+fn verdict_lines(
+    rows: &[EstimateRow],
+    out: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<Vec<String>> {
+    let v = verdict::verdict(rows, verdict::DEFAULT_TOLERANCE)?;
+    let path = out.join("verdict.csv");
+    crate::table::write(&mut verdict::verdict_table(&v)?, &path)?;
+    files.push(path);
+    let mut lines: Vec<String> = v.note.into_iter().collect();
+    lines.extend(v.layers);
+    lines.extend(v.dpi.into_iter().map(|d| format!("DPI: {d}")));
+    Ok(lines)
+}
+
+/// The runs aggregated over seeds (`aggregate.csv`, `infoplane-mean.png`), or why not.
+fn seed_aggregate(
+    rows: &[EstimateRow],
+    out: &Path,
+    unit: Unit,
+    files: &mut Vec<PathBuf>,
+) -> Result<(String, Vec<PathBuf>)> {
+    let mut by_run: Vec<(PathBuf, table::Estimates)> = Vec::new();
+    for r in rows {
+        match by_run
+            .iter_mut()
+            .find(|(p, _)| p.as_os_str() == r.run.as_str())
+        {
+            Some((_, t)) => t.rows.push(r.clone()),
+            None => by_run.push((
+                PathBuf::from(&r.run),
+                table::Estimates {
+                    rows: vec![r.clone()],
+                    unit: Unit::Nats,
+                },
+            )),
+        }
+    }
+    let agg = match aggregate::aggregate(&by_run, aggregate::By::Seed) {
+        Ok(a) => a,
+        Err(e) => return Ok((format!("not aggregated over seeds: {e}"), Vec::new())),
+    };
+    let path = out.join("aggregate.csv");
+    crate::table::write(&mut aggregate::aggregate_table(&agg, unit)?, &path)?;
+    files.push(path);
+    let plots = plot::information_plane(
+        &out.join("infoplane-mean"),
+        &plot::plane::plane_panels(&agg.rows, unit),
+        false,
+    )?;
+    files.extend(plots.iter().cloned());
+    let text = format!(
+        "{} runs aggregated over seeds in aggregate.csv: the mean of each estimate with its 95 % t-interval (boxes below)",
+        by_run.len()
+    );
+    Ok((text, plots))
 }
 
 /// Compares the runs (several archives) or the estimators (one); writes the tables.

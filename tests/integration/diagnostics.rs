@@ -6,7 +6,7 @@ use infoplane::diagnostics::compare::{self, By};
 use infoplane::diagnostics::dpi::{self, Category, Check};
 use infoplane::diagnostics::snr;
 use infoplane::plot::{self, PlanePanel};
-use infoplane::table::estimates::{self, EstimateRow, Unit};
+use infoplane::table::estimates::{self, EstimateRow, Estimates, Unit};
 use infoplane::table::{frame, Values};
 
 #[allow(clippy::too_many_arguments)]
@@ -432,6 +432,7 @@ fn plots_are_valid_png_and_svg_with_content() {
     let panel = PlanePanel {
         title: "run · kl · σ² = 0.1".into(),
         points,
+        intervals: Default::default(),
         h_y: 1.0,
         log_n: 100f64.log2(),
         unit: "bits".into(),
@@ -461,4 +462,215 @@ fn plots_are_valid_png_and_svg_with_content() {
     let files =
         plot::lines(&t.path().join("lines"), "t", "x", "y", &curves, 2, true).expect("lines");
     assert_eq!(png_size(&files[0]), (900, 600));
+}
+
+/// A row of run `run` (seed `seed`) at `epoch` of layer 0, estimator `est` at σ² `setting`.
+fn seeded(
+    run: &str,
+    seed: &str,
+    est: &str,
+    setting: &str,
+    epoch: u32,
+    x: f64,
+    y: f64,
+) -> EstimateRow {
+    EstimateRow {
+        seed: seed.into(),
+        config: "model=fcn dataset=tishby layers=l0:4".into(),
+        setting: setting.into(),
+        sigma2: setting.parse().unwrap_or(f64::NAN),
+        ..row(run, est, 0, "linear", epoch, x, y, f64::NAN, f64::NAN)
+    }
+}
+
+fn table_of(rows: Vec<EstimateRow>) -> Estimates {
+    Estimates {
+        rows,
+        unit: Unit::Nats,
+    }
+}
+
+#[test]
+fn aggregate_equals_a_hand_computation_and_refuses_what_differs() {
+    use infoplane::diagnostics::aggregate::{aggregate, aggregate_table, By};
+    let t = |run: &str, seed: &str, x: f64, y: f64| {
+        (
+            std::path::PathBuf::from(format!("{run}.csv")),
+            table_of(vec![
+                seeded(run, seed, "kl", "0.1", 0, x, y),
+                seeded(run, seed, "kl", "0.1", 10, x + 1.0, y),
+            ]),
+        )
+    };
+    let tables = vec![
+        t("a", "1", 1.0, 0.5),
+        t("b", "2", 2.0, 0.7),
+        t("c", "3", 4.0, 0.6),
+    ];
+    let agg = aggregate(&tables, By::Seed).unwrap();
+    assert_eq!(agg.rows.len(), 2);
+    let r = &agg.rows[0];
+    // Hand computation: mean 7/3, sd sqrt(((1-7/3)^2+(2-7/3)^2+(4-7/3)^2)/2) = sqrt(7/3),
+    // sem sd/sqrt(3), 95 % interval mean ± t_{0.975,2} sem with t = 4.302653.
+    let (mean, sd) = (7.0 / 3.0, (7.0f64 / 3.0).sqrt());
+    let sem = sd / 3f64.sqrt();
+    assert!((r.i_xz - mean).abs() < 1e-15);
+    assert!((agg.extra[0].i_xz_sd - sd).abs() < 1e-15);
+    assert!((r.i_xz_se - sem).abs() < 1e-15);
+    assert!((r.i_xz_ci.0 - (mean - 4.302653 * sem)).abs() < 1e-12);
+    assert!((r.i_xz_ci.1 - (mean + 4.302653 * sem)).abs() < 1e-12);
+    assert!((r.i_yz - 0.6).abs() < 1e-15);
+    assert_eq!(r.run, "mean of 3 runs");
+    assert_eq!(agg.extra[0].seeds, "1;2;3");
+    assert_eq!(agg.rows[1].epoch, 10);
+    assert!((agg.rows[1].i_xz - (mean + 1.0)).abs() < 1e-15);
+    let df = aggregate_table(&agg, Unit::Nats).unwrap();
+    assert_eq!(df.height(), 2);
+    assert!(df.column("i_xz_sd").is_ok() && df.column("runs").is_ok());
+    // One run: n = 1, no interval, a note.
+    let one = aggregate(&tables[..1], By::Seed).unwrap();
+    assert!(one.rows[0].i_xz_ci.0.is_nan() && one.rows[0].i_xz_se.is_nan());
+    assert_eq!(
+        one.notes,
+        ["one run ('a'): n = 1, no spread and no interval"]
+    );
+    // A different architecture, a repeated seed, a different N, another unit: refused.
+    let mut other = t("d", "4", 1.0, 0.5);
+    other
+        .1
+        .rows
+        .iter_mut()
+        .for_each(|r| r.config = "model=fcn dataset=tishby layers=l0:5".into());
+    let e = aggregate(&[tables[0].clone(), other], By::Seed).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "d.csv: run 'd' is not a seed of run 'a': layers l0:4 vs l0:5"
+    );
+    let e = aggregate(&[tables[0].clone(), t("e", "1", 1.0, 0.5)], By::Seed).unwrap_err();
+    assert_eq!(e.to_string(), "e.csv: runs 'a' and 'e' both have seed 1");
+    let mut small = t("f", "5", 1.0, 0.5);
+    small.1.rows.iter_mut().for_each(|r| r.n = 50);
+    let e = aggregate(&[tables[0].clone(), small], By::Seed).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "runs 'a' and 'f' estimate layer 'l0' epoch 0 on different numbers of samples (100 and 50)"
+    );
+    let mut bits = t("g", "6", 1.0, 0.5);
+    bits.1.unit = Unit::Bits;
+    let e = aggregate(&[tables[0].clone(), bits], By::Seed).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "g.csv: is in bits, a.csv in nats: write the tables in one unit (estimate --unit)"
+    );
+    // By run: seeds are not needed.
+    let mut unseeded = tables.clone();
+    unseeded
+        .iter_mut()
+        .for_each(|(_, t)| t.rows.iter_mut().for_each(|r| r.seed.clear()));
+    assert!(aggregate(&unseeded, By::Seed)
+        .unwrap_err()
+        .to_string()
+        .ends_with("has no seed: aggregate --by run instead"));
+    assert_eq!(aggregate(&unseeded, By::Run).unwrap().extra[0].runs, 3);
+}
+
+#[test]
+fn verdict_classifies_constructed_trajectories() {
+    use infoplane::diagnostics::verdict::{verdict, Phase};
+    // x rises to epoch 3 then falls by 1.5; y rises and holds: compression after epoch ~3.
+    let compress = [
+        (0.5, 0.1),
+        (1.5, 0.3),
+        (2.5, 0.5),
+        (3.0, 0.6),
+        (2.5, 0.6),
+        (2.0, 0.6),
+        (1.5, 0.6),
+        (1.5, 0.6),
+    ];
+    // x rises all the way: fitting, no compression.
+    let rise = [
+        (0.5, 0.1),
+        (1.0, 0.3),
+        (1.5, 0.5),
+        (2.0, 0.6),
+        (2.5, 0.6),
+        (3.0, 0.6),
+        (3.5, 0.6),
+        (4.0, 0.6),
+    ];
+    // x and y both fall after the peak: not compression.
+    let forget = [
+        (0.5, 0.1),
+        (1.5, 0.3),
+        (2.5, 0.5),
+        (3.0, 0.6),
+        (2.5, 0.4),
+        (2.0, 0.2),
+        (1.5, 0.1),
+        (1.5, 0.1),
+    ];
+    let traj = |run: &str, seed: &str, est: &str, s: &str, v: &[(f64, f64)]| -> Vec<EstimateRow> {
+        v.iter()
+            .enumerate()
+            .map(|(e, &(x, y))| seeded(run, seed, est, s, e as u32 * 100, x, y))
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for (run, seed) in [("a", "1"), ("b", "2")] {
+        rows.extend(traj(run, seed, "kl", "0.001", &compress));
+        rows.extend(traj(run, seed, "kl", "0.1", &rise));
+        rows.extend(traj(run, seed, "bin", "edges=30", &forget));
+    }
+    let v = verdict(&rows, 0.05).unwrap();
+    let find = |est: &str, s: &str| {
+        v.settings
+            .iter()
+            .find(|x| x.estimator == est && x.setting == s)
+            .unwrap()
+    };
+    assert_eq!(find("kl", "0.001").count(Phase::Compression), 2);
+    assert_eq!(find("kl", "0.001").onset_epoch, 300);
+    assert_eq!(find("kl", "0.001").fitting, 2);
+    assert_eq!(find("kl", "0.1").count(Phase::NoCompression), 2);
+    assert_eq!(find("bin", "edges=30").count(Phase::Falls), 2);
+    assert_eq!(
+        v.layers,
+        ["l0: compresses after epoch ~300 under kl for σ² = 0.001 in 2 of 2 runs; not under bin (edges=30); kl for σ² = 0.1 — depends on σ² and on the estimator (fitting in 3 of 3 settings)"]
+    );
+    // The same flip with σ² only: "depends on σ²".
+    let kl_only: Vec<EstimateRow> = rows
+        .iter()
+        .filter(|r| r.estimator == "kl")
+        .cloned()
+        .collect();
+    let v = verdict(&kl_only, 0.05).unwrap();
+    assert!(
+        v.layers[0].ends_with("— depends on σ² (fitting in 2 of 2 settings)"),
+        "{}",
+        v.layers[0]
+    );
+    // Saturated at the peak: void, never compression.
+    let mut sat = traj("a", "1", "kl", "0.001", &compress);
+    sat[3].saturated = true;
+    let v = verdict(&sat, 0.05).unwrap();
+    assert_eq!(v.settings[0].count(Phase::Saturated), 1);
+    assert!(
+        v.layers[0].contains("saturated, so void: kl for σ² = 0.001"),
+        "{}",
+        v.layers[0]
+    );
+    // Error bars wider than the fall: no compression.
+    let mut noisy = traj("a", "1", "kl", "0.001", &compress);
+    noisy.iter_mut().for_each(|r| r.i_xz_se = 1.0);
+    assert_eq!(
+        verdict(&noisy, 0.05).unwrap().settings[0].count(Phase::NoCompression),
+        1
+    );
+    // One epoch: it says it cannot judge.
+    let v = verdict(&traj("a", "1", "kl", "0.001", &compress[..1]), 0.05).unwrap();
+    assert_eq!(
+        v.note.as_deref(),
+        Some("every trajectory has fewer than 3 epochs: no trend can be judged (estimate more epochs)")
+    );
 }

@@ -1,5 +1,6 @@
 //! One module per command: its flags (typed, defaults from the library) and the library call.
 
+pub mod aggregate;
 pub mod compare;
 pub mod convert;
 pub mod distances;
@@ -11,6 +12,7 @@ pub mod inspect;
 pub mod plot;
 pub mod report;
 pub mod snr;
+pub mod verdict;
 pub mod verify;
 
 use std::process::ExitCode;

@@ -8,6 +8,7 @@ mod common;
 mod fuzz;
 mod hostile;
 mod science;
+mod seeds;
 
 use common::*;
 
@@ -526,7 +527,7 @@ fn estimate_and_distances_refuse_bad_requests() {
     };
     fails_with(
         &est(&["--estimator", "kl,knn"]),
-        "unknown estimator 'knn' (available: kl, bd, bin, renyi, mine)",
+        "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine)",
     );
     fails_with(
         &est(&["--estimator", "kl,mine"]),
