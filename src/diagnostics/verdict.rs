@@ -455,7 +455,7 @@ pub fn verdict_table(v: &Verdict) -> Result<DataFrame> {
         ),
         (
             "conclusion",
-            Values::Str(s.iter().map(|x| conclusion(x)).collect()),
+            Values::Str(s.iter().map(conclusion).collect()),
         ),
     ])
 }

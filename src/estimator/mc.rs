@@ -170,50 +170,20 @@ pub fn mc_estimate(
         counts[l as usize] += 1;
     }
     let class_log_n: Vec<f64> = counts.iter().map(|&c| (c as f64).ln()).collect();
-    let sd = sigma2.sqrt();
-    let starts: Vec<usize> = (0..n).step_by(TILE.div_ceil(samples).max(1)).collect();
+    let pass = Pass {
+        zc: zc.view(),
+        norms: &norms,
+        labels,
+        class_log_n: &class_log_n,
+        sigma2,
+        samples,
+        seed,
+    };
+    let step = TILE.div_ceil(samples).max(1);
+    let starts: Vec<usize> = (0..n).step_by(step).collect();
     let per_sample: Vec<Vec<(f64, f64)>> = starts
         .par_iter()
-        .flat_map_iter(|&start| {
-            let end = (start + TILE.div_ceil(samples).max(1)).min(n);
-            let rows = (end - start) * samples;
-            let mut a = Array2::<f64>::zeros((rows, h));
-            let mut noise2 = vec![0.0; rows];
-            for (k, mut row) in a.rows_mut().into_iter().enumerate() {
-                let i = start + k / samples;
-                let m = k % samples;
-                let mut rng = SplitMix64::new(
-                    seed ^ ((i * samples + m) as u64).wrapping_mul(0x2545_f491_4f6c_dd1d),
-                );
-                let mut e2 = 0.0;
-                for (dst, &c) in row.iter_mut().zip(zc.row(i)) {
-                    let e = rng.normal() * sd;
-                    e2 += e * e;
-                    *dst = c + e;
-                }
-                noise2[k] = e2;
-            }
-            let g = a.dot(&zc.t());
-            let an: Vec<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
-            let mut d2 = g;
-            for (k, mut row) in d2.rows_mut().into_iter().enumerate() {
-                for (d, &b) in row.iter_mut().zip(&norms) {
-                    *d = an[k] + b - 2.0 * *d;
-                }
-            }
-            (start..end)
-                .map(|i| {
-                    let k = (i - start) * samples;
-                    let block = d2.slice(ndarray::s![k..k + samples, ..]);
-                    terms(
-                        block,
-                        &noise2[k..k + samples],
-                        (labels, &class_log_n),
-                        (labels[i], sigma2),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
+        .flat_map_iter(|&start| pass.tile(start, (start + step).min(n)))
         .collect();
     let (i_xz, se_xz) = mean_and_se(&per_sample, |t| t.0);
     let (i_yz, se_yz) = mean_and_se(&per_sample, |t| t.1);
@@ -224,6 +194,62 @@ pub fn mc_estimate(
         se_xz,
         se_yz,
     })
+}
+
+/// What every tile of one Monte-Carlo pass shares.
+struct Pass<'a> {
+    /// The centred activations (the mixture's centres).
+    zc: ArrayView2<'a, f64>,
+    /// Their squared norms.
+    norms: &'a Array1<f64>,
+    labels: &'a [u32],
+    /// ln N_y per class.
+    class_log_n: &'a [f64],
+    sigma2: f64,
+    samples: usize,
+    seed: u64,
+}
+
+impl Pass<'_> {
+    /// The terms of samples `start..end`: their M noisy copies (each draw seeded by its sample
+    /// and draw number alone), one product against every centre, the log-mixtures.
+    fn tile(&self, start: usize, end: usize) -> Vec<Vec<(f64, f64)>> {
+        let (m, h) = (self.samples, self.zc.ncols());
+        let rows = (end - start) * m;
+        let sd = self.sigma2.sqrt();
+        let mut a = Array2::<f64>::zeros((rows, h));
+        let mut noise2 = vec![0.0; rows];
+        for (k, mut row) in a.rows_mut().into_iter().enumerate() {
+            let i = start + k / m;
+            let draw = (i * m + k % m) as u64;
+            let mut rng = SplitMix64::new(self.seed ^ draw.wrapping_mul(0x2545_f491_4f6c_dd1d));
+            let mut e2 = 0.0;
+            for (dst, &c) in row.iter_mut().zip(self.zc.row(i)) {
+                let e = rng.normal() * sd;
+                e2 += e * e;
+                *dst = c + e;
+            }
+            noise2[k] = e2;
+        }
+        let an: Vec<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
+        let mut d2 = a.dot(&self.zc.t());
+        for (k, mut row) in d2.rows_mut().into_iter().enumerate() {
+            for (d, &b) in row.iter_mut().zip(self.norms) {
+                *d = an[k] + b - 2.0 * *d;
+            }
+        }
+        (start..end)
+            .map(|i| {
+                let k = (i - start) * m;
+                terms(
+                    d2.slice(ndarray::s![k..k + m, ..]),
+                    &noise2[k..k + m],
+                    (self.labels, self.class_log_n),
+                    (self.labels[i], self.sigma2),
+                )
+            })
+            .collect()
+    }
 }
 
 /// The mean of every term and its standard error: Σ_i s²_i/(M N²) from the draws of each

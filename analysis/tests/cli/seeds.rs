@@ -188,7 +188,10 @@ fn error_bars_mc_aggregate_plot_and_verdict_end_to_end() {
     );
     assert_eq!(rows.len(), 2 * 7, "2 layers x (kl, bd, mc at 2 σ², bin)");
     // (The binning setting holds a quoted comma: its rows are not split by column here.)
-    assert!(rows.iter().filter(|r| r[2] != "bin").all(|r| r[5] == "3"), "3 runs each");
+    assert!(
+        rows.iter().filter(|r| r[2] != "bin").all(|r| r[5] == "3"),
+        "3 runs each"
+    );
     // One epoch: no trend can be judged, and it says so.
     let r = infoplane(
         d,
