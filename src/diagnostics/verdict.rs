@@ -272,25 +272,32 @@ fn sigma_text(set: &[&SettingVerdict]) -> String {
     if !others.is_empty() {
         parts.push(others.join(", "));
     }
-    parts.join(" and ")
+    parts.join(", ")
 }
 
-/// Where a conclusion holds, by estimator: `kl, bd for σ² in [0.001, 0.1]; mc for ...`.
+/// Where a conclusion holds, estimators with the same σ² together: `bd, kl for σ² in
+/// [0.001, 0.1]; mc for σ² = 0.01; bin (edges=30 range=[-1,1])`.
 fn where_text(set: &[&SettingVerdict]) -> String {
     let mut by: BTreeMap<&str, Vec<&SettingVerdict>> = BTreeMap::new();
     for s in set {
         by.entry(&s.estimator).or_default().push(s);
     }
-    by.iter()
-        .map(|(e, v)| {
-            let sig = sigma_text(v);
-            if sig.is_empty() || v.iter().all(|s| s.sigma2.is_nan()) {
-                let settings: Vec<&str> = v.iter().map(|s| s.setting.as_str()).collect();
-                format!("{e} ({})", settings.join(", "))
-            } else {
-                format!("{e} for {sig}")
-            }
-        })
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (e, v) in &by {
+        let text = if v.iter().all(|s| s.sigma2.is_nan()) {
+            let settings: Vec<&str> = v.iter().map(|s| s.setting.as_str()).collect();
+            format!("({})", settings.join(", "))
+        } else {
+            format!("for {}", sigma_text(v))
+        };
+        match groups.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, es)) => es.push(e),
+            None => groups.push((text, vec![e])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(t, es)| format!("{} {t}", es.join(", ")))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -324,32 +331,31 @@ fn layer_sentence(layer: &str, v: &[&SettingVerdict]) -> String {
         .filter(|s| !s.compresses() && s.count(Phase::Saturated) == 0)
         .collect();
     let fit = v.iter().filter(|s| s.fitting == s.runs).count();
-    let fitting = format!("fitting in {fit} of {} settings", v.len());
+    let fitting = format!("a fitting phase in {fit} of {} settings", v.len());
+    let void = |t: &mut String| {
+        if !saturated.is_empty() {
+            t.push_str(&format!(
+                " Void (saturated) under {}.",
+                where_text(&saturated)
+            ));
+        }
+    };
     if holds.is_empty() {
         let mut t =
-            format!("{layer}: no compression in every run under any estimator and σ² ({fitting}");
-        if !saturated.is_empty() {
-            t.push_str(&format!("; saturated, so void: {}", where_text(&saturated)));
-        }
-        t.push(')');
+            format!("{layer}: no compression in every run under any estimator or σ²; {fitting}.");
+        void(&mut t);
         return t;
     }
     let onset = median_u32(holds.iter().map(|s| s.onset_epoch).collect());
     let mut t = format!(
-        "{layer}: compresses after epoch ~{onset} under {} in {runs} of {runs} runs",
+        "{layer}: compresses after epoch ~{onset} in {runs} of {runs} runs under {}.",
         where_text(&holds)
     );
     if !other.is_empty() {
-        t.push_str(&format!("; not under {}", where_text(&other)));
+        t.push_str(&format!(" Not under {}.", where_text(&other)));
     }
-    if !saturated.is_empty() {
-        t.push_str(&format!(
-            "; void under {} (saturated)",
-            where_text(&saturated)
-        ));
-    }
-    t.push_str(robustness(v));
-    t.push_str(&format!(" ({fitting})"));
+    void(&mut t);
+    t.push_str(&format!(" {}; {fitting}.", robustness(v)));
     t
 }
 
@@ -368,11 +374,11 @@ fn robustness(v: &[&SettingVerdict]) -> &'static str {
         .iter()
         .all(|(e, (k, _))| *k == 0 || matches!(*e, "kl" | "bd" | "mc"));
     match (some, none) {
-        (false, false) => " — robust across every estimator and σ² tried",
-        (true, false) => " — depends on σ²",
-        (true, true) => " — depends on σ² and on the estimator",
-        (false, true) if pairwise_only => " — robust within pairwise estimators only",
-        (false, true) => " — depends on the estimator",
+        (false, false) => "Robust across every estimator and σ² tried",
+        (true, false) => "Depends on σ²",
+        (true, true) => "Depends on σ² and on the estimator",
+        (false, true) if pairwise_only => "Robust within pairwise estimators only",
+        (false, true) => "Depends on the estimator",
     }
 }
 

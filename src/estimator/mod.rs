@@ -279,7 +279,7 @@ pub struct CommonParams {
     #[arg(long, default_value_t = CommonParams::DEFAULT.seed)]
     pub seed: u64,
     /// Error bars of every estimate: none, or subsample:K (Holmes–Nemenman: the estimator on
-    /// 2..K random disjoint parts, the variance's 1/N scaling fitted; about 1.3 plain passes
+    /// 2..K random disjoint parts, the variance's 1/N scaling fitted; about 1.8 extra passes
     /// for kl/bd at K = 5, K − 1 for the others). MINE and mc report their own without it.
     #[arg(long, default_value = "none", value_parser = parse_error_bars)]
     pub error: subsample::ErrorBars,

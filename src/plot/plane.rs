@@ -256,7 +256,11 @@ pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
             let g = &groups[&k];
             let u = unit.from_nats();
             PlanePanel {
-                title: format!("{} · {} · σ² = {}", k.0, k.1, k.2),
+                title: if g[0].sigma2.is_nan() {
+                    format!("{} · {} · {}", k.0, k.1, k.2)
+                } else {
+                    format!("{} · {} · σ² = {}", k.0, k.1, k.2)
+                },
                 points: g
                     .iter()
                     .map(|r| {

@@ -166,8 +166,9 @@ pub fn write_report(
     }
     progress("verdict");
     let verdict = verdict_lines(&all_rows, out, &mut files)?;
+    let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
     let seeds = (dirs.len() > 1)
-        .then(|| seed_aggregate(&all_rows, out, p.unit, &mut files))
+        .then(|| seed_aggregate(&all_rows, &names, out, p.unit, &mut files))
         .transpose()?;
     progress("compare");
     let comparison = comparison(&all_rows, dirs.len(), out, p.unit, &mut files)?;
@@ -349,10 +350,22 @@ fn verdict_lines(
 /// The runs aggregated over seeds (`aggregate.csv`, `infoplane-mean.png`), or why not.
 fn seed_aggregate(
     rows: &[EstimateRow],
+    names: &[&str],
     out: &Path,
     unit: Unit,
     files: &mut Vec<PathBuf>,
 ) -> Result<(String, Vec<PathBuf>)> {
+    let mut sorted = names.to_vec();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        return Ok((
+            format!(
+                "not aggregated over seeds: two archives have the run name '{}'",
+                w[0]
+            ),
+            Vec::new(),
+        ));
+    }
     let mut by_run: Vec<(PathBuf, table::Estimates)> = Vec::new();
     for r in rows {
         match by_run

@@ -636,7 +636,7 @@ fn verdict_classifies_constructed_trajectories() {
     assert_eq!(find("bin", "edges=30").count(Phase::Falls), 2);
     assert_eq!(
         v.layers,
-        ["l0: compresses after epoch ~300 under kl for σ² = 0.001 in 2 of 2 runs; not under bin (edges=30); kl for σ² = 0.1 — depends on σ² and on the estimator (fitting in 3 of 3 settings)"]
+        ["l0: compresses after epoch ~300 in 2 of 2 runs under kl for σ² = 0.001. Not under bin (edges=30); kl for σ² = 0.1. Depends on σ² and on the estimator; a fitting phase in 3 of 3 settings."]
     );
     // The same flip with σ² only: "depends on σ²".
     let kl_only: Vec<EstimateRow> = rows
@@ -646,7 +646,7 @@ fn verdict_classifies_constructed_trajectories() {
         .collect();
     let v = verdict(&kl_only, 0.05).unwrap();
     assert!(
-        v.layers[0].ends_with("— depends on σ² (fitting in 2 of 2 settings)"),
+        v.layers[0].ends_with("Depends on σ²; a fitting phase in 2 of 2 settings."),
         "{}",
         v.layers[0]
     );
@@ -656,7 +656,7 @@ fn verdict_classifies_constructed_trajectories() {
     let v = verdict(&sat, 0.05).unwrap();
     assert_eq!(v.settings[0].count(Phase::Saturated), 1);
     assert!(
-        v.layers[0].contains("saturated, so void: kl for σ² = 0.001"),
+        v.layers[0].contains("Void (saturated) under kl for σ² = 0.001."),
         "{}",
         v.layers[0]
     );

@@ -753,6 +753,22 @@ fn dpi_snr_compare_plot_and_report_end_to_end() {
         "the report must not need the network"
     );
     assert!(html.contains("gradient SNR"));
+    // It opens with the verdict, one line per layer, before the summary.
+    let verdict = html.find("<h2>Verdict</h2>").expect("a verdict section");
+    assert!(verdict < html.find("<h2>Summary</h2>").unwrap());
+    assert!(html.contains("<li>h1: no trend can be judged (fewer than 3 epochs)</li>"));
+    // Two archives that are not seeds of one configuration (both have seed 7): not aggregated,
+    // and the page says why.
+    let hdf5 = arch.replace("tiny-parquet", "tiny-hdf5");
+    let r = infoplane(d, &["report", arch, &hdf5, "--out", "rep2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(d.join("rep2/index.html")).unwrap();
+    assert!(
+        html.contains("<h2>Over seeds</h2>\n<p>not aggregated over seeds: two archives have the run name 'tiny'</p>"),
+        "{}",
+        &html[..html.len().min(3000)]
+    );
+    assert!(!d.join("rep2/aggregate.csv").exists());
     // The report takes its distances from its estimate passes: the same bytes as `distances`.
     let r = infoplane(d, &["distances", arch, "--out", "dist.csv"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
