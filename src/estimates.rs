@@ -30,6 +30,8 @@ pub struct EstimateRequest {
     pub layers: Option<Vec<String>>,
     /// Epochs.
     pub epochs: Epochs,
+    /// Only these (layer index, epoch) units of the selection, when set (a shard's units).
+    pub units: Option<std::collections::BTreeSet<(usize, u32)>>,
 }
 
 impl EstimateRequest {
@@ -40,7 +42,19 @@ impl EstimateRequest {
             params: EstimatorParams::default(),
             layers: None,
             epochs: Epochs::All,
+            units: None,
         }
+    }
+
+    /// A hash of everything that decides the rows' values and selection: the estimators,
+    /// every parameter, the layers and epochs (the `request` column; `merge` refuses parts
+    /// whose requests differ). The unit filter of a shard is not part of it.
+    pub fn fingerprint(&self) -> String {
+        let text = format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            self.estimators, self.params, self.layers, self.epochs
+        );
+        format!("{:016x}", crate::sweep::fnv1a(text.as_bytes()))
     }
 
     /// Builds (and so checks) the estimators before any work is done.
@@ -59,6 +73,10 @@ struct Shared {
     seed: String,
     /// What runs must share to be aggregated ([`config`]).
     config: String,
+    /// The archive's fingerprint.
+    fingerprint: String,
+    /// The request's fingerprint.
+    request: String,
     labels: Vec<u32>,
     classes: usize,
     inputs: Option<ndarray::Array2<f32>>,
@@ -91,12 +109,21 @@ pub fn estimate_archive(
             "no epoch with activations selected",
         ));
     }
-    let shared = shared(archive, &estimators, &req.params)?;
+    let mut shared = shared(archive, &estimators, &req.params)?;
+    shared.request = req.fingerprint();
+    let keep = |li: usize, e: u32| req.units.as_ref().is_none_or(|u| u.contains(&(li, e)));
     let references = references(archive, &estimators)?;
     let mut cache = ArchiveCache::default();
-    let total = layers.len() * epochs.len();
+    let total = layers
+        .iter()
+        .map(|&li| epochs.iter().filter(|&&e| keep(li, e)).count())
+        .sum();
     let mut rows = Vec::new();
-    for (l, &li) in layers.iter().enumerate() {
+    let mut done = 0;
+    for &li in &layers {
+        if !epochs.iter().any(|&e| keep(li, e)) {
+            continue;
+        }
         for (at, epoch, users) in &references {
             let z = finite_activations(archive, li, *epoch)?;
             let data = shared.layer_epoch(&archive.layers()[li].name, z.view());
@@ -111,11 +138,12 @@ pub fn estimate_archive(
                     })?;
             }
         }
-        for (k, &epoch) in epochs.iter().enumerate() {
+        for &epoch in epochs.iter().filter(|&&e| keep(li, e)) {
             let sink = distances.as_deref_mut();
             let one = estimate_one(archive, &shared, &estimators, &mut cache, (li, epoch), sink)?;
             rows.extend(one);
-            progress(l * epochs.len() + k + 1, total);
+            done += 1;
+            progress(done, total);
         }
     }
     Ok(rows)
@@ -220,6 +248,8 @@ fn shared(
             .seed
             .map_or(String::new(), |s| s.to_string()),
         config: config(archive.manifest()),
+        fingerprint: crate::sweep::fingerprint(archive.manifest()),
+        request: String::new(),
         labels,
         classes,
         inputs,
@@ -290,6 +320,10 @@ fn estimate_one(
     let base = EstimateRow {
         seed: shared.seed.clone(),
         config: shared.config.clone(),
+        fingerprint: shared.fingerprint.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        shard: "all".into(),
+        request: shared.request.clone(),
         ..EstimateRow::base(&shared.run, (li, info), epoch, n, shared.h_y)
     };
     let margin = shared.params.common.saturation_margin;

@@ -29,6 +29,7 @@ pub mod plot;
 pub mod report;
 pub mod rng;
 pub mod selection;
+pub mod sweep;
 pub mod table;
 pub mod text;
 pub mod untrusted;

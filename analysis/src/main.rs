@@ -59,6 +59,10 @@ enum Command {
     /// Join estimate tables on (layer, epoch) and report differences between estimators, runs
     /// or σ² values.
     Compare(compare::Args),
+    /// Merge the parts of a sharded sweep (`estimate --shard`) into one table: refuses
+    /// duplicated units, parts of other versions or requests, and (with --expect) missing units,
+    /// naming them and their shard.
+    Merge(merge::Args),
     /// Aggregate estimates tables of several runs (seeds) of one configuration: n, mean, sd,
     /// standard error and 95 % t-interval per (layer, epoch, estimator, setting).
     Aggregate(aggregate::Args),
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Dpi(a) => dpi::run(a),
         Command::Snr(a) => snr::run(a),
         Command::Compare(a) => compare::run(a),
+        Command::Merge(a) => merge::run(a),
         Command::Aggregate(a) => aggregate::run(a),
         Command::Verdict(a) => verdict::run(a),
         Command::Plot(a) => plot::run(a),

@@ -4,7 +4,7 @@
 //! Columns, in order ([`COLUMNS`]): `run, layer, layer_index, layer_kind, epoch, estimator,
 //! setting, sigma2, sigma2_rule, sigma2_over_nn, i_xz, i_yz, i_yz_lo, i_yz_hi, n, h_y, log_n,
 //! n_eff, saturated, unit, params, i_yz_baseline, warning, i_xz_se, i_yz_se, i_xz_ci_lo,
-//! i_xz_ci_hi, i_yz_ci_lo, i_yz_ci_hi, seed, config`. Information columns (`i_*`, `h_y`, `log_n`)
+//! i_xz_ci_hi, i_yz_ci_lo, i_yz_ci_hi, seed, config, fingerprint, version, shard, request`. Information columns (`i_*`, `h_y`, `log_n`)
 //! are in `unit` (bits or nats) in the file and always in nats in memory. A table from another
 //! tool needs only [`REQUIRED`]; the rest default (`setting` from σ² and its rule, or from
 //! `params`).
@@ -124,6 +124,14 @@ pub struct EstimateRow {
     /// What runs must share to be aggregated: `model=.. dataset=.. layers=name:width,..`
     /// (empty when unknown).
     pub config: String,
+    /// The archive's fingerprint (a hash of its manifest, [`crate::sweep::fingerprint`]).
+    pub fingerprint: String,
+    /// The infoplane version that estimated the row.
+    pub version: String,
+    /// The shard that estimated it (`2/3`, `slice:2/3`, `all`).
+    pub shard: String,
+    /// A hash of the whole request: estimators, every parameter, layers and epochs.
+    pub request: String,
 }
 
 /// The normal 97.5 % quantile: a 95 % interval of one estimate is `value ± Z95 · se`.
@@ -192,12 +200,16 @@ impl EstimateRow {
             i_yz_ci: (f64::NAN, f64::NAN),
             seed: String::new(),
             config: String::new(),
+            fingerprint: String::new(),
+            version: String::new(),
+            shard: String::new(),
+            request: String::new(),
         }
     }
 }
 
 /// Column names, in order.
-pub const COLUMNS: [&str; 31] = [
+pub const COLUMNS: [&str; 35] = [
     "run",
     "layer",
     "layer_index",
@@ -229,6 +241,10 @@ pub const COLUMNS: [&str; 31] = [
     "i_yz_ci_hi",
     "seed",
     "config",
+    "fingerprint",
+    "version",
+    "shard",
+    "request",
 ];
 
 /// Columns a table must have to be read as estimates.
@@ -289,6 +305,10 @@ pub fn to_frame(rows: &[EstimateRow], unit: Unit) -> Result<DataFrame> {
         ("i_yz_ci_hi", info(|r| r.i_yz_ci.1)),
         ("seed", s(|r| &r.seed)),
         ("config", s(|r| &r.config)),
+        ("fingerprint", s(|r| &r.fingerprint)),
+        ("version", s(|r| &r.version)),
+        ("shard", s(|r| &r.shard)),
+        ("request", s(|r| &r.request)),
     ])
 }
 
@@ -381,7 +401,7 @@ pub fn from_table(t: &Table) -> Result<Estimates> {
 /// The text columns (with their defaults when absent).
 fn fill_text(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
     type Text = fn(&mut EstimateRow, String);
-    let texts: [(&str, &str, Text); 9] = [
+    let texts: [(&str, &str, Text); 13] = [
         ("run", "", |r, v| r.run = v),
         ("layer", "", |r, v| r.layer = v),
         ("layer_kind", "unknown", |r, v| r.layer_kind = v),
@@ -391,6 +411,10 @@ fn fill_text(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
         ("warning", "", |r, v| r.warning = v),
         ("seed", "", |r, v| r.seed = v),
         ("config", "", |r, v| r.config = v),
+        ("fingerprint", "", |r, v| r.fingerprint = v),
+        ("version", "", |r, v| r.version = v),
+        ("shard", "", |r, v| r.shard = v),
+        ("request", "", |r, v| r.request = v),
     ];
     for (c, d, set) in texts {
         let v = t

@@ -9,6 +9,7 @@ pub mod estimate;
 pub mod export;
 pub mod import;
 pub mod inspect;
+pub mod merge;
 pub mod plot;
 pub mod report;
 pub mod snr;

@@ -9,6 +9,7 @@ mod fuzz;
 mod hostile;
 mod science;
 mod seeds;
+mod sweep;
 
 use common::*;
 
