@@ -81,16 +81,39 @@ fn summarise(d: &DistanceStats, squared: bool) -> ([f64; 4], Vec<f64>) {
     ([min, median(&nn), mean, max], pct)
 }
 
+/// How the distance pass runs and what it covers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistanceOptions {
+    /// f32 or f64.
+    pub precision: Precision,
+    /// Rows per tile.
+    pub tile: usize,
+    /// Percentiles and histograms of d² instead of d.
+    pub squared: bool,
+    /// Only these (layer index, epoch) units of the selection (a shard's), when set.
+    pub units: Option<std::collections::BTreeSet<(usize, u32)>>,
+}
+
+impl Default for DistanceOptions {
+    fn default() -> Self {
+        DistanceOptions {
+            precision: Precision::F32,
+            tile: crate::estimator::pairwise::PassOptions::DEFAULT_TILE,
+            squared: false,
+            units: None,
+        }
+    }
+}
+
 /// Runs the distance pass on every selected (layer, epoch).
 pub fn distances_archive(
     archive: &Archive,
     layers: Option<&[String]>,
     epochs: &Epochs,
-    precision: Precision,
-    tile: usize,
-    squared: bool,
+    o: &DistanceOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<DistanceReport> {
+    let (precision, tile, squared) = (o.precision, o.tile, o.squared);
     let layers = selection::layers(archive, layers)?;
     let epochs = epochs.resolve(archive)?;
     if epochs.is_empty() {
@@ -99,15 +122,19 @@ pub fn distances_archive(
             "no epoch with activations selected",
         ));
     }
+    let keep = |li: usize, e: u32| o.units.as_ref().is_none_or(|u| u.contains(&(li, e)));
     let labels = archive.labels()?;
-    let total = layers.len() * epochs.len();
+    let total = layers
+        .iter()
+        .map(|&li| epochs.iter().filter(|&&e| keep(li, e)).count())
+        .sum();
     let mut report = DistanceReport {
         squared,
         ..DistanceReport::default()
     };
     for &li in &layers {
         let info = &archive.layers()[li];
-        for &epoch in &epochs {
+        for &epoch in epochs.iter().filter(|&&e| keep(li, e)) {
             let z = archive.activations_at(li, epoch)?;
             if z.iter().any(|v| !v.is_finite()) {
                 return Err(Error::request(

@@ -8,6 +8,7 @@ use infoplane::distances;
 use infoplane::estimator::pairwise::{PassOptions, Precision};
 use infoplane::plot;
 use infoplane::selection::Epochs;
+use infoplane::sweep::{self, Shard};
 
 use super::{bar, beside, parse_epochs, Outcome};
 
@@ -35,12 +36,20 @@ pub struct Args {
     /// Output table (.csv or .parquet); the histograms go beside it as <stem>-histogram.csv.
     #[arg(long)]
     out: PathBuf,
+    /// Only shard i of n of the (layer, epoch) units (i/n by a stable hash, slice:i/n in
+    /// contiguous slices of equal cost), as `estimate --shard`.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<Shard>,
     /// Also draw one histogram plot per layer (PNG and SVG) into this directory.
     #[arg(long)]
     plot: Option<PathBuf>,
     /// Epochs to overlay in the plots: all (of those measured), last, every:K, or a list.
     #[arg(long, default_value = "all", value_parser = parse_epochs)]
     plot_epochs: Epochs,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    Shard::parse(s).map_err(|e| e.to_string())
 }
 
 /// Runs `distances`.
@@ -55,13 +64,34 @@ pub fn run(a: Args) -> Outcome {
     }
     let archive = Archive::open(&a.dir)?;
     let pb = bar("distances");
+    let units = match &a.shard {
+        Some(shard) => {
+            let mut req = infoplane::estimates::EstimateRequest::new(&[]);
+            req.layers = a.layers.clone();
+            req.epochs = a.epochs.clone();
+            let all = sweep::units(std::slice::from_ref(&archive), &req)?;
+            let mine = sweep::assign(&all, shard);
+            Some(
+                all.iter()
+                    .zip(mine)
+                    .filter(|(_, m)| *m)
+                    .map(|(u, _)| (u.layer.0, u.epoch))
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    let opts = distances::DistanceOptions {
+        precision: a.precision,
+        tile: a.tile,
+        squared: a.squared,
+        units,
+    };
     let report = distances::distances_archive(
         &archive,
         a.layers.as_deref(),
         &a.epochs,
-        a.precision,
-        a.tile,
-        a.squared,
+        &opts,
         &mut |d, t| {
             pb.set_length(t as u64);
             pb.set_position(d as u64);

@@ -7,7 +7,6 @@ use anyhow::bail;
 use infoplane::archive::{fsutil, Archive};
 use infoplane::diagnostics::snr;
 use infoplane::distances;
-use infoplane::estimator::pairwise::{PassOptions, Precision};
 use infoplane::plot;
 use infoplane::selection::Epochs;
 use infoplane::table::estimates;
@@ -88,9 +87,7 @@ pub fn run(a: Args) -> Outcome {
                 &archive,
                 None,
                 &Epochs::All,
-                Precision::F32,
-                PassOptions::DEFAULT_TILE,
-                false,
+                &distances::DistanceOptions::default(),
                 &mut |_, _| {},
             )?;
             let names: Vec<String> = archive.layers().iter().map(|l| l.name.clone()).collect();

@@ -259,4 +259,47 @@ fn the_snakemake_workflow_runs_on_two_local_cores() {
     for f in ["dpi.txt", "violations.csv", "verdict.txt", "verdict.csv"] {
         assert!(d.join("out").join(f).exists(), "{f}");
     }
+    // The parts folder is a Hive-style dataset that pyarrow and polars read as it is.
+    let python = snakemake().with_file_name("python");
+    let read = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import pyarrow.dataset as ds, polars as pl; t = ds.dataset('out/parts', format='parquet', partitioning='hive').to_table(); f = pl.scan_parquet('out/parts/**/*.parquet', hive_partitioning=True).collect(); print(t.num_rows, sorted(set(t.column('part').to_pylist())), f.height)",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout).trim(),
+        "60 [1, 2, 3] 60",
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+}
+
+#[test]
+fn distance_shards_cover_the_unsharded_table() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let [a, _] = archives();
+    let lines = |f: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(d.join(f)).unwrap();
+        text.lines().skip(1).map(String::from).collect()
+    };
+    assert_eq!(infoplane(d, &["distances", &a, "--out", "all.csv"]).code, 0);
+    let mut parts = Vec::new();
+    for i in 1..=2 {
+        let out = format!("d{i}.csv");
+        let r = infoplane(
+            d,
+            &["distances", &a, "--shard", &format!("{i}/2"), "--out", &out],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        parts.extend(lines(&out));
+    }
+    let mut all = lines("all.csv");
+    all.sort();
+    parts.sort();
+    assert_eq!(parts, all);
+    assert_eq!(all.len(), 6);
 }
