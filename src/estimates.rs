@@ -54,7 +54,7 @@ impl EstimateRequest {
             "{:?}|{:?}|{:?}|{:?}",
             self.estimators, self.params, self.layers, self.epochs
         );
-        format!("{:016x}", crate::sweep::fnv1a(text.as_bytes()))
+        format!("{:016x}", crate::hash::fnv1a(text.as_bytes()))
     }
 
     /// Builds (and so checks) the estimators before any work is done.
@@ -248,7 +248,7 @@ fn shared(
             .seed
             .map_or(String::new(), |s| s.to_string()),
         config: config(archive.manifest()),
-        fingerprint: crate::sweep::fingerprint(archive.manifest()),
+        fingerprint: archive.manifest().fingerprint(),
         request: String::new(),
         labels,
         classes,

@@ -23,6 +23,7 @@ pub mod distances;
 pub mod error;
 pub mod estimates;
 pub mod estimator;
+pub mod hash;
 pub mod labels;
 pub mod notice;
 pub mod plot;

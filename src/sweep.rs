@@ -21,18 +21,11 @@ use crate::estimates::{self, EstimateRequest};
 use crate::table::estimates::{self as table, EstimateRow};
 use crate::table::Table;
 
-/// 64-bit FNV-1a: a stable hash (the same on every platform and version).
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+pub use crate::hash::fnv1a;
 
-/// The archive's fingerprint: FNV-1a of its manifest as JSON (run, layers, epochs, sizes), 16
-/// hex digits.
+/// The archive's fingerprint ([`Manifest::fingerprint`]).
 pub fn fingerprint(m: &Manifest) -> String {
-    let json = serde_json::to_vec(m).unwrap_or_default();
-    format!("{:016x}", fnv1a(&json))
+    m.fingerprint()
 }
 
 /// How units are dealt to shards.

@@ -265,6 +265,15 @@ pub struct Hdf5Metadata {
 }
 
 impl Manifest {
+    /// The archive's fingerprint: FNV-1a of the manifest as JSON (run, layers, epochs, sizes,
+    /// backend), 16 hex digits; the `fingerprint` column and the sweep's unit keys.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        format!("{:016x}", crate::hash::fnv1a(&json))
+    }
+}
+
+impl Manifest {
     /// Index of the layer called `name`.
     pub fn layer_index(&self, name: &str) -> Option<usize> {
         self.layers.iter().position(|l| l.name == name)

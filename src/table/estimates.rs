@@ -124,7 +124,7 @@ pub struct EstimateRow {
     /// What runs must share to be aggregated: `model=.. dataset=.. layers=name:width,..`
     /// (empty when unknown).
     pub config: String,
-    /// The archive's fingerprint (a hash of its manifest, [`crate::sweep::fingerprint`]).
+    /// The archive's fingerprint (a hash of its manifest, [`crate::archive::Manifest::fingerprint`]).
     pub fingerprint: String,
     /// The infoplane version that estimated the row.
     pub version: String,
