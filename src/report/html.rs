@@ -51,7 +51,7 @@ fn img_tags(files: &[PathBuf]) -> Result<String> {
     Ok(s)
 }
 
-const HEAD: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>infoplane report</title>\n<style>body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em}img{max-width:100%;border:1px solid #ddd;margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}li{margin:2px 0}</style></head><body>\n<h1>infoplane report</h1>\n";
+const HEAD: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\"><title>infoplane report</title>\n<style>.ip-controls{margin:6px 0;line-height:2}#ip-svg{border:1px solid #ddd}body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em}img{max-width:100%;border:1px solid #ddd;margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}li{margin:2px 0}</style></head><body>\n<h1>infoplane report</h1>\n";
 
 /// The whole page.
 pub fn render(data: &ReportData) -> Result<String> {
@@ -61,6 +61,7 @@ pub fn render(data: &ReportData) -> Result<String> {
         let _ = writeln!(html, "<li>{}</li>", esc(v));
     }
     html.push_str("</ul>\n");
+    html.push_str(&data.interactive);
     if let Some((text, plots)) = &data.seeds {
         let _ = write!(
             html,
@@ -83,16 +84,16 @@ pub fn render(data: &ReportData) -> Result<String> {
         let [plane, acc, snr, dist] = &run.plots;
         let _ = write!(
             html,
-            "<h2>{}</h2>\n<pre>{}</pre>\n<h3>Information plane</h3>\n{}\n<h3>Data-processing inequality and bounds</h3>\n<pre>{}</pre>\n<h3>Accuracy</h3>\n{}\n<h3>Gradient signal-to-noise</h3>\n<p>{}</p>\n{}\n<h3>Pairwise distances{}</h3>\n{}\n",
+            "<h2>{}</h2>\n<h3>Accuracy</h3>\n{}\n<h3>Gradient signal-to-noise</h3>\n<p>{}</p>\n{}\n<h3>Pairwise distances{}</h3>\n{}\n<h3>Data-processing inequality and bounds</h3>\n<details><summary>the checks, grouped by layer pair over σ²</summary><pre>{}</pre></details>\n<details><summary>static information planes (one panel per estimator and σ²)</summary>{}</details>\n<details><summary>the archive</summary><pre>{}</pre></details>\n",
             esc(&run.name),
-            esc(&run.summary),
-            img_tags(plane)?,
-            esc(&run.dpi_text),
             img_tags(acc)?,
             esc(run.snr_text.as_deref().unwrap_or("no gradient statistics in this archive")),
             img_tags(snr)?,
             run.last_epoch.map_or(String::new(), |e| format!(" (epochs up to {e})")),
             img_tags(dist)?,
+            esc(&run.dpi_text),
+            img_tags(plane)?,
+            esc(&run.summary),
         );
     }
     let _ = match &data.comparison {

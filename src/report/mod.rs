@@ -3,6 +3,7 @@
 //! CSVs, plots and a [`ReportData`] that [`html`] turns into a self-contained `index.html`.
 
 pub mod html;
+pub mod interactive;
 
 use std::path::{Path, PathBuf};
 
@@ -110,6 +111,8 @@ pub struct ReportData {
     pub seeds: Option<(String, Vec<PathBuf>)>,
     /// The estimators of the tables.
     pub estimators: Vec<String>,
+    /// The interactive information plane ([`interactive::section`]).
+    pub interactive: String,
 }
 
 /// What a report wrote.
@@ -153,6 +156,7 @@ pub fn write_report(
     let mut findings = Vec::new();
     let mut runs = Vec::new();
     let mut all_rows = Vec::new();
+    let mut all_violations = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for dir in dirs {
         let archive = Archive::open(dir)?;
@@ -160,7 +164,9 @@ pub fn write_report(
         while !seen.insert(stem.clone()) {
             stem.push('_');
         }
-        let (run, rows) = gather_run(&archive, &stem, out, p, &mut files, &mut findings, progress)?;
+        let (run, rows, v) =
+            gather_run(&archive, &stem, out, p, &mut files, &mut findings, progress)?;
+        all_violations.extend(v);
         runs.push(run);
         all_rows.extend(rows);
     }
@@ -190,6 +196,7 @@ pub fn write_report(
         verdict,
         seeds,
         estimators: p.estimator.clone(),
+        interactive: interactive::section(&all_rows, &all_violations, p.unit),
     };
     crate::archive::fsutil::write_atomic(&out.join("index.html"), html::render(&data)?.as_bytes())?;
     let mut all = data.files;
@@ -211,7 +218,7 @@ fn gather_run(
     files: &mut Vec<PathBuf>,
     findings: &mut Vec<String>,
     progress: &mut dyn FnMut(&str),
-) -> Result<(RunReport, Vec<EstimateRow>)> {
+) -> Result<(RunReport, Vec<EstimateRow>, Vec<dpi::Violation>)> {
     let name = archive.manifest().run.name.clone();
     progress(&format!(
         "{stem}: estimating, with the distances from the same passes"
@@ -257,7 +264,7 @@ fn gather_run(
         plots,
         name,
     };
-    Ok((run, rows))
+    Ok((run, rows, v))
 }
 
 /// The run's plots: information plane, accuracy, SNR (when there are gradient statistics),
