@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential pkg-config libhdf5-dev libopenblas-dev libfontconfig1-dev python3-venv python3-pip time fonts-dejavu-core)
+packages=(build-essential pkg-config libhdf5-dev libopenblas-dev libfontconfig1-dev python3-venv python3-pip time fonts-dejavu-core chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

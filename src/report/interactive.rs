@@ -89,7 +89,8 @@ fn findings(v: &[Violation]) -> HashMap<(String, String, String, String, u32), S
 /// The data of the viewer: columnar JSON of `rows` in `unit`, with the definite findings.
 pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> String {
     let k = unit.from_nats();
-    let (mut runs, mut ests, mut sets, mut layers) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut runs, mut ests, mut sets, mut layers) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut layer_of: Vec<(usize, String)> = rows
         .iter()
         .map(|r| (r.layer_index, r.layer.clone()))
@@ -103,7 +104,13 @@ pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> 
     let mut cols: [Vec<String>; 13] = Default::default();
     for r in rows {
         let dpi = found
-            .get(&(r.run.clone(), r.estimator.clone(), r.setting.clone(), r.layer.clone(), r.epoch))
+            .get(&(
+                r.run.clone(),
+                r.estimator.clone(),
+                r.setting.clone(),
+                r.layer.clone(),
+                r.epoch,
+            ))
             .map_or("\"\"".into(), |t| string(t));
         let v = [
             index(&mut runs, &r.run).to_string(),
@@ -131,7 +138,9 @@ pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> 
             (a.to_string(), b.to_string())
         })
         .unzip();
-    let names = ["run", "est", "set", "layer", "epoch", "s2", "x", "y", "lo", "hi", "xse", "yse"];
+    let names = [
+        "run", "est", "set", "layer", "epoch", "s2", "x", "y", "lo", "hi", "xse", "yse",
+    ];
     let mut json = format!(
         "{{\"unit\":{},\"hy\":{},\"logn\":{},\"runs\":{},\"estimators\":{},\"settings\":{},\"layers\":{}",
         string(&unit.to_string()),
@@ -143,9 +152,18 @@ pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> 
         list(&layers, |s| string(s)),
     );
     for (name, c) in names.iter().zip(&cols) {
+        // An all-NaN column (no bracket, no error bars) is left out: the viewer reads null.
+        if c.iter().all(|v| v == "null") && ["lo", "hi", "xse", "yse"].contains(name) {
+            continue;
+        }
         let _ = write!(json, ",\"{name}\":[{}]", c.join(","));
     }
-    let _ = write!(json, ",\"sat\":[{}],\"dpi\":[{}]}}", sat.join(","), dpi.join(","));
+    let _ = write!(
+        json,
+        ",\"sat\":[{}],\"dpi\":[{}]}}",
+        sat.join(","),
+        dpi.join(",")
+    );
     json
 }
 
@@ -177,6 +195,9 @@ mod tests {
         assert_eq!(num(1e-7), "0.0000001");
         assert_eq!(num(12.0), "12");
         assert_eq!(num(f64::NAN), "null");
-        assert_eq!(string("a\"b</script>\n"), "\"a\\\"b\\u003c/script>\\u000a\"");
+        assert_eq!(
+            string("a\"b</script>\n"),
+            "\"a\\\"b\\u003c/script>\\u000a\""
+        );
     }
 }

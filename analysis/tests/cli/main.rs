@@ -4,6 +4,7 @@
 
 use infoplane::archive::numpy;
 
+mod browser;
 mod common;
 mod fuzz;
 mod hostile;

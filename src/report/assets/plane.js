@@ -7,6 +7,11 @@
   const NS = "http://www.w3.org/2000/svg";
   const W = 720, H = 500, M = { l: 64, r: 20, t: 20, b: 48 };
   const n = D.x.length;
+  // Columns that are all NaN (no bracket, no error bars) are left out of the data.
+  const val = (k, i) => (D[k] ? D[k][i] : null);
+  // Max and min of many values (spreading 10^5 arguments into Math.max overflows the stack).
+  const maxOf = (v, init) => v.reduce((a, b) => (b > a ? b : a), init);
+  const minOf = (v, init) => v.reduce((a, b) => (b < a ? b : a), init);
   const state = { run: 0, est: 0, setting: 0, epoch: 0, view: "plane", playing: null };
 
   // Viridis at t in [0, 1] (8 anchors, linear between them).
@@ -103,9 +108,9 @@
   function tip(i) {
     const f = (v) => (Number.isFinite(v) ? fmt(v) : "-");
     let t = D.layers[D.layer[i]] + " · epoch " + D.epoch[i] + " · " + D.estimators[D.est[i]] + " " + D.settings[D.set[i]] +
-      "\nI(X;Z) = " + f(D.x[i]) + (Number.isFinite(D.xse[i]) ? " ± " + f(D.xse[i]) : "") +
-      "\nI(Y;Z) = " + f(D.y[i]) + (Number.isFinite(D.yse[i]) ? " ± " + f(D.yse[i]) : "") +
-      (Number.isFinite(D.lo[i]) ? "\nbracket [" + f(D.lo[i]) + ", " + f(D.hi[i]) + "]" : "") + " " + D.unit;
+      "\nI(X;Z) = " + f(D.x[i]) + (Number.isFinite(val("xse", i)) ? " ± " + f(val("xse", i)) : "") +
+      "\nI(Y;Z) = " + f(D.y[i]) + (Number.isFinite(val("yse", i)) ? " ± " + f(val("yse", i)) : "") +
+      (Number.isFinite(val("lo", i)) ? "\nbracket [" + f(val("lo", i)) + ", " + f(val("hi", i)) + "]" : "") + " " + D.unit;
     if (D.sat[i]) t += "\nsaturated";
     if (D.dpi[i]) t += "\nDPI: " + D.dpi[i];
     return t;
@@ -117,8 +122,8 @@
     const rows = [];
     for (let i = 0; i < n; i++) if (D.run[i] === state.run && D.est[i] === state.est && D.set[i] === cur.id) rows.push(i);
     const finite = rows.filter((i) => Number.isFinite(D.x[i]) && Number.isFinite(D.y[i]));
-    const xmax = Math.max(D.logn * 1.03, ...finite.map((i) => D.x[i])) || 1;
-    const ymax = Math.max(D.hy * 1.08, ...finite.map((i) => Math.max(D.y[i], Number.isFinite(D.hi[i]) ? D.hi[i] : 0))) || 1;
+    const xmax = maxOf(finite.map((i) => D.x[i]), D.logn * 1.03) || 1;
+    const ymax = maxOf(finite.map((i) => Math.max(D.y[i], Number.isFinite(val("hi", i)) ? val("hi", i) : 0)), D.hy * 1.08) || 1;
     const [sx, sy] = axes(svg, [0, xmax], [0, ymax], "I(X;Z) [" + D.unit + "]", "I(Y;Z) [" + D.unit + "]", false);
     el("line", { x1: sx(0), x2: sx(xmax), y1: sy(D.hy), y2: sy(D.hy), stroke: "#444", "stroke-dasharray": "5,4" }, svg);
     el("line", { x1: sx(D.logn), x2: sx(D.logn), y1: sy(0), y2: sy(ymax), stroke: "#444", "stroke-dasharray": "5,4" }, svg);
@@ -128,8 +133,8 @@
     const g = el("g", { id: "ip-points" }, svg);
     for (const i of finite) {
       const c = viridis(frac(D.epoch[i]));
-      if (Number.isFinite(D.xse[i]) || Number.isFinite(D.yse[i])) {
-        const dx = Number.isFinite(D.xse[i]) ? 1.96 * D.xse[i] : 0, dy = Number.isFinite(D.yse[i]) ? 1.96 * D.yse[i] : 0;
+      if (Number.isFinite(val("xse", i)) || Number.isFinite(val("yse", i))) {
+        const dx = Number.isFinite(val("xse", i)) ? 1.96 * val("xse", i) : 0, dy = Number.isFinite(val("yse", i)) ? 1.96 * val("yse", i) : 0;
         el("rect", { x: sx(D.x[i] - dx), y: sy(D.y[i] + dy), width: Math.max(1, sx(D.x[i] + dx) - sx(D.x[i] - dx)), height: Math.max(1, sy(D.y[i] - dy) - sy(D.y[i] + dy)), fill: c, opacity: 0.12 }, g);
       }
       const dot = el("circle", { cx: sx(D.x[i]), cy: sy(D.y[i]), r: D.epoch[i] === selected ? 6 : 3, fill: c,
@@ -141,8 +146,8 @@
     const sel = finite.filter((i) => D.epoch[i] === selected).sort((a, b) => D.layer[a] - D.layer[b]);
     el("polyline", { points: sel.map((i) => sx(D.x[i]) + "," + sy(D.y[i])).join(" "), fill: "none", stroke: "#222", "stroke-width": 1.5 }, svg);
     for (const i of sel) {
-      if ($("ip-band").checked && Number.isFinite(D.lo[i]) && Number.isFinite(D.hi[i]))
-        el("line", { x1: sx(D.x[i]), x2: sx(D.x[i]), y1: sy(D.lo[i]), y2: sy(D.hi[i]), stroke: "crimson", "stroke-width": 3, opacity: 0.6 }, svg);
+      if ($("ip-band").checked && Number.isFinite(val("lo", i)) && Number.isFinite(val("hi", i)))
+        el("line", { x1: sx(D.x[i]), x2: sx(D.x[i]), y1: sy(val("lo", i)), y2: sy(val("hi", i)), stroke: "crimson", "stroke-width": 3, opacity: 0.6 }, svg);
       el("text", { x: sx(D.x[i]) + 7, y: sy(D.y[i]) - 7, "font-size": 12 }, svg).textContent = D.layers[D.layer[i]];
     }
   }
@@ -157,8 +162,8 @@
     }
     if (!pts.length) return;
     const lx = pts.map((i) => Math.log10(D.s2[i]));
-    const xr = [Math.min(...lx), Math.max(...lx)];
-    const [sx, sy] = axes(svg, xr, [0, Math.max(D.logn, ...pts.map((i) => D.x[i])) * 1.03], "σ² (log)", "I(X;Z) [" + D.unit + "] at epoch " + selected, true);
+    const xr = [minOf(lx, Infinity), maxOf(lx, -Infinity)];
+    const [sx, sy] = axes(svg, xr, [0, maxOf(pts.map((i) => D.x[i]), D.logn) * 1.03], "σ² (log)", "I(X;Z) [" + D.unit + "] at epoch " + selected, true);
     const byLayer = {};
     for (const i of pts) (byLayer[D.layer[i]] = byLayer[D.layer[i]] || []).push(i);
     const L = D.layers.length;
