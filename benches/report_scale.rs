@@ -27,7 +27,8 @@ fn main() {
                         estimator: (*est).to_string(),
                         setting: format!("{sigma2:.6}"),
                         sigma2,
-                        i_xz: 8.3 * (1.0 - t * 0.3) / (1.0 + layer as f64 * 0.3) / (1.0 + sigma2) + k as f64 * 0.01,
+                        i_xz: 8.3 * (1.0 - t * 0.3) / (1.0 + layer as f64 * 0.3) / (1.0 + sigma2)
+                            + k as f64 * 0.01,
                         i_yz: 0.69 * t.sqrt() / (1.0 + sigma2 * 0.1),
                         i_yz_lo: 0.6 * t,
                         i_yz_hi: 0.69,

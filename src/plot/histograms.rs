@@ -50,7 +50,8 @@ fn x_range(epochs: &[(u32, &[HistogramBin])]) -> (f64, f64) {
         }
     }
     if lo.is_finite() && hi > lo {
-        (lo, hi)
+        // A margin of a quarter decade on the right: the last peak is drawn whole.
+        (lo, hi * 10f64.powf(0.25))
     } else {
         (1e-3, 1.0)
     }
@@ -85,6 +86,8 @@ fn draw_histograms<DB: DrawingBackend>(
             "pairwise distance ||z_i - z_j|| (not squared), log scale"
         })
         .y_desc("fraction of pairs per decade of distance")
+        .x_label_formatter(&|v| super::axis_label(*v))
+        .y_label_formatter(&|v| super::axis_label(*v))
         .label_style(("sans-serif", 14))
         .draw()?;
     let last = epochs.len().saturating_sub(1).max(1) as f64;

@@ -1,4 +1,4 @@
-//! Line plots (SNR per layer, accuracy) with a legend.
+//! Line plots (accuracy, comparisons) with a legend.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,6 @@ use plotters::prelude::*;
 
 use super::{plot_err, viridis, write_png, DrawResult};
 use crate::archive::EpochMetrics;
-use crate::diagnostics::snr::{SnrReport, SnrRow};
 use crate::error::{Error, Result};
 
 /// One line of a line plot: (label, colour index, dashed, points).
@@ -48,13 +47,7 @@ fn bounds(curves: &[Curve], ok: impl Fn(&&(f64, f64)) -> bool) -> (f64, f64, f64
 macro_rules! draw_curves {
     ($chart:expr, $x_desc:expr, $y_desc:expr, $curves:expr, $colour:expr, $ok:expr) => {{
         let mut chart = $chart;
-        let tick = |v: &f64| {
-            if *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e4) {
-                format!("{v:.0e}")
-            } else {
-                format!("{}", (v * 1e4).round() / 1e4)
-            }
-        };
+        let tick = |v: &f64| super::axis_label(*v);
         chart
             .configure_mesh()
             .x_desc($x_desc)
@@ -124,44 +117,6 @@ fn draw_lines<DB: DrawingBackend>(
         draw_curves!(c, x_desc, y_desc, curves, colour, ok);
     }
     Ok(())
-}
-
-/// The SNR plot: ||Mean||_F/||W||_F (solid) and ||STD||_F/||W||_F (dashed) per layer against
-/// the epoch, log-log, one colour per layer.
-pub fn plot_snr(r: &SnrReport, stem: &Path) -> Result<Vec<PathBuf>> {
-    let mut layers: Vec<&str> = Vec::new();
-    for row in &r.rows {
-        if !layers.contains(&row.layer.as_str()) {
-            layers.push(&row.layer);
-        }
-    }
-    let mut curves: Vec<Curve> = Vec::new();
-    for (k, l) in layers.iter().enumerate() {
-        let pts = |f: fn(&SnrRow) -> f64| {
-            r.rows
-                .iter()
-                .filter(|x| x.layer == *l)
-                .map(|x| (f64::from(x.epoch), f(x)))
-                .collect::<Vec<_>>()
-        };
-        let t = r
-            .transitions
-            .iter()
-            .find(|t| t.layer == *l)
-            .and_then(|t| t.epoch);
-        let note = t.map_or(String::new(), |e| format!(", transition at epoch {e}"));
-        curves.push((format!("{l} mean{note}"), k, false, pts(|x| x.mean_over_w)));
-        curves.push((format!("{l} std"), k, true, pts(|x| x.std_over_w)));
-    }
-    lines(
-        stem,
-        &format!("{}: gradient signal and noise per layer", r.run),
-        "epoch (log)",
-        "||Mean||_F / ||W||_F (solid), ||STD||_F / ||W||_F (dashed)",
-        &curves,
-        layers.len(),
-        true,
-    )
 }
 
 /// Train (solid) and validation (dashed) accuracy against the epoch.

@@ -14,6 +14,32 @@ pub fn viridis(t: f64) -> RGBColor {
     ViridisRGB.get_color(t.clamp(0.0, 1.0))
 }
 
+/// An axis label without float noise: at most 4 significant digits with trailing zeros
+/// dropped (`0.3`, `12`, `0.05`), and `1e-7`-style exponents below 1e-3 and from 1e5 on (the
+/// decades of a log axis read `1e-4`, `0.001`, `0.01`, `0.1`, `1`, `10`).
+pub fn axis_label(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.3e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        return format!("{m}e{e}");
+    }
+    let digits = (3 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 pub(crate) fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::format(path, format!("cannot draw the plot: {e}"))
 }
@@ -65,7 +91,34 @@ pub(crate) type DrawResult<T, DB> =
 pub mod histograms;
 pub mod lines;
 pub mod plane;
+pub mod snr;
 
 pub use histograms::distance_histograms;
 pub use lines::{lines, Curve};
 pub use plane::{information_plane, PlanePanel};
+
+#[cfg(test)]
+mod tests {
+    use super::axis_label;
+
+    #[test]
+    fn axis_labels_have_no_float_noise() {
+        for (v, want) in [
+            (0.3, "0.3"),
+            (0.1 + 0.2, "0.3"),
+            (0.6000000000000001, "0.6"),
+            (1e-7, "1e-7"),
+            (12.0, "12"),
+            (20.0, "20"),
+            (0.0001, "1e-4"),
+            (0.001, "0.001"),
+            (2.5e-5, "2.5e-5"),
+            (123_456.0, "1.235e5"),
+            (0.0, "0"),
+            (-0.05, "-0.05"),
+            (1234.5678, "1235"),
+        ] {
+            assert_eq!(axis_label(v), want, "{v}");
+        }
+    }
+}

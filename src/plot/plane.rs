@@ -149,6 +149,8 @@ fn draw_panel<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc(format!("I(X;Z) [{}]", panel.unit))
         .y_desc(format!("I(Y;Z) [{}]", panel.unit))
+        .x_label_formatter(&|v| super::axis_label(*v))
+        .y_label_formatter(&|v| super::axis_label(*v))
         .label_style(("sans-serif", 12))
         .draw()?;
     let dashed =

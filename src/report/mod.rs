@@ -288,7 +288,7 @@ fn run_plots(
         )?,
         plot::lines::plot_accuracy(name, &archive.metrics()?, &at("accuracy"))?,
         match snr {
-            Some(s) => plot::lines::plot_snr(s, &at("snr"))?,
+            Some(s) => plot::snr::plot_snr(s, &at("snr"))?,
             None => Vec::new(),
         },
         plot::histograms::layer_histograms(name, &layer_names, dist, &at("plots"), None)?,

@@ -75,7 +75,7 @@ pub fn run(a: Args) -> Outcome {
     }
     let files = match a.kind {
         Kind::Infoplane => plane(&a)?,
-        Kind::Snr => plot::lines::plot_snr(&snr::snr_archive(&Archive::open(&a.input)?)?, &a.out)?,
+        Kind::Snr => plot::snr::plot_snr(&snr::snr_archive(&Archive::open(&a.input)?)?, &a.out)?,
         Kind::Accuracy => {
             let archive = Archive::open(&a.input)?;
             let run = &archive.manifest().run.name;

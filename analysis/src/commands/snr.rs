@@ -45,7 +45,7 @@ pub fn run(a: Args) -> Outcome {
         out!("wrote {} ({} rows)", out.display(), r.rows.len());
     }
     if let Some(dir) = &a.plot {
-        let files = plot::lines::plot_snr(&r, &dir.join("snr"))?;
+        let files = plot::snr::plot_snr(&r, &dir.join("snr"))?;
         out!("wrote {} plots in {}", files.len(), dir.display());
     }
     Ok(ExitCode::SUCCESS)
