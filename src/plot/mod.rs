@@ -90,6 +90,7 @@ pub(crate) type DrawResult<T, DB> =
 
 pub mod histograms;
 pub mod lines;
+pub mod movie;
 pub mod plane;
 pub mod snr;
 

@@ -39,30 +39,7 @@ pub struct PlanePanel {
 /// Points whose I(X;Z) or I(Y;Z) is not finite cannot be placed and are left out; so are
 /// infinite bracket ends and reference lines.
 pub fn information_plane(stem: &Path, panels: &[PlanePanel], band: bool) -> Result<Vec<PathBuf>> {
-    let nan_if_infinite = |v: f64| if v.is_finite() { v } else { f64::NAN };
-    let finite: Vec<PlanePanel> = panels
-        .iter()
-        .map(|p| PlanePanel {
-            points: p
-                .points
-                .iter()
-                .filter(|q| q.2.is_finite() && q.3.is_finite())
-                .map(|q| {
-                    (
-                        q.0,
-                        q.1,
-                        q.2,
-                        q.3,
-                        nan_if_infinite(q.4),
-                        nan_if_infinite(q.5),
-                    )
-                })
-                .collect(),
-            h_y: nan_if_infinite(p.h_y),
-            log_n: nan_if_infinite(p.log_n),
-            ..p.clone()
-        })
-        .collect();
+    let finite: Vec<PlanePanel> = panels.iter().map(placeable).collect();
     let panels = finite.as_slice();
     let cols = (panels.len() as f64).sqrt().ceil().max(1.0) as usize;
     let rows = panels.len().div_ceil(cols).max(1);
@@ -70,6 +47,62 @@ pub fn information_plane(stem: &Path, panels: &[PlanePanel], band: bool) -> Resu
     render!(stem, size, |root| draw_planes(
         &root, panels, cols, rows, band
     ))
+}
+
+/// The panel without the points that cannot be placed (non-finite I(X;Z) or I(Y;Z)), infinite
+/// bracket ends and reference lines as NaN.
+fn placeable(p: &PlanePanel) -> PlanePanel {
+    let nan_if_infinite = |v: f64| if v.is_finite() { v } else { f64::NAN };
+    PlanePanel {
+        points: p
+            .points
+            .iter()
+            .filter(|q| q.2.is_finite() && q.3.is_finite())
+            .map(|q| {
+                (
+                    q.0,
+                    q.1,
+                    q.2,
+                    q.3,
+                    nan_if_infinite(q.4),
+                    nan_if_infinite(q.5),
+                )
+            })
+            .collect(),
+        h_y: nan_if_infinite(p.h_y),
+        log_n: nan_if_infinite(p.log_n),
+        ..p.clone()
+    }
+}
+
+/// Size of one animation frame.
+pub const FRAME: (u32, u32) = (650, 460);
+
+/// One frame of an animated plane: `panel`'s points up to epoch `upto`, on the colours of the
+/// whole run (the axes reach log N and H(Y), which bound the estimates); RGB pixels of
+/// [`FRAME`].
+pub fn frame(panel: &PlanePanel, upto: u32) -> Result<Vec<u8>> {
+    let all = placeable(panel);
+    let scale = EpochScale::of(std::slice::from_ref(&all));
+    let shown = PlanePanel {
+        points: all.points.iter().filter(|p| p.0 <= upto).copied().collect(),
+        title: format!("{} · epoch {upto}", all.title),
+        ..all.clone()
+    };
+    let mut pixels = vec![0u8; FRAME.0 as usize * FRAME.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, FRAME).into_drawing_area();
+        let draw = || -> DrawResult<(), BitMapBackend<'_>> {
+            root.fill(&WHITE)?;
+            let (main, bar) = root.split_horizontally(FRAME.0 - 90);
+            draw_panel(&main, &shown, &scale, false)?;
+            draw_colour_bar(&bar, &scale)
+        };
+        draw().map_err(|e| Error::Invalid(format!("cannot draw the frame: {e}")))?;
+        root.present()
+            .map_err(|e| Error::Invalid(format!("cannot draw the frame: {e}")))?;
+    }
+    Ok(pixels)
 }
 
 fn draw_planes<DB: DrawingBackend>(

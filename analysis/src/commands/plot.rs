@@ -24,6 +24,9 @@ enum Kind {
     Accuracy,
     /// Distance histograms per layer, from an archive.
     Distances,
+    /// An animated information plane (APNG) of one estimator and σ² from an estimates table:
+    /// the trajectory grows epoch by epoch.
+    Movie,
 }
 
 /// Flags of `plot`.
@@ -46,6 +49,28 @@ pub struct Args {
     /// Information plane: only these σ² groups (values or rule names as in the table).
     #[arg(long, value_delimiter = ',')]
     sigma2: Option<Vec<String>>,
+}
+
+/// The animated plane of the one (run, estimator, setting) panel left after the filters.
+fn movie(a: &Args) -> anyhow::Result<Vec<PathBuf>> {
+    let t = estimates::read(&a.input)?;
+    let keep = |r: &estimates::EstimateRow| {
+        a.estimator
+            .as_ref()
+            .is_none_or(|e| e.contains(&r.estimator))
+            && a.sigma2.as_ref().is_none_or(|s| s.contains(&r.setting))
+    };
+    let rows: Vec<_> = t.rows.into_iter().filter(keep).collect();
+    let panels = plot::plane::plane_panels(&rows, t.unit);
+    match panels.as_slice() {
+        [one] => Ok(vec![plot::movie::information_plane_movie(&a.out, one)?]),
+        [] => bail!("{}: no rows left to animate after the --estimator/--sigma2 filters", a.input.display()),
+        many => bail!(
+            "{}: a movie shows one run, estimator and σ²; choose with --estimator and --sigma2 (the table has {})",
+            a.input.display(),
+            many.iter().map(|p| p.title.as_str()).collect::<Vec<_>>().join("; ")
+        ),
+    }
 }
 
 /// The information plane of a table, filtered.
@@ -75,6 +100,7 @@ pub fn run(a: Args) -> Outcome {
     }
     let files = match a.kind {
         Kind::Infoplane => plane(&a)?,
+        Kind::Movie => movie(&a)?,
         Kind::Snr => plot::snr::plot_snr(&snr::snr_archive(&Archive::open(&a.input)?)?, &a.out)?,
         Kind::Accuracy => {
             let archive = Archive::open(&a.input)?;

@@ -167,6 +167,44 @@ fn error_bars_mc_aggregate_plot_and_verdict_end_to_end() {
             0.0,
         );
     }
+    // The animated plane: one APNG frame per epoch (3 here), of one estimator and σ².
+    let r = infoplane(
+        d,
+        &[
+            "plot",
+            "r.csv",
+            "--kind",
+            "movie",
+            "--estimator",
+            "kl",
+            "--sigma2",
+            "0.1",
+            "--out",
+            "mv",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let png = std::fs::read(d.join("mv.png")).unwrap();
+    let at = png.windows(4).position(|w| w == b"acTL").expect("an APNG");
+    assert_eq!(
+        u32::from_be_bytes(png[at + 4..at + 8].try_into().unwrap()),
+        3
+    );
+    let r = infoplane(
+        d,
+        &[
+            "plot",
+            "r.csv",
+            "--kind",
+            "movie",
+            "--estimator",
+            "kl",
+            "--out",
+            "mv2",
+        ],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("error: r.csv: a movie shows one run, estimator and σ²; choose with --estimator and --sigma2 (the table has run · kl · σ² = 0.1; run · kl · σ² = 1)"), "{}", r.stderr);
     let r = infoplane(
         d,
         &["verdict", "r1.csv", "r2.csv", "r3.csv", "--out", "v.csv"],
