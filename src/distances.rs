@@ -65,6 +65,9 @@ pub struct DistanceReport {
     /// Whether percentiles and histograms are of squared distances d², the quantity the σ²
     /// rules read (so that p90 read off a plot, divided by 1000, is the thesis rule's σ²).
     pub squared: bool,
+    /// Values to mark on each layer's plot: (layer index, label, value), the σ² an estimate
+    /// used (on a plot of d², where exp(−d²/(2σ²)) falls off).
+    pub marks: Vec<(usize, String, f64)>,
 }
 
 fn summarise(d: &DistanceStats, squared: bool) -> ([f64; 4], Vec<f64>) {

@@ -391,7 +391,7 @@ impl Finding {
 
     /// The settings: the numeric ones (σ² values) as a range (`σ² 0.001 to 0.3 (4 values)`),
     /// then the others (rules, binnings) listed.
-    fn settings_text(&self) -> String {
+    pub fn settings_text(&self) -> String {
         let (nums, others): (Vec<&String>, Vec<&String>) =
             self.settings.iter().partition(|s| s.parse::<f64>().is_ok());
         let v: Vec<f64> = nums.iter().filter_map(|s| s.parse().ok()).collect();

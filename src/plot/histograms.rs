@@ -11,15 +11,19 @@ use crate::error::{Error, Result};
 use crate::estimator::pairwise::histogram::HistogramBin;
 
 /// Draws one histogram plot (PNG and SVG at `stem`), the epochs overlaid; `squared` says
-/// the bins are of d².
+/// the bins are of d²; `marks` are drawn as labelled dashed vertical lines.
 pub fn distance_histograms(
     stem: &Path,
     title: &str,
     epochs: &[(u32, &[HistogramBin])],
     (size, squared): ((u32, u32), bool),
+    marks: &[(String, f64)],
 ) -> Result<Vec<PathBuf>> {
     render!(stem, size, |root| draw_histograms(
-        &root, title, epochs, squared
+        &root,
+        title,
+        epochs,
+        (squared, marks)
     ))
 }
 
@@ -61,10 +65,21 @@ fn draw_histograms<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     epochs: &[(u32, &[HistogramBin])],
-    squared: bool,
+    (squared, marks): (bool, &[(String, f64)]),
 ) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     let (lo, hi) = x_range(epochs);
+    // Marks widen the range so that none is hidden (a quarter decade of margin).
+    let shown_marks: Vec<&(String, f64)> = marks
+        .iter()
+        .filter(|m| m.1 > 0.0 && m.1.is_finite())
+        .collect();
+    let lo = shown_marks
+        .iter()
+        .fold(lo, |a, m| a.min(m.1 / 10f64.powf(0.25)));
+    let hi = shown_marks
+        .iter()
+        .fold(hi, |a, m| a.max(m.1 * 10f64.powf(0.25)));
     let shown = move |b: &&HistogramBin| b.upper > 0.0 && b.lower >= lo;
     let ymax = epochs
         .iter()
@@ -108,6 +123,9 @@ fn draw_histograms<DB: DrawingBackend>(
                 });
         }
     }
+    for (k, (label, v)) in shown_marks.iter().enumerate() {
+        mark(&mut chart, label, *v, (ymax, 0.95 - 0.06 * (k % 6) as f64))?;
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -115,6 +133,33 @@ fn draw_histograms<DB: DrawingBackend>(
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .draw()?;
+    Ok(())
+}
+
+/// A dashed vertical line at `v` over the height `ymax`, labelled at `frac` of it.
+fn mark<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<LogCoord<f64>, plotters::coord::types::RangedCoordf64>,
+    >,
+    label: &str,
+    v: f64,
+    (ymax, frac): (f64, f64),
+) -> DrawResult<(), DB> {
+    let style = BLACK.mix(0.7).stroke_width(1);
+    chart.draw_series(DashedLineSeries::new(
+        vec![(v, 0.0), (v, ymax)],
+        5,
+        4,
+        style,
+    ))?;
+    let text = Text::new(
+        label.to_string(),
+        (v * 1.03, ymax * frac),
+        ("sans-serif", 12),
+    );
+    chart.draw_series(std::iter::once(text))?;
     Ok(())
 }
 
@@ -165,7 +210,13 @@ pub fn layer_histograms(
             series.len()
         );
         let size = ((900, 560), report.squared);
-        files.extend(distance_histograms(&stem, &title, &series, size)?);
+        let marks: Vec<(String, f64)> = report
+            .marks
+            .iter()
+            .filter(|m| m.0 == li)
+            .map(|m| (m.1.clone(), m.2))
+            .collect();
+        files.extend(distance_histograms(&stem, &title, &series, size, &marks)?);
     }
     Ok(files)
 }

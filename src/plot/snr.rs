@@ -81,38 +81,37 @@ fn draw<DB: DrawingBackend>(
     Ok(())
 }
 
-fn draw_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    (layer, transition, pts): &Panel,
-    colour: RGBColor,
-) -> DrawResult<(), DB> {
+/// The log axes' ranges of a panel: every positive finite value, with room for the labels.
+fn ranges(pts: &[(f64, f64, f64)]) -> ((f64, f64), (f64, f64)) {
     let ok = |x: f64, y: f64| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite();
     let vals: Vec<(f64, f64)> = pts
         .iter()
         .flat_map(|p| [(p.0, p.1), (p.0, p.2)])
         .filter(|p| ok(p.0, p.1))
         .collect();
-    let fold = |f: fn(f64, f64) -> f64, init: f64, g: fn(&(f64, f64)) -> f64| {
-        vals.iter().map(g).fold(init, f)
-    };
-    let (x0, x1) = (
-        fold(f64::min, f64::INFINITY, |p| p.0),
-        fold(f64::max, 0.0, |p| p.0),
-    );
-    let (y0, y1) = (
-        fold(f64::min, f64::INFINITY, |p| p.1),
-        fold(f64::max, 0.0, |p| p.1),
-    );
-    let (x0, x1) = if x0.is_finite() && x1 > x0 {
+    let lo = |g: fn(&(f64, f64)) -> f64| vals.iter().map(g).fold(f64::INFINITY, f64::min);
+    let hi = |g: fn(&(f64, f64)) -> f64| vals.iter().map(g).fold(0.0, f64::max);
+    let (x0, x1, y0, y1) = (lo(|p| p.0), hi(|p| p.0), lo(|p| p.1), hi(|p| p.1));
+    let x = if x0.is_finite() && x1 > x0 {
         (x0, x1 * 1.6)
     } else {
         (1.0, 10.0)
     };
-    let (y0, y1) = if y0.is_finite() && y1 > y0 {
+    let y = if y0.is_finite() && y1 > y0 {
         (y0 / 1.5, y1 * 1.5)
     } else {
         (1e-3, 1.0)
     };
+    (x, y)
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (layer, transition, pts): &Panel,
+    colour: RGBColor,
+) -> DrawResult<(), DB> {
+    let ok = |x: f64, y: f64| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite();
+    let ((x0, x1), (y0, y1)) = ranges(pts);
     let caption = match transition {
         Some(e) => format!("{layer} (transition at epoch {e})"),
         None => format!("{layer} (no transition)"),

@@ -51,7 +51,71 @@ fn img_tags(files: &[PathBuf]) -> Result<String> {
     Ok(s)
 }
 
-const HEAD: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\"><title>infoplane report</title>\n<style>.ip-controls{margin:6px 0;line-height:2}#ip-svg{border:1px solid #ddd}body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em}img{max-width:100%;border:1px solid #ddd;margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}li{margin:2px 0}</style></head><body>\n<h1>infoplane report</h1>\n";
+const HEAD: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\"><title>infoplane report</title>\n<style>.ip-controls{margin:6px 0;line-height:2}table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{border:1px solid #ccc;padding:2px 6px;text-align:left}#ip-svg{border:1px solid #ddd}body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em}img{max-width:100%;border:1px solid #ddd;margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}li{margin:2px 0}</style></head><body>\n<h1>infoplane report</h1>\n";
+
+/// An HTML table (cells escaped).
+fn table_html(head: &[&str], rows: &[[String; 6]]) -> String {
+    let mut t = String::from("<table class=\"t\"><tr>");
+    for h in head {
+        let _ = write!(t, "<th>{}</th>", esc(h));
+    }
+    t.push_str("</tr>\n");
+    for r in rows {
+        t.push_str("<tr>");
+        for c in r {
+            let _ = write!(t, "<td>{}</td>", esc(c));
+        }
+        t.push_str("</tr>\n");
+    }
+    t.push_str("</table>\n");
+    t
+}
+
+/// The DPI findings as a compact table, grouped by layer pair: check, estimator, where (σ²
+/// range), epochs, definite, first epoch.
+fn dpi_table(findings: &[crate::diagnostics::dpi::Finding]) -> String {
+    if findings.is_empty() {
+        return "<p>no violation and no saturation</p>\n".into();
+    }
+    let mut sorted: Vec<&crate::diagnostics::dpi::Finding> = findings.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.layer, &a.reference_layer, a.check).cmp(&(&b.layer, &b.reference_layer, b.check))
+    });
+    let rows: Vec<[String; 6]> = sorted
+        .iter()
+        .map(|f| {
+            let pair = if f.reference_layer.is_empty() {
+                f.layer.clone()
+            } else {
+                format!("{} vs {}", f.layer, f.reference_layer)
+            };
+            let n = if f.count.0 == f.count.1 {
+                format!("{} of {}", f.count.0, f.of)
+            } else {
+                format!("{}–{} of {}", f.count.0, f.count.1, f.of)
+            };
+            [
+                pair,
+                f.check.name().into(),
+                f.estimator.clone(),
+                f.settings_text(),
+                n,
+                format!("{} (first at epoch {})", f.definite, f.first_epoch),
+            ]
+        })
+        .collect();
+    table_html(
+        &[
+            "layer pair",
+            "check",
+            "estimator",
+            "where",
+            "epochs",
+            "definite",
+        ],
+        &rows,
+    )
+}
 
 /// The whole page.
 pub fn render(data: &ReportData) -> Result<String> {
@@ -84,26 +148,40 @@ pub fn render(data: &ReportData) -> Result<String> {
         let [plane, acc, snr, dist] = &run.plots;
         let _ = write!(
             html,
-            "<h2>{}</h2>\n<h3>Accuracy</h3>\n{}\n<h3>Gradient signal-to-noise</h3>\n<p>{}</p>\n{}\n<h3>Pairwise distances{}</h3>\n{}\n<h3>Data-processing inequality and bounds</h3>\n<details><summary>the checks, grouped by layer pair over σ²</summary><pre>{}</pre></details>\n<details><summary>static information planes (one panel per estimator and σ²)</summary>{}</details>\n<details><summary>the archive</summary><pre>{}</pre></details>\n",
+            "<h2>{}</h2>\n<h3>Accuracy</h3>\n{}\n<h3>Gradient signal-to-noise</h3>\n<p>{}</p>\n{}\n<h3>Squared pairwise distances{}, the σ² used marked</h3>\n{}\n<h3>Data-processing inequality, bounds and saturation</h3>\n{}<details><summary>the checks in words, and what \"definite\" means</summary><pre>{}</pre></details>\n<details><summary>static information planes (one panel per estimator and σ²)</summary>{}</details>\n<details><summary>the archive</summary><pre>{}</pre></details>\n",
             esc(&run.name),
             img_tags(acc)?,
             esc(run.snr_text.as_deref().unwrap_or("no gradient statistics in this archive")),
             img_tags(snr)?,
             run.last_epoch.map_or(String::new(), |e| format!(" (epochs up to {e})")),
             img_tags(dist)?,
+            dpi_table(&run.dpi_findings),
             esc(&run.dpi_text),
             img_tags(plane)?,
             esc(&run.summary),
         );
     }
-    let _ = match &data.comparison {
-        Ok(line) => write!(html, "<h2>Comparison</h2>\n<p>{}</p>\n", esc(line)),
-        Err(why) => write!(
-            html,
-            "<h2>Comparison</h2>\n<p>not compared: {}</p>\n",
-            esc(why)
-        ),
-    };
+    match &data.comparison {
+        Ok((line, table)) => {
+            let _ = write!(html, "<h2>Comparison</h2>\n<p>{}</p>\n", esc(line));
+            let head = [
+                "context",
+                "compared",
+                "quantity",
+                "epochs with the layer order flipped",
+                "median Spearman ρ",
+                "most frequent flip",
+            ];
+            html.push_str(&table_html(&head, table));
+        }
+        Err(why) => {
+            let _ = write!(
+                html,
+                "<h2>Comparison</h2>\n<p>not compared: {}</p>\n",
+                esc(why)
+            );
+        }
+    }
     let _ = write!(html, "<h2>Files</h2>\n<ul>\n");
     for f in &data.files {
         let _ = writeln!(html, "<li><a href=\"{0}\">{0}</a></li>", esc(f));

@@ -82,6 +82,8 @@ pub struct RunReport {
     pub summary: String,
     /// `dpi`'s text.
     pub dpi_text: String,
+    /// `dpi`'s findings (one per layer pair, check and estimator over the settings).
+    pub dpi_findings: Vec<dpi::Finding>,
     /// The gradient SNR in one line, when the archive has gradient statistics.
     pub snr_text: Option<String>,
     /// The last epoch with activations.
@@ -97,8 +99,9 @@ pub struct ReportData {
     pub runs: Vec<RunReport>,
     /// The plain-language findings, in order.
     pub findings: Vec<String>,
-    /// The comparison in one line, or why there is none.
-    pub comparison: std::result::Result<String, String>,
+    /// The comparison in one line with its table (context, a, b, quantity, epochs with the
+    /// layer order flipped, median Spearman ρ, the most frequent flip), or why there is none.
+    pub comparison: std::result::Result<(String, Vec<[String; 6]>), String>,
     /// Every file written, relative to the report folder.
     pub files: Vec<String>,
     /// The unit of the tables and plots.
@@ -178,7 +181,7 @@ pub fn write_report(
         .transpose()?;
     progress("compare");
     let comparison = comparison(&all_rows, dirs.len(), out, p.unit, &mut files)?;
-    if let Ok(line) = &comparison {
+    if let Ok((line, _)) = &comparison {
         findings.push(line.clone());
     }
     let mut rel: Vec<String> = files
@@ -223,7 +226,11 @@ fn gather_run(
     progress(&format!(
         "{stem}: estimating, with the distances from the same passes"
     ));
-    let mut dist = DistanceReport::default();
+    // Squared distances, the quantity the σ² rules read, with the σ² of each setting marked.
+    let mut dist = DistanceReport {
+        squared: true,
+        ..DistanceReport::default()
+    };
     let rows = estimates::estimate_archive(
         archive,
         &p.request(),
@@ -242,7 +249,8 @@ fn gather_run(
     let tol = p.tolerance / p.unit.from_nats();
     let v = dpi::check(&rows, tol)?;
     csv("violations", &mut dpi::violations_table(&v, p.unit)?)?;
-    findings.extend(key_findings(&dpi::findings(&v, &rows), &name, stem));
+    let dpi_findings = dpi::findings(&v, &rows);
+    findings.extend(key_findings(&dpi_findings, &name, stem));
     let snr_text = if archive.manifest().parameters.is_empty() {
         None
     } else {
@@ -253,12 +261,14 @@ fn gather_run(
         Some((s, text))
     };
     progress(&format!("{stem}: plots"));
+    dist.marks = sigma2_marks(&rows);
     let snr = snr_text.as_ref().map(|(s, _)| s);
     let plots = run_plots(archive, (stem, out), p.unit, &rows, snr, &dist)?;
     files.extend(plots.iter().flatten().cloned());
     let run = RunReport {
         summary: Summary::of(archive)?.to_string(),
         dpi_text: dpi::summary(&v, &rows, p.unit),
+        dpi_findings,
         snr_text: snr_text.map(|(_, t)| t),
         last_epoch: archive.activation_epochs().last().copied(),
         plots,
@@ -313,6 +323,27 @@ fn key_findings(all: &[dpi::Finding], run: &str, stem: &str) -> Vec<String> {
         out.push(format!(
             "{run}: no definite DPI or bound violation and no saturation"
         ));
+    }
+    out
+}
+
+/// The σ² each pairwise setting used per layer (at the last epoch), to mark on the plots of
+/// d²: `σ² = 0.1`, `p90(d²)/1000@last`.
+fn sigma2_marks(rows: &[EstimateRow]) -> Vec<(usize, String, f64)> {
+    let last = rows.iter().map(|r| r.epoch).max().unwrap_or(0);
+    let mut out: Vec<(usize, String, f64)> = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.epoch == last && r.estimator == "kl")
+    {
+        let label = if r.setting.parse::<f64>().is_ok() {
+            format!("σ² = {}", r.setting)
+        } else {
+            r.setting.clone()
+        };
+        if !out.iter().any(|m| m.0 == r.layer_index && m.1 == label) {
+            out.push((r.layer_index, label, r.sigma2));
+        }
     }
     out
 }
@@ -416,7 +447,7 @@ fn comparison(
     out: &Path,
     unit: Unit,
     files: &mut Vec<PathBuf>,
-) -> Result<std::result::Result<String, String>> {
+) -> Result<std::result::Result<(String, Vec<[String; 6]>), String>> {
     let by = if archives > 1 { By::Run } else { By::Estimator };
     let c = match compare::compare(rows, by, false) {
         Ok(c) => c,
@@ -428,7 +459,7 @@ fn comparison(
     crate::table::write(&mut compare::rank_table(&c)?, &q)?;
     files.extend([p, q]);
     let flips = c.ranks.iter().filter(|r| !r.flips.is_empty()).count();
-    Ok(Ok(format!(
+    let line = format!(
         "compare by {}: {} joined rows; layer orderings differ at {flips} of {} (epoch, quantity) pairs",
         match by {
             By::Run => "run",
@@ -437,5 +468,57 @@ fn comparison(
         },
         c.diffs.len(),
         c.ranks.len()
-    )))
+    );
+    Ok(Ok((line, rank_summary(&c.ranks))))
+}
+
+/// The rank comparisons per (context, a, b, quantity): epochs with a flipped layer order of
+/// all epochs, the median Spearman ρ, and the most frequent flip.
+fn rank_summary(ranks: &[compare::RankRow]) -> Vec<[String; 6]> {
+    let mut groups: Vec<((&str, &str, &str, &str), Vec<&compare::RankRow>)> = Vec::new();
+    for r in ranks {
+        let key = (r.context.as_str(), r.a.as_str(), r.b.as_str(), r.quantity);
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.1.push(r),
+            None => groups.push((key, vec![r])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((context, a, b, q), v)| {
+            let mut rho: Vec<f64> = v
+                .iter()
+                .map(|r| r.spearman)
+                .filter(|x| x.is_finite())
+                .collect();
+            rho.sort_by(f64::total_cmp);
+            let median = rho
+                .get(rho.len() / 2)
+                .map_or("-".into(), |m| format!("{m:.3}"));
+            let mut counts: Vec<(&String, usize)> = Vec::new();
+            for f in v.iter().flat_map(|r| r.flips.iter()) {
+                match counts.iter_mut().find(|c| c.0 == f) {
+                    Some(c) => c.1 += 1,
+                    None => counts.push((f, 1)),
+                }
+            }
+            let top = counts
+                .iter()
+                .max_by_key(|c| c.1)
+                .map_or("-".into(), |c| format!("{} ({}×)", c.0, c.1));
+            let flipped = v.iter().filter(|r| !r.flips.is_empty()).count();
+            [
+                if context.is_empty() {
+                    "-".into()
+                } else {
+                    context.to_string()
+                },
+                format!("{a} vs {b}"),
+                q.to_string(),
+                format!("{flipped} of {}", v.len()),
+                median,
+                top,
+            ]
+        })
+        .collect()
 }

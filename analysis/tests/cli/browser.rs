@@ -136,3 +136,44 @@ fn the_interactive_plane_works_in_chromium() {
     let pts = o["first_epoch_points"].as_array().unwrap();
     assert!(!pts.is_empty() && pts.iter().all(|p| p[1].as_u64() == Some(u64::from(first))));
 }
+
+/// The text elements of an SVG, in order.
+fn svg_texts(path: &Path) -> Vec<String> {
+    let svg = std::fs::read_to_string(path).unwrap();
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            t.split_once('>')
+                .and_then(|(_, rest)| rest.split_once("</text>"))
+        })
+        .map(|(text, _)| text.to_string())
+        .collect()
+}
+
+/// The labels of the static plots (axis ticks without float noise, titles, direct labels), as
+/// snapshots.
+#[test]
+fn static_plot_labels() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let arch = fixture_archive();
+    let arch = arch.to_str().unwrap();
+    let r = infoplane(d, &["plot", arch, "--kind", "snr", "--out", "snr"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("svg_snr_labels", svg_texts(&d.join("snr.svg")).join("\n"));
+    let r = infoplane(d, &["plot", arch, "--kind", "distances", "--out", "dist"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!(
+        "svg_distances_labels",
+        svg_texts(&d.join("dist/distances-00-h1.svg")).join("\n")
+    );
+    let r = infoplane(d, &["estimate", arch, "--sigma2", "0.1", "--out", "e.csv"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = infoplane(d, &["plot", "e.csv", "--estimator", "kl", "--out", "plane"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let texts = svg_texts(&d.join("plane.svg"));
+    for t in &texts {
+        assert!(!t.contains("000000"), "float noise in a label: {t}");
+    }
+    insta::assert_snapshot!("svg_plane_labels", texts.join("\n"));
+}

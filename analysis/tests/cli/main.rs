@@ -771,8 +771,9 @@ fn dpi_snr_compare_plot_and_report_end_to_end() {
         &html[..html.len().min(3000)]
     );
     assert!(!d.join("rep2/aggregate.csv").exists());
-    // The report takes its distances from its estimate passes: the same bytes as `distances`.
-    let r = infoplane(d, &["distances", arch, "--out", "dist.csv"]);
+    // The report takes its distances (squared: what the σ² rules read) from its estimate
+    // passes: the same bytes as `distances --squared`.
+    let r = infoplane(d, &["distances", arch, "--squared", "--out", "dist.csv"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let run_csv = files
         .iter()
