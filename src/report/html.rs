@@ -173,6 +173,19 @@ pub fn render(data: &ReportData) -> Result<String> {
                 "most frequent flip",
             ];
             html.push_str(&table_html(&head, table));
+            if data.runs.len() > 1 {
+                // The runs' planes side by side.
+                html.push_str("<div style=\"display:flex;gap:8px\">");
+                for run in &data.runs {
+                    let _ = write!(
+                        html,
+                        "<div style=\"flex:1\"><p>{}</p>{}</div>",
+                        esc(&run.name),
+                        img_tags(&run.plots[0])?
+                    );
+                }
+                html.push_str("</div>\n");
+            }
         }
         Err(why) => {
             let _ = write!(

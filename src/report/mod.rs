@@ -101,7 +101,7 @@ pub struct ReportData {
     pub findings: Vec<String>,
     /// The comparison in one line with its table (context, a, b, quantity, epochs with the
     /// layer order flipped, median Spearman ρ, the most frequent flip), or why there is none.
-    pub comparison: std::result::Result<(String, Vec<[String; 6]>), String>,
+    pub comparison: std::result::Result<(String, Vec<ComparisonRow>), String>,
     /// Every file written, relative to the report folder.
     pub files: Vec<String>,
     /// The unit of the tables and plots.
@@ -117,6 +117,16 @@ pub struct ReportData {
     /// The interactive information plane ([`interactive::section`]).
     pub interactive: String,
 }
+
+/// One row of the comparison table: context, compared, quantity, epochs with the layer order
+/// flipped, median Spearman ρ, the most frequent flip.
+pub type ComparisonRow = [String; 6];
+
+/// Rank rows grouped by (context, a, b, quantity).
+type RankGroups<'a> = Vec<(
+    (&'a str, &'a str, &'a str, &'a str),
+    Vec<&'a compare::RankRow>,
+)>;
 
 /// What a report wrote.
 #[derive(Debug, Clone, Default)]
@@ -447,7 +457,7 @@ fn comparison(
     out: &Path,
     unit: Unit,
     files: &mut Vec<PathBuf>,
-) -> Result<std::result::Result<(String, Vec<[String; 6]>), String>> {
+) -> Result<std::result::Result<(String, Vec<ComparisonRow>), String>> {
     let by = if archives > 1 { By::Run } else { By::Estimator };
     let c = match compare::compare(rows, by, false) {
         Ok(c) => c,
@@ -474,8 +484,8 @@ fn comparison(
 
 /// The rank comparisons per (context, a, b, quantity): epochs with a flipped layer order of
 /// all epochs, the median Spearman ρ, and the most frequent flip.
-fn rank_summary(ranks: &[compare::RankRow]) -> Vec<[String; 6]> {
-    let mut groups: Vec<((&str, &str, &str, &str), Vec<&compare::RankRow>)> = Vec::new();
+fn rank_summary(ranks: &[compare::RankRow]) -> Vec<ComparisonRow> {
+    let mut groups: RankGroups<'_> = Vec::new();
     for r in ranks {
         let key = (r.context.as_str(), r.a.as_str(), r.b.as_str(), r.quantity);
         match groups.iter_mut().find(|g| g.0 == key) {
