@@ -117,6 +117,46 @@ fn dpi_table(findings: &[crate::diagnostics::dpi::Finding]) -> String {
     )
 }
 
+/// The comparison: its line, its table and, for several runs, their planes side by side.
+fn comparison_html(data: &ReportData) -> Result<String> {
+    let mut html = String::new();
+    match &data.comparison {
+        Ok((line, table)) => {
+            let _ = write!(html, "<h2>Comparison</h2>\n<p>{}</p>\n", esc(line));
+            let head = [
+                "context",
+                "compared",
+                "quantity",
+                "epochs with the layer order flipped",
+                "median Spearman ρ",
+                "most frequent flip",
+            ];
+            html.push_str(&table_html(&head, table));
+            if data.runs.len() > 1 {
+                // The runs' planes side by side.
+                html.push_str("<div style=\"display:flex;gap:8px\">");
+                for run in &data.runs {
+                    let _ = write!(
+                        html,
+                        "<div style=\"flex:1\"><p>{}</p>{}</div>",
+                        esc(&run.name),
+                        img_tags(&run.plots[0])?
+                    );
+                }
+                html.push_str("</div>\n");
+            }
+        }
+        Err(why) => {
+            let _ = write!(
+                html,
+                "<h2>Comparison</h2>\n<p>not compared: {}</p>\n",
+                esc(why)
+            );
+        }
+    }
+    Ok(html)
+}
+
 /// The whole page.
 pub fn render(data: &ReportData) -> Result<String> {
     let mut html = String::from(HEAD);
@@ -161,40 +201,7 @@ pub fn render(data: &ReportData) -> Result<String> {
             esc(&run.summary),
         );
     }
-    match &data.comparison {
-        Ok((line, table)) => {
-            let _ = write!(html, "<h2>Comparison</h2>\n<p>{}</p>\n", esc(line));
-            let head = [
-                "context",
-                "compared",
-                "quantity",
-                "epochs with the layer order flipped",
-                "median Spearman ρ",
-                "most frequent flip",
-            ];
-            html.push_str(&table_html(&head, table));
-            if data.runs.len() > 1 {
-                // The runs' planes side by side.
-                html.push_str("<div style=\"display:flex;gap:8px\">");
-                for run in &data.runs {
-                    let _ = write!(
-                        html,
-                        "<div style=\"flex:1\"><p>{}</p>{}</div>",
-                        esc(&run.name),
-                        img_tags(&run.plots[0])?
-                    );
-                }
-                html.push_str("</div>\n");
-            }
-        }
-        Err(why) => {
-            let _ = write!(
-                html,
-                "<h2>Comparison</h2>\n<p>not compared: {}</p>\n",
-                esc(why)
-            );
-        }
-    }
+    html.push_str(&comparison_html(data)?);
     let _ = write!(html, "<h2>Files</h2>\n<ul>\n");
     for f in &data.files {
         let _ = writeln!(html, "<li><a href=\"{0}\">{0}</a></li>", esc(f));
