@@ -139,7 +139,9 @@ struct Cli {
     /// auto uses CUDA when available.
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceChoice,
-    /// libtorch intra-op threads (same seed and thread count give identical recordings).
+    /// libtorch intra-op threads (same seed and thread count give identical recordings);
+    /// default: 1 for small fully connected networks (under 50 MFLOP per batch), else one per
+    /// core.
     #[arg(long)]
     threads: Option<usize>,
     /// Stop after the first epoch that ends this many seconds after training started (the
@@ -390,6 +392,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
     let data = load(&cli)?;
     let cfg = config(&cli, &def, &data, device)?;
+    if cli.threads.is_none() {
+        if let Some(t) = auto_threads(&cfg, &data) {
+            tch::set_num_threads(t as i32);
+        }
+    }
     eprintln!(
         "recording {} on {} ({} train / {} validation, analysis set {} = {} samples) for {} epochs on {device:?} into {}",
         format!("{:?}", cli.model).to_lowercase(),
@@ -442,6 +449,29 @@ fn say_outcome(outcome: &record::Outcome) {
         f(outcome.last.validation_accuracy),
         outcome.seconds
     );
+}
+
+/// Floating-point operations per training batch (forward and backward, about 6 per weight and
+/// sample) below which one intra-op thread is used when `--threads` is not given.
+const SMALL_BATCH_FLOPS: u128 = 50_000_000;
+
+/// Intra-op threads when `--threads` is not given: 1 for fully connected networks whose work per
+/// batch is below [`SMALL_BATCH_FLOPS`] (the Tishby network: about 0.4 MFLOP per batch), whose
+/// steps are too short for libtorch's threads to pay for their synchronisation, and which
+/// otherwise spin against a core that another process is using; libtorch's default (one per
+/// core) for the rest (MNIST FCN about 630 MFLOP per batch, LeNet, RNN, GCN).
+fn auto_threads(cfg: &Config, data: &Dataset) -> Option<usize> {
+    if cfg.model != ModelKind::Fcn || cfg.device != tch::Device::Cpu {
+        return None;
+    }
+    let params = parameter_count(
+        cfg.model,
+        data.input_width(),
+        &cfg.hidden,
+        data.classes.len(),
+    );
+    let batch = cfg.batch_size.unwrap_or(data.train.len()) as u128;
+    (6 * params * batch < SMALL_BATCH_FLOPS).then_some(1)
 }
 
 /// The flags with the (model, dataset) defaults filled in, checked against the data.

@@ -4,7 +4,8 @@
   "use strict";
   const D = JSON.parse(document.getElementById("ip-data").textContent);
   const $ = (id) => document.getElementById(id);
-  const NS = "http://www.w3.org/2000/svg";
+  // The SVG namespace, read from the page (no URL literal in the page).
+  const NS = document.getElementById("ip-svg").namespaceURI;
   const W = 720, H = 500, M = { l: 64, r: 20, t: 20, b: 48 };
   const n = D.x.length;
   // Columns that are all NaN (no bracket, no error bars) are left out of the data.
