@@ -63,6 +63,11 @@ def main():
         set_control(d, "ip-sigma", 0, "input")
         redraws.append(set_control(d, "ip-epoch", 0, "input"))
         out["first_epoch_points"] = selected(d)
+        set_control(d, "ip-epoch", d.execute_script("return +document.getElementById('ip-epoch').max;"), "input")
+        redraws.append(set_control(d, "ip-view", "sigma", "change"))
+        out["sigma_view"] = d.execute_script(
+            "return Array.from(document.querySelectorAll('circle.ip-sig')).map(c => "
+            "[c.dataset.layer, +c.dataset.x]);")
         out["redraw_ms_max"] = max(redraws)
         d.save_screenshot(shot)
         out["console"] = [e for e in d.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]

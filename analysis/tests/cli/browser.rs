@@ -135,6 +135,20 @@ fn the_interactive_plane_works_in_chromium() {
     let first = rows.iter().map(|r| r.epoch).min().unwrap();
     let pts = o["first_epoch_points"].as_array().unwrap();
     assert!(!pts.is_empty() && pts.iter().all(|p| p[1].as_u64() == Some(u64::from(first))));
+    // The I(X;Z)-against-σ² view at the last epoch: one point per (layer, σ² setting) of kl,
+    // each the table's value.
+    let sig = o["sigma_view"].as_array().unwrap();
+    assert_eq!(sig.len(), 2 * 3, "{sig:?}");
+    for p in sig {
+        let (layer, x) = (p[0].as_str().unwrap(), p[1].as_f64().unwrap());
+        let hit = rows.iter().any(|r| {
+            r.estimator == "kl"
+                && r.layer == layer
+                && r.epoch == last
+                && ((r.i_xz / std::f64::consts::LN_2) - x).abs() <= 1e-5 * x.abs().max(1e-3)
+        });
+        assert!(hit, "σ² view: {layer} {x} is not a kl value of the table");
+    }
 }
 
 /// The text elements of an SVG, in order.
