@@ -13,6 +13,7 @@
 //! "Adding an estimator".
 
 pub mod binning;
+pub mod ksg;
 pub mod mc;
 pub mod mine;
 pub mod pairwise;
@@ -129,7 +130,7 @@ impl ArchiveCache {
 /// not have are NaN (`sigma2` for binning, the bracket for all but the pairwise bounds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
-    /// The `estimator` column: `kl`, `bd`, `mc`, `bin`, `renyi`, `mine`.
+    /// The `estimator` column: `kl`, `bd`, `mc`, `bin`, `renyi`, `mine`, `ksg`.
     pub estimator: &'static str,
     /// The parameter group across layers and epochs (a σ² value or rule, a binning, ...): the
     /// key that diagnostics group by. Per-(layer, epoch) values never enter it.
@@ -337,6 +338,9 @@ pub struct EstimatorParams {
     /// mc (its σ² are `pairwise.sigma2`).
     #[command(flatten)]
     pub mc: mc::McParams,
+    /// ksg.
+    #[command(flatten)]
+    pub ksg: ksg::KsgParams,
 }
 
 /// Builds an estimator from the parameters and the names requested among its own.
@@ -381,6 +385,11 @@ pub const REGISTRY: &[Entry] = &[
         names: &["mine"],
         about: "MINE and its variants (Belghazi et al. 2018)",
         build: mine::build,
+    },
+    Entry {
+        names: &["ksg"],
+        about: "k-nearest neighbours: Kraskov et al. 2004 for I(X;Z), Ross 2014 for I(Y;Z)",
+        build: ksg::build,
     },
 ];
 
@@ -445,11 +454,11 @@ mod tests {
 
     #[test]
     fn registry_names_and_unknown_names() {
-        assert_eq!(names(), ["kl", "bd", "mc", "bin", "renyi", "mine"]);
-        let e = build(&EstimatorParams::default(), &["kl".into(), "ksg".into()]).unwrap_err();
+        assert_eq!(names(), ["kl", "bd", "mc", "bin", "renyi", "mine", "ksg"]);
+        let e = build(&EstimatorParams::default(), &["kl".into(), "knn".into()]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown estimator 'ksg' (available: kl, bd, mc, bin, renyi, mine)"
+            "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg)"
         );
         let built = build(
             &EstimatorParams::default(),
