@@ -216,7 +216,7 @@ impl Estimator for Ksg {
 
     fn fit(&self, data: &LayerEpoch<'_>, _: &mut ArchiveCache, _: bool) -> Result<Fit> {
         let o = &self.params;
-        let z = jittered(data.z, o.ksg_jitter, self.seed ^ 0x6b73_67);
+        let z = jittered(data.z, o.ksg_jitter, self.seed ^ 0x006b_7367);
         let mut row = Estimate::new(
             "ksg",
             format!("k={} algorithm={}", o.ksg_k, o.ksg_algorithm),
