@@ -132,15 +132,18 @@ pub fn units(archives: &[Archive], req: &EstimateRequest) -> Result<Vec<Unit>> {
     Ok(out)
 }
 
+/// The shard (1-based, of `count`) a unit falls in under [`Mode::Hash`].
+fn hash_shard(u: &Unit, count: usize) -> usize {
+    let text = format!("{}\0{}\0{}", u.fingerprint, u.layer.1, u.epoch);
+    (fnv1a(text.as_bytes()) % count as u64) as usize + 1
+}
+
 /// Which of `units` (all of a sweep, in order) belong to `shard`.
 pub fn assign(units: &[Unit], shard: &Shard) -> Vec<bool> {
     match shard.mode {
         Mode::Hash => units
             .iter()
-            .map(|u| {
-                let text = format!("{}\0{}\0{}", u.fingerprint, u.layer.1, u.epoch);
-                (fnv1a(text.as_bytes()) % shard.count as u64) as usize + 1 == shard.index
-            })
+            .map(|u| hash_shard(u, shard.count) == shard.index)
             .collect(),
         Mode::Slice => {
             let total: f64 = units
@@ -438,12 +441,8 @@ fn missing_message(parts: &[Part], total: usize, missing: &[&Unit]) -> String {
     let shard_flag = if shards.is_empty() {
         "--shard <the shard>".to_string()
     } else {
-        shards
-            .iter()
-            .map(|s| format!("--shard {s}"))
-            .collect::<Vec<_>>()
-            .join(" (and ")
-            + &")".repeat(shards.len() - 1)
+        let flags: Vec<String> = shards.iter().map(|s| format!("--shard {s}")).collect();
+        flags.join(" | ")
     };
     format!(
         "merge: {} of {total} expected units are missing{}: {}{}; estimate them with `infoplane estimate ARCHIVES... {shard_flag} --only-missing PARTS...` and merge again",
@@ -464,15 +463,10 @@ fn shards_of(parts: &[Part], missing: &[&Unit]) -> Vec<String> {
     let Some(shard) = label.and_then(|l| Shard::parse(&l).ok()) else {
         return Vec::new();
     };
-    let mut which = BTreeSet::new();
-    for u in missing {
-        for index in 1..=shard.count {
-            let s = Shard { index, ..shard };
-            if shard.mode == Mode::Hash && assign(std::slice::from_ref(*u), &s)[0] {
-                which.insert(index);
-            }
-        }
+    if shard.mode != Mode::Hash {
+        return Vec::new();
     }
+    let which: BTreeSet<usize> = missing.iter().map(|u| hash_shard(u, shard.count)).collect();
     which
         .iter()
         .map(|i| format!("{i}/{}", shard.count))

@@ -18,7 +18,7 @@
 //! Σ 1/k ≈ 1.28 plain passes at K = 5 (measured 1.8: the small passes use the cores less
 //! well), for O(N) estimators K − 1 passes.
 
-use ndarray::{Array2, Axis};
+use ndarray::Axis;
 
 use super::{ArchiveCache, Estimate, Estimator, LayerEpoch};
 use crate::error::{Error, Result};
@@ -122,11 +122,6 @@ pub fn full_sample_variance(by_k: &[(usize, Vec<f64>)]) -> f64 {
     }
 }
 
-/// The rows `idx` of `a`.
-fn rows<T: Copy>(a: ndarray::ArrayView2<'_, T>, idx: &[usize]) -> Array2<T> {
-    a.select(Axis(0), idx)
-}
-
 /// Standard errors (I(X;Z), I(Y;Z)) of each of `full`'s estimates (matched by estimator and
 /// setting; NaN where a part's fit has no match) by fitting `estimator` on 2..=`k_max` random
 /// parts of `data` (seeded by `seed`).
@@ -143,9 +138,9 @@ pub fn standard_errors(
     for k in 2..=k_max.min(n / 2).max(1) {
         let mut values = vec![(Vec::new(), Vec::new()); full.len()];
         for part in parts(n, k, seed ^ (k as u64).wrapping_mul(0x9e37_79b9)) {
-            let z = rows(data.z, &part);
+            let z = data.z.select(Axis(0), &part);
             let labels: Vec<u32> = part.iter().map(|&i| data.labels[i]).collect();
-            let x = data.inputs.map(|x| rows(x, &part));
+            let x = data.inputs.map(|x| x.select(Axis(0), &part));
             let sub = LayerEpoch {
                 z: z.view(),
                 labels: &labels,

@@ -51,8 +51,8 @@ pub struct Args {
     sigma2: Option<Vec<String>>,
 }
 
-/// The animated plane of the one (run, estimator, setting) panel left after the filters.
-fn movie(a: &Args) -> anyhow::Result<Vec<PathBuf>> {
+/// The table's rows left after --estimator and --sigma2, with its unit.
+fn filtered_rows(a: &Args) -> anyhow::Result<(Vec<estimates::EstimateRow>, estimates::Unit)> {
     let t = estimates::read(&a.input)?;
     let keep = |r: &estimates::EstimateRow| {
         a.estimator
@@ -60,8 +60,13 @@ fn movie(a: &Args) -> anyhow::Result<Vec<PathBuf>> {
             .is_none_or(|e| e.contains(&r.estimator))
             && a.sigma2.as_ref().is_none_or(|s| s.contains(&r.setting))
     };
-    let rows: Vec<_> = t.rows.into_iter().filter(keep).collect();
-    let panels = plot::plane::plane_panels(&rows, t.unit);
+    Ok((t.rows.into_iter().filter(keep).collect(), t.unit))
+}
+
+/// The animated plane of the one (run, estimator, setting) panel left after the filters.
+fn movie(a: &Args) -> anyhow::Result<Vec<PathBuf>> {
+    let (rows, unit) = filtered_rows(a)?;
+    let panels = plot::plane::plane_panels(&rows, unit);
     match panels.as_slice() {
         [one] => Ok(vec![plot::movie::information_plane_movie(&a.out, one)?]),
         [] => bail!("{}: no rows left to animate after the --estimator/--sigma2 filters", a.input.display()),
@@ -75,21 +80,14 @@ fn movie(a: &Args) -> anyhow::Result<Vec<PathBuf>> {
 
 /// The information plane of a table, filtered.
 fn plane(a: &Args) -> anyhow::Result<Vec<PathBuf>> {
-    let t = estimates::read(&a.input)?;
-    let keep = |r: &estimates::EstimateRow| {
-        a.estimator
-            .as_ref()
-            .is_none_or(|e| e.contains(&r.estimator))
-            && a.sigma2.as_ref().is_none_or(|s| s.contains(&r.setting))
-    };
-    let rows: Vec<_> = t.rows.into_iter().filter(keep).collect();
+    let (rows, unit) = filtered_rows(a)?;
     if rows.is_empty() {
         bail!(
             "{}: no rows left to plot after the --estimator/--sigma2 filters",
             a.input.display()
         );
     }
-    let panels = plot::plane::plane_panels(&rows, t.unit);
+    let panels = plot::plane::plane_panels(&rows, unit);
     Ok(plot::information_plane(&a.out, &panels, a.band)?)
 }
 

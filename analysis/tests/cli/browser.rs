@@ -9,14 +9,6 @@ use infoplane::table::estimates;
 
 use crate::common::*;
 
-/// The venv's Python (INFOPLANE_PYTHON, else the project's .venv).
-fn python() -> std::path::PathBuf {
-    std::env::var("INFOPLANE_PYTHON").map_or_else(
-        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
-        std::path::PathBuf::from,
-    )
-}
-
 #[test]
 fn the_interactive_plane_works_in_chromium() {
     for need in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
@@ -45,7 +37,7 @@ fn the_interactive_plane_works_in_chromium() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/check_report.py");
-    let out = std::process::Command::new(python())
+    let out = std::process::Command::new(venv_python())
         .args([
             script.to_str().unwrap(),
             d.join("rep").to_str().unwrap(),

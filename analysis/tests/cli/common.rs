@@ -260,3 +260,12 @@ pub fn infoplane_limited(
         stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
     }
 }
+
+/// The venv's Python (`INFOPLANE_PYTHON`, else the project's `.venv`); the README's set-up
+/// creates it.
+pub fn venv_python() -> PathBuf {
+    std::env::var("INFOPLANE_PYTHON").map_or_else(
+        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
+        PathBuf::from,
+    )
+}

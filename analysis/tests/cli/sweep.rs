@@ -208,11 +208,7 @@ fn merge_refuses_missing_duplicated_and_foreign_parts_and_only_missing_fills_the
 
 /// The venv's snakemake (installed by scripts/setup.sh).
 fn snakemake() -> PathBuf {
-    let python = std::env::var("INFOPLANE_PYTHON").map_or_else(
-        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
-        PathBuf::from,
-    );
-    let s = python.with_file_name("snakemake");
+    let s = venv_python().with_file_name("snakemake");
     assert!(
         s.exists(),
         "{} is missing: run scripts/setup.sh (the README's set-up) first",
