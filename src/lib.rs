@@ -29,6 +29,7 @@ pub mod notice;
 pub mod plot;
 pub mod report;
 pub mod rng;
+pub mod schedule;
 pub mod selection;
 pub mod sweep;
 pub mod table;

@@ -3,7 +3,6 @@
 #![allow(clippy::print_stderr)]
 
 mod models;
-mod plan;
 mod record;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +13,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use infoplane::archive::Backend;
 use infoplane::datasets::{cora, mnist, names, tishby, AnalysisSplit, Dataset};
+use infoplane::schedule::RecordEpochs;
 use models::Activation;
-use plan::RecordEpochs;
 use record::{Config, Grads, ModelKind, Optimizer};
 use serde_json::json;
 

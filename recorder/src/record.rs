@@ -18,7 +18,7 @@ use ndarray::Array2;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use crate::models::{Activation, Cell, Fcn, Gcn, LeNet, Model, Param, Rnn};
-use crate::plan::RecordEpochs;
+use infoplane::schedule::RecordEpochs;
 
 /// Set by the Ctrl-C handler: finish the current epoch, then close the archive.
 pub static STOP: AtomicBool = AtomicBool::new(false);

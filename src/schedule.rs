@@ -1,7 +1,8 @@
 //! Which epochs record activations: `all`, `log:K`, `every:K` or `none` (epoch 0 = before
 //! training; metrics and gradient statistics are recorded at every epoch whatever the choice).
+//! Shared by the tch recorder and the Python hook recorder.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{Error, Result};
 
 /// The largest K of `log:K` and `every:K`.
 const MAX_K: u32 = 1_000_000;
@@ -21,17 +22,18 @@ pub enum RecordEpochs {
 }
 
 impl std::str::FromStr for RecordEpochs {
-    type Err = anyhow::Error;
+    type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
+        let bail = |m: String| Err(Error::Invalid(m));
         let k = |v: &str| -> Result<u32> {
-            let k: u32 = v
-                .parse()
-                .with_context(|| format!("'{s}': K must be a positive integer"))?;
+            let Ok(k) = v.parse::<u32>() else {
+                return bail(format!("'{s}': K must be a positive integer"));
+            };
             if k == 0 {
-                bail!("'{s}': K must be at least 1");
+                return bail(format!("'{s}': K must be at least 1"));
             }
             if k > MAX_K {
-                bail!("'{s}': K must be at most {MAX_K}");
+                return bail(format!("'{s}': K must be at most {MAX_K}"));
             }
             Ok(k)
         };
@@ -40,7 +42,11 @@ impl std::str::FromStr for RecordEpochs {
             "none" => Self::None,
             _ if s.starts_with("log:") => Self::Log(k(&s[4..])?),
             _ if s.starts_with("every:") => Self::Every(k(&s[6..])?),
-            _ => bail!("unknown --record-epochs '{s}' (expected all, log:K, every:K or none)"),
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "unknown --record-epochs '{s}' (expected all, log:K, every:K or none)"
+                )))
+            }
         })
     }
 }
@@ -57,6 +63,14 @@ impl std::fmt::Display for RecordEpochs {
 }
 
 impl RecordEpochs {
+    /// The epochs 0..=`epochs` that record activations, ascending.
+    pub fn epochs(self, epochs: u32) -> Vec<u32> {
+        (0..=epochs)
+            .zip(self.mask(epochs))
+            .filter_map(|(e, m)| m.then_some(e))
+            .collect()
+    }
+
     /// Whether each epoch 0..=`epochs` records activations.
     pub fn mask(self, epochs: u32) -> Vec<bool> {
         let n = epochs as usize + 1;
