@@ -7,7 +7,7 @@
 //! each σ² relative to the median squared nearest-neighbour distance of that representation,
 //! which makes values comparable across layers whose scale differs (background §4).
 
-use crate::archive::{format_epoch_ranges, Archive};
+use crate::archive::{format_epoch_ranges, Archive, LayerInfo, LayerKind};
 use crate::error::{Error, Result};
 use crate::estimator::pairwise::{stats_in, DistanceStats};
 use crate::estimator::subsample::{self, ErrorBars};
@@ -84,6 +84,8 @@ struct Shared {
     /// The request's parameters (saturation margin; precision and tile of a distance-only
     /// pass).
     params: EstimatorParams,
+    /// The archive, named in messages (None for arrays).
+    origin: Option<std::path::PathBuf>,
 }
 
 /// Estimates every selected (layer, epoch); `progress(done, total)` after each. With
@@ -198,6 +200,14 @@ fn finite_activations(archive: &Archive, li: usize, epoch: u32) -> Result<ndarra
 }
 
 impl Shared {
+    /// An error about this archive (or these arrays).
+    fn error(&self, message: String) -> Error {
+        match &self.origin {
+            Some(dir) => Error::request(dir, message),
+            None => Error::Invalid(message),
+        }
+    }
+
     /// What the estimators receive for the layer `layer` with activations `z`.
     fn layer_epoch<'a>(
         &'a self,
@@ -255,6 +265,7 @@ fn shared(
         inputs,
         h_y,
         params: params.clone(),
+        origin: Some(archive.dir().to_path_buf()),
     })
 }
 
@@ -286,22 +297,42 @@ fn estimate_one(
     let info = &archive.layers()[li];
     let z = finite_activations(archive, li, epoch)?;
     let data = shared.layer_epoch(&info.name, z.view());
+    rows_of(
+        shared,
+        estimators,
+        cache,
+        (li, info, epoch),
+        &data,
+        distances,
+    )
+}
+
+/// Every estimator on `data`, the representation of layer `info` (index `li`) at `epoch`,
+/// as table rows.
+fn rows_of(
+    shared: &Shared,
+    estimators: &[Box<dyn Estimator>],
+    cache: &mut ArchiveCache,
+    (li, info, epoch): (usize, &LayerInfo, u32),
+    data: &LayerEpoch<'_>,
+    distances: Option<&mut DistanceSink<'_>>,
+) -> Result<Vec<EstimateRow>> {
     let want = distances.is_some();
     let mut stats = None;
     let mut estimates = Vec::new();
     for e in estimators {
         let at = |err: Error| {
-            Error::request(
-                archive.dir(),
-                format!("layer '{}' epoch {epoch}: {}: {err}", info.name, e.name()),
-            )
+            shared.error(format!(
+                "layer '{}' epoch {epoch}: {}: {err}",
+                info.name,
+                e.name()
+            ))
         };
-        let mut fit = e.fit(&data, cache, want).map_err(at)?;
+        let mut fit = e.fit(data, cache, want).map_err(at)?;
         if let ErrorBars::Subsample(k) = shared.params.common.error {
             let seed = shared.params.common.seed;
-            let se =
-                subsample::standard_errors(e.as_ref(), &data, cache, &fit.estimates, (k, seed))
-                    .map_err(at)?;
+            let se = subsample::standard_errors(e.as_ref(), data, cache, &fit.estimates, (k, seed))
+                .map_err(at)?;
             for (est, (sx, sy)) in fit.estimates.iter_mut().zip(se) {
                 (est.se_xz, est.se_yz) = (sx, sy);
                 est.params.push(("error", format!("subsample:{k}")));
@@ -331,6 +362,99 @@ fn estimate_one(
         .into_iter()
         .map(|e| row(&base, e, n, margin))
         .collect())
+}
+
+/// One representation given as arrays, with no archive: `z` (N x H), the class of each sample
+/// and, for the estimators that use them, the inputs X (N x D).
+#[derive(Debug, Clone, Copy)]
+pub struct Arrays<'a> {
+    /// Activations Z.
+    pub z: ndarray::ArrayView2<'a, f32>,
+    /// Class index of each sample.
+    pub labels: &'a [u32],
+    /// Number of classes (at least 1 + the largest label).
+    pub classes: usize,
+    /// Inputs X, when known.
+    pub inputs: Option<ndarray::ArrayView2<'a, f32>>,
+}
+
+/// Estimates one representation given as arrays, with the same estimators, parameters and
+/// rows as [`estimate_archive`]: the run is `arrays`, the layer `z` (kind unknown) at epoch 0,
+/// and every reference epoch of a σ² rule is this representation itself. The request's layer
+/// and epoch selection is not used.
+pub fn estimate_arrays(a: Arrays<'_>, req: &EstimateRequest) -> Result<Vec<EstimateRow>> {
+    let estimators = req.build()?;
+    check_arrays(&a, &estimators)?;
+    let shared = Shared {
+        run: "arrays".into(),
+        seed: String::new(),
+        config: String::new(),
+        fingerprint: String::new(),
+        request: req.fingerprint(),
+        labels: a.labels.to_vec(),
+        classes: a.classes,
+        inputs: a.inputs.map(|x| x.to_owned()),
+        h_y: entropy_nats(&class_counts(a.labels, a.classes)),
+        params: req.params.clone(),
+        origin: None,
+    };
+    let info = LayerInfo {
+        name: "z".into(),
+        kind: LayerKind::Unknown,
+        width: a.z.ncols(),
+        shape: None,
+        activation: None,
+    };
+    let data = shared.layer_epoch(&info.name, a.z);
+    let mut cache = ArchiveCache::default();
+    for e in &estimators {
+        for at in e.references() {
+            e.prepare(&data, at, 0, &mut cache)
+                .map_err(|err| shared.error(format!("{}: {err}", e.name())))?;
+        }
+    }
+    rows_of(&shared, &estimators, &mut cache, (0, &info, 0), &data, None)
+}
+
+/// Refuses arrays that do not fit together, non-finite activations, and an estimator that
+/// needs inputs none were given for.
+fn check_arrays(a: &Arrays<'_>, estimators: &[Box<dyn Estimator>]) -> Result<()> {
+    let (n, width) = a.z.dim();
+    let fail = |m: String| Err(Error::Invalid(m));
+    if a.labels.len() != n {
+        return fail(format!("{} labels for {n} rows of Z", a.labels.len()));
+    }
+    if let Some(x) = a.inputs.filter(|x| x.nrows() != n) {
+        return fail(format!("{} rows of X for {n} rows of Z", x.nrows()));
+    }
+    if let Some((i, y)) = a
+        .labels
+        .iter()
+        .enumerate()
+        .find(|(_, y)| **y as usize >= a.classes)
+    {
+        return fail(format!(
+            "label {y} of sample {i} is not below the number of classes ({})",
+            a.classes
+        ));
+    }
+    if let Some((i, v)) = a.z.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return fail(format!(
+            "non-finite activation {v} at sample {}, unit {}; estimates need finite values",
+            i / width.max(1),
+            i % width.max(1)
+        ));
+    }
+    if let Some(e) = estimators
+        .iter()
+        .find(|e| e.inputs() == Inputs::Required && a.inputs.is_none())
+    {
+        return fail(format!(
+            "{} needs the inputs X for I(X;Z)",
+            e.name().to_uppercase()
+        ));
+    }
+    Ok(())
 }
 
 /// An estimate with the run's columns; estimators without their own saturation flag get the

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod archive;
+mod arrays;
 mod common;
 mod datasets;
 mod diagnostics;
