@@ -71,6 +71,15 @@ impl RecordEpochs {
             .collect()
     }
 
+    /// The plan of a recording of `epochs` epochs: every epoch 0..=`epochs` (metrics and
+    /// gradient statistics), with activations where this schedule says.
+    pub fn plan(self, epochs: u32) -> Vec<crate::archive::PlannedEpoch> {
+        (0..=epochs)
+            .zip(self.mask(epochs))
+            .map(|(epoch, activations)| crate::archive::PlannedEpoch { epoch, activations })
+            .collect()
+    }
+
     /// Whether each epoch 0..=`epochs` records activations.
     pub fn mask(self, epochs: u32) -> Vec<bool> {
         let n = epochs as usize + 1;

@@ -10,7 +10,7 @@ use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use infoplane::archive::{
     AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochMetrics, EpochRecord, GradientStats,
-    Overwrite, ParameterInfo, PlannedEpoch, Publish, RunInfo,
+    Overwrite, ParameterInfo, Publish, RunInfo,
 };
 use infoplane::datasets::{AnalysisSplit, Dataset};
 use infoplane::rng::SplitMix64;
@@ -530,16 +530,7 @@ fn archive_spec(
             .collect(),
         batch_gradients: (cfg.grads == Grads::Full)
             .then_some(data.train.len().div_ceil(batch) as u32),
-        epochs: cfg
-            .record
-            .mask(cfg.epochs)
-            .iter()
-            .enumerate()
-            .map(|(e, &a)| PlannedEpoch {
-                epoch: e as u32,
-                activations: a,
-            })
-            .collect(),
+        epochs: cfg.record.plan(cfg.epochs),
     }
 }
 

@@ -73,6 +73,16 @@ pub fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
     })
 }
 
+/// `df` as the bytes of a Parquet file (how the Python module hands tables to polars: the
+/// same values, bit for bit, as a table written by [`write`]).
+pub fn parquet_bytes(df: &mut DataFrame) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf)
+        .finish(df)
+        .map_err(|e| Error::Invalid(format!("cannot encode the table: {e}")))?;
+    Ok(buf)
+}
+
 /// A table read from a file, with where each row came from (for messages).
 #[derive(Debug, Clone)]
 pub struct Table {

@@ -1,0 +1,137 @@
+"""Estimation from Python: the CLI's ``estimate`` (same flags, defaults and columns) on archives,
+and the same estimators on one representation given as NumPy arrays."""
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import polars as pl
+
+from . import _native
+
+
+def estimator_names() -> list[str]:
+    """The estimators the library knows (``kl``, ``bd``, ``mc``, ``bin``, ...)."""
+    return list(_native.estimator_names())
+
+
+def _flags(params: dict) -> list[str]:
+    """Keyword arguments as the CLI's flags: ``sigma2=[0.1, 1]`` is ``--sigma2 0.1,1``."""
+    out = []
+    for name, value in params.items():
+        flag = "--" + name.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            out.append(flag)
+        elif isinstance(value, (list, tuple)):
+            out += [flag, ",".join(_text(v) for v in value)]
+        else:
+            out += [flag, _text(value)]
+    return out
+
+
+def _text(v) -> str:
+    return repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
+
+
+def _frame(parquet: bytes) -> pl.DataFrame:
+    return pl.read_parquet(io.BytesIO(parquet))
+
+
+def _estimators(estimators: str | Iterable[str]) -> list[str]:
+    if isinstance(estimators, str):
+        return [e.strip() for e in estimators.split(",") if e.strip()]
+    return list(estimators)
+
+
+class _Progress:
+    """Progress of an estimation: tqdm when installed (notebooks), else one line on stderr."""
+
+    def __init__(self):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            tqdm = None
+        self._tqdm = tqdm
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._tqdm is not None:
+            if self._bar is None:
+                self._bar = self._tqdm(total=total, desc="estimating", unit="unit")
+            self._bar.update(done - self._bar.n)
+        else:
+            print(f"\restimating {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self._tqdm is None:
+            print(file=sys.stderr)
+
+
+def estimate(
+    z,
+    labels,
+    estimators: str | Iterable[str] = ("kl", "bd"),
+    *,
+    classes: int | None = None,
+    inputs=None,
+    unit: str = "bits",
+    **params,
+) -> pl.DataFrame:
+    """I(X;Z) and I(Y;Z) of one representation ``z`` (N x H) with class ``labels`` (N).
+
+    ``params`` are the CLI's estimator flags with underscores: ``sigma2=[1e-3, 1e-1]``,
+    ``bins=30``, ``error="subsample:5"``, ... The table has the CLI's columns; the run is
+    ``arrays``, the layer ``z`` at epoch 0. ``inputs`` (N x D) serve the estimators that use X.
+    """
+    z = np.ascontiguousarray(z, dtype=np.float32)
+    if z.ndim == 1:
+        z = z[:, None]
+    if z.ndim != 2:
+        raise _native.InfoplaneError(f"z must be N x H (got {z.ndim} dimensions)")
+    y = np.asarray(labels)
+    if y.ndim != 1 or (y.size and (not np.issubdtype(y.dtype, np.integer) or y.min() < 0)):
+        raise _native.InfoplaneError("labels must be a 1-d array of class indices (integers, 0 or more)")
+    y = y.astype(np.uint32)
+    classes = int(y.max()) + 1 if classes is None and y.size else (classes or 1)
+    x = None if inputs is None else np.ascontiguousarray(np.reshape(inputs, (len(inputs), -1)), dtype=np.float32)
+    table = _native.estimate_arrays(z, y, classes, _estimators(estimators), _flags(params), x, unit)
+    return _frame(table)
+
+
+def estimate_archive(
+    archives: str | os.PathLike | Sequence[str | os.PathLike],
+    estimators: str | Iterable[str] = ("kl", "bd"),
+    *,
+    layers: Sequence[str] | None = None,
+    epochs: str = "all",
+    unit: str = "bits",
+    out: str | os.PathLike | None = None,
+    progress: bool = True,
+    **params,
+) -> pl.DataFrame:
+    """The CLI's ``infoplane estimate ARCHIVES --estimator ...``: one table for all archives,
+    the same rows and values (the same Rust code), written to ``out`` too when given.
+
+    ``epochs``: all, last, every:K or a list like 0,5,10..20. ``params`` as in ``estimate``.
+    The GIL is released while it runs.
+    """
+    if isinstance(archives, (str, os.PathLike)):
+        archives = [archives]
+    dirs = [os.fspath(a) for a in archives]
+    bar = _Progress() if progress else None
+    try:
+        table = _native.estimate_archives(
+            dirs, _estimators(estimators), _flags(params), None if layers is None else list(layers),
+            str(epochs), unit, None if out is None else os.fspath(out), bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    return _frame(table)

@@ -1,0 +1,417 @@
+"""The hook recorder: any ``torch.nn.Module``'s named submodules streamed into an infoplane
+archive, epoch by epoch, through the library's crash-safe writer.
+
+At each epoch of the schedule the fixed analysis set runs through the model in eval mode under
+``no_grad`` with forward hooks on the tracked modules; their outputs (flattened per sample,
+copied to the host) are committed with the epoch's metrics and gradient statistics, and
+nothing of the epoch stays in memory. Epoch 0 is before training. Gradient statistics are a
+Welford mean and population std per parameter element over the epoch's batches, kept in float64
+on the training device (the tch recorder's convention).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from . import _native
+
+#: Metric aliases accepted by ``Recorder.log``.
+METRIC_ALIASES = {
+    "loss": "train_loss", "train_acc": "train_accuracy", "accuracy": "train_accuracy",
+    "acc": "train_accuracy", "val_loss": "validation_loss", "val_acc": "validation_accuracy",
+    "val_accuracy": "validation_accuracy", "validation_acc": "validation_accuracy",
+}
+
+
+def schedule(record_epochs: str, epochs: int) -> list[int]:
+    """The epochs 0..epochs that record activations under ``all``, ``log:K``, ``every:K`` or
+    ``none`` (the tch recorder's ``--record-epochs``)."""
+    return list(_native.schedule(record_epochs, int(epochs)))
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _default_types():
+    nn = _torch().nn
+    return (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNBase)
+
+
+def _activation_types():
+    nn = _torch().nn
+    return (nn.Tanh, nn.ReLU, nn.Sigmoid, nn.GELU, nn.ELU, nn.LeakyReLU, nn.SiLU, nn.Softplus,
+            nn.Softmax, nn.LogSoftmax, nn.Hardtanh, nn.ReLU6, nn.Mish)
+
+
+def _kind_of(module) -> str | None:
+    """The layer kind of a module by its type, None when the type says nothing."""
+    nn = _torch().nn
+    name = type(module).__name__
+    if type(module).__module__.startswith("torch_geometric") or "GCN" in name or "GraphConv" in name:
+        return "graph"
+    if isinstance(module, nn.Linear):
+        return "linear"
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        return "conv"
+    if isinstance(module, nn.RNNBase):
+        return "recurrent"
+    return None
+
+
+def _flat_output(module, out):
+    """A module's output as (batch x features tensor, per-sample shape or None): recurrent
+    layers give their last hidden state, tuples their first element."""
+    nn = _torch().nn
+    if isinstance(module, nn.RNNBase) and isinstance(out, tuple):
+        h = out[1][0] if isinstance(out[1], tuple) else out[1]  # LSTM: (h_n, c_n)
+        out = h[-1]
+    elif isinstance(out, (tuple, list)):
+        out = out[0]
+    shape = list(out.shape[1:]) if out.dim() > 2 else None
+    return out.reshape(out.shape[0], -1), shape
+
+
+class _Welford:
+    """Elementwise mean and M2 of one parameter's batch gradients, float64 on its device."""
+
+    def __init__(self, param, keep: int | None):
+        torch = _torch()
+        self.param = param
+        self.n = 0
+        self.mean = torch.zeros_like(param, dtype=torch.float64)
+        self.m2 = torch.zeros_like(param, dtype=torch.float64)
+        self.keep = keep
+        self.batches: list[np.ndarray] = []
+
+    def push(self, grad) -> None:
+        torch = _torch()
+        g = torch.zeros_like(self.mean) if grad is None else grad.detach().to(torch.float64)
+        self.n += 1
+        delta = g - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (g - self.mean)
+        if self.keep is not None:
+            if self.n > self.keep:
+                raise _native.InfoplaneError(
+                    f"more than batch_gradients={self.keep} batches in one epoch")
+            self.batches.append(g.to(torch.float32).reshape(-1).cpu().numpy())
+
+    def finish(self):
+        """(n_batches, mean, std, value) as float32 host arrays, and the batch matrix; resets."""
+        size = self.param.numel()
+        host = lambda t: np.ascontiguousarray(t.detach().to("cpu").reshape(-1).numpy(), dtype=np.float32)
+        if self.n == 0:
+            mean = std = np.full(size, np.nan, dtype=np.float32)
+        else:
+            mean, std = host(self.mean), host((self.m2 / self.n).sqrt())
+        stats = (self.n, mean, std, host(self.param))
+        batches = np.stack(self.batches) if self.batches else np.zeros((self.n, size), np.float32)
+        self.n = 0
+        self.mean.zero_()
+        self.m2.zero_()
+        self.batches = []
+        return stats, batches
+
+
+class Recorder:
+    """Records ``model`` into the archive ``out`` (see the module's docstring).
+
+    Parameters
+    ----------
+    analysis : a tensor X (with ``labels``), or an iterable of (x, y) batches in a fixed order
+        (a DataLoader without shuffling): the samples whose representations are recorded.
+    epochs : the number of training epochs E; epochs 0..E are planned.
+    record_epochs : which epochs record activations: ``all``, ``log:K``, ``every:K``, ``none``.
+    layers : names of the submodules to track (``model.named_modules()``); by default every
+        module of ``types`` (Linear, Conv, RNN/GRU/LSTM). Name activation modules (``nn.Tanh``)
+        to record post-activation values.
+    kinds : {name: kind} overriding the inferred kinds (linear, conv, recurrent, graph, output).
+    gradients : True (every trainable parameter), False, or a list of parameter names.
+    auto_step : collect gradient statistics with parameter hooks after every backward, instead
+        of calling ``step()``.
+    batch_gradients : also store every batch gradient, for at most this many batches an epoch.
+    format : ``parquet`` or ``hdf5``. overwrite: replace an existing archive at ``out``.
+    """
+
+    def __init__(self, model, out, *, analysis, labels=None, epochs: int,
+                 record_epochs: str = "log:30", layers: Iterable[str] | None = None,
+                 types: tuple | None = None, kinds: dict | None = None,
+                 classes: list[str] | None = None, gradients=True, auto_step: bool = False,
+                 batch_gradients: int | None = None, store_inputs: bool = True,
+                 format: str = "parquet", overwrite: bool = False, batch_size: int = 1024,
+                 name: str = "", model_name: str | None = None, dataset: str = "unknown",
+                 seed: int | None = None, hyperparameters: dict | None = None, notes: str = "",
+                 analysis_description: str = "analysis set"):
+        self.model = model
+        self.out = os.fspath(out)
+        self.total_epochs = int(epochs)
+        self._batches = _analysis_batches(analysis, labels, batch_size)
+        self._tracked = _tracked_modules(model, layers, types or _default_types())
+        self._pending_metrics: dict[int, dict[str, float]] = {}
+        self._start = time.monotonic()
+        self._writer = None
+        self._params = _parameters(model, gradients)
+        self._stats = [_Welford(p, batch_gradients) for _, p in self._params]
+        self._hooks = []
+        first, y, x, kinds_seen = self._first_pass()
+        y_np = np.asarray(y, dtype=np.int64)
+        if y_np.size and y_np.min() < 0:
+            raise _native.InfoplaneError(f"{self.out}: labels must be class indices, 0 or more")
+        n_classes = int(y_np.max()) + 1 if y_np.size else 1
+        classes = [str(c) for c in (classes or range(n_classes))]
+        layer_infos = _layer_infos(model, self._tracked, first, kinds_seen, kinds or {})
+        spec = {
+            "run": {"name": name, "model": model_name or type(model).__name__, "dataset": dataset,
+                    "seed": seed, "hyperparameters": hyperparameters or {},
+                    "tool_versions": {"torch": _torch().__version__, "python": platform.python_version(),
+                                      "recorder": "infoplane.Recorder (PyTorch hooks)"},
+                    "notes": notes},
+            "classes": classes,
+            "input_shape": list(x.shape[1:]) if store_inputs and x is not None else None,
+            "analysis_description": analysis_description,
+            "layers": layer_infos,
+            "parameters": [{"name": n, "shape": list(p.shape), "layer": _owner(n, model, self._tracked)}
+                           for n, p in self._params],
+            "batch_gradients": batch_gradients,
+            "epochs": self.total_epochs,
+            "record_epochs": record_epochs,
+        }
+        inputs = None
+        if store_inputs and x is not None:
+            inputs = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32)
+        self._writer = _native.Writer(self.out, json.dumps(spec), y_np.astype(np.uint32), inputs,
+                                      None, format, overwrite)
+        self._auto = [p.register_post_accumulate_grad_hook(self._hook(i))
+                      for i, (_, p) in enumerate(self._params)] if auto_step else []
+
+    # -- the analysis pass ------------------------------------------------------------------
+
+    def _run_analysis(self, keep_data: bool):
+        """The analysis set through the model (eval, no_grad) with hooks on the tracked
+        modules: ({layer: N x H float32}, labels, inputs, {layer: output kind hint})."""
+        torch = _torch()
+        outputs = {name: [] for name, _ in self._tracked}
+        shapes, is_output = {}, {}
+        last = {}
+
+        def hook(name, module):
+            def f(_m, _inp, out):
+                flat, shape = _flat_output(module, out)
+                last[name] = out if isinstance(out, torch.Tensor) else None
+                shapes[name] = shape
+                outputs[name].append(flat.detach().to("cpu", torch.float32))
+            return f
+
+        handles = [m.register_forward_hook(hook(name, m)) for name, m in self._tracked]
+        was_training = self.model.training
+        ys, xs = [], []
+        try:
+            self.model.eval()
+            device = _device(self.model)
+            with torch.no_grad():
+                for xb, yb in self._batches():
+                    result = self.model(xb.to(device))
+                    for name in outputs:
+                        is_output[name] = is_output.get(name, True) and last.get(name) is result
+                    if keep_data:
+                        ys.append(torch.as_tensor(yb).reshape(-1).cpu())
+                        xs.append(xb.detach().to("cpu", torch.float32))
+        finally:
+            for h in handles:
+                h.remove()
+            self.model.train(was_training)
+        acts = {name: torch.cat(v).numpy() if v else np.zeros((0, 0), np.float32)
+                for name, v in outputs.items()}
+        y = torch.cat(ys).numpy() if keep_data else None
+        x = torch.cat(xs).numpy() if keep_data else None
+        return acts, y, x, {n: (shapes.get(n), is_output.get(n, False)) for n in outputs}
+
+    def _first_pass(self):
+        """One analysis pass before anything is written: widths, shapes, kinds, labels, X."""
+        return self._run_analysis(keep_data=True)
+
+    # -- gradient statistics ----------------------------------------------------------------
+
+    def _hook(self, i):
+        def f(param):
+            self._stats[i].push(param.grad)
+        return f
+
+    def step(self) -> None:
+        """Adds the current ``.grad`` of every tracked parameter as one batch (call it after
+        ``loss.backward()``, before ``optimizer.step()`` and ``zero_grad``)."""
+        if self._auto:
+            raise _native.InfoplaneError(f"{self.out}: step() with auto_step=True would count batches twice")
+        for (_, p), s in zip(self._params, self._stats):
+            s.push(p.grad)
+
+    # -- epochs -----------------------------------------------------------------------------
+
+    def log(self, epoch: int, **metrics: float) -> None:
+        """Metrics of ``epoch`` (train_loss, train_accuracy, validation_loss,
+        validation_accuracy; aliases like val_acc), committed with the epoch."""
+        nxt = self._writer.next_epoch if self._writer is not None else None
+        if nxt is None or epoch < nxt[0]:
+            raise _native.InfoplaneError(f"{self.out}: epoch {epoch} is already committed or was not planned")
+        store = self._pending_metrics.setdefault(int(epoch), {})
+        for k, v in metrics.items():
+            store[METRIC_ALIASES.get(k, k)] = float(v)
+
+    def end_epoch(self, epoch: int) -> None:
+        """Commits ``epoch``: activations when the schedule says, gradient statistics, metrics."""
+        w = self._open()
+        nxt = w.next_epoch
+        if nxt is None or nxt[0] != epoch:
+            expected = "none (every planned epoch is committed)" if nxt is None else nxt[0]
+            raise _native.InfoplaneError(f"{self.out}: epoch {epoch} ended out of order: the next planned epoch is {expected}")
+        acts = list(self._run_analysis(keep_data=False)[0].values()) if nxt[1] else []
+        grads, batches = [], []
+        for s in self._stats:
+            g, b = s.finish()
+            grads.append(g)
+            batches.append(b)
+        metrics = self._pending_metrics.pop(epoch, {})
+        metrics.setdefault("wall_time_s", time.monotonic() - self._start)
+        w.commit(epoch, metrics, acts, grads, batches if self._stats and self._stats[0].keep is not None else [])
+
+    def epochs(self) -> Iterator[int]:
+        """Commits epoch 0, then yields 1..E, committing each after the loop body; the archive
+        is finished when the loop ends (``break`` leaves it open until ``close``)."""
+        self.end_epoch(0)
+        for epoch in range(1, self.total_epochs + 1):
+            yield epoch
+            self.end_epoch(epoch)
+        self.close()
+
+    def close(self, complete: bool = True) -> str:
+        """Finishes the archive (complete, with the epochs committed so far), or with
+        ``complete=False`` leaves it incomplete; the committed epochs stay readable."""
+        for h in self._auto:
+            h.remove()
+        self._auto = []
+        if self._writer is None:
+            return self.out
+        if complete and self._writer.committed > 0:
+            path = str(self._writer.finish())
+        else:
+            self._writer.close()
+            path = self.out
+        return path
+
+    def _open(self):
+        if self._writer is None:
+            raise _native.InfoplaneError(f"{self.out}: the recorder is closed")
+        return self._writer
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, kind, value, tb) -> bool:
+        # Ctrl-C: a clean, complete archive of the committed epochs (stopped early). Any other
+        # exception: the committed epochs stay readable, the archive is marked incomplete.
+        self.close(complete=kind is None or issubclass(kind, KeyboardInterrupt))
+        return False
+
+
+def _device(model):
+    for p in model.parameters():
+        return p.device
+    return _torch().device("cpu")
+
+
+def _analysis_batches(analysis, labels, batch_size: int):
+    """A function yielding the analysis set's (x, y) batches in the same order every time."""
+    torch = _torch()
+    if isinstance(analysis, tuple) and len(analysis) == 2 and labels is None:
+        analysis, labels = analysis
+    if isinstance(analysis, (torch.Tensor, np.ndarray)):
+        x = torch.as_tensor(analysis)
+        if labels is None:
+            raise _native.InfoplaneError("analysis is a tensor: give its labels (labels=...)")
+        y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).reshape(-1)
+        if len(y) != len(x):
+            raise _native.InfoplaneError(f"{len(y)} labels for {len(x)} analysis samples")
+        return lambda: ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size))
+    if labels is not None:
+        raise _native.InfoplaneError("labels= is only for a tensor analysis set; the batches carry theirs")
+    return lambda: iter(analysis)
+
+
+def _sources(model) -> dict:
+    """For every module, the module whose type gives its kind: itself, or for an activation
+    module the last module with parameters of its own before it (``fc1`` for the Tanh after it)."""
+    out, last = {}, None
+    for n, m in model.named_modules():
+        if isinstance(m, _activation_types()):
+            out[n] = last
+        else:
+            out[n] = n
+            if any(True for _ in m.parameters(recurse=False)):
+                last = n
+    return out
+
+
+def _tracked_modules(model, layers, types):
+    modules = dict(model.named_modules())
+    if layers is None:
+        tracked = [(n, m) for n, m in modules.items() if n and isinstance(m, types)]
+    else:
+        layers = list(layers)
+        unknown = [n for n in layers if n not in modules or not n]
+        if unknown:
+            raise _native.InfoplaneError(
+                f"no submodule named {', '.join(map(repr, unknown))} (submodules: "
+                f"{', '.join(n for n in modules if n)})")
+        tracked = [(n, modules[n]) for n in layers]
+    if not tracked:
+        raise _native.InfoplaneError("no module to track: name them with layers=[...]")
+    return tracked
+
+
+def _layer_infos(model, tracked, first, hints, kinds):
+    """Manifest entries: kinds inferred from the module type (activation modules take the kind
+    of the parametric module before them), the model's output module is ``output``."""
+    infos, sources, modules = [], _sources(model), dict(model.named_modules())
+    for name, m in tracked:
+        shape, is_output = hints[name]
+        source = sources.get(name)
+        kind = _kind_of(modules[source]) if source is not None else None
+        activation = type(m).__name__.lower() if isinstance(m, _activation_types()) else None
+        if is_output:
+            kind = "output"
+        infos.append({"name": name, "kind": kinds.get(name, kind or "unknown"),
+                      "width": int(first[name].shape[1]), "shape": shape, "activation": activation})
+    return infos
+
+
+def _parameters(model, gradients):
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if gradients is True:
+        return params
+    if not gradients:
+        return []
+    wanted = list(gradients)
+    known = dict(params)
+    missing = [n for n in wanted if n not in known]
+    if missing:
+        raise _native.InfoplaneError(f"no trainable parameter named {', '.join(map(repr, missing))}")
+    return [(n, known[n]) for n in wanted]
+
+
+def _owner(param: str, model, tracked) -> str | None:
+    """The tracked layer a parameter belongs to: the one whose module (or, for an activation
+    module, the parametric module before it) has the longest name that prefixes it."""
+    sources, best = _sources(model), None
+    for name, _ in tracked:
+        src = sources.get(name)
+        if src is not None and param.startswith(src + ".") and (best is None or len(src) > len(best[1])):
+            best = (name, src)
+    return None if best is None else best[0]
