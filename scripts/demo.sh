@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main job: set-up, release build, then the full pipeline on the embedded default
 # (Tishby's 12-bit task, generated in code): record a 12-10-7-5-4-3-2 tanh network with
-# infoplane-record, then inspect, convert, export, estimate, check, plot and report. Outputs land in ${1:-out/tishby}.
+# infoplane-record, then inspect, convert, export, estimate, check, plot and report. It also installs
+# the Python package (analysis/python) into the venv. Outputs land in ${1:-out/tishby}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,7 +10,10 @@ venv="$(cd "${INFOPLANE_VENV:-.venv}" && pwd)"
 export LIBTORCH_USE_PYTORCH=1 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH"
 out="${1:-out/tishby}"
 mkdir -p "$out"
-cargo build --release --locked -p infoplane-analysis -p infoplane-recorder
+# The whole workspace in one build, so that the Python package below (maturin builds it alone)
+# finds its dependencies compiled with the same features and only compiles itself.
+cargo build --release --locked --workspace
+(cd analysis/python && maturin develop --release --locked --quiet)
 bin="${CARGO_TARGET_DIR:-target}/release"
 
 "$bin/infoplane-record" --model fcn --dataset tishby --epochs 3000 --record-epochs log:100 \

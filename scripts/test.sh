@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check: set-up (idempotent), formatting, clippy with warnings as errors, all tests.
+# Runs every check: set-up (idempotent), formatting, clippy with warnings as errors, all tests
+# (Rust, then the Python package's pytest suite).
 # This is the README's test command and what CI (.ci/run) runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +14,13 @@ cargo fmt --all -- --check
 echo "== cargo clippy (workspace, all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== invariant: the core library and the CLI never link tch"
-if cargo tree --locked -e normal -p infoplane -p infoplane-analysis | grep -qE "(torch-sys|[ ─]tch) v"; then
+if cargo tree --locked -e normal -p infoplane -p infoplane-analysis -p infoplane-python | grep -qE "(torch-sys|[ ─]tch) v"; then
     echo "tch is linked by the core library or the CLI" >&2
     exit 1
 fi
 echo "== cargo test (workspace)"
 cargo test --workspace --locked
+echo "== Python package: built into the venv with the same target dir (maturin), then pytest"
+(cd analysis/python && maturin develop --locked --quiet)
+target="$(cargo metadata --format-version 1 --no-deps | python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+INFOPLANE_CLI="$target/debug/infoplane" python -m pytest analysis/python/tests -q

@@ -201,7 +201,11 @@ fn estimators_do_no_io() {
 
 #[test]
 fn the_library_and_the_cli_never_depend_on_tch() {
-    for manifest in ["Cargo.toml", "analysis/Cargo.toml"] {
+    for manifest in [
+        "Cargo.toml",
+        "analysis/Cargo.toml",
+        "analysis/python/Cargo.toml",
+    ] {
         let text = std::fs::read_to_string(root().join(manifest)).unwrap();
         let deps = text.split("[dependencies]").nth(1).unwrap_or_default();
         let deps = deps.split("\n[").next().unwrap_or_default();

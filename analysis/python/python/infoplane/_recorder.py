@@ -134,6 +134,8 @@ class Recorder:
         module of ``types`` (Linear, Conv, RNN/GRU/LSTM). Name activation modules (``nn.Tanh``)
         to record post-activation values.
     kinds : {name: kind} overriding the inferred kinds (linear, conv, recurrent, graph, output).
+    activations : {name: function} for the manifest, where the module applies one itself
+        (inferred for activation modules: ``tanh`` for ``nn.Tanh``).
     gradients : True (every trainable parameter), False, or a list of parameter names.
     auto_step : collect gradient statistics with parameter hooks after every backward, instead
         of calling ``step()``.
@@ -144,6 +146,7 @@ class Recorder:
     def __init__(self, model, out, *, analysis, labels=None, epochs: int,
                  record_epochs: str = "log:30", layers: Iterable[str] | None = None,
                  types: tuple | None = None, kinds: dict | None = None,
+                 activations: dict | None = None,
                  classes: list[str] | None = None, gradients=True, auto_step: bool = False,
                  batch_gradients: int | None = None, store_inputs: bool = True,
                  format: str = "parquet", overwrite: bool = False, batch_size: int = 1024,
@@ -167,7 +170,7 @@ class Recorder:
             raise _native.InfoplaneError(f"{self.out}: labels must be class indices, 0 or more")
         n_classes = int(y_np.max()) + 1 if y_np.size else 1
         classes = [str(c) for c in (classes or range(n_classes))]
-        layer_infos = _layer_infos(model, self._tracked, first, kinds_seen, kinds or {})
+        layer_infos = _layer_infos(model, self._tracked, first, kinds_seen, kinds or {}, activations or {})
         spec = {
             "run": {"name": name, "model": model_name or type(model).__name__, "dataset": dataset,
                     "seed": seed, "hyperparameters": hyperparameters or {},
@@ -299,12 +302,11 @@ class Recorder:
         self._auto = []
         if self._writer is None:
             return self.out
-        if complete and self._writer.committed > 0:
-            path = str(self._writer.finish())
-        else:
-            self._writer.close()
-            path = self.out
-        return path
+        w, self._writer = self._writer, None
+        if complete and w.committed > 0:
+            return str(w.finish())
+        w.close()
+        return self.out
 
     def _open(self):
         if self._writer is None:
@@ -376,7 +378,7 @@ def _tracked_modules(model, layers, types):
     return tracked
 
 
-def _layer_infos(model, tracked, first, hints, kinds):
+def _layer_infos(model, tracked, first, hints, kinds, activations):
     """Manifest entries: kinds inferred from the module type (activation modules take the kind
     of the parametric module before them), the model's output module is ``output``."""
     infos, sources, modules = [], _sources(model), dict(model.named_modules())
@@ -388,7 +390,8 @@ def _layer_infos(model, tracked, first, hints, kinds):
         if is_output:
             kind = "output"
         infos.append({"name": name, "kind": kinds.get(name, kind or "unknown"),
-                      "width": int(first[name].shape[1]), "shape": shape, "activation": activation})
+                      "width": int(first[name].shape[1]), "shape": shape,
+                      "activation": activations.get(name, activation)})
     return infos
 
 
