@@ -31,7 +31,8 @@ pub use manifest::{
 pub use output::Overwrite;
 pub use summary::{format_epoch_ranges, Summary};
 pub use writer::{
-    convert, convert_with_progress, writer_version, ArchiveSpec, ArchiveWriter, Publish,
+    convert, convert_with_progress, record_problem, writer_version, ArchiveSpec, ArchiveWriter,
+    Publish,
 };
 
 use crate::error::{Error, Result};

@@ -201,18 +201,7 @@ impl ArchiveWriter {
     }
 
     fn check_record(&self, record: &EpochRecord, planned: PlannedEpoch) -> Result<()> {
-        let m = &self.manifest;
-        let problem = if planned.activations {
-            activations_problem(m, record)
-        } else if !record.activations.is_empty() {
-            Some("activations given but the plan records none at this epoch".into())
-        } else {
-            None
-        };
-        match problem
-            .or_else(|| gradients_problem(m, record))
-            .or_else(|| batch_gradients_problem(m, record))
-        {
+        match record_problem(&self.manifest, planned, record) {
             Some(msg) => Err(Error::request(
                 &self.out,
                 format!("epoch {}: {msg}", record.epoch),
@@ -237,6 +226,22 @@ impl ArchiveWriter {
         self.finished = true;
         Ok(self.out.clone())
     }
+}
+
+/// What is wrong with `record` as the epoch `planned` of an archive with manifest `m` (shapes
+/// of activations, gradient statistics and batch gradients), checked before anything is
+/// written; a writer on another thread can check records with it before handing them over.
+pub fn record_problem(m: &Manifest, planned: PlannedEpoch, record: &EpochRecord) -> Option<String> {
+    let problem = if planned.activations {
+        activations_problem(m, record)
+    } else if !record.activations.is_empty() {
+        Some("activations given but the plan records none at this epoch".into())
+    } else {
+        None
+    };
+    problem
+        .or_else(|| gradients_problem(m, record))
+        .or_else(|| batch_gradients_problem(m, record))
 }
 
 impl Drop for ArchiveWriter {

@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 
 use infoplane::archive::{
-    AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochMetrics, EpochRecord, GradientStats,
-    LayerInfo, Overwrite, ParameterInfo, Publish, RunInfo,
+    record_problem, AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochMetrics, EpochRecord,
+    GradientStats, LayerInfo, Manifest, Overwrite, ParameterInfo, Publish, RunInfo,
 };
 use infoplane::schedule::RecordEpochs;
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
@@ -47,12 +49,41 @@ type PyGradient<'py> = (
     PyReadonlyArray1<'py, f32>,
 );
 
-/// An archive being recorded.
+/// An archive being recorded. The files are written by a thread of its own, so that training
+/// goes on while an epoch is written: `commit` checks the epoch, hands it over and returns once
+/// the thread has taken it (at most one epoch being written and one being built).
 #[derive(Debug)]
 #[pyclass(module = "infoplane._native")]
 pub struct Writer {
-    inner: Option<ArchiveWriter>,
     out: PathBuf,
+    manifest: Manifest,
+    /// Epochs handed to the thread.
+    sent: usize,
+    /// Epochs the thread has committed.
+    written: Arc<AtomicUsize>,
+    background: Option<Background>,
+}
+
+/// The writing thread and the channel to it.
+#[derive(Debug)]
+struct Background {
+    tx: mpsc::SyncSender<EpochRecord>,
+    thread: std::thread::JoinHandle<(ArchiveWriter, infoplane::Result<()>)>,
+}
+
+/// Commits the records it receives until the channel closes or a commit fails.
+fn write_epochs(
+    mut w: ArchiveWriter,
+    rx: mpsc::Receiver<EpochRecord>,
+    written: Arc<AtomicUsize>,
+) -> (ArchiveWriter, infoplane::Result<()>) {
+    for record in rx {
+        if let Err(e) = w.commit_epoch(&record) {
+            return (w, Err(e));
+        }
+        written.fetch_add(1, Ordering::SeqCst);
+    }
+    (w, Ok(()))
 }
 
 #[pymethods]
@@ -108,9 +139,17 @@ impl Writer {
                 Publish::Immediately,
             )
             .map_err(error)?;
+            let manifest = w.manifest().clone();
+            let written = Arc::new(AtomicUsize::new(0));
+            let (tx, rx) = mpsc::sync_channel(0);
+            let counter = Arc::clone(&written);
+            let thread = std::thread::spawn(move || write_epochs(w, rx, counter));
             Ok(Writer {
-                inner: Some(w),
                 out,
+                manifest,
+                sent: 0,
+                written,
+                background: Some(Background { tx, thread }),
             })
         })
     }
@@ -121,30 +160,38 @@ impl Writer {
         self.out.clone()
     }
 
-    /// Epochs committed so far.
+    /// Epochs committed (written and visible) so far.
     #[getter]
     fn committed(&self) -> usize {
-        self.inner.as_ref().map_or(0, |w| w.committed())
+        self.written.load(Ordering::SeqCst)
     }
 
-    /// The next planned epoch and whether it records activations; None when all are committed
-    /// or the writer is closed.
+    /// Epochs handed to the writer's thread (committed, or being written).
+    #[getter]
+    fn handed_over(&self) -> usize {
+        self.sent
+    }
+
+    /// The next planned epoch and whether it records activations; None when all are handed
+    /// over or the writer is closed.
     #[getter]
     fn next_epoch(&self) -> Option<(u32, bool)> {
-        let p = self.inner.as_ref()?.next_epoch()?;
+        self.background.as_ref()?;
+        let p = self.manifest.epochs.get(self.sent)?;
         Some((p.epoch, p.activations))
     }
 
     /// The manifest as JSON.
     #[getter]
     fn manifest_json(&self) -> PyResult<String> {
-        let w = self.open()?;
-        serde_json::to_string(w.manifest()).map_err(|e| invalid(e.to_string()))
+        serde_json::to_string(&self.manifest).map_err(|e| invalid(e.to_string()))
     }
 
     /// Commits `epoch`: its metrics (by name), one N x H float32 matrix per layer when the plan
-    /// records activations, and one (n_batches, mean, std, value) per parameter. The GIL is
-    /// released while the files are written.
+    /// records activations, and one (n_batches, mean, std, value) per parameter. The epoch is
+    /// checked here (an error names it); the files are written by the writer's thread, and a
+    /// failure there is raised by the next `commit` or by `finish`. The GIL is released while
+    /// waiting for the thread.
     #[pyo3(signature = (epoch, metrics, activations, gradients, batch_gradients=Vec::new()))]
     fn commit(
         &mut self,
@@ -156,6 +203,9 @@ impl Writer {
         batch_gradients: Vec<PyReadonlyArray2<'_, f32>>,
     ) -> PyResult<()> {
         guarded(|| {
+            if self.background.is_none() {
+                return Err(self.closed());
+            }
             let record = EpochRecord {
                 epoch,
                 metrics: metrics_from(&self.out, &metrics)?,
@@ -163,45 +213,37 @@ impl Writer {
                     .iter()
                     .map(|a| a.as_array().to_owned())
                     .collect(),
-                gradients: gradients
-                    .iter()
-                    .map(|(n, mean, std, value)| GradientStats {
-                        n_batches: *n,
-                        mean: mean.as_array().to_vec(),
-                        std: std.as_array().to_vec(),
-                        value: value.as_array().to_vec(),
-                    })
-                    .collect(),
+                gradients: gradients.iter().map(gradient_stats).collect(),
                 batch_gradients: batch_gradients
                     .iter()
                     .map(|a| a.as_array().to_owned())
                     .collect(),
             };
-            let w = self.open_mut()?;
-            if let Some(problem) = non_finite(w.manifest(), &record) {
-                return Err(invalid(format!(
-                    "{}: epoch {epoch}: {problem}; nothing of this epoch was written",
-                    self.out.display()
-                )));
+            self.check(&record)?;
+            let tx = self.background.as_ref().map(|b| b.tx.clone());
+            let sent = tx.is_some_and(|tx| py.detach(move || tx.send(record).is_ok()));
+            if !sent {
+                // The thread stopped: its error says why.
+                return Err(self.join(py).err().unwrap_or_else(|| self.closed()));
             }
-            let w = self.open_mut()?;
-            py.detach(|| w.commit_epoch(&record)).map_err(error)
+            self.sent += 1;
+            Ok(())
         })
     }
 
-    /// Marks the archive complete (also when fewer epochs than planned were committed: the
-    /// run stopped early) and closes it; returns its path.
+    /// Waits for the epochs handed over, marks the archive complete (also when fewer epochs
+    /// than planned were committed: the run stopped early) and closes it; returns its path.
     fn finish(&mut self, py: Python<'_>) -> PyResult<PathBuf> {
         guarded(|| {
-            let w = self.inner.take().ok_or_else(|| self.closed())?;
+            let w = self.join(py)?;
             py.detach(|| w.finish()).map_err(error)
         })
     }
 
-    /// Closes without marking the archive complete: the committed epochs stay readable (an
-    /// archive being replaced is left as it was).
-    fn close(&mut self) {
-        self.inner = None;
+    /// Waits for the epochs handed over and closes without marking the archive complete: the
+    /// committed epochs stay readable (an archive being replaced is left as it was).
+    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
+        guarded(|| self.join(py).map(drop))
     }
 }
 
@@ -212,18 +254,63 @@ impl Writer {
             self.out.display()
         ))
     }
-    fn open(&self) -> PyResult<&ArchiveWriter> {
-        self.inner.as_ref().ok_or_else(|| self.closed())
+
+    /// The record checked as the next planned epoch: order, shapes, finite activations.
+    fn check(&self, record: &EpochRecord) -> PyResult<()> {
+        let fail = |m: String| Err(invalid(format!("{}: {m}", self.out.display())));
+        let Some(&planned) = self.manifest.epochs.get(self.sent) else {
+            return fail(format!(
+                "epoch {} was not planned: all {} planned epochs are committed",
+                record.epoch,
+                self.manifest.epochs.len()
+            ));
+        };
+        if planned.epoch != record.epoch {
+            return fail(format!(
+                "epoch {} committed out of order: the next planned epoch is {}",
+                record.epoch, planned.epoch
+            ));
+        }
+        if let Some(p) = record_problem(&self.manifest, planned, record) {
+            return fail(format!("epoch {}: {p}", record.epoch));
+        }
+        if let Some(p) = non_finite(&self.manifest, record) {
+            return fail(format!(
+                "epoch {}: {p}; nothing of this epoch was written",
+                record.epoch
+            ));
+        }
+        Ok(())
     }
-    fn open_mut(&mut self) -> PyResult<&mut ArchiveWriter> {
-        let closed = self.closed();
-        self.inner.as_mut().ok_or(closed)
+
+    /// Closes the channel and waits for the thread: the writer, or the error it stopped on.
+    fn join(&mut self, py: Python<'_>) -> PyResult<ArchiveWriter> {
+        let b = self.background.take().ok_or_else(|| self.closed())?;
+        drop(b.tx);
+        let (w, result) = py.detach(|| b.thread.join()).map_err(|_| {
+            invalid(format!(
+                "{}: the writer thread panicked",
+                self.out.display()
+            ))
+        })?;
+        result.map_err(error)?;
+        Ok(w)
+    }
+}
+
+/// One gradient entry from Python as the library's statistics.
+fn gradient_stats((n, mean, std, value): &PyGradient<'_>) -> GradientStats {
+    GradientStats {
+        n_batches: *n,
+        mean: mean.as_array().to_vec(),
+        std: std.as_array().to_vec(),
+        value: value.as_array().to_vec(),
     }
 }
 
 /// The first non-finite activation of `record`, described (the estimators refuse them, so the
 /// recorder refuses them as soon as they appear: a diverged run is told at once).
-fn non_finite(m: &infoplane::archive::Manifest, record: &EpochRecord) -> Option<String> {
+fn non_finite(m: &Manifest, record: &EpochRecord) -> Option<String> {
     record
         .activations
         .iter()

@@ -93,16 +93,22 @@ class _Welford:
 
     def push(self, grad) -> None:
         torch = _torch()
-        g = torch.zeros_like(self.mean) if grad is None else grad.detach().to(torch.float64)
         self.n += 1
-        delta = g - self.mean
-        self.mean += delta / self.n
-        self.m2 += delta * (g - self.mean)
         if self.keep is not None:
             if self.n > self.keep:
                 raise _native.InfoplaneError(
                     f"more than batch_gradients={self.keep} batches in one epoch")
-            self.batches.append(g.to(torch.float32).reshape(-1).cpu().numpy())
+            g32 = torch.zeros_like(self.param) if grad is None else grad.detach()
+            self.batches.append(g32.to("cpu", torch.float32).reshape(-1).numpy().copy())
+        # A float64 copy of our own, then in place: delta = g - mean; mean += delta / n;
+        # M2 += delta * (g - mean).
+        if grad is None:
+            g = torch.zeros_like(self.mean)
+        else:
+            g = grad.detach().to(torch.float64, copy=True)
+        delta = g - self.mean
+        self.mean.add_(delta, alpha=1.0 / self.n)
+        self.m2.addcmul_(delta, g.sub_(self.mean))
 
     def finish(self):
         """(n_batches, mean, std, value) as float32 host arrays, and the batch matrix; resets."""
@@ -303,7 +309,7 @@ class Recorder:
         if self._writer is None:
             return self.out
         w, self._writer = self._writer, None
-        if complete and w.committed > 0:
+        if complete and w.handed_over > 0:
             return str(w.finish())
         w.close()
         return self.out
