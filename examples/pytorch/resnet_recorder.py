@@ -51,7 +51,7 @@ def main(out: str) -> None:
     model = SmallResNet()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     start = time.time()
-    with infoplane.Recorder(model, f"{out}/archive", analysis=(x, y), epochs=12,
+    with infoplane.Recorder(model, f"{out}/resnet", analysis=(x, y), epochs=12,
                             record_epochs="all", layers=["block1", "block2", "act", "output"],
                             kinds={"block1": "conv", "block2": "conv"},
                             activations={"block1": "relu", "block2": "relu"},
@@ -71,9 +71,9 @@ def main(out: str) -> None:
                 total += loss.item() * len(b)
                 correct += (logits.argmax(1) == y[b]).sum().item()
             rec.log(epoch, train_loss=total / len(x), train_accuracy=correct / len(x))
-    print(f"recorded {out}/archive in {time.time() - start:.1f} s")
+    print(f"recorded {out}/resnet in {time.time() - start:.1f} s")
 
-    archive = infoplane.open(f"{out}/archive")
+    archive = infoplane.open(f"{out}/resnet")
     print(archive)
     table = infoplane.estimate_archive(archive.path, ["kl", "bd"], sigma2=[0.1, "nn*4"],
                                        epochs="every:4", out=f"{out}/estimates.csv")
@@ -81,7 +81,7 @@ def main(out: str) -> None:
         "layer", "epoch", "setting", "i_xz", "i_yz").head(8))
     binary = cli()
     for args in (["dpi", f"{out}/estimates.csv"],
-                 ["report", f"{out}/archive", "--out", f"{out}/report", "--epochs", "every:2"]):
+                 ["report", f"{out}/resnet", "--out", f"{out}/report", "--epochs", "every:2"]):
         print("$ infoplane " + " ".join(args), flush=True)
         subprocess.run([binary, *args], check=True)
     print(f"report: {out}/report/index.html")
