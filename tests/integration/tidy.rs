@@ -66,6 +66,32 @@ fn every_file_opens_with_a_doc_line_and_stays_under_800_lines() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// The Python package's modules and tests open with a docstring saying what they are for (the
+/// Python counterpart of the `//!` line).
+#[test]
+fn every_python_file_of_the_package_opens_with_a_docstring() {
+    let mut bad = Vec::new();
+    for dir in [
+        "analysis/python/python/infoplane",
+        "analysis/python/tests",
+        "examples/pytorch",
+    ] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let f = e.unwrap().path();
+            if f.extension().is_some_and(|x| x == "py") {
+                let text = std::fs::read_to_string(&f).unwrap();
+                let body = text
+                    .strip_prefix("#!/usr/bin/env python3\n")
+                    .unwrap_or(&text);
+                if !body.starts_with("\"\"\"") {
+                    bad.push(rel(&f));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "no opening docstring: {}", bad.join(", "));
+}
+
 /// Functions longer than `limit` lines: (file, name, lines). A function starts at a line whose
 /// first token is `fn` (after `pub`, `pub(crate)`, `async`, `const`, `unsafe`) and ends at the
 /// line that closes its first `{`; string and char literals are skipped roughly.
