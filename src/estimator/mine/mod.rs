@@ -29,6 +29,11 @@
 
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
+mod network;
+
+pub use network::{mlp_gradients, Mlp};
+use network::{Adam, Gradients};
+
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
@@ -192,133 +197,6 @@ impl MineEstimate {
     }
 }
 
-/// An MLP with ReLU hidden layers and one linear output.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mlp {
-    /// Weights (in x out) per layer.
-    pub w: Vec<Array2<f64>>,
-    /// Biases per layer.
-    pub b: Vec<Array1<f64>>,
-}
-
-/// Activations kept for the backward pass.
-struct Tape {
-    inputs: Vec<Array2<f64>>,
-}
-
-impl Mlp {
-    /// He-uniform initialisation, seeded.
-    pub fn new(input: usize, hidden: &[usize], rng: &mut SplitMix64) -> Self {
-        let dims: Vec<usize> = std::iter::once(input)
-            .chain(hidden.iter().copied())
-            .chain([1])
-            .collect();
-        let mut w = Vec::new();
-        let mut b = Vec::new();
-        for win in dims.windows(2) {
-            let bound = (6.0 / win[0] as f64).sqrt();
-            w.push(Array2::from_shape_fn((win[0], win[1]), |_| {
-                (rng.next_u64() as f64 / u64::MAX as f64 * 2.0 - 1.0) * bound
-            }));
-            b.push(Array1::zeros(win[1]));
-        }
-        Mlp { w, b }
-    }
-
-    /// T for each row of `x` (n x input).
-    pub fn forward(&self, x: &Array2<f64>) -> Array1<f64> {
-        self.forward_tape(x).0
-    }
-
-    fn forward_tape(&self, x: &Array2<f64>) -> (Array1<f64>, Tape) {
-        let mut h = x.clone();
-        let mut inputs = Vec::with_capacity(self.w.len());
-        let last = self.w.len() - 1;
-        for (k, (w, b)) in self.w.iter().zip(&self.b).enumerate() {
-            inputs.push(h.clone());
-            let mut z = h.dot(w) + b;
-            if k < last {
-                z.mapv_inplace(|v| v.max(0.0));
-            }
-            h = z;
-        }
-        (h.column(0).to_owned(), Tape { inputs })
-    }
-
-    /// Gradients of Σ_i g_i T(x_i) with respect to every weight and bias.
-    fn backward(&self, tape: &Tape, g: &Array1<f64>) -> Gradients {
-        let mut dw = vec![Array2::zeros((0, 0)); self.w.len()];
-        let mut db = vec![Array1::zeros(0); self.w.len()];
-        let mut delta = g.clone().insert_axis(Axis(1)); // n x 1
-        for k in (0..self.w.len()).rev() {
-            let input = &tape.inputs[k];
-            dw[k] = input.t().dot(&delta);
-            db[k] = delta.sum_axis(Axis(0));
-            if k > 0 {
-                let mut d = delta.dot(&self.w[k].t());
-                // ReLU of the previous layer: its output is this layer's input.
-                ndarray::Zip::from(&mut d).and(input).for_each(|d, &a| {
-                    if a <= 0.0 {
-                        *d = 0.0;
-                    }
-                });
-                delta = d;
-            }
-        }
-        (dw, db)
-    }
-}
-
-/// Adam (Kingma & Ba 2015) state for an [`Mlp`].
-struct Adam {
-    m: Mlp,
-    v: Mlp,
-    t: i32,
-}
-
-impl Adam {
-    fn new(net: &Mlp) -> Self {
-        let zero = Mlp {
-            w: net.w.iter().map(|w| Array2::zeros(w.raw_dim())).collect(),
-            b: net.b.iter().map(|b| Array1::zeros(b.raw_dim())).collect(),
-        };
-        Adam {
-            m: zero.clone(),
-            v: zero,
-            t: 0,
-        }
-    }
-
-    /// One ascent step along the gradients (the bound is maximised).
-    fn step(&mut self, net: &mut Mlp, dw: &[Array2<f64>], db: &[Array1<f64>], lr: f64) {
-        const B1: f64 = 0.9;
-        const B2: f64 = 0.999;
-        self.t += 1;
-        let c1 = 1.0 - B1.powi(self.t);
-        let c2 = 1.0 - B2.powi(self.t);
-        for k in 0..net.w.len() {
-            ndarray::Zip::from(&mut net.w[k])
-                .and(&mut self.m.w[k])
-                .and(&mut self.v.w[k])
-                .and(&dw[k])
-                .for_each(|p, m, v, &g| {
-                    *m = B1 * *m + (1.0 - B1) * g;
-                    *v = B2 * *v + (1.0 - B2) * g * g;
-                    *p += lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
-                });
-            ndarray::Zip::from(&mut net.b[k])
-                .and(&mut self.m.b[k])
-                .and(&mut self.v.b[k])
-                .and(&db[k])
-                .for_each(|p, m, v, &g| {
-                    *m = B1 * *m + (1.0 - B1) * g;
-                    *v = B2 * *v + (1.0 - B2) * g * g;
-                    *p += lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
-                });
-        }
-    }
-}
-
 fn pairs(
     x: ArrayView2<'_, f64>,
     z: ArrayView2<'_, f64>,
@@ -388,23 +266,19 @@ fn infonce(
     z: ArrayView2<'_, f64>,
     chunk: &[usize],
 ) -> (f64, Array2<f64>) {
-    let b = chunk.len();
-    let xi: Vec<usize> = chunk
-        .iter()
-        .flat_map(|&i| std::iter::repeat_n(i, b))
-        .collect();
-    let zi: Vec<usize> = (0..b).flat_map(|_| chunk.iter().copied()).collect();
-    let t = net
-        .forward(&pairs(x, z, &xi, &zi))
-        .into_shape_with_order((b, b))
-        .unwrap_or_else(|_| Array2::zeros((b, b)));
+    let (xb, zb) = (x.select(Axis(0), chunk), z.select(Axis(0), chunk));
+    infonce_of(&net.forward_pairs(xb.view(), zb.view()).0, chunk.len())
+}
+
+/// InfoNCE value and dL/dT from the B² critic values `t` (row i·B + j = T(x_i, z_j)).
+fn infonce_of(t: &Array1<f64>, b: usize) -> (f64, Array2<f64>) {
     let mut value = 0.0;
     let mut grad = Array2::zeros((b, b));
     for i in 0..b {
-        let row = t.row(i);
+        let row = t.slice(s![i * b..(i + 1) * b]);
         let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let s: f64 = row.iter().map(|&v| (v - m).exp()).sum();
-        value += t[[i, i]] - (m + (s / b as f64).ln());
+        value += row[i] - (m + (s / b as f64).ln());
         for j in 0..b {
             grad[[i, j]] = (row[j] - m).exp() / s / b as f64;
         }
@@ -420,6 +294,9 @@ pub fn mine_estimate(
     z: ArrayView2<'_, f64>,
     o: &MineParams,
 ) -> Result<MineEstimate> {
+    // The network's products are small (at most B² x 64): OpenBLAS's own threads would only
+    // spin against the work around them (and against rayon), as in the pairwise engine.
+    crate::blas::single_threaded();
     let (sx, sz);
     let (x, z) = if o.standardize {
         (sx, sz) = (super::standardized(x), super::standardized(z));
@@ -568,7 +445,8 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
     (mean, (var / n).sqrt())
 }
 
-/// Weight gradients of the InfoNCE bound over all B² pairs of the batch `idx`.
+/// Weight gradients of the InfoNCE bound over all B² pairs of the batch `idx`: one forward
+/// pass (pairs formed inside the first layer, [`Mlp::forward_pairs`]) and one backward pass.
 fn infonce_gradients(
     net: &Mlp,
     x: ArrayView2<'_, f64>,
@@ -576,21 +454,14 @@ fn infonce_gradients(
     idx: &[usize],
 ) -> Gradients {
     let batch = idx.len();
-    let (_, g) = infonce(net, x, z, idx);
-    let xi: Vec<usize> = idx
-        .iter()
-        .flat_map(|&i| std::iter::repeat_n(i, batch))
-        .collect();
-    let zi: Vec<usize> = (0..batch).flat_map(|_| idx.iter().copied()).collect();
-    let (_, tape) = net.forward_tape(&pairs(x, z, &xi, &zi));
+    let (xb, zb) = (x.select(Axis(0), idx), z.select(Axis(0), idx));
+    let (t, tape) = net.forward_pairs(xb.view(), zb.view());
+    let (_, g) = infonce_of(&t, batch);
     let g = g
         .into_shape_with_order(batch * batch)
         .unwrap_or_else(|_| Array1::zeros(batch * batch));
-    net.backward(&tape, &g)
+    net.backward_pairs(&tape, &g, xb.view(), zb.view())
 }
-
-/// Gradients of every weight matrix and bias vector, layer by layer.
-type Gradients = (Vec<Array2<f64>>, Vec<Array1<f64>>);
 
 /// Weight gradients of the DV, NWJ or SMILE objective on the batch `idx` (joint pairs, then
 /// pairs with z shuffled within the batch); an error when T leaves the finite range.
@@ -662,12 +533,6 @@ fn checked(e: &MineEstimate, what: &str, row: &mut Estimate) -> f64 {
         return f64::NAN;
     }
     e.value
-}
-
-/// Gradient of Σ_i g_i T(x_i) for tests (finite-difference checks).
-pub fn mlp_gradients(net: &Mlp, x: &Array2<f64>, g: &Array1<f64>) -> Gradients {
-    let (_, tape) = net.forward_tape(x);
-    net.backward(&tape, g)
 }
 
 /// MINE as an [`Estimator`]: I(X;Z) from the inputs and Z, I(Y;Z) from one-hot labels and Z,
