@@ -18,6 +18,7 @@ pub mod mc;
 pub mod mine;
 pub mod pairwise;
 pub mod renyi;
+pub mod smi;
 pub mod subsample;
 
 use std::any::Any;
@@ -130,7 +131,7 @@ impl ArchiveCache {
 /// not have are NaN (`sigma2` for binning, the bracket for all but the pairwise bounds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
-    /// The `estimator` column: `kl`, `bd`, `mc`, `bin`, `renyi`, `mine`, `ksg`.
+    /// The `estimator` column: `kl`, `bd`, `mc`, `bin`, `renyi`, `mine`, `ksg`, `smi`.
     pub estimator: &'static str,
     /// The parameter group across layers and epochs (a σ² value or rule, a binning, ...): the
     /// key that diagnostics group by. Per-(layer, epoch) values never enter it.
@@ -341,6 +342,9 @@ pub struct EstimatorParams {
     /// ksg.
     #[command(flatten)]
     pub ksg: ksg::KsgParams,
+    /// smi (its k and jitter are `ksg`'s).
+    #[command(flatten)]
+    pub smi: smi::SmiParams,
 }
 
 /// Builds an estimator from the parameters and the names requested among its own.
@@ -391,7 +395,23 @@ pub const REGISTRY: &[Entry] = &[
         about: "k-nearest neighbours: Kraskov et al. 2004 for I(X;Z), Ross 2014 for I(Y;Z)",
         build: ksg::build,
     },
+    Entry {
+        names: &["smi"],
+        about: "sliced mutual information SI, a different quantity (Goldfeld & Greenewald 2021)",
+        build: smi::build,
+    },
 ];
+
+/// The names of the quantities an estimator's `i_xz` and `i_yz` columns hold: the mutual
+/// information, except for `smi` (sliced mutual information, a different quantity that plots
+/// and reports must not label as I).
+pub fn quantity(estimator: &str) -> (&'static str, &'static str) {
+    if estimator == "smi" {
+        ("SI(X;Z)", "SI(Y;Z)")
+    } else {
+        ("I(X;Z)", "I(Y;Z)")
+    }
+}
 
 /// Every name [`REGISTRY`] knows, in order.
 pub fn names() -> Vec<&'static str> {
@@ -454,11 +474,14 @@ mod tests {
 
     #[test]
     fn registry_names_and_unknown_names() {
-        assert_eq!(names(), ["kl", "bd", "mc", "bin", "renyi", "mine", "ksg"]);
+        assert_eq!(
+            names(),
+            ["kl", "bd", "mc", "bin", "renyi", "mine", "ksg", "smi"]
+        );
         let e = build(&EstimatorParams::default(), &["kl".into(), "knn".into()]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg)"
+            "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg, smi)"
         );
         let built = build(
             &EstimatorParams::default(),

@@ -28,6 +28,8 @@ pub struct PlanePanel {
     pub log_n: f64,
     /// Unit name.
     pub unit: String,
+    /// What the axes hold: I(X;Z) and I(Y;Z), or SI for sliced mutual information.
+    pub axes: (&'static str, &'static str),
 }
 
 /// Information planes, one panel per group in a grid: x = I(X;Z), y = I(Y;Z), colour = epoch
@@ -180,8 +182,8 @@ fn draw_panel<DB: DrawingBackend>(
         .build_cartesian_2d(0.0..xmax.max(1e-6), 0.0..ymax.max(1e-6))?;
     chart
         .configure_mesh()
-        .x_desc(format!("I(X;Z) [{}]", panel.unit))
-        .y_desc(format!("I(Y;Z) [{}]", panel.unit))
+        .x_desc(format!("{} [{}]", panel.axes.0, panel.unit))
+        .y_desc(format!("{} [{}]", panel.axes.1, panel.unit))
         .x_label_formatter(&|v| super::axis_label(*v))
         .y_label_formatter(&|v| super::axis_label(*v))
         .label_style(("sans-serif", 12))
@@ -320,8 +322,14 @@ pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
                     })
                     .collect(),
                 h_y: g[0].h_y * u,
-                log_n: g[0].log_n * u,
+                // Sliced MI is not bounded by ln N: no reference line (it would set the scale).
+                log_n: if k.1 == "smi" {
+                    f64::NAN
+                } else {
+                    g[0].log_n * u
+                },
                 unit: unit.to_string(),
+                axes: crate::estimator::quantity(&k.1),
             }
         })
         .collect()

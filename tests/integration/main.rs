@@ -12,4 +12,5 @@ mod hostile;
 mod kill_writer;
 mod pairwise;
 mod python_readers;
+mod smi;
 mod tidy;

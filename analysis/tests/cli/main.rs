@@ -529,7 +529,7 @@ fn estimate_and_distances_refuse_bad_requests() {
     };
     fails_with(
         &est(&["--estimator", "kl,knn"]),
-        "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg)",
+        "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg, smi)",
     );
     fails_with(
         &est(&["--estimator", "kl,mine"]),

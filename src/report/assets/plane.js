@@ -123,11 +123,13 @@
     const rows = [];
     for (let i = 0; i < n; i++) if (D.run[i] === state.run && D.est[i] === state.est && D.set[i] === cur.id) rows.push(i);
     const finite = rows.filter((i) => Number.isFinite(D.x[i]) && Number.isFinite(D.y[i]));
-    const xmax = maxOf(finite.map((i) => D.x[i]), D.logn * 1.03) || 1;
+    const q = D.estimators[state.est] === "smi" ? "SI" : "I";  // sliced MI is another quantity
+    const logn = q === "SI" ? NaN : D.logn;  // and not bounded by log N: no reference line
+    const xmax = maxOf(finite.map((i) => D.x[i]), Number.isFinite(logn) ? logn * 1.03 : 0) || 1;
     const ymax = maxOf(finite.map((i) => Math.max(D.y[i], Number.isFinite(val("hi", i)) ? val("hi", i) : 0)), D.hy * 1.08) || 1;
-    const [sx, sy] = axes(svg, [0, xmax], [0, ymax], "I(X;Z) [" + D.unit + "]", "I(Y;Z) [" + D.unit + "]", false);
+    const [sx, sy] = axes(svg, [0, xmax], [0, ymax], q + "(X;Z) [" + D.unit + "]", q + "(Y;Z) [" + D.unit + "]", false);
     el("line", { x1: sx(0), x2: sx(xmax), y1: sy(D.hy), y2: sy(D.hy), stroke: "#444", "stroke-dasharray": "5,4" }, svg);
-    el("line", { x1: sx(D.logn), x2: sx(D.logn), y1: sy(0), y2: sy(ymax), stroke: "#444", "stroke-dasharray": "5,4" }, svg);
+    if (Number.isFinite(logn)) el("line", { x1: sx(logn), x2: sx(logn), y1: sy(0), y2: sy(ymax), stroke: "#444", "stroke-dasharray": "5,4" }, svg);
     const ep = state.epochs, e0 = ep[0], e1 = ep[ep.length - 1];
     const frac = (e) => (e1 > e0 ? Math.log1p(e - e0) / Math.log1p(e1 - e0) : 1);
     const selected = ep[state.epoch];
@@ -164,7 +166,8 @@
     if (!pts.length) return;
     const lx = pts.map((i) => Math.log10(D.s2[i]));
     const xr = [minOf(lx, Infinity), maxOf(lx, -Infinity)];
-    const [sx, sy] = axes(svg, xr, [0, maxOf(pts.map((i) => D.x[i]), D.logn) * 1.03], "σ² (log)", "I(X;Z) [" + D.unit + "] at epoch " + selected, true);
+    const q = D.estimators[state.est] === "smi" ? "SI" : "I";
+    const [sx, sy] = axes(svg, xr, [0, maxOf(pts.map((i) => D.x[i]), D.logn) * 1.03], "σ² (log)", q + "(X;Z) [" + D.unit + "] at epoch " + selected, true);
     const byLayer = {};
     for (const i of pts) (byLayer[D.layer[i]] = byLayer[D.layer[i]] || []).push(i);
     const L = D.layers.length;
