@@ -43,6 +43,10 @@ def test_python_estimate_archive_equals_cli_estimate_bit_for_bit(tmp):
     same_bits(py, cli_table)
     same_bits(pl.read_parquet(tmp / "py.parquet"), cli_table)
     assert py["i_xz_se"].is_not_nan().all()
+    # pandas users get the same table.
+    pdf = py.to_pandas()
+    assert list(pdf.columns) == py.columns and len(pdf) == py.height
+    assert np.array_equal(pdf["i_xz"].to_numpy(), py["i_xz"].to_numpy(), equal_nan=True)
     # Nats, and the CSV the CLI writes, carry the same values.
     nats = infoplane.estimate_archive(tmp / "run", ["kl"], sigma2=0.01, unit="nats", progress=False)
     r = cli("estimate", tmp / "run", "--estimator", "kl", "--sigma2", "0.01", "--unit", "nats",

@@ -60,6 +60,7 @@ def test_conv_residual_recurrent_model_is_recorded_bit_for_bit(tmp, fmt):
     assert np.array_equal(a.inputs(), x.reshape(len(x), -1).numpy())
     m = a.metrics()
     assert m["epoch"].to_list() == [0, 1, 2, 3]
+    assert m.to_pandas()["train_loss"].isna().tolist() == [True, False, False, False]
     assert m["train_loss"][0] is None and all(v > 0 for v in m["train_loss"][1:])
     params = a.manifest["parameters"]
     owners = {p["name"]: p["layer"] for p in params}
