@@ -44,6 +44,16 @@ def ross(z, y, k=3):
     return digamma(n) + np.mean(digamma(kk)) - np.mean(digamma(counts)) - np.mean(digamma(m_all))
 
 
+def imported(binary, work, x, z, y):
+    """The archive WORK/run holding one epoch of Z with labels y and inputs X (`infoplane import`)."""
+    np.savez(work / "acts.npz", z=z[None])
+    np.save(work / "y.npy", y)
+    np.save(work / "x.npy", x)
+    subprocess.run([binary, "import", "--activations", str(work / "acts.npz"), "--labels", str(work / "y.npy"),
+                    "--inputs", str(work / "x.npy"), "--out", str(work / "run"), "--force"], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def main():
     binary, work = sys.argv[1], Path(sys.argv[2])
     work.mkdir(parents=True, exist_ok=True)
@@ -53,12 +63,7 @@ def main():
     w = rng.standard_normal((12, 10)).astype(np.float32) / 3
     z = np.tanh(x @ w + 0.3 * rng.standard_normal((n, 10))).astype(np.float32)
     y = (x[:, 0] + 0.5 * rng.standard_normal(n) > 0).astype(np.int64)
-    np.savez(work / "acts.npz", z=z[None])
-    np.save(work / "y.npy", y)
-    np.save(work / "x.npy", x)
-    subprocess.run([binary, "import", "--activations", str(work / "acts.npz"), "--labels", str(work / "y.npy"),
-                    "--inputs", str(work / "x.npy"), "--out", str(work / "run"), "--force"], check=True,
-                   stdout=subprocess.DEVNULL)
+    imported(binary, work, x, z, y)
     runs = []
     for _ in range(3):
         t = time.perf_counter()

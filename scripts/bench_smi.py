@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ksg import ksg1, ross  # noqa: E402
+from bench_ksg import imported, ksg1, ross  # noqa: E402
 
 
 def directions(rng, count, dim):
@@ -45,12 +45,7 @@ def main():
     w = rng.standard_normal((d, h)).astype(np.float32) / 3
     z = np.tanh(x @ w + 0.3 * rng.standard_normal((n, h))).astype(np.float32)
     y = (x[:, 0] + 0.5 * rng.standard_normal(n) > 0).astype(np.int64)
-    np.savez(work / "acts.npz", z=z[None])
-    np.save(work / "y.npy", y)
-    np.save(work / "x.npy", x)
-    subprocess.run([binary, "import", "--activations", str(work / "acts.npz"), "--labels", str(work / "y.npy"),
-                    "--inputs", str(work / "x.npy"), "--out", str(work / "run"), "--force"], check=True,
-                   stdout=subprocess.DEVNULL)
+    imported(binary, work, x, z, y)
     t = time.perf_counter()
     subprocess.run([binary, "estimate", str(work / "run"), "--estimator", "smi", "--slices", str(slices),
                     "--unit", "nats", "--out", str(work / "smi.csv")], check=True, stdout=subprocess.DEVNULL)

@@ -45,10 +45,19 @@ impl Mlp {
     }
 
     pub(super) fn forward_tape(&self, x: &Array2<f64>) -> (Array1<f64>, Tape) {
-        let mut h = x.clone();
-        let mut inputs = Vec::with_capacity(self.w.len());
+        self.layers_from(0, x.clone(), Vec::with_capacity(self.w.len()))
+    }
+
+    /// Runs layers `start..` on `h` (the input of layer `start`), keeping each layer's input
+    /// on the tape after `inputs` (the inputs of the layers before `start`).
+    fn layers_from(
+        &self,
+        start: usize,
+        mut h: Array2<f64>,
+        mut inputs: Vec<Array2<f64>>,
+    ) -> (Array1<f64>, Tape) {
         let last = self.w.len() - 1;
-        for (k, (w, b)) in self.w.iter().zip(&self.b).enumerate() {
+        for (k, (w, b)) in self.w.iter().zip(&self.b).enumerate().skip(start) {
             inputs.push(h.clone());
             let mut z = h.dot(w) + b;
             if k < last {
@@ -120,18 +129,9 @@ impl Mlp {
                     .for_each(|o, &p, &q| *o = (p + q).max(0.0));
             }
         }
-        // The first layer is hidden (a network has at least one), so ReLU applies.
-        let mut inputs = vec![Array2::zeros((0, 0))];
-        let last = self.w.len() - 1;
-        for (k, (w, bias)) in self.w.iter().zip(&self.b).enumerate().skip(1) {
-            inputs.push(h.clone());
-            let mut z = h.dot(w) + bias;
-            if k < last {
-                z.mapv_inplace(|v| v.max(0.0));
-            }
-            h = z;
-        }
-        (h.column(0).to_owned(), Tape { inputs })
+        // The first layer is hidden (a network has at least one), so ReLU applied above; its
+        // input (the B² concatenated pairs) is never formed: the tape holds an empty matrix.
+        self.layers_from(1, h, vec![Array2::zeros((0, 0))])
     }
 
     /// [`Self::backward`] for a tape of [`Self::forward_pairs`]: the first layer's weight
