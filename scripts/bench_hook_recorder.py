@@ -7,7 +7,8 @@ alternating runs, each in its own process; prints the wall times, the ratio of t
 (goal <= 1.10, as for the tch recorder) and each process's peak resident memory at two
 numbers of epochs (goal: the recorder's peak does not grow with the epochs).
 
-Usage: .venv/bin/python scripts/bench_hook_recorder.py [EPOCHS] [ROUNDS]
+Usage: .venv/bin/python scripts/bench_hook_recorder.py [EPOCHS] [ROUNDS] [fcn|lenet]
+(lenet: the thesis's LeNet on the same images, more compute per epoch.)
 Uses ../shared/datasets/mnist when present, else generated images of the same shape.
 """
 import os
@@ -22,14 +23,20 @@ import sys, time, torch
 from torch import nn
 sys.path.insert(0, sys.argv[4])
 from common import mnist
-mode, epochs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+mode, epochs, out, arch = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[5]
 torch.manual_seed(0)
 x, y, _ = mnist(4000)
-widths = (784, 1024, 20, 20, 20)
-layers = []
-for a, b in zip(widths, widths[1:]):
-    layers += [nn.Linear(a, b), nn.ReLU()]
-model = nn.Sequential(nn.Flatten(), *layers, nn.Linear(20, 10))
+if arch == "fcn":
+    widths = (784, 1024, 20, 20, 20)
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    model = nn.Sequential(nn.Flatten(), *layers, nn.Linear(20, 10))
+    tracked = ["2", "4", "6", "8", "9"]
+else:  # LeNet as in the thesis: conv-relu-pool twice, fc 50, logits
+    model = nn.Sequential(nn.Conv2d(1, 10, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(10, 20, 5), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(320, 50), nn.ReLU(), nn.Linear(50, 10))
+    tracked = ["2", "5", "8", "9"]
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
 def epoch_loop(rec):
@@ -49,7 +56,7 @@ if mode == "plain":
 else:
     import infoplane
     with infoplane.Recorder(model, out, analysis=(x, y), epochs=epochs, record_epochs=mode,
-                            layers=["2", "4", "6", "8", "9"], overwrite=True) as rec:
+                            layers=tracked, overwrite=True) as rec:
         for epoch in rec.epochs():
             epoch_loop(rec)
 print(time.perf_counter() - start)
@@ -59,7 +66,7 @@ print(time.perf_counter() - start)
 def run(mode: str, epochs: int, out: str):
     """(seconds of training, peak RSS in MiB) of one child process."""
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "pytorch")
-    p = subprocess.Popen([sys.executable, "-c", CHILD, mode, str(epochs), out, here],
+    p = subprocess.Popen([sys.executable, "-c", CHILD, mode, str(epochs), out, here, ARCH],
                          stdout=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(p.pid, 0)
     seconds = float(p.stdout.read().strip())
@@ -68,9 +75,15 @@ def run(mode: str, epochs: int, out: str):
     return seconds, usage.ru_maxrss / 1024
 
 
+ARCH = "fcn"
+
+
 def main():
+    global ARCH
     epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    ARCH = sys.argv[3] if len(sys.argv) > 3 else "fcn"
+    print(f"model: {ARCH}")
     times = {"plain": [], "none": [], "all": []}
     peak = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,8 +108,9 @@ def main():
             if (mode, e) != ("none", epochs):
                 print(f"peak RSS {mode:7s} {e:3d} epochs: {mib:.0f} MiB")
         grow = peak[("all", long)] - peak[("all", epochs)]
+        width = {"fcn": 1024 + 20 * 3 + 10, "lenet": 1440 + 320 + 50 + 10}[ARCH]
         print(f"recorder peak growth from {epochs} to {long} epochs: {grow:+.0f} MiB "
-              f"(an epoch of activations is {4000 * (1024 + 20 * 3 + 10) * 4 / 2**20:.0f} MiB)")
+              f"(an epoch of activations is {4000 * width * 4 / 2**20:.0f} MiB)")
 
 
 if __name__ == "__main__":
