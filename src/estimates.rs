@@ -7,7 +7,7 @@
 //! each σ² relative to the median squared nearest-neighbour distance of that representation,
 //! which makes values comparable across layers whose scale differs (background §4).
 
-use crate::archive::{format_epoch_ranges, Archive, LayerInfo, LayerKind};
+use crate::archive::{first_non_finite, format_epoch_ranges, Archive, LayerInfo, LayerKind};
 use crate::error::{Error, Result};
 use crate::estimator::pairwise::{stats_in, DistanceStats};
 use crate::estimator::subsample::{self, ErrorBars};
@@ -185,14 +185,12 @@ fn references(
 fn finite_activations(archive: &Archive, li: usize, epoch: u32) -> Result<ndarray::Array2<f32>> {
     let info = &archive.layers()[li];
     let z = archive.activations_at(li, epoch)?;
-    if let Some((i, v)) = z.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+    if let Some((i, h, v)) = first_non_finite(z.view()) {
         return Err(Error::request(
             archive.dir(),
             format!(
-                "layer '{}' epoch {epoch}: non-finite activation {v} at sample {}, unit {}; estimates need finite values",
-                info.name,
-                i / info.width,
-                i % info.width
+                "layer '{}' epoch {epoch}: non-finite activation {v} at sample {i}, unit {h}; estimates need finite values",
+                info.name
             ),
         ));
     }
@@ -419,7 +417,7 @@ pub fn estimate_arrays(a: Arrays<'_>, req: &EstimateRequest) -> Result<Vec<Estim
 /// Refuses arrays that do not fit together, non-finite activations, and an estimator that
 /// needs inputs none were given for.
 fn check_arrays(a: &Arrays<'_>, estimators: &[Box<dyn Estimator>]) -> Result<()> {
-    let (n, width) = a.z.dim();
+    let n = a.z.nrows();
     let fail = |m: String| Err(Error::Invalid(m));
     if a.labels.len() != n {
         return fail(format!("{} labels for {n} rows of Z", a.labels.len()));
@@ -438,11 +436,9 @@ fn check_arrays(a: &Arrays<'_>, estimators: &[Box<dyn Estimator>]) -> Result<()>
             a.classes
         ));
     }
-    if let Some((i, v)) = a.z.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+    if let Some((i, h, v)) = first_non_finite(a.z) {
         return fail(format!(
-            "non-finite activation {v} at sample {}, unit {}; estimates need finite values",
-            i / width.max(1),
-            i % width.max(1)
+            "non-finite activation {v} at sample {i}, unit {h}; estimates need finite values"
         ));
     }
     if let Some(e) = estimators

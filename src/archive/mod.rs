@@ -31,8 +31,7 @@ pub use manifest::{
 pub use output::Overwrite;
 pub use summary::{format_epoch_ranges, Summary};
 pub use writer::{
-    convert, convert_with_progress, record_problem, writer_version, ArchiveSpec, ArchiveWriter,
-    Publish,
+    check_next, convert, convert_with_progress, writer_version, ArchiveSpec, ArchiveWriter, Publish,
 };
 
 use crate::error::{Error, Result};
@@ -128,6 +127,13 @@ pub struct EpochRecord {
     /// Per parameter, the n_batches x size matrix of every batch's gradient, when the archive
     /// stores batch gradients; empty otherwise.
     pub batch_gradients: Vec<Array2<f32>>,
+}
+
+/// The first non-finite value of an activation matrix in row-major order: (sample, unit, value).
+pub fn first_non_finite(z: ndarray::ArrayView2<'_, f32>) -> Option<(usize, usize, f32)> {
+    z.indexed_iter()
+        .find(|(_, v)| !v.is_finite())
+        .map(|((i, h), &v)| (i, h, v))
 }
 
 /// Refuses labels that are not class indices of the manifest's `classes` (a corrupt label

@@ -164,26 +164,8 @@ impl ArchiveWriter {
     ///
     /// Epochs must be committed in plan order. Shapes are checked before anything is written.
     pub fn commit_epoch(&mut self, record: &EpochRecord) -> Result<()> {
-        let Some(planned) = self.next_epoch() else {
-            return Err(Error::request(
-                &self.out,
-                format!(
-                    "epoch {} was not planned: all {} planned epochs are committed",
-                    record.epoch,
-                    self.manifest.epochs.len()
-                ),
-            ));
-        };
-        if planned.epoch != record.epoch {
-            return Err(Error::request(
-                &self.out,
-                format!(
-                    "epoch {} committed out of order: the next planned epoch is {}",
-                    record.epoch, planned.epoch
-                ),
-            ));
-        }
-        self.check_record(record, planned)?;
+        check_next(&self.manifest, self.next_slot, record)
+            .map_err(|msg| Error::request(&self.out, msg))?;
         let slot = self.next_slot;
         let activation_slot = self.manifest.epochs[..slot]
             .iter()
@@ -198,16 +180,6 @@ impl ArchiveWriter {
         }
         self.next_slot += 1;
         Ok(())
-    }
-
-    fn check_record(&self, record: &EpochRecord, planned: PlannedEpoch) -> Result<()> {
-        match record_problem(&self.manifest, planned, record) {
-            Some(msg) => Err(Error::request(
-                &self.out,
-                format!("epoch {}: {msg}", record.epoch),
-            )),
-            None => Ok(()),
-        }
     }
 
     /// Closes the archive and marks it complete (also when fewer epochs than planned were
@@ -228,10 +200,28 @@ impl ArchiveWriter {
     }
 }
 
-/// What is wrong with `record` as the epoch `planned` of an archive with manifest `m` (shapes
-/// of activations, gradient statistics and batch gradients), checked before anything is
-/// written; a writer on another thread can check records with it before handing them over.
-pub fn record_problem(m: &Manifest, planned: PlannedEpoch, record: &EpochRecord) -> Option<String> {
+/// Checks `record` as the epoch at `slot` of the plan of an archive with manifest `m`: that it
+/// is planned, in order, and that its arrays have the plan's shapes (before anything is
+/// written); what is wrong, in one line. A writer on another
+/// thread checks records with it before handing them over.
+pub fn check_next(
+    m: &Manifest,
+    slot: usize,
+    record: &EpochRecord,
+) -> std::result::Result<(), String> {
+    let Some(&planned) = m.epochs.get(slot) else {
+        return Err(format!(
+            "epoch {} was not planned: all {} planned epochs are committed",
+            record.epoch,
+            m.epochs.len()
+        ));
+    };
+    if planned.epoch != record.epoch {
+        return Err(format!(
+            "epoch {} committed out of order: the next planned epoch is {}",
+            record.epoch, planned.epoch
+        ));
+    }
     let problem = if planned.activations {
         activations_problem(m, record)
     } else if !record.activations.is_empty() {
@@ -239,9 +229,13 @@ pub fn record_problem(m: &Manifest, planned: PlannedEpoch, record: &EpochRecord)
     } else {
         None
     };
-    problem
+    match problem
         .or_else(|| gradients_problem(m, record))
         .or_else(|| batch_gradients_problem(m, record))
+    {
+        Some(msg) => Err(format!("epoch {}: {msg}", record.epoch)),
+        None => Ok(()),
+    }
 }
 
 impl Drop for ArchiveWriter {

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
 use infoplane::archive::{
-    record_problem, AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochMetrics, EpochRecord,
-    GradientStats, LayerInfo, Manifest, Overwrite, ParameterInfo, Publish, RunInfo,
+    check_next, first_non_finite, AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochMetrics,
+    EpochRecord, GradientStats, LayerInfo, Manifest, Overwrite, ParameterInfo, Publish, RunInfo,
 };
 use infoplane::schedule::RecordEpochs;
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
@@ -255,24 +255,12 @@ impl Writer {
         ))
     }
 
-    /// The record checked as the next planned epoch: order, shapes, finite activations.
+    /// The record checked as the next planned epoch: order, shapes (the library's
+    /// `check_next`), finite activations.
     fn check(&self, record: &EpochRecord) -> PyResult<()> {
         let fail = |m: String| Err(invalid(format!("{}: {m}", self.out.display())));
-        let Some(&planned) = self.manifest.epochs.get(self.sent) else {
-            return fail(format!(
-                "epoch {} was not planned: all {} planned epochs are committed",
-                record.epoch,
-                self.manifest.epochs.len()
-            ));
-        };
-        if planned.epoch != record.epoch {
-            return fail(format!(
-                "epoch {} committed out of order: the next planned epoch is {}",
-                record.epoch, planned.epoch
-            ));
-        }
-        if let Some(p) = record_problem(&self.manifest, planned, record) {
-            return fail(format!("epoch {}: {p}", record.epoch));
+        if let Err(m) = check_next(&self.manifest, self.sent, record) {
+            return fail(m);
         }
         if let Some(p) = non_finite(&self.manifest, record) {
             return fail(format!(
@@ -316,14 +304,11 @@ fn non_finite(m: &Manifest, record: &EpochRecord) -> Option<String> {
         .iter()
         .zip(&m.layers)
         .find_map(|(z, layer)| {
-            let (i, v) = z.iter().enumerate().find(|(_, v)| !v.is_finite())?;
-            let w = z.ncols().max(1);
+            let (i, h, v) = first_non_finite(z.view())?;
             Some(format!(
-            "layer '{}': non-finite activation {v} at sample {}, unit {} (did training diverge?)",
-            layer.name,
-            i / w,
-            i % w
-        ))
+                "layer '{}': non-finite activation {v} at sample {i}, unit {h} (did training diverge?)",
+                layer.name
+            ))
         })
 }
 

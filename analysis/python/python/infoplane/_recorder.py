@@ -176,7 +176,9 @@ class Recorder:
             raise _native.InfoplaneError(f"{self.out}: labels must be class indices, 0 or more")
         n_classes = int(y_np.max()) + 1 if y_np.size else 1
         classes = [str(c) for c in (classes or range(n_classes))]
-        layer_infos = _layer_infos(model, self._tracked, first, kinds_seen, kinds or {}, activations or {})
+        sources = _sources(model)
+        layer_infos = _layer_infos(model, sources, self._tracked, first, kinds_seen, kinds or {},
+                                   activations or {})
         spec = {
             "run": {"name": name, "model": model_name or type(model).__name__, "dataset": dataset,
                     "seed": seed, "hyperparameters": hyperparameters or {},
@@ -187,7 +189,7 @@ class Recorder:
             "input_shape": list(x.shape[1:]) if store_inputs and x is not None else None,
             "analysis_description": analysis_description,
             "layers": layer_infos,
-            "parameters": [{"name": n, "shape": list(p.shape), "layer": _owner(n, model, self._tracked)}
+            "parameters": [{"name": n, "shape": list(p.shape), "layer": _owner(n, sources, self._tracked)}
                            for n, p in self._params],
             "batch_gradients": batch_gradients,
             "epochs": self.total_epochs,
@@ -384,10 +386,10 @@ def _tracked_modules(model, layers, types):
     return tracked
 
 
-def _layer_infos(model, tracked, first, hints, kinds, activations):
+def _layer_infos(model, sources, tracked, first, hints, kinds, activations):
     """Manifest entries: kinds inferred from the module type (activation modules take the kind
     of the parametric module before them), the model's output module is ``output``."""
-    infos, sources, modules = [], _sources(model), dict(model.named_modules())
+    infos, modules = [], dict(model.named_modules())
     for name, m in tracked:
         shape, is_output = hints[name]
         source = sources.get(name)
@@ -415,10 +417,10 @@ def _parameters(model, gradients):
     return [(n, known[n]) for n in wanted]
 
 
-def _owner(param: str, model, tracked) -> str | None:
+def _owner(param: str, sources: dict, tracked) -> str | None:
     """The tracked layer a parameter belongs to: the one whose module (or, for an activation
     module, the parametric module before it) has the longest name that prefixes it."""
-    sources, best = _sources(model), None
+    best = None
     for name, _ in tracked:
         src = sources.get(name)
         if src is not None and param.startswith(src + ".") and (best is None or len(src) > len(best[1])):
