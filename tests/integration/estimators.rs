@@ -285,6 +285,7 @@ fn renyi_equals_a_dense_eigen_reference_and_keeps_its_invariants() {
     // Above max_n: a labelled approximation over subsets.
     let small = RenyiParams {
         max_n: 20,
+        large: renyi::Large::Subsets,
         subsamples: 3,
         ..o.clone()
     };
@@ -531,6 +532,7 @@ fn saturation_is_one_rule_against_the_samples_used() {
     // below ln 200 but saturated for the samples it used.
     let mut p = EstimatorParams::default();
     p.renyi.max_n = 50;
+    p.renyi.large = renyi::Large::Subsets;
     p.renyi.subsamples = 2;
     p.renyi.width = "1e-6".parse().unwrap();
     p.renyi.width_x = "1e-6".parse().unwrap();

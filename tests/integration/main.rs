@@ -12,5 +12,6 @@ mod hostile;
 mod kill_writer;
 mod pairwise;
 mod python_readers;
+mod renyi_slq;
 mod smi;
 mod tidy;

@@ -8,6 +8,7 @@ mod browser;
 mod common;
 mod fuzz;
 mod hostile;
+mod renyi;
 mod science;
 mod seeds;
 mod sweep;
@@ -542,6 +543,10 @@ fn estimate_and_distances_refuse_bad_requests() {
     fails_with(
         &est(&["--estimator", "renyi", "--renyi-alpha", "0"]),
         "--renyi-alpha must be a positive number (got 0)",
+    );
+    fails_with(
+        &est(&["--estimator", "renyi", "--renyi-probes", "1"]),
+        "--renyi-probes must be between 2 and 1000, --renyi-lanczos-steps between 1 and 1000 and --renyi-deflate at most 4096 (got 1, 20, 128)",
     );
     fails_usage(
         &est(&["--estimator", "mine", "--mine-variant", "js"]),

@@ -23,8 +23,14 @@
 //! shuffled-label baseline (same kernel, labels permuted with the seed) is reported beside it.
 //!
 //! Eigenvalues are exact (LAPACK `dsyev` without eigenvectors, through ndarray-linalg's `lax`,
-//! f64) up to `max_n` samples; above it the estimate is the mean over `subsamples` random
-//! subsets of `max_n` samples, and the row says so and gives their standard deviation.
+//! f64) up to `max_n` samples. Above it (`--renyi-large`): by default every entropy of all N
+//! samples comes from stochastic Lanczos quadrature on f32 Gram matrices ([`slq`], [`large`]),
+//! with a standard error in the row's `i_xz_se`/`i_yz_se`; or (`subsets`) the estimate is the
+//! mean over `subsamples` random subsets of `max_n` samples, and the row says so and gives
+//! their standard deviation.
+
+pub mod large;
+pub mod slq;
 
 use ndarray::{Array2, ArrayView2, Axis};
 use ndarray_linalg::{AllocatedArray, AllocatedArrayMut, Lapack, UPLO};
@@ -117,6 +123,15 @@ impl std::str::FromStr for Width {
     }
 }
 
+/// How N > `--renyi-max-n` samples are estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Large {
+    /// Stochastic Lanczos quadrature on all samples, with a standard error.
+    Slq,
+    /// The mean of exact estimates on random subsets of `--renyi-max-n` samples.
+    Subsets,
+}
+
 /// Parameters of the Rényi estimator.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct RenyiParams {
@@ -135,9 +150,26 @@ pub struct RenyiParams {
     /// renyi: largest N computed exactly; above it, the mean over random subsets of this size.
     #[arg(long = "renyi-max-n", default_value_t = RenyiParams::DEFAULT_MAX_N)]
     pub max_n: usize,
-    /// renyi: number of subsets above --renyi-max-n.
+    /// renyi: above --renyi-max-n, slq (stochastic Lanczos quadrature on all samples, with a
+    /// standard error) or subsets (the mean of exact estimates on random subsets).
+    #[arg(long = "renyi-large", id = "renyi_large", value_enum, default_value_t = Large::Slq)]
+    pub large: Large,
+    /// renyi: number of subsets for --renyi-large subsets.
     #[arg(long = "renyi-subsamples", default_value_t = 5)]
     pub subsamples: usize,
+    /// renyi slq: Rademacher probes per entropy (the standard error falls as 1/√probes).
+    #[arg(long = "renyi-probes", id = "renyi_probes", default_value_t = 16)]
+    pub probes: usize,
+    /// renyi slq: Lanczos steps per probe.
+    #[arg(
+        long = "renyi-lanczos-steps",
+        id = "renyi_lanczos_steps",
+        default_value_t = 20
+    )]
+    pub steps: usize,
+    /// renyi slq: largest eigenvectors deflated (computed by subspace iteration, counted exactly).
+    #[arg(long = "renyi-deflate", id = "renyi_deflate", default_value_t = 128)]
+    pub deflate: usize,
     /// Seed of the subsets and of the label shuffle (the common `--seed`).
     #[arg(skip = 0u64)]
     pub seed: u64,
@@ -154,7 +186,11 @@ impl Default for RenyiParams {
             width: Width::Silverman(0.8),
             width_x: Width::Silverman(0.8),
             max_n: Self::DEFAULT_MAX_N,
+            large: Large::Slq,
             subsamples: 5,
+            probes: 16,
+            steps: 20,
+            deflate: 128,
             seed: 0,
             standardize: false,
         }
@@ -168,6 +204,9 @@ impl RenyiParams {
     /// The default largest N computed exactly (one default for `estimate` and `report`).
     pub const DEFAULT_MAX_N: usize = 5000;
 
+    /// The largest N of the quadrature path (three N x N f32 matrices: 10.8 GB at 30000).
+    pub const SLQ_MAX_N: usize = 30_000;
+
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         if !(self.alpha > 0.0 && self.alpha.is_finite()) {
@@ -180,6 +219,15 @@ impl RenyiParams {
             return Err(Error::Invalid(format!(
                 "--renyi-max-n must be between 2 and {} (an N x N matrix in f64 each) and --renyi-subsamples between 1 and 1000",
                 Self::MAX_N
+            )));
+        }
+        if !(2..=1000).contains(&self.probes)
+            || !(1..=1000).contains(&self.steps)
+            || self.deflate > 4096
+        {
+            return Err(Error::Invalid(format!(
+                "--renyi-probes must be between 2 and 1000, --renyi-lanczos-steps between 1 and 1000 and --renyi-deflate at most 4096 (got {}, {}, {})",
+                self.probes, self.steps, self.deflate
             )));
         }
         Ok(())
@@ -363,6 +411,10 @@ pub struct RenyiEstimate {
     pub spread: (f64, f64),
     /// ln N of the samples used per computation.
     pub log_n: f64,
+    /// Standard errors of I(X;Z), I(Y;Z) from the quadrature's probes (NaN otherwise).
+    pub se: (f64, f64),
+    /// Eigenvectors deflated by the quadrature (0 otherwise).
+    pub deflated: usize,
 }
 
 /// The inputs' normalised Gram matrix and entropy: the same for every layer and epoch of a
@@ -436,6 +488,8 @@ fn exact(
         subsets: 0,
         spread: (0.0, 0.0),
         log_n: (z.nrows() as f64).ln(),
+        se: (f64::NAN, f64::NAN),
+        deflated: 0,
     })
 }
 
@@ -467,7 +521,8 @@ pub fn renyi_estimate_with(
     exact(z, x, labels, &shuffled, o)
 }
 
-/// I(X;Z) and I(Y;Z) of `z` (N x d) with inputs `x` (N x D, optional) and labels.
+/// I(X;Z) and I(Y;Z) of `z` (N x d) with inputs `x` (N x D, optional) and labels: exact up
+/// to `max_n` samples, above it as `o.large` says.
 pub fn renyi_estimate(
     z: ArrayView2<'_, f64>,
     x: Option<ArrayView2<'_, f64>>,
@@ -475,12 +530,30 @@ pub fn renyi_estimate(
     o: &RenyiParams,
 ) -> Result<RenyiEstimate> {
     o.validate()?;
-    let n = z.nrows();
-    let (mut rng, shuffled) = shuffled_labels(labels, o);
-    if n <= o.max_n {
+    let (rng, shuffled) = shuffled_labels(labels, o);
+    if z.nrows() <= o.max_n {
         let k = x.map(|x| input_kernel(x, o)).transpose()?;
         return exact(z, k.as_ref(), labels, &shuffled, o);
     }
+    match o.large {
+        Large::Slq => {
+            let k = x.map(|x| large::input_kernel(x, o)).transpose()?;
+            large::estimate(z, k.as_ref(), labels, &shuffled, o)
+        }
+        Large::Subsets => subsets(z, x, labels, &shuffled, rng, o),
+    }
+}
+
+/// The mean and spread of exact estimates on `o.subsamples` random subsets of `o.max_n`.
+fn subsets(
+    z: ArrayView2<'_, f64>,
+    x: Option<ArrayView2<'_, f64>>,
+    labels: &[u32],
+    shuffled: &[u32],
+    mut rng: SplitMix64,
+    o: &RenyiParams,
+) -> Result<RenyiEstimate> {
+    let n = z.nrows();
     let mut runs = Vec::with_capacity(o.subsamples);
     for _ in 0..o.subsamples {
         let mut idx: Vec<usize> = (0..n).collect();
@@ -511,6 +584,8 @@ pub fn renyi_estimate(
         subsets: runs.len(),
         spread: (sd(|r| r.i_xz, mx), sd(|r| r.i_yz, my)),
         log_n: (o.max_n as f64).ln(),
+        se: (f64::NAN, f64::NAN),
+        deflated: 0,
     })
 }
 
@@ -556,6 +631,15 @@ impl Renyi {
                 format!("mean_of_{}_subsets_of_{}", e.subsets, o.max_n),
             ));
         }
+        if e.se.1.is_finite() {
+            fixed.push((
+                "approximate",
+                format!(
+                    "slq_probes_{}_steps_{}_deflate_{}",
+                    o.probes, o.steps, e.deflated
+                ),
+            ));
+        }
         let setting = fixed
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -572,6 +656,43 @@ impl Renyi {
     }
 }
 
+impl Renyi {
+    /// The estimate of one (layer, epoch); the inputs' kernel (exact or quadrature) is the same
+    /// for every (layer, epoch) of a run and is kept in the cache.
+    fn estimate_of(
+        &self,
+        data: &LayerEpoch<'_>,
+        cache: &mut ArchiveCache,
+    ) -> Result<RenyiEstimate> {
+        let o = &self.params;
+        let z = data.z.mapv(f64::from);
+        let n = data.labels.len();
+        let Some(x) = data.inputs else {
+            return renyi_estimate(z.view(), None, data.labels, o);
+        };
+        let x = || x.mapv(f64::from);
+        if n <= o.max_n {
+            let k = cache.get_or_try_insert(|| input_kernel(x().view(), o))?;
+            if k.gram.nrows() == n {
+                return renyi_estimate_with(z.view(), Some(k), data.labels, o);
+            }
+            // A part of the samples (`--error subsample:K`): its own input kernel.
+            let own = input_kernel(x().view(), o)?;
+            return renyi_estimate_with(z.view(), Some(&own), data.labels, o);
+        }
+        if o.large == Large::Subsets || n > RenyiParams::SLQ_MAX_N {
+            return renyi_estimate(z.view(), Some(x().view()), data.labels, o);
+        }
+        let (_, shuffled) = shuffled_labels(data.labels, o);
+        let k = cache.get_or_try_insert(|| large::input_kernel(x().view(), o))?;
+        if k.gram.nrows() == n {
+            return large::estimate(z.view(), Some(k), data.labels, &shuffled, o);
+        }
+        let own = large::input_kernel(x().view(), o)?;
+        large::estimate(z.view(), Some(&own), data.labels, &shuffled, o)
+    }
+}
+
 impl Estimator for Renyi {
     fn name(&self) -> &'static str {
         "renyi"
@@ -582,27 +703,12 @@ impl Estimator for Renyi {
     }
 
     fn fit(&self, data: &LayerEpoch<'_>, cache: &mut ArchiveCache, _: bool) -> Result<Fit> {
-        let o = &self.params;
-        let z = data.z.mapv(f64::from);
-        let e = match data.inputs {
-            // Exact path: the inputs' kernel is the same for every (layer, epoch).
-            Some(x) if data.labels.len() <= o.max_n => {
-                let k = cache.get_or_try_insert(|| input_kernel(x.mapv(f64::from).view(), o))?;
-                if k.gram.nrows() == x.nrows() {
-                    renyi_estimate_with(z.view(), Some(k), data.labels, o)?
-                } else {
-                    // A part of the samples (`--error subsample:K`): its own input kernel.
-                    let own = input_kernel(x.mapv(f64::from).view(), o)?;
-                    renyi_estimate_with(z.view(), Some(&own), data.labels, o)?
-                }
-            }
-            Some(x) => renyi_estimate(z.view(), Some(x.mapv(f64::from).view()), data.labels, o)?,
-            None => renyi_estimate(z.view(), None, data.labels, o)?,
-        };
+        let e = self.estimate_of(data, cache)?;
         let (setting, params) = self.params_of(&e, data.inputs.is_some());
         let mut row = Estimate::new("renyi", setting);
         row.params = params;
         (row.i_xz, row.i_yz, row.i_yz_baseline) = (e.i_xz, e.i_yz, e.i_yz_baseline);
+        (row.se_xz, row.se_yz) = e.se;
         // Saturation against the samples the estimate used: ln max_n for subsampled rows.
         row.saturated = Some(e.i_xz > e.log_n - self.margin);
         Ok(Fit {
