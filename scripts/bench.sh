@@ -7,6 +7,11 @@ bash scripts/setup.sh
 venv="${INFOPLANE_VENV:-.venv}"
 cargo bench --locked --bench read_matrix
 cargo bench --locked --bench error_bars -- "$@"
+if [[ " $* " == *" --quick "* ]]; then
+    cargo bench --locked --bench renyi_slq -- --n 4000
+else
+    cargo bench --locked --bench renyi_slq
+fi
 cargo build --release --locked -p infoplane-analysis
 target="${CARGO_TARGET_DIR:-target}"
 work="$(mktemp -d)"
