@@ -1,8 +1,9 @@
 //! Distance statistics of one representation without kernels (for `distances`, and for σ²
-//! rules that must see the distances before the kernels are chosen), and the precision of the
-//! Gram matrix that every pass uses.
+//! rules that must see the distances before the kernels are chosen), the precision of the
+//! Gram matrix that every pass uses, and the centred rows every pass starts from.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
+use rayon::prelude::*;
 
 use super::exp::Element;
 use super::kernel::{pairwise_pass, DistanceStats, PassOptions, Stats};
@@ -74,4 +75,45 @@ pub fn stats_in(
         |z| stats(z, labels, tile),
         |z| stats(z, labels, tile),
     )
+}
+
+/// Lanes of the f64 squared norms (one AVX-512 register of f64).
+const NORM_LANES: usize = 8;
+
+/// The rows of Z in `order`, minus the column means (subtracted in f64, rounded once to T),
+/// and their squared norms (from the rounded values, in [`NORM_LANES`] partial sums); rows in
+/// parallel.
+pub fn centred<T: Element>(
+    z: ArrayView2<'_, T>,
+    mean: &Array1<f64>,
+    order: &[usize],
+) -> (Array2<T>, Vec<f64>) {
+    let mut out = Array2::<T>::zeros(z.raw_dim());
+    let mut norms = vec![0.0; order.len()];
+    out.outer_iter_mut()
+        .into_par_iter()
+        .zip(norms.par_iter_mut())
+        .zip(order.par_iter())
+        .for_each(|((mut row, norm), &i)| {
+            for ((v, &x), &m) in row.iter_mut().zip(z.row(i).iter()).zip(mean.iter()) {
+                *v = T::from_f64(x.into() - m);
+            }
+            let row = row
+                .as_slice()
+                .expect("a row of a new standard-layout matrix is contiguous");
+            let mut lanes = [0.0f64; NORM_LANES];
+            let mut chunks = row.chunks_exact(NORM_LANES);
+            for c in &mut chunks {
+                for l in 0..NORM_LANES {
+                    lanes[l] += c[l].into() * c[l].into();
+                }
+            }
+            *norm = lanes.iter().sum::<f64>()
+                + chunks
+                    .remainder()
+                    .iter()
+                    .map(|&v| v.into() * v.into())
+                    .sum::<f64>();
+        });
+    (out, norms)
 }

@@ -570,11 +570,7 @@ where
         }
     }
     mean /= n.max(1) as f64;
-    let zc: Array2<T> = centred(z, &mean, &order);
-    let norms: Vec<f64> = zc
-        .outer_iter()
-        .map(|r| r.iter().map(|&v| v.into() * v.into()).sum())
-        .collect();
+    let (zc, norms) = super::distances::centred(z, &mean, &order);
 
     let tile = opts.tile.max(16);
     let mut total = vec![vec![0.0f64; n]; nb];
@@ -609,15 +605,20 @@ where
             // OpenBLAS runs single-threaded (see `blas`); rayon splits the GEMM into blocks of
             // GEMM_ROWS rows. The split does not depend on the thread count, so neither do
             // the results (BLAS may round differently for differently shaped calls).
+            // On a diagonal tile a block of rows needs only the columns from its first row on.
             let part = GEMM_ROWS;
+            let diagonal = i0 == j0;
             gt.axis_chunks_iter_mut(Axis(0), part)
                 .into_par_iter()
                 .zip(zi.axis_chunks_iter(Axis(0), part).into_par_iter())
-                .for_each(|(mut gpart, zpart)| {
-                    general_mat_mul(T::one(), &zpart, &zj.t(), T::zero(), &mut gpart);
+                .enumerate()
+                .for_each(|(p, (mut gpart, zpart))| {
+                    let c0 = if diagonal { p * part } else { 0 };
+                    let zc = zj.slice(ndarray::s![c0.., ..]);
+                    let mut gcols = gpart.slice_mut(ndarray::s![.., c0..]);
+                    general_mat_mul(T::one(), &zpart, &zc.t(), T::zero(), &mut gcols);
                 });
             let gt = gt.view();
-            let diagonal = i0 == j0;
             let cols = j1 - j0;
             // Blocks of rows are dealt to the stripes in turn (block c to stripe c mod S), so
             // that every stripe gets a share of each class and of a diagonal tile's triangle.
@@ -774,15 +775,4 @@ where
         sums: sums.into_iter().flatten().collect(),
         distances: stats,
     }
-}
-
-/// The rows of Z in `order`, minus the column means (subtracted in f64, rounded once to T).
-fn centred<T: Element>(z: ArrayView2<'_, T>, mean: &Array1<f64>, order: &[usize]) -> Array2<T> {
-    let mut out = Array2::<T>::zeros(z.raw_dim());
-    for (mut row, &i) in out.outer_iter_mut().zip(order) {
-        for ((v, &x), &m) in row.iter_mut().zip(z.row(i).iter()).zip(mean.iter()) {
-            *v = T::from_f64(x.into() - m);
-        }
-    }
-    out
 }
