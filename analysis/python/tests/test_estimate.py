@@ -82,12 +82,13 @@ def test_estimate_on_a_closed_form():
 
 def test_renyi_above_max_n_is_the_quadrature_with_standard_errors():
     # With a tiny width every sample is its own: A = I/N, so I(Y;Z) = H(Y) = 1 bit for two
-    # balanced classes on every path; above --renyi-max-n the rows say how they were computed.
+    # balanced classes on every path; above --renyi-max-n the rows say how they were computed
+    # (the quadrature deflates at most (N - 1) / 2 = 31 eigenvectors).
     n = 64
     z = np.arange(n, dtype=np.float64)[:, None] * 1e3
     y = np.repeat([0, 1], n // 2)
     t = infoplane.estimate(z, y, ["renyi"], renyi_max_n=16, renyi_width="1e-6")
-    assert "approximate=slq_probes_16_steps_20_deflate_15" in t["params"][0]
+    assert "approximate=slq_probes_16_steps_20_deflate_31" in t["params"][0]
     assert abs(t["i_yz"][0] - 1.0) < 1e-6 and 0 <= t["i_yz_se"][0] < 1e-6
     s = infoplane.estimate(z, y, ["renyi"], renyi_max_n=16, renyi_width="1e-6",
                            renyi_large="subsets", renyi_subsamples=2)
