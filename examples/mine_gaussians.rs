@@ -4,7 +4,7 @@
 //! on the test part.
 #![allow(clippy::print_stdout)]
 
-use infoplane::estimator::mine::{mine_estimate, MineParams, Variant};
+use infoplane::estimator::mine::{mine_estimate, CriticKind, MineParams, Variant};
 use infoplane::rng::SplitMix64;
 use ndarray::Array2;
 
@@ -15,8 +15,8 @@ fn normal(rng: &mut SplitMix64) -> f64 {
 }
 
 fn main() {
-    println!("| d | ρ | truth (nats) | dv | nwj | infonce (B = 64, cap ln 64 = 4.16) | smile |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| d | ρ | truth (nats) | dv | nwj | infonce (B = 64, cap ln 64 = 4.16) | infonce separable (B = 256, cap ln 256 = 5.55) | smile |");
+    println!("|---|---|---|---|---|---|---|---|");
     for (d, rho) in [
         (1usize, 0.574f64),
         (2, 0.6),
@@ -37,9 +37,16 @@ fn main() {
         }
         let truth = -0.5 * d as f64 * (1.0 - rho * rho).ln();
         let mut cells = Vec::new();
-        for v in [Variant::Dv, Variant::Nwj, Variant::InfoNce, Variant::Smile] {
+        for (v, critic) in [
+            (Variant::Dv, CriticKind::Joint),
+            (Variant::Nwj, CriticKind::Joint),
+            (Variant::InfoNce, CriticKind::Joint),
+            (Variant::InfoNce, CriticKind::Separable),
+            (Variant::Smile, CriticKind::Joint),
+        ] {
             let o = MineParams {
                 variant: v,
+                critic,
                 ..MineParams::default()
             };
             cells.push(match mine_estimate(x.view(), z.view(), &o) {

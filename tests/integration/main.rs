@@ -10,6 +10,7 @@ mod estimators;
 mod fixtures;
 mod hostile;
 mod kill_writer;
+mod mine_separable;
 mod pairwise;
 mod python_readers;
 mod renyi_slq;

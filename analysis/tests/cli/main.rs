@@ -6,9 +6,9 @@ use infoplane::archive::numpy;
 
 mod browser;
 mod common;
+mod estimators;
 mod fuzz;
 mod hostile;
-mod renyi;
 mod science;
 mod seeds;
 mod sweep;

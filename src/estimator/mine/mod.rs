@@ -9,7 +9,9 @@
 //!   mean, which removes the bias of the mini-batch gradient (Belghazi et al. §3.2);
 //! - `Nwj` (MINE-f): I ≥ E_P[T] - e^{-1} E_Q[e^T] (Nguyen, Wainwright & Jordan 2010);
 //! - `InfoNce`: I ≥ mean_i [T(x_i, z_i) - ln (1/B) Σ_j e^{T(x_i, z_j)}] ≤ ln B (van den Oord
-//!   et al. 2018), over all B² pairs of a batch (B at most 64);
+//!   et al. 2018), over all B² pairs of a batch (B at most 64 with the joint critic; with the
+//!   separable critic T = g(x)ᵀh(z), `--mine-critic separable`, the B² scores are one B x B
+//!   product and B is `--mine-batch`, see [`Critic`]);
 //! - `Smile`: E_P[T] - ln E_Q[clip(e^T, e^-τ, e^τ)] with τ = 5 (Song & Ermon 2020); as in their
 //!   code, T is trained with the Jensen-Shannon bound E_P[-softplus(-T)] - E_Q[softplus(T)],
 //!   whose optimum is the log density ratio, and only the reported value is the clipped DV.
@@ -29,8 +31,10 @@
 
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
+mod critic;
 mod network;
 
+pub use critic::{infonce_of, infonce_terms, Critic};
 pub use network::{mlp_gradients, Mlp};
 use network::{Adam, Gradients};
 
@@ -78,6 +82,15 @@ impl std::str::FromStr for Variant {
     }
 }
 
+/// The critic's form (see [`Critic`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CriticKind {
+    /// T(x, z), one network on the concatenated pair.
+    Joint,
+    /// T(x, z) = g(x)ᵀh(z): InfoNCE only; B² scores cost one B x B product.
+    Separable,
+}
+
 /// Parameters of the MINE estimator.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct MineParams {
@@ -90,9 +103,12 @@ pub struct MineParams {
     /// mine: maximum training steps.
     #[arg(long = "mine-steps", default_value_t = 6000)]
     pub steps: usize,
-    /// mine: batch size (infonce: at most 64; rows state the batch used).
+    /// mine: batch size (infonce with the joint critic: at most 64; rows state the batch used).
     #[arg(long = "mine-batch", default_value_t = 256)]
     pub batch: usize,
+    /// mine: the critic, joint (one network on (x, z)) or separable (g(x)ᵀh(z), infonce only).
+    #[arg(long = "mine-critic", id = "mine_critic", value_enum, default_value_t = CriticKind::Joint)]
+    pub critic: CriticKind,
     /// mine: Adam learning rate.
     #[arg(long = "mine-lr", default_value_t = 1e-3)]
     pub lr: f64,
@@ -120,6 +136,7 @@ impl Default for MineParams {
             hidden: vec![64, 64],
             steps: 6000,
             batch: 256,
+            critic: CriticKind::Joint,
             lr: 1e-3,
             eval_every: 100,
             patience: 15,
@@ -164,6 +181,12 @@ impl MineParams {
             return bad(format!(
                 "--mine-lr must be a positive number (got {})",
                 self.lr
+            ));
+        }
+        if self.critic == CriticKind::Separable && self.variant != Variant::InfoNce {
+            return bad(format!(
+                "--mine-critic separable is for --mine-variant infonce only (got {})",
+                self.variant.name()
             ));
         }
         if self.eval_every == 0 || self.patience == 0 || !(self.holdout > 0.0 && self.holdout < 1.0)
@@ -217,9 +240,9 @@ const SMILE_TAU: f64 = 5.0;
 /// The bound on the rows `idx` (joint pairs, and marginals by a seeded shuffle), with T, and
 /// its standard error: for DV and SMILE by the delta method, Var ≈ Var(T_P)/n +
 /// Var(e^T_Q)/(n · E[e^T_Q]²); for NWJ Var(T_P)/n + Var(e^(T_Q - 1))/n; for InfoNCE from the
-/// spread of the batch values (NaN with one batch).
+/// spread of the batch values, or with a single batch from the spread of its B row terms.
 fn bound(
-    net: &Mlp,
+    critic: &Critic,
     x: ArrayView2<'_, f64>,
     z: ArrayView2<'_, f64>,
     idx: &[usize],
@@ -228,14 +251,27 @@ fn bound(
     rng: &mut SplitMix64,
 ) -> (f64, f64) {
     if variant == Variant::InfoNce {
-        let values: Vec<f64> = idx
+        let chunks: Vec<&[usize]> = idx
             .chunks(batch)
             .filter(|c| c.len() == batch.min(idx.len()))
-            .map(|chunk| infonce(net, x, z, chunk).0)
+            .collect();
+        if let [one] = chunks[..] {
+            // One batch: the spread of its B row terms.
+            return mean_se(&infonce(critic, x, z, one));
+        }
+        let values: Vec<f64> = chunks
+            .iter()
+            .map(|chunk| {
+                let terms = infonce(critic, x, z, chunk);
+                terms.iter().sum::<f64>() / terms.len() as f64
+            })
             .collect();
         let (mean, se) = mean_se(&values);
         return (mean, if values.len() > 1 { se } else { f64::NAN });
     }
+    let Critic::Joint(net) = critic else {
+        return (f64::NAN, f64::NAN); // refused by `validate`
+    };
     let mut perm = idx.to_vec();
     rng.shuffle(&mut perm);
     let tp = net.forward(&pairs(x, z, idx, idx)).to_vec();
@@ -259,33 +295,15 @@ fn bound(
     (ep - (m + eq.ln()), se_p.hypot(se_q / eq))
 }
 
-/// InfoNCE value of one batch and dL/dT over its B² pairs (row i, column j = (x_i, z_j)).
+/// The B row terms of one batch's InfoNCE value.
 fn infonce(
-    net: &Mlp,
+    critic: &Critic,
     x: ArrayView2<'_, f64>,
     z: ArrayView2<'_, f64>,
     chunk: &[usize],
-) -> (f64, Array2<f64>) {
+) -> Vec<f64> {
     let (xb, zb) = (x.select(Axis(0), chunk), z.select(Axis(0), chunk));
-    infonce_of(&net.forward_pairs(xb.view(), zb.view()).0, chunk.len())
-}
-
-/// InfoNCE value and dL/dT from the B² critic values `t` (row i·B + j = T(x_i, z_j)).
-fn infonce_of(t: &Array1<f64>, b: usize) -> (f64, Array2<f64>) {
-    let mut value = 0.0;
-    let mut grad = Array2::zeros((b, b));
-    for i in 0..b {
-        let row = t.slice(s![i * b..(i + 1) * b]);
-        let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let s: f64 = row.iter().map(|&v| (v - m).exp()).sum();
-        value += row[i] - (m + (s / b as f64).ln());
-        for j in 0..b {
-            grad[[i, j]] = (row[j] - m).exp() / s / b as f64;
-        }
-        grad[[i, i]] -= 1.0 / b as f64;
-    }
-    // grad is d(-value/B... )/dT: negate to ascend.
-    (value / b as f64, grad.mapv(|g| -g))
+    infonce_terms(&critic.pair_scores(xb.view(), zb.view()), chunk.len())
 }
 
 /// Estimates I(X;Z) in nats from paired samples (rows of `x` and `z`).
@@ -324,18 +342,18 @@ pub fn mine_estimate(
     })
 }
 
-/// Trains the statistics network; returns the network of the best validation step and the
-/// number of steps trained.
+/// Trains the critic; returns the critic of the best validation step and the number of steps
+/// trained.
 fn train(
     x: ArrayView2<'_, f64>,
     z: ArrayView2<'_, f64>,
     parts: &Parts,
     o: &MineParams,
-) -> Result<(Mlp, usize)> {
+) -> Result<(Critic, usize)> {
     let batch = parts.batch;
     let mut rng = SplitMix64::new(o.seed);
-    let mut net = Mlp::new(x.ncols() + z.ncols(), &o.hidden, &mut rng);
-    let mut adam = Adam::new(&net);
+    let mut critic = Critic::new(x.ncols(), z.ncols(), o, &mut rng);
+    let mut adams: Vec<Adam> = critic.nets().into_iter().map(Adam::new).collect();
     let mut ema: Option<f64> = None;
     let (mut best, mut best_net, mut since_best) = (f64::NEG_INFINITY, None, 0);
     let mut order = parts.train.clone();
@@ -355,16 +373,28 @@ fn train(
                 o.variant.name()
             ))
         };
-        let (dw, db) = if o.variant == Variant::InfoNce {
-            infonce_gradients(&net, x, z, idx)
-        } else {
-            bound_gradients(&net, (x, z), idx, o.variant, &mut ema, &mut rng).map_err(diverged)?
+        let grads = match &critic {
+            _ if o.variant == Variant::InfoNce => {
+                let (xb, zb) = (x.select(Axis(0), idx), z.select(Axis(0), idx));
+                critic.infonce_gradients(xb.view(), zb.view())
+            }
+            Critic::Joint(net) => {
+                vec![
+                    bound_gradients(net, (x, z), idx, o.variant, &mut ema, &mut rng)
+                        .map_err(diverged)?,
+                ]
+            }
+            Critic::Separable { .. } => {
+                return Err(diverged("a separable critic needs infonce".into()))
+            }
         };
-        adam.step(&mut net, &dw, &db, o.lr);
+        for ((net, adam), (dw, db)) in critic.nets_mut().into_iter().zip(&mut adams).zip(&grads) {
+            adam.step(net, dw, db, o.lr);
+        }
         if step % o.eval_every == 0 {
             let mut eval_rng = SplitMix64::new(o.seed ^ step as u64);
             let (v, _) = bound(
-                &net,
+                &critic,
                 x,
                 z,
                 &parts.validation,
@@ -376,7 +406,7 @@ fn train(
                 return Err(diverged(format!("the validation bound is {v}")));
             }
             if v > best + 1e-4 {
-                (best, best_net, since_best) = (v, Some(net.clone()), 0);
+                (best, best_net, since_best) = (v, Some(critic.clone()), 0);
             } else {
                 since_best += 1;
                 if since_best >= o.patience {
@@ -385,7 +415,7 @@ fn train(
             }
         }
     }
-    Ok((best_net.unwrap_or(net), steps))
+    Ok((best_net.unwrap_or(critic), steps))
 }
 
 /// The seeded split of the paired samples and the batch size.
@@ -426,7 +456,7 @@ fn split(n: usize, nz: usize, o: &MineParams) -> Result<Parts> {
 /// for InfoNCE, at most [`INFONCE_MAX_BATCH`].
 pub fn batch_used(n: usize, o: &MineParams) -> usize {
     let train = (((1.0 - o.holdout) * n as f64).round() as usize).min(n);
-    let cap = if o.variant == Variant::InfoNce {
+    let cap = if o.variant == Variant::InfoNce && o.critic == CriticKind::Joint {
         INFONCE_MAX_BATCH
     } else {
         usize::MAX
@@ -434,7 +464,8 @@ pub fn batch_used(n: usize, o: &MineParams) -> usize {
     o.batch.min(cap).min(train).max(2)
 }
 
-/// InfoNCE's largest batch (it scores all B² pairs); its bound is at most ln B.
+/// InfoNCE's largest batch with the joint critic (it scores all B² pairs); its bound is at
+/// most ln B.
 pub const INFONCE_MAX_BATCH: usize = 64;
 
 /// Mean and the standard error of the mean.
@@ -443,24 +474,6 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
     let mean = v.iter().sum::<f64>() / n;
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
     (mean, (var / n).sqrt())
-}
-
-/// Weight gradients of the InfoNCE bound over all B² pairs of the batch `idx`: one forward
-/// pass (pairs formed inside the first layer, [`Mlp::forward_pairs`]) and one backward pass.
-fn infonce_gradients(
-    net: &Mlp,
-    x: ArrayView2<'_, f64>,
-    z: ArrayView2<'_, f64>,
-    idx: &[usize],
-) -> Gradients {
-    let batch = idx.len();
-    let (xb, zb) = (x.select(Axis(0), idx), z.select(Axis(0), idx));
-    let (t, tape) = net.forward_pairs(xb.view(), zb.view());
-    let (_, g) = infonce_of(&t, batch);
-    let g = g
-        .into_shape_with_order(batch * batch)
-        .unwrap_or_else(|_| Array1::zeros(batch * batch));
-    net.backward_pairs(&tape, &g, xb.view(), zb.view())
 }
 
 /// Weight gradients of the DV, NWJ or SMILE objective on the batch `idx` (joint pairs, then
@@ -584,6 +597,9 @@ impl Estimator for Mine {
         ];
         if o.variant == Variant::InfoNce {
             params.push(("cap_nats", format!("{:.4}", (batch as f64).ln())));
+        }
+        if o.critic == CriticKind::Separable {
+            params.push(("critic", "separable".into()));
         }
         params.extend([
             ("lr", o.lr.to_string()),

@@ -1,5 +1,6 @@
-//! MINE's statistics network: an MLP with ReLU hidden layers and one linear output, its
-//! hand-derived backward pass, the pair-separable forward and backward passes that InfoNCE's
+//! MINE's statistics network: an MLP with ReLU hidden layers and linear outputs (one for a
+//! statistics network, several for a separable critic's embedding), its hand-derived backward
+//! pass, the pair-separable forward and backward passes that InfoNCE's
 //! B² pairs use, and Adam (Kingma & Ba 2015).
 
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
@@ -21,11 +22,21 @@ pub(super) struct Tape {
 }
 
 impl Mlp {
-    /// He-uniform initialisation, seeded.
+    /// He-uniform initialisation, seeded; one output.
     pub fn new(input: usize, hidden: &[usize], rng: &mut SplitMix64) -> Self {
+        Self::with_outputs(input, hidden, 1, rng)
+    }
+
+    /// He-uniform initialisation, seeded; `outputs` linear outputs (an embedding).
+    pub fn with_outputs(
+        input: usize,
+        hidden: &[usize],
+        outputs: usize,
+        rng: &mut SplitMix64,
+    ) -> Self {
         let dims: Vec<usize> = std::iter::once(input)
             .chain(hidden.iter().copied())
-            .chain([1])
+            .chain([outputs])
             .collect();
         let mut w = Vec::new();
         let mut b = Vec::new();
@@ -45,7 +56,13 @@ impl Mlp {
     }
 
     pub(super) fn forward_tape(&self, x: &Array2<f64>) -> (Array1<f64>, Tape) {
-        self.layers_from(0, x.clone(), Vec::with_capacity(self.w.len()))
+        let (h, tape) = self.forward_matrix(x.view());
+        (h.column(0).to_owned(), tape)
+    }
+
+    /// Every output for each row of `x` (n x outputs), with the tape.
+    pub(super) fn forward_matrix(&self, x: ArrayView2<'_, f64>) -> (Array2<f64>, Tape) {
+        self.layers_from(0, x.to_owned(), Vec::with_capacity(self.w.len()))
     }
 
     /// Runs layers `start..` on `h` (the input of layer `start`), keeping each layer's input
@@ -55,7 +72,7 @@ impl Mlp {
         start: usize,
         mut h: Array2<f64>,
         mut inputs: Vec<Array2<f64>>,
-    ) -> (Array1<f64>, Tape) {
+    ) -> (Array2<f64>, Tape) {
         let last = self.w.len() - 1;
         for (k, (w, b)) in self.w.iter().zip(&self.b).enumerate().skip(start) {
             inputs.push(h.clone());
@@ -65,11 +82,16 @@ impl Mlp {
             }
             h = z;
         }
-        (h.column(0).to_owned(), Tape { inputs })
+        (h, Tape { inputs })
     }
 
     /// Gradients of Σ_i g_i T(x_i) with respect to every weight and bias.
     pub(super) fn backward(&self, tape: &Tape, g: &Array1<f64>) -> Gradients {
+        self.backward_matrix(tape, g.clone().insert_axis(Axis(1)))
+    }
+
+    /// Gradients of Σ_i g_iᵀ f(x_i) for a network with several outputs (`g` is n x outputs).
+    pub(super) fn backward_matrix(&self, tape: &Tape, g: Array2<f64>) -> Gradients {
         let (mut dw, db, delta0) = self.backward_above(tape, g);
         dw[0] = tape.inputs[0].t().dot(&delta0);
         (dw, db)
@@ -80,11 +102,11 @@ impl Mlp {
     fn backward_above(
         &self,
         tape: &Tape,
-        g: &Array1<f64>,
+        g: Array2<f64>,
     ) -> (Vec<Array2<f64>>, Vec<Array1<f64>>, Array2<f64>) {
         let mut dw = vec![Array2::zeros((0, 0)); self.w.len()];
         let mut db = vec![Array1::zeros(0); self.w.len()];
-        let mut delta = g.clone().insert_axis(Axis(1)); // n x 1
+        let mut delta = g; // n x outputs
         for k in (0..self.w.len()).rev() {
             db[k] = delta.sum_axis(Axis(0));
             if k == 0 {
@@ -131,7 +153,8 @@ impl Mlp {
         }
         // The first layer is hidden (a network has at least one), so ReLU applied above; its
         // input (the B² concatenated pairs) is never formed: the tape holds an empty matrix.
-        self.layers_from(1, h, vec![Array2::zeros((0, 0))])
+        let (t, tape) = self.layers_from(1, h, vec![Array2::zeros((0, 0))]);
+        (t.column(0).to_owned(), tape)
     }
 
     /// [`Self::backward`] for a tape of [`Self::forward_pairs`]: the first layer's weight
@@ -143,7 +166,7 @@ impl Mlp {
         xb: ArrayView2<'_, f64>,
         zb: ArrayView2<'_, f64>,
     ) -> Gradients {
-        let (mut dw, db, delta0) = self.backward_above(tape, g);
+        let (mut dw, db, delta0) = self.backward_above(tape, g.clone().insert_axis(Axis(1)));
         let (b, dx, h1) = (xb.nrows(), xb.ncols(), delta0.ncols());
         // Σ_j δ_ij (by x row i) and Σ_i δ_ij (by z row j); pair row r = i·B + j.
         let delta0 = delta0.as_standard_layout();

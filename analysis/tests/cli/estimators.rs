@@ -1,5 +1,5 @@
-//! Rényi entropies above `--renyi-max-n` through the CLI: the quadrature's rows and error
-//! column.
+//! Estimator options of issue 18 through the CLI: Rényi entropies above `--renyi-max-n` (the
+//! quadrature's rows and error column) and MINE's separable critic.
 
 use super::common::*;
 
@@ -55,4 +55,32 @@ fn renyi_above_max_n_is_the_quadrature_with_an_error_column() {
     );
     assert!((value("i_yz_se") - e.se.1).abs() < 1e-12 && e.se.1.is_finite());
     assert!(value("i_xz").is_nan());
+}
+
+/// `--mine-critic separable` is InfoNCE's; with another bound it is refused before anything
+/// is read.
+#[test]
+fn mine_separable_critic_is_for_infonce_only() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    write_inputs(d);
+    import_ok(d, "run", "parquet");
+    let r = infoplane(
+        d,
+        &[
+            "estimate",
+            "run",
+            "--estimator",
+            "mine",
+            "--mine-critic",
+            "separable",
+            "--out",
+            "m.csv",
+        ],
+    );
+    fails_with(
+        &r,
+        "--mine-critic separable is for --mine-variant infonce only (got dv)",
+    );
+    assert!(!d.join("m.csv").exists());
 }
