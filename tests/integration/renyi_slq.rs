@@ -3,7 +3,7 @@
 //! and the estimator's rows above `--renyi-max-n`.
 
 use infoplane::estimator::renyi::{self, large, slq, Convention, Large, RenyiParams, Width};
-use infoplane::estimator::{self, ArchiveCache, EstimatorParams, LayerEpoch};
+use infoplane::estimator::{self, ArchiveCache, Estimate, EstimatorParams, LayerEpoch};
 use infoplane::rng::SplitMix64;
 use ndarray::Array2;
 
@@ -18,6 +18,22 @@ fn layer(n: usize, seed: u64) -> (Array2<f64>, Array2<f64>, Vec<u32>) {
     });
     let w = Array2::from_shape_simple_fn((12, 16), || rng.normal() * 0.5);
     (x.clone(), x.dot(&w).mapv(f64::tanh), labels)
+}
+
+/// The `renyi` estimator's row for [`layer`]`(n, seed)` with its inputs, through the trait.
+fn fit_layer(p: &EstimatorParams, n: usize, seed: u64) -> Estimate {
+    let (x, z, labels) = layer(n, seed);
+    let (z32, x32) = (z.mapv(|v| v as f32), x.mapv(|v| v as f32));
+    let data = LayerEpoch {
+        layer: "fc1",
+        z: z32.view(),
+        labels: &labels,
+        classes: 4,
+        inputs: Some(x32.view()),
+    };
+    let est = &estimator::build(p, &["renyi".to_string()]).unwrap()[0];
+    let mut fit = est.fit(&data, &mut ArchiveCache::default(), false).unwrap();
+    fit.estimates.remove(0)
 }
 
 fn slq_params(deflate: usize) -> slq::Slq {
@@ -154,23 +170,9 @@ fn estimate_above_max_n_agrees_with_the_exact_path() {
 /// are refused with the flag's name.
 #[test]
 fn rows_are_labelled_and_bad_settings_refused() {
-    let (x, z, labels) = layer(300, 9);
-    let z32 = z.mapv(|v| v as f32);
-    let x32 = x.mapv(|v| v as f32);
     let mut p = EstimatorParams::default();
     p.renyi.max_n = 50;
-    let est = &estimator::build(&p, &["renyi".to_string()]).unwrap()[0];
-    let data = LayerEpoch {
-        layer: "fc1",
-        z: z32.view(),
-        labels: &labels,
-        classes: 4,
-        inputs: Some(x32.view()),
-    };
-    let row = &est
-        .fit(&data, &mut ArchiveCache::default(), false)
-        .unwrap()
-        .estimates[0];
+    let row = &fit_layer(&p, 300, 9);
     assert!(
         row.setting
             .contains("approximate=slq_probes_16_steps_20_deflate_128"),
@@ -191,6 +193,7 @@ fn rows_are_labelled_and_bad_settings_refused() {
         large: Large::Subsets,
         ..RenyiParams::default()
     };
+    let (_, z, labels) = layer(300, 9);
     let s = renyi::renyi_estimate(z.view(), None, &labels, &subsets).unwrap();
     assert!(s.subsets == 5 && s.se.1.is_nan());
 }
@@ -199,24 +202,11 @@ fn rows_are_labelled_and_bad_settings_refused() {
 /// I(X;Z) = ln N exactly, and the row is saturated against the N samples it used.
 #[test]
 fn tiny_width_saturates_at_ln_n_on_all_samples() {
-    let (x, z, labels) = layer(200, 13);
-    let (z32, x32) = (z.mapv(|v| v as f32), x.mapv(|v| v as f32));
     let mut p = EstimatorParams::default();
     p.renyi.max_n = 50;
     p.renyi.width = "1e-6".parse().unwrap();
     p.renyi.width_x = "1e-6".parse().unwrap();
-    let data = LayerEpoch {
-        layer: "fc1",
-        z: z32.view(),
-        labels: &labels,
-        classes: 4,
-        inputs: Some(x32.view()),
-    };
-    let est = &estimator::build(&p, &["renyi".to_string()]).unwrap()[0];
-    let r = &est
-        .fit(&data, &mut ArchiveCache::default(), false)
-        .unwrap()
-        .estimates[0];
+    let r = &fit_layer(&p, 200, 13);
     assert!((r.i_xz - 200f64.ln()).abs() < 1e-5, "{}", r.i_xz);
     assert_eq!(r.saturated, Some(true));
 }
