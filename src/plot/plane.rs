@@ -156,27 +156,29 @@ impl EpochScale {
     }
 }
 
+/// The ends of the x and y axes: the largest values with a margin, ln N and H(Y) included.
+/// f64::max skips NaN, so a missing reference line does not widen the axes; capped so that a
+/// huge value cannot overflow the axis range to infinity.
+fn axis_ends(panel: &PlanePanel, band: bool) -> (f64, f64) {
+    let xmax =
+        (panel.points.iter().map(|p| p.2).fold(panel.log_n, f64::max) * 1.05).min(f64::MAX / 4.0);
+    let top = |p: &(u32, usize, f64, f64, f64, f64)| p.3.max(if band { p.5 } else { 0.0 });
+    let ymax = (panel.points.iter().map(top).fold(panel.h_y, f64::max) * 1.08).min(f64::MAX / 4.0);
+    (xmax, ymax)
+}
+
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     panel: &PlanePanel,
     scale: &EpochScale,
     band: bool,
 ) -> DrawResult<(), DB> {
-    // f64::max skips NaN: a missing reference line does not widen the axes.
-    // (Capped so that a huge value cannot overflow the axis range to infinity.)
-    let xmax =
-        (panel.points.iter().map(|p| p.2).fold(panel.log_n, f64::max) * 1.05).min(f64::MAX / 4.0);
-    let top = |p: &&(u32, usize, f64, f64, f64, f64)| p.3.max(if band { p.5 } else { 0.0 });
-    let ymax = (panel
-        .points
-        .iter()
-        .map(|p| top(&p))
-        .fold(panel.h_y, f64::max)
-        * 1.08)
-        .min(f64::MAX / 4.0);
-    let title = fitted(&panel.title, area.dim_in_pixel().0, 16.0);
+    let (xmax, ymax) = axis_ends(panel, band);
     let mut chart = ChartBuilder::on(area)
-        .caption(&title, ("sans-serif", 16))
+        .caption(
+            fitted(&panel.title, area.dim_in_pixel().0, 16.0),
+            ("sans-serif", 16),
+        )
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(56)
