@@ -88,7 +88,10 @@ fn draw_histograms<DB: DrawingBackend>(
         .max(1e-9)
         * 1.08;
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 22))
+        .caption(
+            super::fitted(title, root.dim_in_pixel().0, 22.0),
+            ("sans-serif", 22),
+        )
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(64)

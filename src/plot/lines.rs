@@ -101,10 +101,13 @@ fn draw_lines<DB: DrawingBackend>(
     };
     let builder = |r| {
         let mut b = ChartBuilder::on(r);
-        b.caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(70);
+        b.caption(
+            super::fitted(title, r.dim_in_pixel().0, 20.0),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(70);
         b
     };
     if log {

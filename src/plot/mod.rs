@@ -40,6 +40,23 @@ pub fn axis_label(v: f64) -> String {
     }
 }
 
+/// `title` shortened in the middle (with "…") to about `pixels` wide at `font` px: sans-serif
+/// averages about 0.55 em per character; a longer caption would be cut off at both ends.
+pub fn fitted(title: &str, pixels: u32, font: f64) -> String {
+    let max = ((f64::from(pixels) - 20.0) / (0.55 * font)).max(9.0) as usize;
+    let chars: Vec<char> = title.chars().collect();
+    if chars.len() <= max {
+        return title.to_string();
+    }
+    let head = (max - 1) / 2;
+    let tail = max - 1 - head;
+    chars[..head]
+        .iter()
+        .chain(std::iter::once(&'…'))
+        .chain(&chars[chars.len() - tail..])
+        .collect()
+}
+
 pub(crate) fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::format(path, format!("cannot draw the plot: {e}"))
 }
@@ -100,7 +117,7 @@ pub use plane::{information_plane, PlanePanel};
 
 #[cfg(test)]
 mod tests {
-    use super::axis_label;
+    use super::{axis_label, fitted};
 
     #[test]
     fn axis_labels_have_no_float_noise() {
@@ -121,5 +138,21 @@ mod tests {
         ] {
             assert_eq!(axis_label(v), want, "{v}");
         }
+    }
+
+    #[test]
+    fn long_titles_are_shortened_in_the_middle() {
+        assert_eq!(
+            fitted("archive · kl · σ² = 1", 600, 16.0),
+            "archive · kl · σ² = 1"
+        );
+        // (200 - 20) / 8.8 = 20 characters: 9, the ellipsis, 10.
+        let t = fitted(
+            "archive · renyi · alpha=1.01 approximate=slq_probes_16",
+            200,
+            16.0,
+        );
+        assert_eq!(t, "archive ·…_probes_16");
+        assert_eq!(t.chars().count(), 20);
     }
 }

@@ -176,7 +176,7 @@ fn draw_panel<DB: DrawingBackend>(
     let (xmax, ymax) = axis_ends(panel, band);
     let mut chart = ChartBuilder::on(area)
         .caption(
-            fitted(&panel.title, area.dim_in_pixel().0, 16.0),
+            super::fitted(&panel.title, area.dim_in_pixel().0, 16.0),
             ("sans-serif", 16),
         )
         .margin(10)
@@ -336,42 +336,4 @@ pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
             }
         })
         .collect()
-}
-
-/// `title` shortened in the middle (with "…") to about `pixels` wide at `font` px: sans-serif
-/// averages about 0.55 em per character; a longer caption would be cut off at both ends.
-fn fitted(title: &str, pixels: u32, font: f64) -> String {
-    let max = ((f64::from(pixels) - 20.0) / (0.55 * font)).max(9.0) as usize;
-    let chars: Vec<char> = title.chars().collect();
-    if chars.len() <= max {
-        return title.to_string();
-    }
-    let head = (max - 1) / 2;
-    let tail = max - 1 - head;
-    chars[..head]
-        .iter()
-        .chain(std::iter::once(&'…'))
-        .chain(&chars[chars.len() - tail..])
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fitted;
-
-    #[test]
-    fn long_titles_are_shortened_in_the_middle() {
-        assert_eq!(
-            fitted("archive · kl · σ² = 1", 600, 16.0),
-            "archive · kl · σ² = 1"
-        );
-        // (200 - 20) / 8.8 = 20 characters: 9, the ellipsis, 10.
-        let t = fitted(
-            "archive · renyi · alpha=1.01 approximate=slq_probes_16",
-            200,
-            16.0,
-        );
-        assert_eq!(t, "archive ·…_probes_16");
-        assert_eq!(t.chars().count(), 20);
-    }
 }

@@ -117,7 +117,10 @@ fn draw_panel<DB: DrawingBackend>(
         None => format!("{layer} (no transition)"),
     };
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 14))
+        .caption(
+            super::fitted(&caption, area.dim_in_pixel().0, 14.0),
+            ("sans-serif", 14),
+        )
         .margin(8)
         .x_label_area_size(30)
         .y_label_area_size(48)

@@ -63,30 +63,31 @@ def test_sigkill_mid_epoch_leaves_the_committed_epochs_readable(tmp):
     assert t["epoch"].unique().sort().to_list() == a.epochs
 
 
-def test_ctrl_c_closes_a_complete_archive_of_the_committed_epochs(tmp):
+def _interrupt():
+    raise KeyboardInterrupt
+
+
+def _divide_by_zero():
+    1 / 0
+
+
+@pytest.mark.parametrize("stop, at, raise_it, complete", [
+    # Ctrl-C closes a complete archive of the committed epochs.
+    (KeyboardInterrupt, 3, _interrupt, True),
+    # Any other exception leaves the committed epochs readable and the archive incomplete.
+    (ZeroDivisionError, 2, _divide_by_zero, False),
+])
+def test_an_exception_keeps_the_committed_epochs(tmp, stop, at, raise_it, complete):
     torch.manual_seed(0)
     model = ConvResRnn()
     x, y = toy_data(32)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(stop):
         with infoplane.Recorder(model, tmp / "r", analysis=(x, y), epochs=10) as rec:
             for epoch in rec.epochs():
-                if epoch == 3:
-                    raise KeyboardInterrupt
+                if epoch == at:
+                    raise_it()
     a = infoplane.open(tmp / "r")
-    assert a.complete and a.epochs == [0, 1, 2]
-
-
-def test_another_exception_leaves_the_archive_readable_and_incomplete(tmp):
-    torch.manual_seed(0)
-    model = ConvResRnn()
-    x, y = toy_data(32)
-    with pytest.raises(ZeroDivisionError):
-        with infoplane.Recorder(model, tmp / "r", analysis=(x, y), epochs=10) as rec:
-            for epoch in rec.epochs():
-                if epoch == 2:
-                    1 / 0
-    a = infoplane.open(tmp / "r")
-    assert not a.complete and a.epochs == [0, 1]
+    assert a.complete == complete and a.epochs == list(range(at))
 
 
 def test_a_non_finite_activation_is_refused_and_earlier_epochs_survive(tmp):

@@ -80,14 +80,18 @@ pub fn stats_in(
 /// Lanes of the f64 squared norms (one AVX-512 register of f64).
 const NORM_LANES: usize = 8;
 
-/// The rows of Z in `order`, minus the column means (subtracted in f64, rounded once to T),
-/// and their squared norms (from the rounded values, in [`NORM_LANES`] partial sums); rows in
-/// parallel.
-pub fn centred<T: Element>(
-    z: ArrayView2<'_, T>,
-    mean: &Array1<f64>,
-    order: &[usize],
-) -> (Array2<T>, Vec<f64>) {
+/// The rows of Z in `order`, minus the column means (means and differences in f64, rounded
+/// once to T), and their squared norms (from the rounded values, in [`NORM_LANES`] partial
+/// sums); rows in parallel.
+pub fn centred<T: Element>(z: ArrayView2<'_, T>, order: &[usize]) -> (Array2<T>, Vec<f64>) {
+    // Row by row, so that the (row-major) matrix is read in order.
+    let mut mean = Array1::<f64>::zeros(z.ncols());
+    for row in z.outer_iter() {
+        for (m, &v) in mean.iter_mut().zip(row.iter()) {
+            *m += v.into();
+        }
+    }
+    mean /= z.nrows().max(1) as f64;
     let mut out = Array2::<T>::zeros(z.raw_dim());
     let mut norms = vec![0.0; order.len()];
     out.outer_iter_mut()

@@ -27,7 +27,7 @@
 //! 4σ²), cost one exponential per pair; blocks of pairs too far apart for a kernel are skipped.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::exp::{Element, KernelValue};
@@ -562,15 +562,7 @@ where
     }
 
     // Centre in f64, store in the input precision.
-    // Row by row, so that the (row-major) matrix is read in order.
-    let mut mean = Array1::<f64>::zeros(z.ncols());
-    for row in z.outer_iter() {
-        for (m, &v) in mean.iter_mut().zip(row.iter()) {
-            *m += v.into();
-        }
-    }
-    mean /= n.max(1) as f64;
-    let (zc, norms) = super::distances::centred(z, &mean, &order);
+    let (zc, norms) = super::distances::centred(z, &order);
 
     let tile = opts.tile.max(16);
     let mut total = vec![vec![0.0f64; n]; nb];

@@ -7,11 +7,13 @@
 //! own probes (seeds differ per matrix), so the standard errors add in quadrature. α = 2
 //! needs no quadrature: S₂ = −ln Σ A_ij² (standard error 0).
 
-use ndarray::{s, Array2, ArrayView2, ArrayViewMut1, Axis, Zip};
+use ndarray::{Array2, ArrayView2, ArrayViewMut1, Axis, Zip};
 use rayon::prelude::*;
 
 use super::slq::{self, Slq, SlqEntropy};
-use super::{divisor, label_entropy, RenyiEstimate, RenyiParams, Width};
+use super::{
+    centred_rows, distance_block, divisor, label_entropy, RenyiEstimate, RenyiParams, Width,
+};
 use crate::error::{Error, Result};
 
 /// Rows per block of the distance pass.
@@ -46,35 +48,10 @@ impl RenyiParams {
     }
 }
 
-/// The rows of `z` centred, and their squared norms.
-fn centred(z: ArrayView2<'_, f64>) -> (Array2<f64>, Vec<f64>) {
-    let mean = z
-        .mean_axis(Axis(0))
-        .unwrap_or_else(|| ndarray::Array1::zeros(z.ncols()));
-    let c = &z - &mean.insert_axis(Axis(0));
-    let norms = c.rows().into_iter().map(|r| r.dot(&r)).collect();
-    (c, norms)
-}
-
-/// Squared distances of rows `r0..r1` of `c` to every row (diagonal 0, negatives clamped).
-fn distance_block(c: &Array2<f64>, norms: &[f64], r0: usize, r1: usize) -> Array2<f64> {
-    let mut d2 = c.slice(s![r0..r1, ..]).dot(&c.t());
-    for (i, mut row) in d2.rows_mut().into_iter().enumerate() {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = if r0 + i == j {
-                0.0
-            } else {
-                (norms[r0 + i] + norms[j] - 2.0 * *v).max(0.0)
-            };
-        }
-    }
-    d2
-}
-
 /// The median pairwise distance (not squared) over all pairs i < j.
 fn median_distance(z: ArrayView2<'_, f64>) -> f64 {
     crate::blas::single_threaded();
-    let (c, norms) = centred(z);
+    let (c, norms) = centred_rows(z);
     let starts: Vec<usize> = (0..c.nrows()).step_by(ROWS).collect();
     let mut v: Vec<f32> = starts
         .into_par_iter()
@@ -109,7 +86,7 @@ fn width_of(width: Width, z: ArrayView2<'_, f64>) -> f64 {
 pub fn gram(z: ArrayView2<'_, f64>, div: f64) -> Array2<f32> {
     crate::blas::single_threaded();
     let n = z.nrows();
-    let (c, norms) = centred(z);
+    let (c, norms) = centred_rows(z);
     let mut a = Array2::<f32>::zeros((n, n));
     a.axis_chunks_iter_mut(Axis(0), ROWS)
         .into_par_iter()

@@ -236,24 +236,31 @@ impl RenyiParams {
 
 /// Squared pairwise distances of the rows of `z` (centred first; negatives clamped, diagonal 0).
 pub fn squared_distances(z: ArrayView2<'_, f64>) -> Array2<f64> {
-    let mean = z
-        .mean_axis(Axis(0))
-        .unwrap_or_else(|| ndarray::Array1::zeros(z.ncols()));
-    let c = &z - &mean.insert_axis(Axis(0));
-    let g = c.dot(&c.t());
-    let n = g.nrows();
-    let diag: Vec<f64> = (0..n).map(|i| g[[i, i]]).collect();
-    let mut d = g;
-    for i in 0..n {
-        for j in 0..n {
-            d[[i, j]] = if i == j {
+    let (c, norms) = centred_rows(z);
+    distance_block(&c, &norms, 0, z.nrows())
+}
+
+/// The rows of `z` minus the column means, and their squared norms (the pairwise engine's
+/// centring, rows in their own order).
+pub fn centred_rows(z: ArrayView2<'_, f64>) -> (Array2<f64>, Vec<f64>) {
+    let order: Vec<usize> = (0..z.nrows()).collect();
+    crate::estimator::pairwise::distances::centred(z, &order)
+}
+
+/// Squared distances of rows `r0..r1` of the centred `c` (squared norms `norms`) to every
+/// row, ‖c_i‖² + ‖c_j‖² − 2 c_i·c_j by one GEMM (diagonal 0, negatives clamped).
+pub fn distance_block(c: &Array2<f64>, norms: &[f64], r0: usize, r1: usize) -> Array2<f64> {
+    let mut d2 = c.slice(ndarray::s![r0..r1, ..]).dot(&c.t());
+    for (i, mut row) in d2.rows_mut().into_iter().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = if r0 + i == j {
                 0.0
             } else {
-                (diag[i] + diag[j] - 2.0 * d[[i, j]]).max(0.0)
+                (norms[r0 + i] + norms[j] - 2.0 * *v).max(0.0)
             };
         }
     }
-    d
+    d2
 }
 
 /// σ for `width` on a matrix with squared distances `d2` and `dim` features.
@@ -672,25 +679,42 @@ impl Renyi {
         };
         let x = || x.mapv(f64::from);
         if n <= o.max_n {
-            let k = cache.get_or_try_insert(|| input_kernel(x().view(), o))?;
-            if k.gram.nrows() == n {
-                return renyi_estimate_with(z.view(), Some(k), data.labels, o);
-            }
-            // A part of the samples (`--error subsample:K`): its own input kernel.
-            let own = input_kernel(x().view(), o)?;
-            return renyi_estimate_with(z.view(), Some(&own), data.labels, o);
+            return with_input_kernel(
+                cache,
+                n,
+                |k: &InputKernel| k.gram.nrows(),
+                || input_kernel(x().view(), o),
+                |k| renyi_estimate_with(z.view(), Some(k), data.labels, o),
+            );
         }
         if o.large == Large::Subsets || n > RenyiParams::SLQ_MAX_N {
             return renyi_estimate(z.view(), Some(x().view()), data.labels, o);
         }
         let (_, shuffled) = shuffled_labels(data.labels, o);
-        let k = cache.get_or_try_insert(|| large::input_kernel(x().view(), o))?;
-        if k.gram.nrows() == n {
-            return large::estimate(z.view(), Some(k), data.labels, &shuffled, o);
-        }
-        let own = large::input_kernel(x().view(), o)?;
-        large::estimate(z.view(), Some(&own), data.labels, &shuffled, o)
+        with_input_kernel(
+            cache,
+            n,
+            |k: &large::LargeKernel| k.gram.nrows(),
+            || large::input_kernel(x().view(), o),
+            |k| large::estimate(z.view(), Some(k), data.labels, &shuffled, o),
+        )
     }
+}
+
+/// Runs `run` with the inputs' kernel: the cached one when it covers all `n` samples, else
+/// one built for these samples (`--error subsample:K` passes a part of them).
+fn with_input_kernel<K: std::any::Any + Send, R>(
+    cache: &mut ArchiveCache,
+    n: usize,
+    rows: fn(&K) -> usize,
+    build: impl Fn() -> Result<K>,
+    run: impl FnOnce(&K) -> Result<R>,
+) -> Result<R> {
+    let k = cache.get_or_try_insert(&build)?;
+    if rows(k) == n {
+        return run(k);
+    }
+    run(&build()?)
 }
 
 impl Estimator for Renyi {
