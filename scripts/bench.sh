@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 venv="${INFOPLANE_VENV:-.venv}"
 cargo bench --locked --bench read_matrix
+cargo bench --locked --bench gram
 cargo bench --locked --bench error_bars -- "$@"
 if [[ " $* " == *" --quick "* ]]; then
     cargo bench --locked --bench renyi_slq -- --n 4000

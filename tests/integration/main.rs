@@ -8,6 +8,7 @@ mod datasets;
 mod diagnostics;
 mod estimators;
 mod fixtures;
+mod gram;
 mod hostile;
 mod kill_writer;
 mod mine_separable;

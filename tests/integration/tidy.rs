@@ -2,7 +2,7 @@
 //! with a `//!` line; no file is longer than 800 lines; functions stay within 80 lines unless
 //! ARCHITECTURE.md lists them as measured hot loops; estimators do no I/O; the core library and
 //! the CLI never depend on tch; the top-level modules of the library import each other without
-//! cycles.
+//! cycles; `unsafe` is allowed only in the files ARCHITECTURE.md names.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -329,4 +329,48 @@ fn library_modules_import_each_other_without_cycles() {
     ] {
         assert!(!est.contains(later), "estimator imports {later}");
     }
+}
+
+/// The files ARCHITECTURE.md allows `unsafe` code in (its "Unsafe code" section).
+fn allowed_unsafe() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap_or_default();
+    let section = text
+        .split("## Unsafe code")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or("");
+    section
+        .lines()
+        .filter_map(|l| l.strip_prefix("- `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn unsafe_code_only_where_architecture_allows_it() {
+    // The workspace denies `unsafe_code`; a file opts out with `allow(unsafe_code)`.
+    let allowed = allowed_unsafe();
+    assert!(
+        !allowed.is_empty(),
+        "ARCHITECTURE.md has no \"## Unsafe code\" list"
+    );
+    let mut found = BTreeSet::new();
+    for p in rust_files() {
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        // Split so that this file does not match itself.
+        if code(&text).contains(concat!("allow(", "unsafe_code)")) {
+            found.insert(rel(&p));
+        }
+    }
+    let unlisted: Vec<_> = found.difference(&allowed).collect();
+    assert!(
+        unlisted.is_empty(),
+        "unsafe code outside ARCHITECTURE.md's list: {unlisted:?}"
+    );
+    let stale: Vec<_> = allowed.difference(&found).collect();
+    assert!(
+        stale.is_empty(),
+        "ARCHITECTURE.md lists files without unsafe code: {stale:?}"
+    );
 }

@@ -5,7 +5,8 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::exp::Element;
+use super::exp::{Element, KernelValue};
+use super::gram::{Panels, Rows, PANEL};
 use super::kernel::{pairwise_pass, DistanceStats, PassOptions, Stats};
 
 /// Precision of the Gram matrix (everything after it is f64).
@@ -80,18 +81,64 @@ pub fn stats_in(
 /// Lanes of the f64 squared norms (one AVX-512 register of f64).
 const NORM_LANES: usize = 8;
 
+/// Rows per partial sum of [`column_means`].
+const MEAN_ROWS: usize = 256;
+
+/// Column means of Z, in f64: partial sums over blocks of [`MEAN_ROWS`] rows in parallel
+/// (each read row by row, in order), added in block order, so the result does not depend on
+/// the thread count.
+fn column_means<T: Element>(z: ArrayView2<'_, T>) -> Array1<f64> {
+    let parts: Vec<Array1<f64>> = (0..z.nrows().div_ceil(MEAN_ROWS))
+        .into_par_iter()
+        .map(|b| {
+            let mut sum = Array1::<f64>::zeros(z.ncols());
+            let end = (b * MEAN_ROWS + MEAN_ROWS).min(z.nrows());
+            for row in z.slice(ndarray::s![b * MEAN_ROWS..end, ..]).outer_iter() {
+                for (m, &v) in sum.iter_mut().zip(row.iter()) {
+                    *m += v.into();
+                }
+            }
+            sum
+        })
+        .collect();
+    let mut mean = Array1::<f64>::zeros(z.ncols());
+    for p in &parts {
+        mean += p;
+    }
+    mean / z.nrows().max(1) as f64
+}
+
+/// Row i of Z minus the means (differences in f64, rounded once to T) into `out`; returns
+/// its squared norm from the rounded values, in [`NORM_LANES`] partial sums.
+fn centre_row<T: Element>(
+    z: ArrayView2<'_, T>,
+    i: usize,
+    mean: &Array1<f64>,
+    out: &mut [T],
+) -> f64 {
+    for ((v, &x), &m) in out.iter_mut().zip(z.row(i).iter()).zip(mean.iter()) {
+        *v = T::from_f64(x.into() - m);
+    }
+    let mut lanes = [0.0f64; NORM_LANES];
+    let mut chunks = out.chunks_exact(NORM_LANES);
+    for c in &mut chunks {
+        for l in 0..NORM_LANES {
+            lanes[l] += c[l].into() * c[l].into();
+        }
+    }
+    lanes.iter().sum::<f64>()
+        + chunks
+            .remainder()
+            .iter()
+            .map(|&v| v.into() * v.into())
+            .sum::<f64>()
+}
+
 /// The rows of Z in `order`, minus the column means (means and differences in f64, rounded
 /// once to T), and their squared norms (from the rounded values, in [`NORM_LANES`] partial
 /// sums); rows in parallel.
 pub fn centred<T: Element>(z: ArrayView2<'_, T>, order: &[usize]) -> (Array2<T>, Vec<f64>) {
-    // Row by row, so that the (row-major) matrix is read in order.
-    let mut mean = Array1::<f64>::zeros(z.ncols());
-    for row in z.outer_iter() {
-        for (m, &v) in mean.iter_mut().zip(row.iter()) {
-            *m += v.into();
-        }
-    }
-    mean /= z.nrows().max(1) as f64;
+    let mean = column_means(z);
     let mut out = Array2::<T>::zeros(z.raw_dim());
     let mut norms = vec![0.0; order.len()];
     out.outer_iter_mut()
@@ -99,25 +146,92 @@ pub fn centred<T: Element>(z: ArrayView2<'_, T>, order: &[usize]) -> (Array2<T>,
         .zip(norms.par_iter_mut())
         .zip(order.par_iter())
         .for_each(|((mut row, norm), &i)| {
-            for ((v, &x), &m) in row.iter_mut().zip(z.row(i).iter()).zip(mean.iter()) {
-                *v = T::from_f64(x.into() - m);
-            }
             let row = row
-                .as_slice()
+                .as_slice_mut()
                 .expect("a row of a new standard-layout matrix is contiguous");
-            let mut lanes = [0.0f64; NORM_LANES];
-            let mut chunks = row.chunks_exact(NORM_LANES);
-            for c in &mut chunks {
-                for l in 0..NORM_LANES {
-                    lanes[l] += c[l].into() * c[l].into();
-                }
-            }
-            *norm = lanes.iter().sum::<f64>()
-                + chunks
-                    .remainder()
-                    .iter()
-                    .map(|&v| v.into() * v.into())
-                    .sum::<f64>();
+            *norm = centre_row(z, i, &mean, row);
         });
     (out, norms)
+}
+
+/// [`centred`] stored as the packed Gram kernel's panels (f32), with the same norms.
+pub fn centred_panels(z: ArrayView2<'_, f32>, order: &[usize]) -> (Panels, Vec<f64>) {
+    let mean = column_means(z);
+    Panels::build(order.len(), z.ncols(), |p, row| {
+        centre_row(z, order[p], &mean, row)
+    })
+}
+
+/// The centred rows in the form the pass's Gram blocks are computed from: the packed f32
+/// panels where the AVX-512 kernel runs (f32 input, a tile that is a whole number of panels,
+/// H > 0), the row-major matrix for the BLAS otherwise; with the rows' squared norms.
+pub fn centred_rows<T: Element>(
+    z: ArrayView2<'_, T>,
+    order: &[usize],
+    tile: usize,
+) -> (Rows<T>, Vec<f64>) {
+    let packable = tile.is_multiple_of(PANEL) && z.ncols() > 0 && Panels::available();
+    match T::as_f32_view(z).filter(|_| packable) {
+        Some(z) => {
+            let (panels, norms) = centred_panels(z, order);
+            (Rows::Packed(panels), norms)
+        }
+        None => {
+            let (zc, norms) = centred(z, order);
+            (Rows::Blas(zc), norms)
+        }
+    }
+}
+
+/// Lanes of the nearest-neighbour minimum in [`distance_row`] (one AVX-512 register of f64).
+const MIN_LANES: usize = 8;
+
+/// One row's squared distances from its Gram row: d_j = max(‖z_i‖² + ‖z_j‖² − 2 G_ij, 0) in
+/// f64, stored in the kernel type K; `col_nn[j]` becomes min(col_nn[j], d_j), and the row's
+/// minimum is returned. Written with [`MIN_LANES`] partial minima and comparisons (not
+/// `f64::min`, whose NaN rule keeps the compiler from vectorising) so that it vectorises;
+/// the values are the same (a NaN, which finite inputs cannot give, would count as 0).
+#[inline(never)]
+pub fn distance_row<T: Element, K: KernelValue>(
+    ni: f64,
+    g: &[T],
+    norms: &[f64],
+    d: &mut [K],
+    col_nn: &mut [f64],
+) -> f64 {
+    let one = |gj: T, nj: f64, dj: &mut K, a: &mut f64| {
+        let v = ni + nj - 2.0 * gj.into();
+        let v = if v > 0.0 { v } else { 0.0 };
+        *dj = K::from_f64(v);
+        *a = if v < *a { v } else { *a };
+        v
+    };
+    let m = g.len() / MIN_LANES * MIN_LANES;
+    let mut lanes = [f64::INFINITY; MIN_LANES];
+    for (((gc, nc), dc), ac) in g[..m]
+        .chunks_exact(MIN_LANES)
+        .zip(norms[..m].chunks_exact(MIN_LANES))
+        .zip(d[..m].chunks_exact_mut(MIN_LANES))
+        .zip(col_nn[..m].chunks_exact_mut(MIN_LANES))
+    {
+        for l in 0..MIN_LANES {
+            let v = one(gc[l], nc[l], &mut dc[l], &mut ac[l]);
+            lanes[l] = if v < lanes[l] { v } else { lanes[l] };
+        }
+    }
+    let mut min = lanes
+        .iter()
+        .fold(f64::INFINITY, |a, &b| if b < a { b } else { a });
+    for (((&gj, &nj), dj), a) in g[m..]
+        .iter()
+        .zip(&norms[m..])
+        .zip(&mut d[m..])
+        .zip(&mut col_nn[m..])
+    {
+        let v = one(gj, nj, dj, a);
+        if v < min {
+            min = v;
+        }
+    }
+    min
 }

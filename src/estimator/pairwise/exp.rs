@@ -1,7 +1,7 @@
 //! Exponentials for the kernel pass, written so that the compiler vectorises them, and the
 //! element types (f32, f64) a pass runs in.
 
-use ndarray::LinalgScalar;
+use ndarray::{ArrayView2, LinalgScalar};
 
 /// exp(x) for x ≤ 0, accurate to about 1 ulp, written so the compiler can vectorise it.
 ///
@@ -109,9 +109,11 @@ pub fn exp_neg_f32(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     const SHIFT: f32 = 12_582_912.0; // 1.5 * 2^23
     let x = x.max(-87.0);
-    let t = x * LOG2E + SHIFT;
+    // Fused: t = round(x log2 e) + SHIFT exactly, and the reduction x - n ln 2 in two
+    // fused steps (n · LN2_HI is exact, so the first step is too).
+    let t = fma32(x, LOG2E, SHIFT);
     let n = t - SHIFT;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let r = fma32(-n, LN2_LO, fma32(-n, LN2_HI, x));
     let mut p = 1.0 / 5040.0;
     for c in [
         1.0 / 720.0,
@@ -151,6 +153,10 @@ pub trait Element: LinalgScalar + Into<f64> + Send + Sync {
     const MAX_SQUARINGS: u32;
     /// Rounds an f64 to this type.
     fn from_f64(x: f64) -> Self;
+    /// The matrix as f32 values, on the f32 path (for the packed Gram kernel).
+    fn as_f32_view(z: ArrayView2<'_, Self>) -> Option<ArrayView2<'_, f32>>;
+    /// The values as f32, on the f32 path.
+    fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 impl Element for f32 {
@@ -161,6 +167,12 @@ impl Element for f32 {
     fn from_f64(x: f64) -> Self {
         x as f32
     }
+    fn as_f32_view(z: ArrayView2<'_, f32>) -> Option<ArrayView2<'_, f32>> {
+        Some(z)
+    }
+    fn as_f32_mut(s: &mut [f32]) -> Option<&mut [f32]> {
+        Some(s)
+    }
 }
 
 impl Element for f64 {
@@ -169,5 +181,11 @@ impl Element for f64 {
     const MAX_SQUARINGS: u32 = 64;
     fn from_f64(x: f64) -> Self {
         x
+    }
+    fn as_f32_view(_: ArrayView2<'_, f64>) -> Option<ArrayView2<'_, f32>> {
+        None
+    }
+    fn as_f32_mut(_: &mut [f64]) -> Option<&mut [f32]> {
+        None
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Z is centred (column means removed, which cuts the Gram trick's rounding error), its rows are
 //! sorted by class (so that each class is one contiguous range of columns), and it is cut into
-//! row tiles. For every tile pair (I, J ≥ I) one GEMM gives G = Z_I Z_Jᵀ, and
+//! row tiles. For every tile pair (I, J ≥ I) one product gives G = Z_I Z_Jᵀ ([`gram`]: the
+//! AVX-512 kernel on packed f32 panels where the processor has it, the BLAS otherwise), and
 //! D_ij = ||z_i||² + ||z_j||² - 2 G_ij (in f64, negatives clamped to 0, the self pair excluded
 //! and its kernel value 1 added exactly). Each unordered pair is visited once, and from its D_ij:
 //!
@@ -26,20 +27,19 @@
 //! (exp(-d/(2v))² = exp(-d/v)), so a halving grid, and KL next to Bhattacharyya (v = σ² and
 //! 4σ²), cost one exponential per pair; blocks of pairs too far apart for a kernel are skipped.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::ArrayView2;
 use rayon::prelude::*;
 
 use super::exp::{Element, KernelValue};
+use super::gram;
 use super::histogram::Histogram;
+use super::stripes::{ColumnAcc, Merge, PairCounts, Scratch};
 
 /// Kernel values below exp(-CUTOFF) relative to the self term (1) are not computed: over any N
 /// they change S_i by less than N·e^-60 ≈ N·1e-26 relative.
 const CUTOFF: f64 = 60.0;
-/// Rows per GEMM call when a tile's Gram block is split across threads.
-const GEMM_ROWS: usize = 128;
 /// Rows processed together by one task (their column sums are added once per block).
-const ROWS: usize = 8;
+pub(super) const ROWS: usize = 8;
 /// Columns per block of kernel values (ROWS x COLS f64 stay in the L1 cache).
 const COLS: usize = 256;
 /// Stripes of rows per tile, each with its own column accumulators (see `pairwise_pass`).
@@ -99,8 +99,8 @@ impl<K: KernelValue> Block<'_, K> {
             let c1 = (c0 + COLS).min(cols);
             let w = c1 - c0;
             let dmin: f64 = (0..rows)
-                .flat_map(|r| d[r * cols + c0..r * cols + c1].iter())
-                .fold(K::INFINITY, |m, &x| if x < m { x } else { m })
+                .map(|r| min(&d[r * cols + c0..r * cols + c1]))
+                .fold(K::INFINITY, |m, x| if x < m { x } else { m })
                 .into();
             for (root, descendants) in groups {
                 let a = plan.a[*root];
@@ -236,6 +236,24 @@ fn square_row_n<K: KernelValue, const T: u32>(k: &mut [K], v: &mut [K]) -> f64 {
 /// Independent partial sums in [`sum`]: they let the compiler vectorise the reduction (one
 /// accumulator would force sequential adds).
 const SUM_LANES: usize = 16;
+
+/// The smallest value of a row segment, in [`SUM_LANES`] partial minima (comparisons, so that
+/// it vectorises).
+#[inline(always)]
+fn min<K: KernelValue>(x: &[K]) -> K {
+    let mut lanes = [K::INFINITY; SUM_LANES];
+    let mut chunks = x.chunks_exact(SUM_LANES);
+    for c in &mut chunks {
+        for l in 0..SUM_LANES {
+            lanes[l] = if c[l] < lanes[l] { c[l] } else { lanes[l] };
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .chain(&lanes)
+        .fold(K::INFINITY, |m, &v| if v < m { v } else { m })
+}
 
 /// Σ k over a row segment of at most [`COLS`] values: [`SUM_LANES`] partial sums in K, then f64.
 #[inline(always)]
@@ -400,6 +418,8 @@ pub struct PassOutput {
     pub sums: Vec<KernelSums>,
     /// Distance statistics.
     pub distances: DistanceStats,
+    /// The largest squared norm of the centred rows (as stored for the Gram products).
+    pub max_norm2: f64,
 }
 
 /// Options of a pass.
@@ -450,84 +470,6 @@ impl Default for PassOptions {
     }
 }
 
-/// One stripe's accumulators of the pair statistics.
-#[derive(Debug, Clone, Default)]
-struct PairCounts {
-    histogram: Histogram,
-    within: [f64; 2],
-    within_pairs: u64,
-    between: [f64; 2],
-    between_pairs: u64,
-}
-
-/// What one stripe keeps across tile pairs (allocated once per pass).
-struct Scratch<K> {
-    counts: PairCounts,
-    acc: ColumnAcc,
-    /// Squared distances of one block of rows ([`ROWS`] x tile).
-    d: Vec<K>,
-    /// Row sums of the stripe's blocks of the current tile pair, block after block.
-    rows: Vec<f64>,
-    /// Nearest-neighbour distances of the same rows.
-    nn: Vec<f64>,
-}
-
-/// One stripe's column-side accumulators for the current tile pair (indexed by the tile's
-/// columns), kept across tile pairs so that they are allocated once.
-struct ColumnAcc {
-    /// [b][j] kernel sums and same-class sums.
-    total: Vec<f64>,
-    same: Vec<f64>,
-    /// Whether kernel b received any value since the last flush.
-    touched: Vec<bool>,
-    /// Nearest-neighbour squared distance per column.
-    nn: Vec<f64>,
-}
-
-impl ColumnAcc {
-    fn new(bandwidths: usize, cols: usize) -> Self {
-        ColumnAcc {
-            total: vec![0.0; bandwidths * cols],
-            same: vec![0.0; bandwidths * cols],
-            touched: vec![false; bandwidths],
-            nn: vec![f64::INFINITY; cols],
-        }
-    }
-
-    /// Entries per kernel in `total` and `same` (the widest tile).
-    fn stride(&self) -> usize {
-        self.nn.len()
-    }
-
-    /// Adds the sums of columns 0..cols to rows j0.. of `total`, `same` and `nn`, and resets
-    /// the accumulators.
-    fn flush(
-        &mut self,
-        cols: usize,
-        j0: usize,
-        total: &mut [Vec<f64>],
-        same: &mut [Vec<f64>],
-        nn: &mut [f64],
-    ) {
-        let stride = self.stride();
-        for (b, touched) in self.touched.iter_mut().enumerate() {
-            if std::mem::take(touched) {
-                let t = &mut self.total[b * stride..b * stride + cols];
-                for (o, x) in total[b][j0..j0 + cols].iter_mut().zip(t.iter_mut()) {
-                    *o += std::mem::take(x);
-                }
-                let s = &mut self.same[b * stride..b * stride + cols];
-                for (o, x) in same[b][j0..j0 + cols].iter_mut().zip(s.iter_mut()) {
-                    *o += std::mem::take(x);
-                }
-            }
-        }
-        for (o, x) in nn[j0..j0 + cols].iter_mut().zip(&mut self.nn[..cols]) {
-            *o = o.min(std::mem::replace(x, f64::INFINITY));
-        }
-    }
-}
-
 /// One pass over all pairs of rows of `z`; see the module documentation.
 ///
 /// `labels` has one class index per row. Works for f32 and f64 inputs: the GEMM runs in the
@@ -561,10 +503,9 @@ where
         s = e;
     }
 
-    // Centre in f64, store in the input precision.
-    let (zc, norms) = super::distances::centred(z, &order);
-
+    // Centre in f64, store in the input precision (or as the packed kernel's panels).
     let tile = opts.tile.max(16);
+    let (zc, norms) = super::distances::centred_rows(z, &order, tile);
     let mut total = vec![vec![0.0f64; n]; nb];
     let mut same = vec![vec![0.0f64; n]; nb];
     let mut nn_sorted = vec![f64::INFINITY; n];
@@ -584,33 +525,16 @@ where
             nn: Vec::new(),
         })
         .collect();
-    let mut g = Array2::<T>::zeros((tile.min(n), tile.min(n)));
+    let mut g = gram::buffer::<T>(tile.min(n));
     let starts: Vec<usize> = (0..n).step_by(tile).collect();
     let stride = (2 * nb).max(1);
     for &i0 in &starts {
         let i1 = (i0 + tile).min(n);
-        let zi = zc.slice(ndarray::s![i0..i1, ..]);
         for &j0 in starts.iter().filter(|&&j0| j0 >= i0) {
             let j1 = (j0 + tile).min(n);
-            let zj = zc.slice(ndarray::s![j0..j1, ..]);
-            let mut gt = g.slice_mut(ndarray::s![..i1 - i0, ..j1 - j0]);
-            // OpenBLAS runs single-threaded (see `blas`); rayon splits the GEMM into blocks of
-            // GEMM_ROWS rows. The split does not depend on the thread count, so neither do
-            // the results (BLAS may round differently for differently shaped calls).
-            // On a diagonal tile a block of rows needs only the columns from its first row on.
-            let part = GEMM_ROWS;
+            gram::tile(&zc, (i0, i1), (j0, j1), &mut g);
             let diagonal = i0 == j0;
-            gt.axis_chunks_iter_mut(Axis(0), part)
-                .into_par_iter()
-                .zip(zi.axis_chunks_iter(Axis(0), part).into_par_iter())
-                .enumerate()
-                .for_each(|(p, (mut gpart, zpart))| {
-                    let c0 = if diagonal { p * part } else { 0 };
-                    let zc = zj.slice(ndarray::s![c0.., ..]);
-                    let mut gcols = gpart.slice_mut(ndarray::s![.., c0..]);
-                    general_mat_mul(T::one(), &zpart, &zc.t(), T::zero(), &mut gcols);
-                });
-            let gt = gt.view();
+            let gt = gram::view(&g, i1 - i0, j1 - j0);
             let cols = j1 - j0;
             // Blocks of rows are dealt to the stripes in turn (block c to stripe c mod S), so
             // that every stripe gets a share of each class and of a diagonal tile's triangle.
@@ -653,19 +577,13 @@ where
                         let dr = &mut d[r * cols + f..(r + 1) * cols];
                         // Nearest neighbours in f64, from the same values (always: it is
                         // nearly free here).
-                        let mut m = nn_out[r];
-                        for (((dj, &gj), &nj), a) in dr
-                            .iter_mut()
-                            .zip(&grow[f..])
-                            .zip(&norms[j0 + f..j1])
-                            .zip(&mut acc.nn[f..cols])
-                        {
-                            let v = (ni + nj - 2.0 * gj.into()).max(0.0);
-                            *dj = <T::Kernel>::from_f64(v);
-                            m = m.min(v);
-                            *a = a.min(v);
-                        }
-                        nn_out[r] = m;
+                        nn_out[r] = nn_out[r].min(super::distances::distance_row(
+                            ni,
+                            &grow[f..],
+                            &norms[j0 + f..j1],
+                            dr,
+                            &mut acc.nn[f..cols],
+                        ));
                         let (cs, ce) = class_range[i];
                         let range = (cs.max(j0).min(j1) - j0, ce.max(j0).min(j1) - j0);
                         same_cols[r] = range;
@@ -722,22 +640,14 @@ where
                     block.kernel_sums(&plan, &groups, out, stride, acc);
                 }
             });
-            for (st, w) in scratch.iter_mut().enumerate() {
-                for (k, c) in (st..nblocks).step_by(stripes).enumerate() {
-                    let r_n = ROWS.min(i1 - i0 - c * ROWS);
-                    for r in 0..r_n {
-                        let i = i0 + c * ROWS + r;
-                        let out = &w.rows[(k * ROWS + r) * stride..];
-                        for b in 0..nb {
-                            total[b][i] += out[2 * b];
-                            same[b][i] += out[2 * b + 1];
-                        }
-                        let m = &mut nn_sorted[i];
-                        *m = m.min(w.nn[k * ROWS + r]);
-                    }
-                }
-                w.acc.flush(cols, j0, &mut total, &mut same, &mut nn_sorted);
-            }
+            let merge = Merge {
+                rows: (i0, i1),
+                cols: (j0, cols),
+                stride,
+                total: &mut total,
+                same: &mut same,
+            };
+            merge.stripes(&mut scratch, &mut nn_sorted);
         }
     }
     for w in &scratch {
@@ -766,5 +676,6 @@ where
     PassOutput {
         sums: sums.into_iter().flatten().collect(),
         distances: stats,
+        max_norm2: norms.iter().fold(0.0, |m, &x| if x > m { x } else { m }),
     }
 }

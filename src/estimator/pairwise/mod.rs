@@ -14,9 +14,11 @@
 pub mod distances;
 pub mod estimate;
 pub mod exp;
+pub mod gram;
 pub mod histogram;
 pub mod kernel;
 pub mod sigma;
+mod stripes;
 
 use ndarray::ArrayView2;
 
@@ -61,26 +63,6 @@ pub fn rounding_bound<T: Element>(max_norm2: f64, v: f64, total: &[f64]) -> f64 
     share * (T::EPSILON * max_norm2 / (2.0 * v) + chain)
 }
 
-/// The largest squared norm of the centred rows of `z`.
-fn max_centred_norm2<T: Element>(z: ArrayView2<'_, T>) -> f64 {
-    let n = z.nrows().max(1) as f64;
-    let mut mean = vec![0.0f64; z.ncols()];
-    for row in z.rows() {
-        for (m, &v) in mean.iter_mut().zip(row) {
-            *m += v.into() / n;
-        }
-    }
-    z.rows()
-        .into_iter()
-        .map(|row| {
-            row.iter()
-                .zip(&mean)
-                .map(|(&v, m)| (v.into() - m).powi(2))
-                .sum::<f64>()
-        })
-        .fold(0.0, f64::max)
-}
-
 /// Runs one pass over Z (N x H) for all `sigma2s` (kernel variances σ² and 4σ²) and returns
 /// the KL and Bhattacharyya estimates with the I(Y;Z) bracket.
 pub fn pairwise_estimates<T: Element>(
@@ -111,7 +93,7 @@ pub fn pairwise_estimates<T: Element>(
         .zip(&pairs)
         .map(|(&s, &(k, b))| estimate(s, &out.sums[k], &out.sums[b], labels, rule))
         .collect();
-    let m = max_centred_norm2(z);
+    let m = out.max_norm2;
     let rounding = sigma2s
         .iter()
         .zip(&pairs)
