@@ -1,6 +1,8 @@
 //! Distance statistics of one representation without kernels (for `distances`, and for σ²
 //! rules that must see the distances before the kernels are chosen), the precision of the
-//! Gram matrix that every pass uses, and the centred rows every pass starts from.
+//! Gram matrix that every pass uses, the centred rows every pass starts from (row-major for the
+//! BLAS, or the packed kernel's panels: `centred_rows` chooses), and one row's squared
+//! distances from its Gram row (`distance_row`).
 
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
