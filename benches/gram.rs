@@ -88,18 +88,20 @@ fn main() {
         Rows::Blas(zc) => zc,
         Rows::Packed(_) => unreachable!(),
     };
-    let norm = |i: usize| {
-        zc.row(i)
-            .iter()
-            .map(|&v| f64::from(v) * f64::from(v))
-            .sum::<f64>()
-            .sqrt()
-    };
+    let norm: Vec<f64> = (n - rows_last..n)
+        .map(|i| {
+            zc.row(i)
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
     let mut worst = 0.0f64;
     for i in 0..rows_last {
         for j in (i / 128 * 128)..rows_last {
             let (a, b) = (f64::from(g_blas[[i, j]]), f64::from(g_packed[[i, j]]));
-            let scale = norm(n - rows_last + i) * norm(n - rows_last + j);
+            let scale = norm[i] * norm[j];
             worst = worst.max((a - b).abs() / scale);
         }
     }

@@ -22,7 +22,7 @@
 #![allow(unsafe_code)]
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
 use super::exp::Element;
@@ -242,9 +242,4 @@ pub fn tile<T: Element>(
                 });
         }
     }
-}
-
-/// Views G's tile-pair block.
-pub fn view<T>(g: &Array2<T>, rows: usize, cols: usize) -> ArrayView2<'_, T> {
-    g.slice(ndarray::s![..rows, ..cols])
 }

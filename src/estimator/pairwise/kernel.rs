@@ -534,7 +534,7 @@ where
             let j1 = (j0 + tile).min(n);
             gram::tile(&zc, (i0, i1), (j0, j1), &mut g);
             let diagonal = i0 == j0;
-            let gt = gram::view(&g, i1 - i0, j1 - j0);
+            let gt = g.slice(ndarray::s![..i1 - i0, ..j1 - j0]);
             let cols = j1 - j0;
             // Blocks of rows are dealt to the stripes in turn (block c to stripe c mod S), so
             // that every stripe gets a share of each class and of a diagonal tile's triangle.

@@ -117,13 +117,8 @@ fn entropy_of(a: ArrayView2<'_, f32>, o: &RenyiParams, tag: u64) -> Result<SlqEn
 
 /// The kernel of `z` under `width`, with its entropy (`tag` picks the probes' seed).
 fn kernel(z: ArrayView2<'_, f64>, width: Width, o: &RenyiParams, tag: u64) -> Result<LargeKernel> {
-    let zs;
-    let z = if o.standardize {
-        zs = crate::estimator::standardized(z);
-        zs.view()
-    } else {
-        z
-    };
+    let z = super::standardized_if(z, o.standardize);
+    let z = z.view();
     let sigma = width_of(width, z);
     let gram = gram(z, divisor(width, sigma, o.convention));
     let entropy = entropy_of(gram.view(), o, tag)?;

@@ -32,7 +32,7 @@
 pub mod large;
 pub mod slq;
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis, CowArray, Ix2};
 use ndarray_linalg::{AllocatedArray, AllocatedArrayMut, Lapack, UPLO};
 
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
@@ -433,15 +433,19 @@ pub struct InputKernel {
     sigma: f64,
 }
 
+/// `x` with every column standardised (`--renyi-standardize`), or `x` itself.
+pub(super) fn standardized_if(x: ArrayView2<'_, f64>, on: bool) -> CowArray<'_, f64, Ix2> {
+    if on {
+        super::standardized(x).into()
+    } else {
+        x.into()
+    }
+}
+
 /// A_X and S_α(A_X) of the inputs `x` under the options' X width and convention.
 pub fn input_kernel(x: ArrayView2<'_, f64>, o: &RenyiParams) -> Result<InputKernel> {
-    let xs;
-    let x = if o.standardize {
-        xs = super::standardized(x);
-        xs.view()
-    } else {
-        x
-    };
+    let x = standardized_if(x, o.standardize);
+    let x = x.view();
     let dx = squared_distances(x);
     let sigma = resolve_width(o.width_x, &dx, x.ncols());
     let gram = normalized_gram(&dx, divisor(o.width_x, sigma, o.convention));
@@ -460,13 +464,8 @@ fn exact(
     shuffled: &[u32],
     o: &RenyiParams,
 ) -> Result<RenyiEstimate> {
-    let zs;
-    let z = if o.standardize {
-        zs = super::standardized(z);
-        zs.view()
-    } else {
-        z
-    };
+    let z = standardized_if(z, o.standardize);
+    let z = z.view();
     let d2 = squared_distances(z);
     let sigma = resolve_width(o.width, &d2, z.ncols());
     let a = normalized_gram(&d2, divisor(o.width, sigma, o.convention));
