@@ -78,6 +78,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any BLAS work: OpenBLAS's idle pool would otherwise spin through the first 0.1 s.
+    infoplane::blas::stop_idle_threads();
     let result = match Cli::parse().command {
         Command::Import(a) => import::run(a),
         Command::Export(a) => export::run(a),

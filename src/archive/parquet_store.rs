@@ -351,6 +351,7 @@ fn read_matrix_unguarded(
     // Reserve no more than the file could hold (its footer may lie about the row count).
     let file_len = fs::metadata(path).map_or(0, |m| m.len());
     let mut values: Vec<f32> = Vec::with_capacity(expected.min(file_len as usize / 4 + 1024));
+    prefault(&mut values);
     for g in 0..meta.num_row_groups() {
         let group = reader.get_row_group(g).map_err(corrupt)?;
         let ColumnReader::FloatColumnReader(mut col) =
@@ -378,6 +379,21 @@ fn read_matrix_unguarded(
         ));
     }
     Array2::from_shape_vec(shape, values).map_err(|e| Error::format(path, e.to_string()))
+}
+
+/// Writes every page of `v`'s spare capacity once, in parallel: a fresh buffer's first touch
+/// costs one page fault per 4 KiB page (tens of milliseconds for a large layer in a virtual
+/// machine), and the decoder would otherwise take them all on one core.
+fn prefault(v: &mut Vec<f32>) {
+    use rayon::prelude::*;
+    const PAGE: usize = 4096 / size_of::<f32>();
+    v.spare_capacity_mut()
+        .par_chunks_mut(64 * PAGE)
+        .for_each(|c| {
+            c.iter_mut()
+                .step_by(PAGE)
+                .for_each(|x| *x = std::mem::MaybeUninit::new(0.0))
+        });
 }
 
 fn list_row(path: &Path, list: &ListArray, row: usize, expected: usize) -> Result<Vec<f32>> {

@@ -10,6 +10,7 @@ mod estimators;
 mod fixtures;
 mod gram;
 mod hostile;
+mod kernel_rows;
 mod kill_writer;
 mod mine_separable;
 mod pairwise;

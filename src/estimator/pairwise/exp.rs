@@ -74,6 +74,8 @@ pub trait KernelValue:
     fn exp_neg(x: Self) -> Self;
     /// Rounds an f64.
     fn from_f64(x: f64) -> Self;
+    /// The values as f32, on the f32 path (for the fused AVX-512 loop).
+    fn as_f32(s: &[Self]) -> Option<&[f32]>;
 }
 
 impl KernelValue for f64 {
@@ -86,6 +88,9 @@ impl KernelValue for f64 {
     fn from_f64(x: f64) -> Self {
         x
     }
+    fn as_f32(_: &[f64]) -> Option<&[f32]> {
+        None
+    }
 }
 
 impl KernelValue for f32 {
@@ -97,6 +102,9 @@ impl KernelValue for f32 {
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32
+    }
+    fn as_f32(s: &[f32]) -> Option<&[f32]> {
+        Some(s)
     }
 }
 

@@ -15,12 +15,15 @@
 //!   between-class sums, are updated.
 //!
 //! Kernel values are computed in [`Element::Kernel`] (f32 on the f32 path) and summed in that
-//! type over at most 256 columns (16 independent partial sums), then in f64.
+//! type over at most 256 columns (16 independent partial sums), then in f64. On the f32 path,
+//! where the processor has AVX-512F, each group of kernels (an exponential and its squarings)
+//! is computed in one fused loop over two rows at a time ([`kernel_rows`]); elsewhere member
+//! after member through a buffer.
 //! Each tile's blocks of rows are dealt to a fixed number of stripes (4 to 16, fewer when V·T
 //! is large, never depending on the thread count); a stripe works through its blocks in
 //! order with its own column accumulators, and stripes are merged in order, so the results are
 //! the same bit for bit whatever the number of threads and however rayon schedules them.
-//! Memory is O(T² + S·V·T + N·V) for tile size T, 4 ≤ S ≤ 16 stripes (S·V·T·16 bytes ≤ 16 MiB
+//! Memory is O(T² + S·V·T + N·V) for tile size T, 4 ≤ S ≤ 16 stripes (S·V·T·16 bytes ≤ 4 MiB
 //! where V·T allows) and V kernel variances, whatever N is.
 //!
 //! Kernels of variances related by powers of two are derived by squaring
@@ -33,21 +36,25 @@ use rayon::prelude::*;
 use super::exp::{Element, KernelValue};
 use super::gram;
 use super::histogram::Histogram;
+use super::kernel_rows;
+use super::plan::Plan;
 use super::stripes::{ColumnAcc, Merge, PairCounts, Scratch};
 
 /// Kernel values below exp(-CUTOFF) relative to the self term (1) are not computed: over any N
 /// they change S_i by less than N·e^-60 ≈ N·1e-26 relative.
 const CUTOFF: f64 = 60.0;
 /// Rows processed together by one task (their column sums are added once per block).
-pub(super) const ROWS: usize = 8;
-/// Columns per block of kernel values (ROWS x COLS f64 stay in the L1 cache).
+pub(super) const ROWS: usize = 16;
+/// Columns per block of kernel values (ROWS x COLS kernel values stay in the L1 cache).
 const COLS: usize = 256;
 /// Stripes of rows per tile, each with its own column accumulators (see `pairwise_pass`).
 const STRIPES: usize = 16;
 /// Bytes the stripes' column accumulators may take together (fewer stripes when V x tile is
 /// large, but never fewer than [`MIN_STRIPES`], so that hundreds of σ² keep some parallelism);
-/// a function of the request only, never of the thread count.
-const STRIPE_BUDGET: usize = 16 << 20;
+/// a function of the request only, never of the thread count. 4 MiB gives 8 stripes for 16 σ²
+/// (KL and BD) at the default tile, as many as the tile pair's Gram tasks (tile /
+/// [`gram::GEMM_ROWS`]); merging 16 stripes' 8 MiB per tile pair cost 6 % of the pass.
+const STRIPE_BUDGET: usize = 4 << 20;
 /// Fewest stripes per tile.
 const MIN_STRIPES: usize = 4;
 
@@ -90,11 +97,16 @@ impl<K: KernelValue> Block<'_, K> {
         out: &mut [f64],
         stride: usize,
         acc: &mut ColumnAcc,
+        bufs: &mut Buffers<K>,
     ) {
         let (d, cols, rows) = (self.d, self.cols, self.rows);
-        let mut k = [K::default(); ROWS * COLS];
-        let mut v = [K::default(); COLS];
+        let Buffers { k, v, fused: v32 } = bufs;
         let start = self.first_col / COLS * COLS;
+        // The fused AVX-512 loop, on the f32 path where the processor has it and every group
+        // fits it.
+        let fused = K::as_f32(d).filter(|_| {
+            kernel_rows::available() && groups.iter().all(|g| g.1.len() < kernel_rows::MAX_MEMBERS)
+        });
         for c0 in (start..cols).step_by(COLS) {
             let c1 = (c0 + COLS).min(cols);
             let w = c1 - c0;
@@ -111,7 +123,14 @@ impl<K: KernelValue> Block<'_, K> {
                     break;
                 }
                 let na = K::from_f64(-a);
-                let acc_stride = acc.stride();
+                if let Some(d32) = fused {
+                    let mut members = [(0, 0); kernel_rows::MAX_MEMBERS];
+                    members[0] = (*root, 0);
+                    members[1..=descendants.len()].copy_from_slice(descendants);
+                    let members = &members[..=descendants.len()];
+                    self.fused_group(plan, members, d32, dmin, (c0, c1), out, stride, acc, v32);
+                    continue;
+                }
                 let mut done = 0;
                 for &(b, times) in std::iter::once(&(*root, 0)).chain(descendants) {
                     // Descendants are narrower: once one is cut, so are the rest.
@@ -137,22 +156,123 @@ impl<K: KernelValue> Block<'_, K> {
                                 out[r * stride + 2 * b + 1] += sum(&kr[lo..hi]);
                             }
                         }
-                        // Added to every column and, within the run's class, to the
-                        // same-class sums.
-                        let ct = &mut acc.total[b * acc_stride + c0..b * acc_stride + c1];
-                        for (t, &x) in ct.iter_mut().zip(vw.iter()) {
-                            *t += x.into();
-                        }
-                        let (lo, hi) = clip(self.same[ra], c0, c1);
-                        let cs = &mut acc.same[b * acc_stride + c0 + lo..b * acc_stride + c0 + hi];
-                        for (s, &x) in cs.iter_mut().zip(&vw[lo..hi]) {
-                            *s += x.into();
-                        }
+                        add_columns(acc, b, (c0, c1), clip(self.same[ra], c0, c1), vw);
                     }
                     done = times;
                 }
             }
         }
+    }
+}
+
+impl<K: KernelValue> Block<'_, K> {
+    /// [`Block::kernel_sums`] for one group (`members`: the root with 0, then its descendants
+    /// and their squarings from it) and columns [c0, c1), in the fused AVX-512 loop: the
+    /// block's distances as f32 (`d32`), every member's values computed once per pair.
+    #[allow(clippy::too_many_arguments)]
+    fn fused_group(
+        &self,
+        plan: &Plan,
+        members: &[(usize, u32)],
+        d32: &[f32],
+        dmin: f64,
+        (c0, c1): (usize, usize),
+        out: &mut [f64],
+        stride: usize,
+        acc: &mut ColumnAcc,
+        v: &mut [f32],
+    ) {
+        // Descendants are narrower: once one is cut, so are the rest.
+        let live = members
+            .iter()
+            .take_while(|&&(b, _)| dmin * plan.a[b] <= CUTOFF)
+            .count();
+        let members = &members[..live];
+        let mut steps = [0u32; kernel_rows::MAX_MEMBERS];
+        let mut prev = 0;
+        for (m, &(b, times)) in members.iter().enumerate() {
+            steps[m] = times - prev;
+            prev = times;
+            acc.touched[b] = true;
+        }
+        let na = (-plan.a[members[0].0]) as f32;
+        let (w, cols) = (c1 - c0, self.cols);
+        let mut sums = [(0.0, 0.0); 2 * kernel_rows::MAX_MEMBERS];
+        for &(ra, rb) in self.runs {
+            for m in 0..live {
+                v[m * COLS..m * COLS + w].fill(0.0);
+            }
+            // The run's rows share a class, so its range of columns.
+            let (lo, hi) = clip(self.same[ra], c0, c1);
+            let mut r = ra;
+            while r < rb {
+                let n_rows = (rb - r).min(2);
+                let segs = [r, r + n_rows - 1].map(|q| &d32[q * cols + c0..q * cols + c1]);
+                let sums = &mut sums[..n_rows * live];
+                kernel_rows::group_rows(
+                    &segs[..n_rows],
+                    na,
+                    &steps[..live],
+                    (lo, hi),
+                    v,
+                    COLS,
+                    sums,
+                );
+                for (q, row) in sums.chunks(live).enumerate() {
+                    let o = &mut out[(r + q) * stride..];
+                    for (&(b, _), &(t, sm)) in members.iter().zip(row) {
+                        o[2 * b] += t;
+                        if lo < hi {
+                            o[2 * b + 1] += sm;
+                        }
+                    }
+                }
+                r += n_rows;
+            }
+            for (m, &(b, _)) in members.iter().enumerate() {
+                add_columns(acc, b, (c0, c1), (lo, hi), &v[m * COLS..m * COLS + w]);
+            }
+        }
+    }
+}
+
+/// Per-stripe working buffers of [`Block::kernel_sums`] (allocated once per pass).
+pub(super) struct Buffers<K> {
+    /// The generic path's kernel values of a block (ROWS x COLS) and column sums of a run.
+    k: Vec<K>,
+    v: Vec<K>,
+    /// The fused loop's column sums of a run, per group member.
+    fused: Vec<f32>,
+}
+
+impl<K: KernelValue> Buffers<K> {
+    pub(super) fn new() -> Self {
+        Buffers {
+            k: vec![K::default(); ROWS * COLS],
+            v: vec![K::default(); COLS],
+            fused: vec![0.0; kernel_rows::MAX_MEMBERS * COLS],
+        }
+    }
+}
+
+/// acc's column sums of kernel b over columns [c0, c1) += the run's column sums `vw`, and its
+/// same-class sums over the run's class range (`same`, offsets from c0).
+#[inline(always)]
+fn add_columns<K: KernelValue>(
+    acc: &mut ColumnAcc,
+    b: usize,
+    (c0, c1): (usize, usize),
+    (lo, hi): (usize, usize),
+    vw: &[K],
+) {
+    let st = acc.stride();
+    let ct = &mut acc.total[b * st + c0..b * st + c1];
+    for (t, &x) in ct.iter_mut().zip(vw) {
+        *t += x.into();
+    }
+    let cs = &mut acc.same[b * st + c0 + lo..b * st + c0 + hi];
+    for (s, &x) in cs.iter_mut().zip(&vw[lo..hi]) {
+        *s += x.into();
     }
 }
 
@@ -270,88 +390,6 @@ fn sum<K: KernelValue>(k: &[K]) -> f64 {
         t += x.into();
     }
     t
-}
-
-/// How one kernel variance's values are obtained.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Source {
-    /// exp(-a d) directly.
-    Exp,
-    /// The kernel of an earlier (wider) variance, squared `times` times.
-    Square { from: usize, times: u32 },
-}
-
-/// Kernel variances in evaluation order (widest first) with their sources.
-#[derive(Debug, Clone)]
-struct Plan {
-    /// a = 1 / (2 v), increasing.
-    a: Vec<f64>,
-    source: Vec<Source>,
-    /// For each plan entry, the caller's index.
-    caller: Vec<usize>,
-}
-
-impl Plan {
-    /// The plan for `variances`, no kernel derived through more than `max_squarings`
-    /// squarings from its exponential.
-    fn new(variances: &[f64], max_squarings: u32) -> Plan {
-        let mut order: Vec<usize> = (0..variances.len()).collect();
-        order.sort_by(|&i, &j| variances[j].total_cmp(&variances[i]));
-        let mut a = Vec::with_capacity(order.len());
-        let mut source = Vec::with_capacity(order.len());
-        let mut depth: Vec<u32> = Vec::with_capacity(order.len());
-        for &i in &order {
-            let v = variances[i];
-            let (mut src, mut d) = (Source::Exp, 0);
-            let mut av = 1.0 / (2.0 * v);
-            'search: for times in 1..=6u32 {
-                for (p, &i_prev) in order[..a.len()].iter().enumerate() {
-                    let ratio = variances[i_prev] / v;
-                    if (ratio / f64::from(1u32 << times) - 1.0).abs() < 1e-12
-                        && depth[p] + times <= max_squarings
-                    {
-                        (src, d) = (Source::Square { from: p, times }, depth[p] + times);
-                        av = a[p] * f64::from(1u32 << times);
-                        break 'search;
-                    }
-                }
-            }
-            a.push(av);
-            source.push(src);
-            depth.push(d);
-        }
-        Plan {
-            a,
-            source,
-            caller: order,
-        }
-    }
-
-    /// Entries grouped by the exponential they derive from: (root, [(entry, squarings)]),
-    /// descendants sorted by their number of squarings from the root.
-    fn groups(&self) -> Vec<(usize, Vec<(usize, u32)>)> {
-        let root_of = |mut b: usize| {
-            let mut times = 0;
-            while let Source::Square { from, times: t } = self.source[b] {
-                times += t;
-                b = from;
-            }
-            (b, times)
-        };
-        let mut groups: Vec<(usize, Vec<(usize, u32)>)> = Vec::new();
-        for b in 0..self.a.len() {
-            let (root, times) = root_of(b);
-            if times == 0 {
-                groups.push((b, Vec::new()));
-            } else if let Some(g) = groups.iter_mut().find(|g| g.0 == root) {
-                g.1.push((b, times));
-            }
-        }
-        for g in &mut groups {
-            g.1.sort_by_key(|&(_, t)| t);
-        }
-        groups
-    }
 }
 
 /// Per-row kernel sums for one kernel variance.
@@ -523,6 +561,7 @@ where
             d: vec![<T::Kernel>::INFINITY; ROWS * tile.min(n)],
             rows: Vec::new(),
             nn: Vec::new(),
+            bufs: Buffers::new(),
         })
         .collect();
     let mut g = gram::buffer::<T>(tile.min(n));
@@ -546,6 +585,7 @@ where
                     d,
                     rows,
                     nn,
+                    bufs,
                 } = scr;
                 rows.clear();
                 nn.clear();
@@ -637,7 +677,7 @@ where
                         runs: &runs,
                         first_col: first(li0),
                     };
-                    block.kernel_sums(&plan, &groups, out, stride, acc);
+                    block.kernel_sums(&plan, &groups, out, stride, acc, bufs);
                 }
             });
             let merge = Merge {

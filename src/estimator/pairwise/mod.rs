@@ -17,6 +17,8 @@ pub mod exp;
 pub mod gram;
 pub mod histogram;
 pub mod kernel;
+pub mod kernel_rows;
+mod plan;
 pub mod sigma;
 mod stripes;
 

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::histogram::Histogram;
-use super::kernel::ROWS;
+use super::kernel::{Buffers, ROWS};
 
 /// One stripe's accumulators of the pair statistics.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +26,8 @@ pub(super) struct Scratch<K> {
     pub(super) rows: Vec<f64>,
     /// Nearest-neighbour distances of the same rows.
     pub(super) nn: Vec<f64>,
+    /// The kernel loops' working buffers.
+    pub(super) bufs: Buffers<K>,
 }
 
 /// One stripe's column-side accumulators for the current tile pair (indexed by the tile's
