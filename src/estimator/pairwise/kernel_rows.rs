@@ -117,6 +117,16 @@ const DYNAMIC: u32 = u32::MAX;
 /// Chunks of 16 columns per iteration of the main loop.
 const UNROLL: usize = 4;
 
+/// The squarings from member m-1 to member m: read at run time, or from S's bits 4m..4m+4.
+#[inline(always)]
+fn step<const S: u32>(steps: &[u32], m: usize) -> u32 {
+    if S == DYNAMIC {
+        steps[m]
+    } else {
+        (S >> (4 * m)) & 15
+    }
+}
+
 /// The raw arguments of [`fused`] (checked by [`group_rows`]).
 #[cfg(target_arch = "x86_64")]
 struct Args<'a> {
@@ -167,11 +177,7 @@ unsafe fn fused<const R: usize, const M: usize, const S: u32>(
             }
         }
         for m in 0..members {
-            let s = if S == DYNAMIC {
-                a.steps[m]
-            } else {
-                (S >> (4 * m)) & 15
-            };
+            let s = step::<S>(a.steps, m);
             for _ in 0..s {
                 for xu in &mut x {
                     for xr in xu.iter_mut() {
@@ -214,11 +220,7 @@ unsafe fn fused<const R: usize, const M: usize, const S: u32>(
             *xr = exp_neg(_mm512_mul_ps(dj, na));
         }
         for m in 0..members {
-            let s = if S == DYNAMIC {
-                a.steps[m]
-            } else {
-                (S >> (4 * m)) & 15
-            };
+            let s = step::<S>(a.steps, m);
             for _ in 0..s {
                 for xr in &mut x {
                     *xr = _mm512_mul_ps(*xr, *xr);
