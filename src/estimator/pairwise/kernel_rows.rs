@@ -169,9 +169,13 @@ unsafe fn fused<const R: usize, const M: usize, const S: u32>(
     while j + 16 * U <= a.len {
         let mut x = [[zero; R]; U];
         let mut in_class = [0u16; U];
+        // Most iterations lie outside the rows' class: no masks, no same-class additions.
+        let meets = j < a.same.1 && a.same.0 < j + 16 * U;
         for u in 0..U {
-            let idx = _mm512_add_epi32(_mm512_set1_epi32((j + 16 * u) as i32), iota);
-            in_class[u] = _mm512_cmpge_epi32_mask(idx, lo) & _mm512_cmplt_epi32_mask(idx, hi);
+            if meets {
+                let idx = _mm512_add_epi32(_mm512_set1_epi32((j + 16 * u) as i32), iota);
+                in_class[u] = _mm512_cmpge_epi32_mask(idx, lo) & _mm512_cmplt_epi32_mask(idx, hi);
+            }
             for (xr, &dr) in x[u].iter_mut().zip(&a.d) {
                 *xr = exp_neg(_mm512_mul_ps(_mm512_loadu_ps(dr.add(j + 16 * u)), na));
             }
@@ -189,7 +193,9 @@ unsafe fn fused<const R: usize, const M: usize, const S: u32>(
                 let mut col = x[u][0];
                 for r in 0..R {
                     tot[r][m] = _mm512_add_ps(tot[r][m], x[u][r]);
-                    sam[r][m] = _mm512_mask_add_ps(sam[r][m], in_class[u], sam[r][m], x[u][r]);
+                    if meets {
+                        sam[r][m] = _mm512_mask_add_ps(sam[r][m], in_class[u], sam[r][m], x[u][r]);
+                    }
                     if r > 0 {
                         col = _mm512_add_ps(col, x[u][r]);
                     }
@@ -246,7 +252,12 @@ unsafe fn fused<const R: usize, const M: usize, const S: u32>(
     }
     for r in 0..R {
         for m in 0..members {
-            sums[r * members + m] = (sum_f64(tot[r][m]), sum_f64(sam[r][m]));
+            let in_class = if a.same.0 < a.same.1 {
+                sum_f64(sam[r][m])
+            } else {
+                0.0
+            };
+            sums[r * members + m] = (sum_f64(tot[r][m]), in_class);
         }
     }
 }
