@@ -5,8 +5,9 @@
 //! K_0 = exp(-a d) and K_m = K_{m-1}^(2^steps[m]). For each 16-column chunk of one or two rows
 //! of a class, the loop computes every member's values in registers and adds them, at once, to
 //! the member's column sums of the run (`v`: one load and one store for both rows), its row
-//! sums and, where the chunk meets the rows' class, its same-class sums (a masked add). Four
-//! chunks are in flight per iteration, so that the exponentials' dependency chains overlap.
+//! sums and, where the chunk meets the rows' class, its same-class sums (a masked add; most
+//! iterations lie outside the class and skip both the masks and the adds). Four chunks are in
+//! flight per iteration, so that the exponentials' dependency chains overlap.
 //! The generic path (f64, other processors) computes the members one after the other through
 //! a buffer and sums each row segment separately.
 //!
