@@ -176,3 +176,16 @@ pub fn write_full(out: &Path, backend: Backend) {
 pub fn same_bits(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
+
+/// Whether this processor has AVX-512F (the packed Gram kernel and the fused kernel loop run
+/// only there); when it does not, says on stderr that `test` skipped `what`, and what the pass
+/// uses instead.
+pub fn avx512_or_skip(test: &str, what: &str, instead: &str) -> bool {
+    let ok = infoplane::estimator::pairwise::gram::Panels::available();
+    if !ok {
+        eprintln!(
+            "{test}: skipped {what}: this processor lacks AVX-512F (the pass uses {instead} here)"
+        );
+    }
+    ok
+}

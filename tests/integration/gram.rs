@@ -22,13 +22,9 @@ fn clustered(n: usize, h: usize, classes: u32, seed: u64) -> (Array2<f32>, Vec<u
     (z, labels)
 }
 
-/// Whether the packed kernel runs here; says on stderr what is skipped when it does not.
+/// Whether the packed kernel runs here (see `common::avx512_or_skip`).
 fn packed_available(test: &str) -> bool {
-    let ok = Panels::available();
-    if !ok {
-        eprintln!("{test}: skipped the packed-kernel checks: this processor lacks AVX-512F (the pass uses the BLAS here)");
-    }
-    ok
+    crate::common::avx512_or_skip(test, "the packed-kernel checks", "the BLAS")
 }
 
 #[test]

@@ -3,16 +3,12 @@
 //! two rows, every group shape the f32 path produces, and lengths that are not whole chunks.
 #![allow(clippy::unwrap_used)]
 
-use infoplane::estimator::pairwise::kernel_rows::{available, exp_neg_lanes, group_rows};
+use infoplane::estimator::pairwise::kernel_rows::{exp_neg_lanes, group_rows};
 use infoplane::rng::SplitMix64;
 
-/// Whether the fused loop runs here; says on stderr what is skipped when it does not.
+/// Whether the fused loop runs here (see `common::avx512_or_skip`).
 fn fused_available(test: &str) -> bool {
-    let ok = available();
-    if !ok {
-        eprintln!("{test}: skipped: this processor lacks AVX-512F (the pass uses the generic kernel loop here)");
-    }
-    ok
+    crate::common::avx512_or_skip(test, "the fused-loop checks", "the generic kernel loop")
 }
 
 #[test]
