@@ -2,6 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
+/// An empty vector with room for `n` values, or [`Error::out_of_memory`] naming `path` and
+/// `what` when the allocation fails (large arrays from files are sized this way, so that a
+/// layer too large for the memory is a clear error, not an abort).
+pub fn try_with_capacity<T>(n: usize, path: &Path, what: &str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::out_of_memory(path, what, n.saturating_mul(size_of::<T>())))?;
+    Ok(v)
+}
+
 /// Result alias used throughout the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -56,6 +66,21 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             message: message.into(),
         }
+    }
+
+    /// An [`Error::Format`] saying that `bytes` could not be allocated for `what` of `path`.
+    pub fn out_of_memory(path: impl AsRef<Path>, what: &str, bytes: usize) -> Self {
+        let size = if bytes >= 1 << 30 {
+            format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+        } else {
+            format!("{} MiB", bytes.div_ceil(1 << 20))
+        };
+        Error::format(
+            path,
+            format!(
+                "cannot allocate {size} for {what}: not enough memory (or a memory limit); free memory or read a smaller array"
+            ),
+        )
     }
 
     /// An [`Error::Request`] for `path`.

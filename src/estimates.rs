@@ -256,7 +256,7 @@ fn shared(
             .seed
             .map_or(String::new(), |s| s.to_string()),
         config: config(archive.manifest()),
-        fingerprint: archive.manifest().fingerprint(),
+        fingerprint: archive.fingerprint()?,
         request: String::new(),
         labels,
         classes,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::{DataFrame, IdxCa, NamedFrom};
 
-use crate::archive::{format_epoch_ranges, Archive, Manifest};
+use crate::archive::{format_epoch_ranges, Archive};
 use crate::error::{Error, Result};
 use crate::estimates::{self, EstimateRequest};
 use crate::table::estimates::{self as table, EstimateRow};
@@ -23,9 +23,9 @@ use crate::table::Table;
 
 pub use crate::hash::fnv1a;
 
-/// The archive's fingerprint ([`Manifest::fingerprint`]).
-pub fn fingerprint(m: &Manifest) -> String {
-    m.fingerprint()
+/// The archive's fingerprint ([`Archive::fingerprint`]).
+pub fn fingerprint(archive: &Archive) -> Result<String> {
+    archive.fingerprint()
 }
 
 /// How units are dealt to shards.
@@ -111,7 +111,7 @@ pub fn row_key(r: &EstimateRow) -> (String, String, u32) {
 pub fn units(archives: &[Archive], req: &EstimateRequest) -> Result<Vec<Unit>> {
     let mut out = Vec::new();
     for (a, archive) in archives.iter().enumerate() {
-        let fp = fingerprint(archive.manifest());
+        let fp = fingerprint(archive)?;
         let n = archive.manifest().analysis_set.n as f64;
         let layers = crate::selection::layers(archive, req.layers.as_deref())?;
         let epochs = req.epochs.resolve(archive)?;
@@ -309,8 +309,10 @@ pub fn merge(paths: &[PathBuf], expect: Option<&[Unit]>, force: bool) -> Result<
             "merge: no part given (.parquet or .csv files, or folders of them)".into(),
         ));
     }
+    refuse_repeated_files(&files)?;
     let parts: Vec<Part> = files.iter().map(|p| read_part(p)).collect::<Result<_>>()?;
     check_parts(&parts, force)?;
+    parts.iter().try_for_each(refuse_repeated_rows)?;
     let mut owner: BTreeMap<(String, String, u32), usize> = BTreeMap::new();
     for (k, p) in parts.iter().enumerate() {
         for key in p.rows.iter().map(row_key).collect::<BTreeSet<_>>() {
@@ -339,6 +341,47 @@ pub fn merge(paths: &[PathBuf], expect: Option<&[Unit]>, force: bool) -> Result<
         parts: parts.len(),
         units: owner.len(),
     })
+}
+
+/// The same part file named twice (directly, through a folder, or by another path).
+fn refuse_repeated_files(files: &[PathBuf]) -> Result<()> {
+    let mut seen: BTreeMap<PathBuf, &PathBuf> = BTreeMap::new();
+    for f in files {
+        if let Some(first) = seen.insert(crate::archive::fsutil::resolve(f), f) {
+            return Err(Error::format(
+                f,
+                format!(
+                    "is given twice (also as {}); name each part once",
+                    first.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A part must hold each (unit, estimator, setting) row once: repeated rows would be counted
+/// twice by everything downstream.
+fn refuse_repeated_rows(p: &Part) -> Result<()> {
+    let mut seen = BTreeMap::new();
+    for (i, r) in p.rows.iter().enumerate() {
+        let key = (row_key(r), r.estimator.as_str(), r.setting.as_str());
+        if let Some(first) = seen.insert(key, i) {
+            return Err(Error::format(
+                &p.path,
+                format!(
+                    "holds the row of layer '{}' epoch {} ({} {}) twice (rows {} and {}): a part holds each estimate once; was it concatenated with itself?",
+                    r.layer,
+                    r.epoch,
+                    r.estimator,
+                    r.setting,
+                    first + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One unit, one version, one request and one format across the parts.

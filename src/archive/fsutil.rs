@@ -38,7 +38,8 @@ pub fn process_alive(pid: u32) -> bool {
     !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
-/// Hidden siblings `.NAME.WHAT-PID` of `path` whose process is no longer running.
+/// Hidden siblings `.NAME.WHAT-PID` (or `.NAME.WHAT-PID.K`) of `path` whose process is no
+/// longer running.
 pub fn stale_siblings(path: &Path, what: &str) -> Vec<(PathBuf, u32)> {
     let prefix = format!(".{}.{what}-", file_name(path, "output"));
     let Ok(rd) = fs::read_dir(parent_dir(path)) else {
@@ -47,15 +48,62 @@ pub fn stale_siblings(path: &Path, what: &str) -> Vec<(PathBuf, u32)> {
     rd.flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let pid: u32 = name.strip_prefix(&prefix)?.parse().ok()?;
+            let rest = name.strip_prefix(&prefix)?;
+            let pid: u32 = rest.split('.').next()?.parse().ok()?;
             (pid != std::process::id() && !process_alive(pid)).then(|| (e.path(), pid))
         })
         .collect()
 }
 
-/// Removes the temporary files `.NAME.tmp-PID` of `path` left by killed processes, saying so.
+/// Creates a new, empty temporary sibling of `path` that is certainly ours: opened with
+/// `O_CREAT | O_EXCL` (which never follows a symbolic link and never opens an existing file),
+/// as `.NAME.tmp-PID`, or `.NAME.tmp-PID.K` when something already has that name (a file
+/// planted there is left alone).
+fn create_temp(path: &Path) -> Result<PathBuf> {
+    let base = sibling(path, "tmp");
+    for k in 0..64u32 {
+        let tmp = if k == 0 {
+            base.clone()
+        } else {
+            PathBuf::from(format!("{}.{k}", base.display()))
+        };
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(_) => return Ok(tmp),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(&tmp, e)),
+        }
+    }
+    Err(Error::request(
+        path,
+        "cannot create a temporary file beside it: 64 names are taken; remove the stray .*.tmp-* files",
+    ))
+}
+
+/// Refuses to publish `tmp` unless it is still a regular file with one link (not a symbolic
+/// link or a hard link planted in its place).
+fn check_own_file(tmp: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(tmp).map_err(|e| Error::io(tmp, e))?;
+    if !meta.file_type().is_file() || meta.nlink() != 1 {
+        return Err(Error::request(
+            tmp,
+            "was replaced while it was written (it is no longer a plain file of ours); refusing to publish it",
+        ));
+    }
+    Ok(())
+}
+
+/// Removes the temporary files `.NAME.tmp-PID` of `path` left by killed processes, saying so
+/// (plain files only: a link under such a name was never ours, and stays).
 fn remove_stale_temps(path: &Path) {
     for (tmp, pid) in stale_siblings(path, "tmp") {
+        if !fs::symlink_metadata(&tmp).is_ok_and(|m| m.file_type().is_file()) {
+            continue;
+        }
         if fs::remove_file(&tmp).is_ok() {
             crate::notice::notice(&format!(
                 "removed {}, left by process {pid} (no longer running)",
@@ -67,12 +115,14 @@ fn remove_stale_temps(path: &Path) {
 
 /// Writes `path` through a temporary sibling: `write(tmp)` fills it, then it is fsynced and
 /// renamed over `path`, and the directory is fsynced. Readers see the old or the new content,
-/// never a mix; a symbolic link at `path` is replaced, never followed; on failure the
-/// temporary file is removed and `path` is untouched.
+/// never a mix; a symbolic link at `path` is replaced, never followed; the temporary file is
+/// created new ([`create_temp`]), so nothing planted under its name is written through; on
+/// failure the temporary file is removed and `path` is untouched.
 pub fn write_via_temp(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     remove_stale_temps(path);
-    let tmp = sibling(path, "tmp");
+    let tmp = create_temp(path)?;
     let result = write(&tmp).and_then(|()| {
+        check_own_file(&tmp)?;
         sync_file(&tmp)?;
         fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
         sync_dir(&parent_dir(path))
@@ -184,6 +234,17 @@ pub fn refuse_output_inside(output: &Path, input: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuses an output that is also one of the command's input files.
+pub fn refuse_output_among_inputs(output: &Path, inputs: &[PathBuf]) -> Result<()> {
+    if inputs.iter().any(|i| resolve(i) == resolve(output)) {
+        return Err(Error::request(
+            output,
+            "is also one of this command's inputs; write the output elsewhere",
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses two outputs of one command that are the same file.
 pub fn refuse_same_outputs(outputs: &[&Path]) -> Result<()> {
     for (i, a) in outputs.iter().enumerate() {
@@ -213,6 +274,35 @@ fn same_inode(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 
+/// Opens (creating it if needed) the lock file `path`, never through a symbolic link
+/// (`O_NOFOLLOW`), and only if it is a plain file with one link: a link planted at the lock's
+/// name would otherwise make the writer's pid overwrite another file.
+fn open_lock_file(path: &Path) -> Result<fs::File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let refuse = || {
+        Error::request(
+            path,
+            "is a symbolic link, a hard link or not a plain file; refusing to use it as a lock file (remove it if no infoplane command is running)",
+        )
+    };
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refuse(),
+            _ => Error::io(path, e),
+        })?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() || meta.nlink() != 1 {
+        return Err(refuse());
+    }
+    Ok(file)
+}
+
 /// Takes the exclusive lock on `out` (creating the parent directory when missing).
 pub fn lock_output(out: &Path) -> Result<OutputLock> {
     let parent = parent_dir(out);
@@ -221,13 +311,7 @@ pub fn lock_output(out: &Path) -> Result<OutputLock> {
     }
     let path = parent.join(format!(".{}.lock", file_name(out, "output")));
     loop {
-        let mut file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let mut file = open_lock_file(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use ndarray::Array2;
 
 use super::numpy::{self, NpyArray};
-use crate::archive::manifest::MAX_CLASSES;
 use crate::archive::{
     fsutil, AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochRecord, LayerInfo, LayerKind,
     Overwrite, PlannedEpoch, Publish, RunInfo,
@@ -162,31 +161,6 @@ fn check_finite(src: &str, l: &LayerData, n: usize, allow: bool) -> Result<usize
     ))
 }
 
-/// Labels as class indices: 0 or more, below [`MAX_CLASSES`].
-fn class_indices(path: &Path, raw: &[i64]) -> Result<Vec<u32>> {
-    raw.iter()
-        .enumerate()
-        .map(|(i, &y)| {
-            if y < 0 {
-                return Err(Error::format(
-                    path,
-                    format!("label {y} of sample {i} is negative; labels must be class indices 0, 1, 2, ..."),
-                ));
-            }
-            match u32::try_from(y) {
-                Ok(c) if (c as usize) < MAX_CLASSES => Ok(c),
-                _ => Err(Error::format(
-                    path,
-                    format!(
-                        "label {y} of sample {i} is too large: infoplane supports at most {MAX_CLASSES} classes (labels 0 to {})",
-                        MAX_CLASSES - 1
-                    ),
-                )),
-            }
-        })
-        .collect()
-}
-
 /// Refuses layer names that are empty or hold control characters (they would reach
 /// terminals as escape sequences, and HDF5 cannot store NUL); `src` is where they came from.
 fn check_layer_names(src: &Path, arrays: &[(String, NpyArray)]) -> Result<()> {
@@ -311,7 +285,7 @@ fn read_labels(opts: &ImportOptions) -> Result<(Vec<u32>, Vec<String>)> {
     if n == 0 {
         return Err(Error::format(&opts.labels, "holds no labels"));
     }
-    let labels = class_indices(&opts.labels, labels_arr.to_i64("labels")?)?;
+    let labels = labels_arr.class_indices()?;
     let n_classes = labels.iter().max().map_or(0, |m| *m as usize + 1);
     let classes = match &opts.classes {
         Some(c) if c.len() < n_classes => {

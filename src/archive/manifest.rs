@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::content::{self, Digest, JsonChecksum};
 use crate::error::{Error, Result};
 
 /// The version of the on-disk layout this library writes and reads.
@@ -248,6 +249,16 @@ pub struct Manifest {
     /// parses the file (it can crash on damaged metadata). Absent in older archives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hdf5_metadata: Option<Hdf5Metadata>,
+    /// Content hashes of the data written when the archive was created: by file name
+    /// (`samples.parquet`, `inputs.parquet`) or by HDF5 dataset (`/samples/label`, ...).
+    /// Present in every archive written with content hashes (then every epoch carries its
+    /// own); absent in older archives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<BTreeMap<String, Digest>>,
+    /// How many epochs were committed when the writer finished (absent until then, and in
+    /// older archives): a committed epoch that goes missing later is damage, not a short run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed_epochs: Option<usize>,
 }
 
 /// The CRC-32 (IEEE) of every byte of `data.h5` outside the raw data of its datasets and the
@@ -265,10 +276,17 @@ pub struct Hdf5Metadata {
 }
 
 impl Manifest {
-    /// The archive's fingerprint: FNV-1a of the manifest as JSON (run, layers, epochs, sizes,
-    /// backend), 16 hex digits; the `fingerprint` column and the sweep's unit keys.
+    /// The manifest's part of the archive's fingerprint: FNV-1a of the manifest as JSON (run,
+    /// layers, epochs, sizes, backend, the content hashes of the data written at creation),
+    /// 16 hex digits, without what changes while the archive is written (`complete`, the
+    /// committed count). [`crate::archive::Archive::fingerprint`] adds the first epoch's data.
     pub fn fingerprint(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
+        let stable = Manifest {
+            complete: false,
+            committed_epochs: None,
+            ..self.clone()
+        };
+        let json = serde_json::to_vec(&stable).unwrap_or_default();
         format!("{:016x}", crate::hash::fnv1a(&json))
     }
 }
@@ -279,8 +297,8 @@ impl Manifest {
         self.layers.iter().position(|l| l.name == name)
     }
 
-    /// Checks the manifest's internal consistency; `path` names the file in errors.
-    pub fn validate(&self, path: &Path) -> Result<()> {
+    /// Checks that this is an infoplane manifest of a layout this version reads.
+    fn validate_version(&self, path: &Path) -> Result<()> {
         let bad = |m: String| Err(Error::format(path, m));
         if self.format != FORMAT_NAME {
             return bad(format!(
@@ -297,6 +315,13 @@ impl Manifest {
         if self.schema_version == 0 {
             return bad("schema version 0 is not valid".into());
         }
+        Ok(())
+    }
+
+    /// Checks the manifest's internal consistency; `path` names the file in errors.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |m: String| Err(Error::format(path, m));
+        self.validate_version(path)?;
         if self.analysis_set.n == 0 {
             return bad("the analysis set is empty (n = 0)".into());
         }
@@ -400,15 +425,29 @@ impl Manifest {
         };
         let manifest: Manifest = serde_json::from_slice(&bytes)
             .map_err(|e| Error::format(&path, format!("unparsable manifest: {e}")))?;
+        // A newer layout may seal its manifest otherwise: say so before checking the seal.
+        manifest.validate_version(&path)?;
+        let checksum = content::check_json(&path, &bytes)?;
+        if checksum == JsonChecksum::Absent && manifest.content.is_some() {
+            return Err(Error::format(
+                &path,
+                "carries content hashes but no checksum of its own: the file is damaged",
+            ));
+        }
         manifest.validate(&path)?;
         Ok(manifest)
     }
 
-    /// Writes `dir/manifest.json` atomically (temporary file, fsync, rename).
+    /// Writes `dir/manifest.json` atomically (temporary file, fsync, rename), with its
+    /// checksum as the last member when the archive carries content hashes.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::Invalid(format!("cannot serialise manifest: {e}")))?;
-        crate::archive::fsutil::write_atomic(&dir.join(MANIFEST_FILE), text.as_bytes())
+        let bytes = if self.content.is_some() {
+            content::to_checked_json(self)?
+        } else {
+            serde_json::to_vec_pretty(self)
+                .map_err(|e| Error::Invalid(format!("cannot serialise manifest: {e}")))?
+        };
+        crate::archive::fsutil::write_atomic(&dir.join(MANIFEST_FILE), &bytes)
     }
 }
 

@@ -8,7 +8,9 @@
 //!
 //! The layout of both backends is documented in `docs/archive.md`.
 
+pub mod content;
 pub mod fsutil;
+mod hashed_reader;
 mod hdf5_store;
 pub mod import;
 pub mod manifest;
@@ -202,12 +204,52 @@ impl Archive {
                 (Store::Hdf5(r), c)
             }
         };
+        if let (true, Some(c)) = (manifest.complete, manifest.committed_epochs) {
+            if c != committed {
+                return Err(Error::format(
+                    dir,
+                    format!(
+                        "the manifest says {c} epochs were committed, the archive holds {committed}: an epoch was lost or its record damaged"
+                    ),
+                ));
+            }
+        }
         Ok(Archive {
             dir: dir.to_path_buf(),
             manifest,
             store,
             committed,
         })
+    }
+
+    /// The archive's fingerprint: the manifest's ([`Manifest::fingerprint`]) combined with
+    /// the content hashes of the first committed epoch, so that archives of different data
+    /// differ even where their manifests agree, and the value never changes once the first
+    /// epoch is committed (it identifies the archive across shards while it is recorded).
+    /// Archives without content hashes have the manifest's fingerprint.
+    pub fn fingerprint(&self) -> Result<String> {
+        let base = self.manifest.fingerprint();
+        let Some(first) = self.epochs().first().copied() else {
+            return Ok(base);
+        };
+        let data: Vec<u32> = match &self.store {
+            Store::Parquet(r) => r
+                .epoch_digests(first)?
+                .map(|m| m.values().map(|d| d.crc32).collect())
+                .unwrap_or_default(),
+            Store::Hdf5(r) => r.first_slot_hashes(&self.manifest)?,
+        };
+        if data.is_empty() {
+            return Ok(base);
+        }
+        let mut bytes = base.into_bytes();
+        bytes.extend(data.iter().flat_map(|h| h.to_le_bytes()));
+        Ok(format!("{:016x}", crate::hash::fnv1a(&bytes)))
+    }
+
+    /// Whether the archive carries content hashes (written by infoplane 0.1 after issue 26).
+    pub fn has_content_hashes(&self) -> bool {
+        self.manifest.content.is_some()
     }
 
     /// The archive directory.
@@ -320,7 +362,9 @@ impl Archive {
         let shape = (self.manifest.analysis_set.n, layer.width);
         match &self.store {
             Store::Parquet(r) => r.activations(layer_index, epoch, shape),
-            Store::Hdf5(r) => r.activations(layer_index, activation_slot, shape),
+            Store::Hdf5(r) => {
+                r.activations(&self.manifest, layer_index, (slot, activation_slot), shape)
+            }
         }
     }
 
@@ -361,7 +405,7 @@ impl Archive {
                 .map(|&e| r.metrics(e).map(|m| (e, m)))
                 .collect(),
             Store::Hdf5(r) => {
-                let all = r.metrics(self.committed)?;
+                let all = r.metrics(&self.manifest, self.committed)?;
                 Ok(epochs.into_iter().zip(all).collect())
             }
         }

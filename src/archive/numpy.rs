@@ -77,7 +77,11 @@ impl NpyArray {
     pub fn into_f32(self, what: &str) -> Result<(Vec<f32>, bool)> {
         match self.values {
             Values::F32(v) => Ok((v, false)),
-            Values::F64(v) => Ok((v.iter().map(|&x| x as f32).collect(), true)),
+            Values::F64(v) => {
+                let mut out = crate::error::try_with_capacity(v.len(), &self.source, what)?;
+                out.extend(v.iter().map(|&x| x as f32));
+                Ok((out, true))
+            }
             Values::Int(_) => Err(Error::format(
                 &self.source,
                 format!("{what} must be floating point, got {}", self.dtype),
@@ -95,6 +99,22 @@ impl NpyArray {
                 v.iter().any(|&x| x.unsigned_abs() > 1 << 24),
             ),
         }
+    }
+
+    /// The values as class indices ([`crate::labels::class_indices`]: integers, or floats
+    /// that are integers, within the class limit); an error naming the file otherwise.
+    pub fn class_indices(&self) -> Result<Vec<u32>> {
+        use crate::labels::{class_indices, RawLabels};
+        let raw = match &self.values {
+            Values::Int(v) => RawLabels::Int(v),
+            Values::F64(v) => RawLabels::Float(v),
+            Values::F32(v) => {
+                let wide: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+                return class_indices(RawLabels::Float(&wide))
+                    .map_err(|m| Error::format(&self.source, m));
+            }
+        };
+        class_indices(raw).map_err(|m| Error::format(&self.source, m))
     }
 
     /// Integer values; floating-point arrays are refused.
@@ -315,10 +335,11 @@ fn read_values(src: &Path, h: &Header, r: &mut impl Read, capacity_hint: u64) ->
         }
         u64::from_le_bytes(b)
     };
+    let what = "the array's values";
     let mut values = match h.dtype {
-        DType::Float(2 | 4) => Values::F32(Vec::with_capacity(reserve)),
-        DType::Float(_) => Values::F64(Vec::with_capacity(reserve)),
-        _ => Values::Int(Vec::with_capacity(reserve)),
+        DType::Float(2 | 4) => Values::F32(crate::error::try_with_capacity(reserve, src, what)?),
+        DType::Float(_) => Values::F64(crate::error::try_with_capacity(reserve, src, what)?),
+        _ => Values::Int(crate::error::try_with_capacity(reserve, src, what)?),
     };
     let mut buf = vec![0u8; CHUNK - CHUNK % item];
     let mut done = 0usize;

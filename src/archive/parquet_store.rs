@@ -10,6 +10,7 @@
 //! ```
 //! An epoch is written into `epochs/.tmp-epoch-000007/`, every file fsynced, then renamed.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +30,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde::{Deserialize, Serialize};
 
+use super::content::{self, Digest, HashingWriter, JsonChecksum};
+use super::hashed_reader::digest_while;
 use super::{fsutil, AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Manifest};
 use crate::error::{Error, Result};
 
@@ -47,10 +50,14 @@ fn layer_file_name(index: usize) -> String {
     format!("layer-{index:03}.parquet")
 }
 
+/// `epoch.json`: the epoch's number, metrics and the content hashes of its files (absent in
+/// archives written before content hashes), sealed by its own checksum.
 #[derive(Serialize, Deserialize)]
 struct EpochJson {
     epoch: u32,
     metrics: EpochMetrics,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    files: Option<BTreeMap<String, Digest>>,
 }
 
 fn props(kv: Vec<KeyValue>) -> WriterProperties {
@@ -63,33 +70,74 @@ fn props(kv: Vec<KeyValue>) -> WriterProperties {
         .build()
 }
 
-fn write_batch(path: &Path, batch: RecordBatch, kv: Vec<KeyValue>) -> Result<()> {
-    let file = fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props(kv)))
+/// Writes `batch` to the new file `path` (fsynced); the digest of the bytes written.
+fn write_batch(path: &Path, batch: RecordBatch, kv: Vec<KeyValue>) -> Result<Digest> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    // The Parquet writer buffers its output itself.
+    let hashing = HashingWriter::new(file);
+    let mut w = ArrowWriter::try_new(hashing, batch.schema(), Some(props(kv)))
         .map_err(|e| Error::format(path, format!("cannot write Parquet: {e}")))?;
     w.write(&batch)
         .map_err(|e| Error::format(path, format!("cannot write Parquet: {e}")))?;
-    let file = w
+    let (file, digest) = w
         .into_inner()
-        .map_err(|e| Error::format(path, format!("cannot write Parquet: {e}")))?;
-    file.sync_all().map_err(|e| Error::io(path, e))
+        .map_err(|e| Error::format(path, format!("cannot write Parquet: {e}")))?
+        .finish();
+    file.sync_all().map_err(|e| Error::io(path, e))?;
+    Ok(digest)
 }
 
 /// Writes a row-major matrix as one flat float32 column `name`, with its shape in the metadata.
-fn write_matrix(path: &Path, column: &str, data: &[f32], shape: (usize, usize)) -> Result<()> {
-    let schema = Arc::new(Schema::new(vec![Field::new(
-        column,
-        DataType::Float32,
-        false,
-    )]));
-    let array: ArrayRef = Arc::new(Float32Array::from(data.to_vec()));
-    let batch = RecordBatch::try_new(schema, vec![array])
-        .map_err(|e| Error::format(path, e.to_string()))?;
+///
+/// Straight from `data` into pages on disk through Parquet's column writer: no Arrow array,
+/// no copy of the matrix and no row group buffered in memory (a 2 GiB layer needs 2 GiB, not
+/// three times that).
+fn write_matrix(path: &Path, column: &str, data: &[f32], shape: (usize, usize)) -> Result<Digest> {
+    use parquet::basic::{Repetition, Type as Physical};
+    use parquet::data_type::FloatType;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::types::Type;
+    let fail = |e: parquet::errors::ParquetError| {
+        Error::format(path, format!("cannot write Parquet: {e}"))
+    };
+    let field = Type::primitive_type_builder(column, Physical::FLOAT)
+        .with_repetition(Repetition::REQUIRED)
+        .build()
+        .map_err(fail)?;
+    let schema = Type::group_type_builder("schema")
+        .with_fields(vec![Arc::new(field)])
+        .build()
+        .map_err(fail)?;
     let kv = vec![KeyValue::new(
         "infoplane.shape".to_string(),
         format!("[{}, {}]", shape.0, shape.1),
     )];
-    write_batch(path, batch, kv)
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let mut w = SerializedFileWriter::new(
+        HashingWriter::new(file),
+        Arc::new(schema),
+        Arc::new(props(kv)),
+    )
+    .map_err(fail)?;
+    let mut group = w.next_row_group().map_err(fail)?;
+    if let Some(mut col) = group.next_column().map_err(fail)? {
+        col.typed::<FloatType>()
+            .write_batch(data, None, None)
+            .map_err(fail)?;
+        col.close().map_err(fail)?;
+    }
+    group.close().map_err(fail)?;
+    let (file, digest) = w.into_inner().map_err(fail)?.finish();
+    file.sync_all().map_err(|e| Error::io(path, e))?;
+    Ok(digest)
 }
 
 fn list_f32(rows: &[&[f32]]) -> ArrayRef {
@@ -111,8 +159,10 @@ fn list_field(name: &str) -> Field {
     )
 }
 
-/// Creates the static part of a Parquet archive in `dir` (which must exist).
-pub(super) fn create(dir: &Path, set: &AnalysisSet) -> Result<()> {
+/// Creates the static part of a Parquet archive in `dir` (which must exist); the content
+/// hashes of its files, by name.
+pub(super) fn create(dir: &Path, set: &AnalysisSet) -> Result<BTreeMap<String, Digest>> {
+    let mut digests = BTreeMap::new();
     let path = dir.join(SAMPLES_FILE);
     let schema = Arc::new(Schema::new(vec![
         Field::new("sample_id", DataType::UInt64, false),
@@ -126,15 +176,16 @@ pub(super) fn create(dir: &Path, set: &AnalysisSet) -> Result<()> {
         ],
     )
     .map_err(|e| Error::format(&path, e.to_string()))?;
-    write_batch(&path, batch, Vec::new())?;
+    digests.insert(SAMPLES_FILE.into(), write_batch(&path, batch, Vec::new())?);
     if let Some(x) = &set.inputs {
         let x = x.as_standard_layout();
         let data = x.as_slice().unwrap_or_default();
-        write_matrix(&dir.join(INPUTS_FILE), "x", data, x.dim())?;
+        let d = write_matrix(&dir.join(INPUTS_FILE), "x", data, x.dim())?;
+        digests.insert(INPUTS_FILE.into(), d);
     }
     let epochs = dir.join(EPOCHS_DIR);
     fs::create_dir(&epochs).map_err(|e| Error::io(&epochs, e))?;
-    Ok(())
+    Ok(digests)
 }
 
 pub(super) struct Writer {
@@ -155,22 +206,29 @@ impl Writer {
             fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
         fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut files = BTreeMap::new();
         for (i, a) in record.activations.iter().enumerate() {
             let a = a.as_standard_layout();
             let data = a.as_slice().unwrap_or_default();
-            write_matrix(&tmp.join(layer_file_name(i)), "z", data, a.dim())?;
+            let name = layer_file_name(i);
+            files.insert(
+                name.clone(),
+                write_matrix(&tmp.join(&name), "z", data, a.dim())?,
+            );
         }
         if !manifest.parameters.is_empty() {
-            write_gradients(&tmp.join(GRADIENTS_FILE), manifest, record)?;
+            let d = write_gradients(&tmp.join(GRADIENTS_FILE), manifest, record)?;
+            files.insert(GRADIENTS_FILE.into(), d);
         }
         if manifest.batch_gradients.is_some() {
-            write_batch_gradients(&tmp.join(BATCH_GRADIENTS_FILE), manifest, record)?;
+            let d = write_batch_gradients(&tmp.join(BATCH_GRADIENTS_FILE), manifest, record)?;
+            files.insert(BATCH_GRADIENTS_FILE.into(), d);
         }
-        let json = serde_json::to_vec_pretty(&EpochJson {
+        let json = content::to_checked_json(&EpochJson {
             epoch: record.epoch,
             metrics: record.metrics,
-        })
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+            files: Some(files),
+        })?;
         let path = tmp.join(EPOCH_FILE);
         fs::write(&path, json).map_err(|e| Error::io(&path, e))?;
         fsutil::sync_file(&path)?;
@@ -182,7 +240,7 @@ impl Writer {
 }
 
 /// `gradients.parquet`: one row per parameter (name, batch count, mean, std, value).
-fn write_gradients(path: &Path, manifest: &Manifest, record: &EpochRecord) -> Result<()> {
+fn write_gradients(path: &Path, manifest: &Manifest, record: &EpochRecord) -> Result<Digest> {
     let g = &record.gradients;
     let schema = Arc::new(Schema::new(vec![
         Field::new("param", DataType::Utf8, false),
@@ -213,7 +271,7 @@ fn write_gradients(path: &Path, manifest: &Manifest, record: &EpochRecord) -> Re
 }
 
 /// `batch-gradients.parquet`: one row per (parameter, batch).
-fn write_batch_gradients(path: &Path, manifest: &Manifest, record: &EpochRecord) -> Result<()> {
+fn write_batch_gradients(path: &Path, manifest: &Manifest, record: &EpochRecord) -> Result<Digest> {
     let mut names = Vec::new();
     let mut batches = Vec::new();
     let mut rows: Vec<&[f32]> = Vec::new();
@@ -249,6 +307,9 @@ fn write_batch_gradients(path: &Path, manifest: &Manifest, record: &EpochRecord)
 pub(super) struct Reader {
     dir: PathBuf,
     committed: usize,
+    /// The manifest's content hashes of the files written at creation; `None` in archives
+    /// written before content hashes (then no file is checked).
+    content: Option<BTreeMap<String, Digest>>,
 }
 
 /// Opens a file of the archive; a missing file is a damaged archive, named as such.
@@ -267,8 +328,12 @@ fn open_parquet(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<fs::File>
         .map_err(|e| Error::format(path, format!("corrupt or truncated Parquet file: {e}")))
 }
 
-/// Reads the whole file into one record batch.
-fn read_all(path: &Path) -> Result<RecordBatch> {
+/// Reads the whole file into one record batch, after checking it against `expected`.
+fn read_all(path: &Path, expected: Option<&Digest>) -> Result<RecordBatch> {
+    if let Some(d) = expected {
+        open_file(path)?;
+        content::check_file(path, d)?;
+    }
     crate::untrusted::decode(path, "Parquet file", || read_all_unguarded(path))
 }
 
@@ -305,19 +370,41 @@ fn column<'a, T: 'static>(path: &Path, batch: &'a RecordBatch, name: &str) -> Re
 }
 
 /// Reads a matrix written by [`write_matrix`] straight from the column's pages into one
-/// `Vec<f32>` (no Arrow arrays in between: this is the hot path of every estimator run).
-fn read_matrix(path: &Path, column_name: &str, shape: (usize, usize)) -> Result<Array2<f32>> {
-    crate::untrusted::decode(path, "Parquet file", || {
-        read_matrix_unguarded(path, column_name, shape)
-    })
-}
-
-fn read_matrix_unguarded(
+/// `Vec<f32>` (no Arrow arrays in between: this is the hot path of every estimator run). With
+/// `expected`, the file's bytes are hashed as the decoder reads them ([`HashedFile`]) and
+/// compared at the end: damage found by the hash is the error, whatever the decoder made of it.
+fn read_matrix(
     path: &Path,
     column_name: &str,
     shape: (usize, usize),
+    expected: Option<&Digest>,
 ) -> Result<Array2<f32>> {
     let file = open_file(path)?;
+    let Some(d) = expected else {
+        return crate::untrusted::decode(path, "Parquet file", || {
+            read_matrix_unguarded(path, column_name, shape, file)
+        });
+    };
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let (decoded, found) = digest_while(file, len, |hashed| {
+        crate::untrusted::decode(path, "Parquet file", || {
+            read_matrix_unguarded(path, column_name, shape, hashed)
+        })
+    });
+    match found {
+        Ok(found) => content::check(path, d, &found)?,
+        // The hash could not be finished (a thread panicked): hash the file by itself.
+        Err(_) => content::check_file(path, d)?,
+    }
+    decoded
+}
+
+fn read_matrix_unguarded<R: parquet::file::reader::ChunkReader + 'static>(
+    path: &Path,
+    column_name: &str,
+    shape: (usize, usize),
+    file: R,
+) -> Result<Array2<f32>> {
     let corrupt = |e: parquet::errors::ParquetError| {
         Error::format(path, format!("corrupt or truncated Parquet file: {e}"))
     };
@@ -350,24 +437,18 @@ fn read_matrix_unguarded(
     }
     // Reserve no more than the file could hold (its footer may lie about the row count).
     let file_len = fs::metadata(path).map_or(0, |m| m.len());
-    let mut values: Vec<f32> = Vec::with_capacity(expected.min(file_len as usize / 4 + 1024));
+    let mut values: Vec<f32> = crate::error::try_with_capacity(
+        expected.min(file_len as usize / 4 + 1024),
+        path,
+        "the matrix",
+    )?;
     prefault(&mut values);
-    for g in 0..meta.num_row_groups() {
-        let group = reader.get_row_group(g).map_err(corrupt)?;
-        let ColumnReader::FloatColumnReader(mut col) =
-            group.get_column_reader(0).map_err(corrupt)?
-        else {
-            return Err(Error::format(path, "column is not float32"));
-        };
-        loop {
-            let remaining = expected - values.len();
-            let (records, _, _) = col
-                .read_records(remaining, None, None, &mut values)
-                .map_err(corrupt)?;
-            if records == 0 || values.len() >= expected {
-                break;
-            }
-        }
+    if !plain_pages(&reader, expected, &mut values).map_err(corrupt)? {
+        values.clear();
+        records(&reader, expected, &mut values).map_err(|e| match e {
+            RecordsError::Parquet(e) => corrupt(e),
+            RecordsError::NotFloat => Error::format(path, "column is not float32"),
+        })?;
     }
     if values.len() != expected {
         return Err(Error::format(
@@ -379,6 +460,72 @@ fn read_matrix_unguarded(
         ));
     }
     Array2::from_shape_vec(shape, values).map_err(|e| Error::format(path, e.to_string()))
+}
+
+/// The fast path for the files [`write_matrix`] writes: uncompressed PLAIN data pages of a
+/// required column, whose bytes are the values themselves, appended to `values` straight from
+/// each page (no zero-filled buffer, no decoder state). False, with `values` partly filled,
+/// at the first page of any other kind (then the general decoder reads the file).
+fn plain_pages<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: &SerializedFileReader<R>,
+    expected: usize,
+    values: &mut Vec<f32>,
+) -> parquet::errors::Result<bool> {
+    use parquet::column::page::Page;
+    for g in 0..reader.metadata().num_row_groups() {
+        let mut pages = reader.get_row_group(g)?.get_column_page_reader(0)?;
+        while let Some(page) = pages.get_next_page()? {
+            let Page::DataPage {
+                buf,
+                num_values,
+                encoding: Encoding::PLAIN,
+                ..
+            } = page
+            else {
+                return Ok(false);
+            };
+            let n = num_values as usize;
+            if buf.len() != n * 4 || n > expected - values.len() {
+                return Ok(false);
+            }
+            values.extend(
+                buf.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+        }
+    }
+    Ok(true)
+}
+
+enum RecordsError {
+    Parquet(parquet::errors::ParquetError),
+    NotFloat,
+}
+
+/// The general path: Parquet's record reader (any encoding, compression or page version).
+fn records<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: &SerializedFileReader<R>,
+    expected: usize,
+    values: &mut Vec<f32>,
+) -> std::result::Result<(), RecordsError> {
+    for g in 0..reader.metadata().num_row_groups() {
+        let group = reader.get_row_group(g).map_err(RecordsError::Parquet)?;
+        let ColumnReader::FloatColumnReader(mut col) =
+            group.get_column_reader(0).map_err(RecordsError::Parquet)?
+        else {
+            return Err(RecordsError::NotFloat);
+        };
+        loop {
+            let remaining = expected - values.len();
+            let (records, _, _) = col
+                .read_records(remaining, None, None, values)
+                .map_err(RecordsError::Parquet)?;
+            if records == 0 || values.len() >= expected {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes every page of `v`'s spare capacity once, in parallel: a fresh buffer's first touch
@@ -447,7 +594,32 @@ impl Reader {
         Ok(Reader {
             dir: dir.to_path_buf(),
             committed,
+            content: manifest.content.clone(),
         })
+    }
+
+    /// The content hash of `file` (a name in the manifest's content map, or an epoch file
+    /// whose record is `record`), or `None` for archives written without content hashes. A
+    /// file that should have one and has none is damage.
+    fn expected<'a>(
+        &'a self,
+        path: &Path,
+        record: Option<&'a EpochJson>,
+        file: &str,
+    ) -> Result<Option<&'a Digest>> {
+        let map = match record {
+            Some(r) => r.files.as_ref(),
+            None => self.content.as_ref(),
+        };
+        match map {
+            None => Ok(None),
+            Some(m) => m.get(file).map(Some).ok_or_else(|| {
+                Error::format(
+                    path,
+                    "has no content hash in the archive's records: the records are damaged",
+                )
+            }),
+        }
     }
 
     pub(super) fn committed(&self) -> usize {
@@ -487,13 +659,16 @@ impl Reader {
         epoch: u32,
         shape: (usize, usize),
     ) -> Result<Array2<f32>> {
-        self.metrics(epoch)?;
-        read_matrix(&self.epoch_path(epoch, &layer_file_name(layer)), "z", shape)
+        let record = self.epoch_record(epoch)?;
+        let name = layer_file_name(layer);
+        let path = self.epoch_path(epoch, &name);
+        let expected = self.expected(&path, Some(&record), &name)?;
+        read_matrix(&path, "z", shape, expected)
     }
 
     pub(super) fn samples(&self, manifest: &Manifest) -> Result<(Vec<u64>, Vec<u32>)> {
         let path = self.dir.join(SAMPLES_FILE);
-        let batch = read_all(&path)?;
+        let batch = read_all(&path, self.expected(&path, None, SAMPLES_FILE)?)?;
         let ids = column::<UInt64Array>(&path, &batch, "sample_id")?;
         let labels = column::<UInt32Array>(&path, &batch, "label")?;
         let n = manifest.analysis_set.n;
@@ -520,10 +695,21 @@ impl Reader {
     }
 
     pub(super) fn inputs(&self, shape: (usize, usize)) -> Result<Array2<f32>> {
-        read_matrix(&self.dir.join(INPUTS_FILE), "x", shape)
+        let path = self.dir.join(INPUTS_FILE);
+        read_matrix(&path, "x", shape, self.expected(&path, None, INPUTS_FILE)?)
     }
 
     pub(super) fn metrics(&self, epoch: u32) -> Result<EpochMetrics> {
+        self.epoch_record(epoch).map(|r| r.metrics)
+    }
+
+    /// The content hashes of the files of `epoch` (`None` without content hashes).
+    pub(super) fn epoch_digests(&self, epoch: u32) -> Result<Option<BTreeMap<String, Digest>>> {
+        self.epoch_record(epoch).map(|r| r.files)
+    }
+
+    /// `epoch.json` of a committed epoch, its checksum checked.
+    fn epoch_record(&self, epoch: u32) -> Result<EpochJson> {
         let path = self.epoch_path(epoch, EPOCH_FILE);
         let text = fsutil::read_regular(&path, 1 << 20).map_err(|e| match e {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -531,8 +717,16 @@ impl Reader {
             }
             other => other,
         })?;
+        let checksum = content::check_json(&path, &text)?;
         let parsed: EpochJson = serde_json::from_slice(&text)
             .map_err(|e| Error::format(&path, format!("unparsable epoch record: {e}")))?;
+        let hashed = self.content.is_some() || parsed.files.is_some();
+        if hashed && (checksum == JsonChecksum::Absent || parsed.files.is_none()) {
+            return Err(Error::format(
+                &path,
+                "lacks the checksum or content hashes that this archive's records carry: the file is damaged",
+            ));
+        }
         if parsed.epoch != epoch {
             return Err(Error::format(
                 &path,
@@ -542,16 +736,16 @@ impl Reader {
                 ),
             ));
         }
-        Ok(parsed.metrics)
+        Ok(parsed)
     }
 
     pub(super) fn gradients(&self, manifest: &Manifest, epoch: u32) -> Result<Vec<GradientStats>> {
         if manifest.parameters.is_empty() {
             return Ok(Vec::new());
         }
-        self.metrics(epoch)?;
+        let record = self.epoch_record(epoch)?;
         let path = self.epoch_path(epoch, GRADIENTS_FILE);
-        let batch = read_all(&path)?;
+        let batch = read_all(&path, self.expected(&path, Some(&record), GRADIENTS_FILE)?)?;
         let n_batches = column::<UInt32Array>(&path, &batch, "n_batches")?;
         if n_batches.null_count() > 0 {
             return Err(Error::format(
@@ -593,9 +787,10 @@ impl Reader {
         epoch: u32,
         index: usize,
     ) -> Result<Array2<f32>> {
-        self.metrics(epoch)?;
+        let record = self.epoch_record(epoch)?;
         let path = self.epoch_path(epoch, BATCH_GRADIENTS_FILE);
-        let batch = read_all(&path)?;
+        let expected = self.expected(&path, Some(&record), BATCH_GRADIENTS_FILE)?;
+        let batch = read_all(&path, expected)?;
         let names = column::<StringArray>(&path, &batch, "param")?;
         let grads = column::<ListArray>(&path, &batch, "grad")?;
         let p = &manifest.parameters[index];

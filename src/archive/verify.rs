@@ -4,7 +4,9 @@
 //! unnoticed until an estimate reaches it. `verify` reads every array of every committed epoch
 //! (sample ids, labels, inputs, activations, metrics, gradient statistics, batch gradients),
 //! checks shapes, stored types, labels against the classes and each epoch record against its
-//! place in the plan, and lists every problem with the file it is in.
+//! place in the plan, every file (or HDF5 array slot) against its content hash and every JSON
+//! record against its checksum ([`super::content`]), and lists every problem with the file it
+//! is in.
 
 use std::collections::HashSet;
 
@@ -61,6 +63,12 @@ pub fn verify(archive: &Archive, progress: &mut dyn FnMut(usize, usize)) -> Veri
     if !metrics_ok {
         rep.notes
             .push("metrics could not be read for every epoch (see the problems)".into());
+    }
+    if !archive.has_content_hashes() {
+        rep.notes.push(
+            "carries no content hashes (written before infoplane checked them): damage inside a data file can go unnoticed; `infoplane convert` writes a copy that has them"
+                .into(),
+        );
     }
     if !archive.is_complete() {
         rep.notes.push(format!(

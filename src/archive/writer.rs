@@ -102,9 +102,9 @@ impl ArchiveWriter {
         let published = publish == Publish::Immediately && !replacing;
         let created = (|| -> Result<()> {
             match backend {
-                Backend::Parquet => parquet_store::create(&staging, set)?,
+                Backend::Parquet => manifest.content = Some(parquet_store::create(&staging, set)?),
                 Backend::Hdf5 => {
-                    hdf5_store::create(&staging, &manifest, set)?;
+                    manifest.content = Some(hdf5_store::create(&staging, &manifest, set)?);
                     manifest.hdf5_metadata = Some(hdf5_store::metadata_checksum(&staging)?);
                 }
             }
@@ -190,6 +190,7 @@ impl ArchiveWriter {
             Some(StoreWriter::Parquet(_)) | None => {}
         }
         self.manifest.complete = true;
+        self.manifest.committed_epochs = Some(self.next_slot);
         self.manifest.write(&self.dir)?;
         if !self.published {
             output::publish_staged(&self.dir, &self.out)?;
@@ -283,6 +284,8 @@ fn new_manifest(
         batch_gradients: spec.batch_gradients,
         hdf5_metadata: None,
         epochs: spec.epochs,
+        content: None,
+        committed_epochs: None,
     };
     manifest
         .validate(&out.join(manifest::MANIFEST_FILE))

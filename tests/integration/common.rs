@@ -189,3 +189,29 @@ pub fn avx512_or_skip(test: &str, what: &str, instead: &str) -> bool {
     }
     ok
 }
+
+/// Rewrites an archive's JSON records as an older infoplane (or another tool following
+/// `docs/archive.md`) writes them: no content hashes, no checksums. Hostile-input tests that
+/// damage an archive's insides on purpose use it to reach the checks behind the hashes.
+pub fn without_content_hashes(out: &Path) {
+    let strip = |path: &Path, keys: &[&str]| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        for k in keys {
+            v.as_object_mut().unwrap().remove(*k);
+        }
+        std::fs::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    };
+    strip(
+        &out.join("manifest.json"),
+        &["content", "checksum", "committed_epochs"],
+    );
+    if let Ok(rd) = std::fs::read_dir(out.join("epochs")) {
+        for e in rd.flatten() {
+            let record = e.path().join("epoch.json");
+            if record.exists() {
+                strip(&record, &["files", "checksum"]);
+            }
+        }
+    }
+}

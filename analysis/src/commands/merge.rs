@@ -36,9 +36,7 @@ pub struct Args {
 
 /// Runs `merge`.
 pub fn run(a: Args) -> Outcome {
-    let mut paths: Vec<&std::path::Path> = a.parts.iter().map(PathBuf::as_path).collect();
-    paths.push(&a.out);
-    fsutil::refuse_same_outputs(&paths)?;
+    fsutil::refuse_output_among_inputs(&a.out, &a.parts)?;
     for p in a.parts.iter().filter(|p| p.is_dir()) {
         fsutil::refuse_output_inside(&a.out, p)?;
     }

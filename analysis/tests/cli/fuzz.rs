@@ -315,3 +315,59 @@ fn fuzz_hostile_inputs_never_panic_abort_or_hang() {
             .join("\n")
     );
 }
+
+/// Issue 26, item 1, in the fuzz suite: a bit flipped anywhere in any file of an archive with
+/// content hashes (Parquet and HDF5, as this version writes them) makes `verify` exit 1 and
+/// name the damaged file; `INFOPLANE_FUZZ_CASES` scales it too (a tenth of the cases).
+#[test]
+fn fuzz_a_flipped_bit_anywhere_fails_verify() {
+    let cases: usize = std::env::var("INFOPLANE_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(200, |c: usize| (c / 10).max(1));
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/v1");
+    copy_dir(&root.join("tiny-parquet"), &d.join("v1"));
+    for to in ["parquet", "hdf5"] {
+        let r = infoplane(d, &["convert", "v1", "--to", to, "--out", to]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(infoplane(d, &["verify", to]).code, 0);
+    }
+    let mut rng = Rng(26);
+    let mut failures = Vec::new();
+    for k in 0..cases {
+        let backend = *rng.pick(&["parquet", "hdf5"]);
+        let all = files(&d.join(backend));
+        let target = rng.pick(&all).clone();
+        let good = std::fs::read(&target).unwrap();
+        let at = rng.below(good.len());
+        let bit = rng.below(8);
+        let mut bad = good.clone();
+        bad[at] ^= 1 << bit;
+        std::fs::write(&target, &bad).unwrap();
+        let r = infoplane_limited(
+            d,
+            "ulimit -v 4000000",
+            &["verify", backend],
+            Duration::from_secs(30),
+        );
+        let name = target.file_name().unwrap().to_string_lossy().into_owned();
+        let named = r.stdout.contains(&name) || r.stderr.contains(&name);
+        if r.code != Some(1) || !named || verdict(&r).is_some() {
+            failures.push(format!(
+                "case {k}: bit {bit} of byte {at} of {}: exit {:?}\n{}{}",
+                target.display(),
+                r.code,
+                r.stdout,
+                r.stderr
+            ));
+        }
+        std::fs::write(&target, &good).unwrap();
+    }
+    eprintln!(
+        "fuzz (content flips): {cases} cases, {} failures",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -227,7 +227,10 @@ fn bad_archives_give_one_clear_line() {
                 "export", "trunc", "--layer", "a", "--epoch", "1", "--out", "z.npy",
             ],
         ),
-        "trunc/epochs/epoch-000001/layer-000.parquet: corrupt or truncated Parquet file",
+        &format!(
+            "trunc/epochs/epoch-000001/layer-000.parquet: is {} bytes long, its content hash says {len}: the data are damaged",
+            len / 2
+        ),
     );
     // Corrupted Parquet footer of the samples table.
     copy_dir(&d.join("p"), &d.join("corrupt"));
@@ -240,7 +243,7 @@ fn bad_archives_give_one_clear_line() {
     std::fs::write(&f, bytes).unwrap();
     fails_starting_with(
         &infoplane(d, &["inspect", "corrupt"]),
-        "corrupt/samples.parquet: corrupt",
+        "corrupt/samples.parquet: does not match its content hash (crc32 ",
     );
     // Missing data file.
     copy_dir(&d.join("p"), &d.join("gone"));
@@ -319,10 +322,12 @@ fn bad_numpy_input_gives_one_clear_line_and_writes_nothing() {
         &import("int.npy", "y.npy", &[]),
         "int.npy: activations must be floating point, got int64",
     );
-    numpy::write_npy_f32(&d.join("yf.npy"), &[N], &[0.0; N]).unwrap();
+    let mut fractional = [0.0f32; N];
+    fractional[3] = 0.5;
+    numpy::write_npy_f32(&d.join("yf.npy"), &[N], &fractional).unwrap();
     fails_with(
         &import("acts.npz", "yf.npy", &[]),
-        "yf.npy: labels must be integers, got float32 (cast with .astype(int) first)",
+        "yf.npy: label 0.5 of sample 3 is not an integer; labels must be class indices 0, 1, 2, ...",
     );
     npy_raw(&d.join("c8.npy"), "<c8", "(12, 2)", &[0; 12 * 2 * 8]);
     fails_with(
@@ -771,7 +776,7 @@ fn dpi_snr_compare_plot_and_report_end_to_end() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let html = std::fs::read_to_string(d.join("rep2/index.html")).unwrap();
     assert!(
-        html.contains("<h2>Over seeds</h2>\n<p>not aggregated over seeds: two archives have the run name 'tiny'</p>"),
+        html.contains("<h2>Over seeds</h2>\n<p>not aggregated over seeds: two archives have the run name &#39;tiny&#39;</p>"),
         "{}",
         &html[..html.len().min(3000)]
     );

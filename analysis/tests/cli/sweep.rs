@@ -99,6 +99,86 @@ fn sharded_parts_merge_into_the_unsharded_table() {
     }
 }
 
+/// Issue 26, item 8: a part whose rows are repeated (concatenated with itself) is refused, where
+/// before it merged to more rows than the unsharded table and passed `--expect`.
+#[test]
+fn issue26_item08_merge_refuses_a_part_with_repeated_rows() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    assert_eq!(estimate(d, &[], "full.parquet").code, 0);
+    let mut doubled = estimates::read(&d.join("full.parquet")).unwrap().rows;
+    doubled.extend(doubled.clone());
+    estimates::write(&doubled, estimates::Unit::Nats, &d.join("doubled.parquet")).unwrap();
+    let first = &doubled[0];
+    fails_with(
+        &merge(d, &["doubled.parquet"], "m.parquet"),
+        &format!(
+            "doubled.parquet: holds the row of layer '{}' epoch {} ({} {}) twice (rows 1 and {}): a part holds each estimate once; was it concatenated with itself?",
+            first.layer,
+            first.epoch,
+            first.estimator,
+            first.setting,
+            doubled.len() / 2 + 1
+        ),
+    );
+    assert!(!d.join("m.parquet").exists());
+}
+
+/// Issue 26, item 10: the same part named twice says so; `--out` among the parts says so; and
+/// a part estimated while an archive was being recorded merges once it is complete.
+#[test]
+fn issue26_item10_clear_merge_errors_and_parts_from_a_recording_archive() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    assert_eq!(estimate(d, &[], "full.parquet").code, 0);
+    fails_with(
+        &merge(d, &["full.parquet", "./full.parquet"], "m.parquet"),
+        "./full.parquet: is given twice (also as full.parquet); name each part once",
+    );
+    fails_with(
+        &merge(d, &["full.parquet"], "full.parquet"),
+        "full.parquet: is also one of this command's inputs; write the output elsewhere",
+    );
+    // An archive still being recorded (complete: false), estimated, then completed.
+    let src = fixture_archive();
+    let copy = d.join("rec");
+    copy_dir(&src, &copy);
+    let manifest = copy.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .unwrap();
+    let r = infoplane(
+        d,
+        &[
+            "estimate",
+            "rec",
+            "--estimator",
+            "kl",
+            "--sigma2",
+            "0.1",
+            "--out",
+            "part.parquet",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::fs::write(&manifest, text).unwrap();
+    let r = infoplane(
+        d,
+        &[
+            "merge",
+            "part.parquet",
+            "--expect",
+            "rec",
+            "--out",
+            "m.parquet",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
 #[test]
 fn merge_refuses_missing_duplicated_and_foreign_parts_and_only_missing_fills_the_gap() {
     let t = tempfile::tempdir().unwrap();
@@ -118,7 +198,7 @@ fn merge_refuses_missing_duplicated_and_foreign_parts_and_only_missing_fills_the
     fails_with(
         &r,
         &format!(
-            "merge: 4 of 12 expected units are missing (from shard 2/3): {a} layer 'out' epochs 0, 3; {b} layer 'h1' epochs 3; {b} layer 'out' epochs 0; estimate them with `infoplane estimate ARCHIVES... --shard 2/3 --only-missing PARTS...` and merge again"
+            "merge: 5 of 12 expected units are missing (from shard 2/3): {a} layer 'map' epochs 0, 3; {b} layer 'h1' epochs 0, 3; {b} layer 'map' epochs 3; estimate them with `infoplane estimate ARCHIVES... --shard 2/3 --only-missing PARTS...` and merge again"
         ),
     );
     assert!(!d.join("m.parquet").exists());
@@ -140,12 +220,19 @@ fn merge_refuses_missing_duplicated_and_foreign_parts_and_only_missing_fills_the
         r.stdout
     );
     assert_eq!(merge(d, &["parts", "none.parquet"], "m2.parquet").code, 0);
-    // A part given twice.
+    // A copy of a part given beside it: the first unit they share (in key order) is named.
+    let first = estimates::read(&d.join("part2.parquet"))
+        .unwrap()
+        .rows
+        .iter()
+        .map(|r| (r.fingerprint.clone(), r.layer.clone(), r.epoch))
+        .min()
+        .unwrap();
     fails_with(
         &merge(d, &["parts", "part2.parquet"], "x.parquet"),
         &format!(
-            "part2.parquet: layer 'out' epoch 0 of archive {} is also in parts/part=2/part.parquet: a part was given twice, or two sweeps overlap",
-            estimates::read(&d.join("part2.parquet")).unwrap().rows[0].fingerprint
+            "part2.parquet: layer '{}' epoch {} of archive {} is also in parts/part=2/part.parquet: a part was given twice, or two sweeps overlap",
+            first.1, first.2, first.0
         ),
     );
     // Another request (σ²), another version.
@@ -271,6 +358,49 @@ fn the_snakemake_workflow_runs_on_two_local_cores() {
         "{}",
         String::from_utf8_lossy(&read.stderr)
     );
+}
+
+/// Issue 26, item 17: archive paths with a space and a `$(...)` reach `infoplane` as paths (the
+/// Snakefile passed them to the shell unquoted), and the report rule runs after the merge.
+#[test]
+fn issue26_item17_the_workflow_quotes_paths_and_the_report_follows_the_sweep() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let odd = d.join("runs/seed 1 $(touch PWNED)");
+    copy_dir(&fixture_archive(), &odd);
+    let config = format!(
+        "archives: [\"{}\"]\nshards: 2\nout: \"out dir\"\ninfoplane: {}\nestimate: \"--estimator kl --sigma2 0.1\"\nselect: \"\"\naggregate_by: null\nreport: true\nreport_args: \"--estimator kl --sigma2 0.1\"\n",
+        odd.display(),
+        env!("CARGO_BIN_EXE_infoplane"),
+    );
+    std::fs::write(d.join("sweep.yaml"), config).unwrap();
+    let snakefile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/sweep/Snakefile");
+    let out = std::process::Command::new(snakemake())
+        .args([
+            "-s",
+            snakefile.to_str().unwrap(),
+            "--configfile",
+            "sweep.yaml",
+        ])
+        .args(["--cores", "2", "--quiet"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !d.join("PWNED").exists(),
+        "a path reached the shell as a command"
+    );
+    assert!(d.join("out dir/merged.parquet").exists());
+    let report = d.join("out dir/report/index.html");
+    assert!(report.exists());
+    let merged = std::fs::metadata(d.join("out dir/merged.parquet")).unwrap();
+    let page = std::fs::metadata(&report).unwrap();
+    assert!(page.modified().unwrap() >= merged.modified().unwrap());
 }
 
 #[test]
