@@ -11,13 +11,20 @@
 //! joint max-norm, binary searches count the marginal neighbours). The row is the mean over
 //! `--slices` slices; its standard error is the spread across slices over √slices. Ties are
 //! broken as `ksg` does: seeded uniform noise of amplitude `--ksg-jitter` on every projection.
+//!
+//! Its standard error has two parts, added in quadrature: the choice of slices (the spread
+//! across slices over √slices) and the data's own sampling noise, from Holmes–Nemenman
+//! subsampling ([`super::subsample`]) of the slice mean with the same directions on 2..5
+//! disjoint parts (the slice spread alone covered the sliced MI of repeated data sets in 6
+//! of 8 intervals; issue 26, item 15). Rows give both (`se_slices_*`, `se_data_*`).
 
 use std::collections::BinaryHeap;
 
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::ksg::digamma_table;
+use super::subsample;
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
@@ -241,6 +248,72 @@ fn mean_se(v: &[f64]) -> (f64, f64, f64) {
     (mean, sd / n.sqrt(), sd)
 }
 
+/// The per-slice values: I(Y; φᵀZ) for each slice, and I(θᵀX; φᵀZ) when there are inputs.
+type SliceValues = (Vec<f64>, Option<Vec<f64>>);
+
+impl Smi {
+    /// Every slice's value on these samples (directions depend only on the widths and the
+    /// seed, so subsets of the samples see the same directions).
+    fn slices(
+        &self,
+        z: ArrayView2<'_, f32>,
+        labels: &[u32],
+        classes: usize,
+        inputs: Option<&Array2<f64>>,
+    ) -> SliceValues {
+        let (s, k) = (self.params.slices, self.k);
+        let z = z.mapv(f64::from);
+        let phi = directions(z.ncols(), s, self.seed ^ 0x736d_695a);
+        let v = projections(z.view(), &phi, self.jitter, self.seed ^ 0x76);
+        let yz: Vec<f64> = (0..s)
+            .into_par_iter()
+            .map(|r| ross_1d(v.row(r), labels, classes, k))
+            .collect();
+        let xz = inputs.map(|x| {
+            let theta = directions(x.ncols(), s, self.seed ^ 0x736d_6958);
+            let u = projections(x.view(), &theta, self.jitter, self.seed ^ 0x75);
+            (0..s)
+                .into_par_iter()
+                .map(|r| ksg_1d(u.row(r), v.row(r), k))
+                .collect()
+        });
+        (yz, xz)
+    }
+
+    /// The data's sampling standard error of the slice means (I(Y;Z), I(X;Z)): the slice
+    /// means on 2..=5 disjoint random parts with the same directions, fitted to the full N
+    /// by [`subsample::full_sample_variance`] (NaN where a part is too small for k neighbours).
+    fn data_standard_errors(
+        &self,
+        data: &LayerEpoch<'_>,
+        inputs: Option<&Array2<f64>>,
+    ) -> (f64, f64) {
+        let n = data.labels.len();
+        let (mut yz, mut xz) = (Vec::new(), Vec::new());
+        for parts in 2..=SE_PARTS.min(n / (2 * (self.k + 1)).max(1)) {
+            let (mut vy, mut vx) = (Vec::new(), Vec::new());
+            let seed = self.seed ^ (parts as u64).wrapping_mul(0x9e37_79b9);
+            for part in subsample::parts(n, parts, seed) {
+                let z = data.z.select(Axis(0), &part);
+                let labels: Vec<u32> = part.iter().map(|&i| data.labels[i]).collect();
+                let x = inputs.map(|x| x.select(Axis(0), &part));
+                let (y_s, x_s) = self.slices(z.view(), &labels, data.classes, x.as_ref());
+                vy.push(mean_se(&y_s).0);
+                vx.push(x_s.map_or(f64::NAN, |v| mean_se(&v).0));
+            }
+            yz.push((parts, vy));
+            xz.push((parts, vx));
+        }
+        (
+            subsample::full_sample_variance(&yz).sqrt(),
+            subsample::full_sample_variance(&xz).sqrt(),
+        )
+    }
+}
+
+/// The parts of the data's standard error (2..=5, as `--error subsample:5`).
+const SE_PARTS: usize = 5;
+
 /// `smi` as an [`Estimator`]: SI(X;Z) when the archive has inputs, SI(Y;Z).
 #[derive(Debug, Clone)]
 pub struct Smi {
@@ -273,34 +346,31 @@ impl Estimator for Smi {
 
     fn fit(&self, data: &LayerEpoch<'_>, _: &mut ArchiveCache, _: bool) -> Result<Fit> {
         let (s, k) = (self.params.slices, self.k);
-        let z = data.z.mapv(f64::from);
-        let phi = directions(z.ncols(), s, self.seed ^ 0x736d_695a);
-        let v = projections(z.view(), &phi, self.jitter, self.seed ^ 0x76);
-        let yz: Vec<f64> = (0..s)
-            .into_par_iter()
-            .map(|r| ross_1d(v.row(r), data.labels, data.classes, k))
-            .collect();
+        let inputs = data.inputs.map(|x| x.mapv(f64::from));
+        let full = self.slices(data.z, data.labels, data.classes, inputs.as_ref());
         let mut row = Estimate::new("smi", format!("slices={s}"));
-        let (m, se, sd) = mean_se(&yz);
-        (row.i_yz, row.se_yz) = (m, se);
         row.params = vec![
             ("slices", s.to_string()),
             ("inner", "ksg".into()),
             ("k", k.to_string()),
             ("jitter", format!("{:e}", self.jitter)),
-            ("sd_yz", format!("{sd:.6}")),
         ];
-        if let Some(x) = data.inputs {
-            let x = x.mapv(f64::from);
-            let theta = directions(x.ncols(), s, self.seed ^ 0x736d_6958);
-            let u = projections(x.view(), &theta, self.jitter, self.seed ^ 0x75);
-            let xz: Vec<f64> = (0..s)
-                .into_par_iter()
-                .map(|r| ksg_1d(u.row(r), v.row(r), k))
-                .collect();
-            let (m, se, sd) = mean_se(&xz);
-            (row.i_xz, row.se_xz) = (m, se);
-            row.params.push(("sd_xz", format!("{sd:.6}")));
+        let (se_data_yz, se_data_xz) = self.data_standard_errors(data, inputs.as_ref());
+        let (m, se, sd) = mean_se(&full.0);
+        (row.i_yz, row.se_yz) = (m, se.hypot(se_data_yz));
+        row.params.extend([
+            ("sd_yz", format!("{sd:.6}")),
+            ("se_slices_yz", format!("{se:.6}")),
+            ("se_data_yz", format!("{se_data_yz:.6}")),
+        ]);
+        if let Some(xz) = &full.1 {
+            let (m, se, sd) = mean_se(xz);
+            (row.i_xz, row.se_xz) = (m, se.hypot(se_data_xz));
+            row.params.extend([
+                ("sd_xz", format!("{sd:.6}")),
+                ("se_slices_xz", format!("{se:.6}")),
+                ("se_data_xz", format!("{se_data_xz:.6}")),
+            ]);
         }
         // Sliced MI is not bounded by ln N the way the plug-in estimates are.
         row.saturated = Some(false);

@@ -56,6 +56,20 @@ impl Critic {
         }
     }
 
+    /// Moves every weight a fraction `a` of the way towards `other`'s (same shapes): with
+    /// a small `a` after each step, an exponential moving average of the training iterates
+    /// (Polyak–Ruppert averaging), whose critic varies less than the last iterate.
+    pub fn blend_towards(&mut self, other: &Critic, a: f64) {
+        for (mine, theirs) in self.nets_mut().into_iter().zip(other.nets()) {
+            for (w, o) in mine.w.iter_mut().zip(&theirs.w) {
+                w.zip_mut_with(o, |v, &t| *v += a * (t - *v));
+            }
+            for (b, o) in mine.b.iter_mut().zip(&theirs.b) {
+                b.zip_mut_with(o, |v, &t| *v += a * (t - *v));
+            }
+        }
+    }
+
     /// T(x_i, z_j) for every pair of the batch, row i·B + j.
     pub fn pair_scores(&self, xb: ArrayView2<'_, f64>, zb: ArrayView2<'_, f64>) -> Array1<f64> {
         match self {
