@@ -15,6 +15,12 @@
 //! - *saturated*: a row at p or at the last epoch is flagged saturated; the trajectory cannot
 //!   show compression (the estimate is pinned near ln N) and is void;
 //! - fewer than 3 epochs: no trend can be judged.
+//! - *scale change*: a compressing trajectory whose layer's distance scale (the median
+//!   squared nearest-neighbour distance, σ² / `sigma2_over_nn` of the pairwise rows of the
+//!   same run, layer and epoch) moved by more than [`SCALE_TOLERANCE`] between the peak and
+//!   the last epoch. I(σ²; cZ) = I(σ²/c²; Z), so shrinking activations at a fixed σ² lower
+//!   I(X;Z) with no loss of information: the verdict says "scale change" beside
+//!   "compresses" (Saxe et al. 2018; Goldfeld et al. 2019).
 //!
 //! The per-layer conclusion names where compression holds in every run, where it does not,
 //! and why (saturation, no fall), and whether it is robust across estimators.
@@ -30,6 +36,11 @@ use crate::table::{frame, Values};
 
 /// The default tolerance, nats.
 pub const DEFAULT_TOLERANCE: f64 = 0.05;
+
+/// The factor by which a layer's squared distance scale may move across a compression phase
+/// before the verdict calls it a scale change: a factor of 2 acts like halving or doubling
+/// σ², one step of the halving grids the σ² rules and sweeps use.
+pub const SCALE_TOLERANCE: f64 = 2.0;
 
 /// What one trajectory shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -68,6 +79,8 @@ pub struct Trajectory {
     pub phase: Phase,
     /// The epoch of the I(X;Z) peak (the compression onset).
     pub peak_epoch: u32,
+    /// The last epoch.
+    pub last_epoch: u32,
 }
 
 /// Moving average of 3 (ends averaged over 2), when there are 5 values or more.
@@ -91,6 +104,7 @@ pub fn classify(rows: &[&EstimateRow], tol: f64) -> Trajectory {
             fitting: false,
             phase: Phase::TooFewEpochs,
             peak_epoch: rows.first().map_or(0, |r| r.epoch),
+            last_epoch: rows.last().map_or(0, |r| r.epoch),
         };
     }
     let x = smooth(&rows.iter().map(|r| r.i_xz).collect::<Vec<_>>());
@@ -123,7 +137,28 @@ pub fn classify(rows: &[&EstimateRow], tol: f64) -> Trajectory {
         fitting,
         phase,
         peak_epoch: rows[p].epoch,
+        last_epoch: rows[last].epoch,
     }
+}
+
+/// The distance scale of each (run, layer index, epoch): σ² / `sigma2_over_nn` of its rows
+/// that have both (the median over them), i.e. the median squared nearest-neighbour distance.
+pub fn distance_scales(rows: &[EstimateRow]) -> BTreeMap<(String, usize, u32), f64> {
+    let mut all: BTreeMap<(String, usize, u32), Vec<f64>> = BTreeMap::new();
+    for r in rows {
+        let nn = r.sigma2 / r.sigma2_over_nn;
+        if nn.is_finite() && nn > 0.0 {
+            all.entry((r.run.clone(), r.layer_index, r.epoch))
+                .or_default()
+                .push(nn);
+        }
+    }
+    all.into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by(f64::total_cmp);
+            (k, v[v.len() / 2])
+        })
+        .collect()
 }
 
 /// The verdict on one (layer, estimator, setting) over its runs.
@@ -147,6 +182,11 @@ pub struct SettingVerdict {
     pub phases: BTreeMap<Phase, usize>,
     /// Median epoch of the I(X;Z) peak over the compressing runs (of all runs when none).
     pub onset_epoch: u32,
+    /// Compressing runs whose distance scale moved by more than [`SCALE_TOLERANCE`] between
+    /// the peak and the last epoch.
+    pub scale_change: usize,
+    /// The largest such move over the compressing runs, as a factor ≥ 1 (NaN when unknown).
+    pub scale_factor: f64,
 }
 
 impl SettingVerdict {
@@ -187,6 +227,7 @@ pub fn verdict(rows: &[EstimateRow], tol: f64) -> Result<Verdict> {
         return Err(Error::Invalid("verdict: no rows".into()));
     }
     type Key = (usize, String, String, String);
+    let scales = distance_scales(rows);
     let mut traj: BTreeMap<Key, BTreeMap<String, Vec<&EstimateRow>>> = BTreeMap::new();
     for r in rows {
         let key = (
@@ -213,16 +254,24 @@ pub fn verdict(rows: &[EstimateRow], tol: f64) -> Result<Verdict> {
             fitting: 0,
             phases: BTreeMap::new(),
             onset_epoch: 0,
+            scale_change: 0,
+            scale_factor: f64::NAN,
         };
         let mut onsets = (Vec::new(), Vec::new());
         let mut sigma2 = Vec::new();
-        for (_, mut rs) in runs {
+        for (run, mut rs) in runs {
             rs.sort_by_key(|r| r.epoch);
             let t = classify(&rs, tol);
             v.fitting += usize::from(t.fitting);
             *v.phases.entry(t.phase).or_default() += 1;
             if t.phase == Phase::Compression {
                 onsets.0.push(t.peak_epoch);
+                let at = |e: u32| scales.get(&(run.clone(), li, e)).copied();
+                if let (Some(a), Some(b)) = (at(t.peak_epoch), at(t.last_epoch)) {
+                    let factor = (b / a).max(a / b);
+                    v.scale_factor = v.scale_factor.max(factor);
+                    v.scale_change += usize::from(factor > SCALE_TOLERANCE);
+                }
             }
             onsets.1.push(t.peak_epoch);
             sigma2.push(rs[0].sigma2);
@@ -347,10 +396,30 @@ fn layer_sentence(layer: &str, v: &[&SettingVerdict]) -> String {
         return t;
     }
     let onset = median_u32(holds.iter().map(|s| s.onset_epoch).collect());
+    let scaled: Vec<&SettingVerdict> = holds
+        .iter()
+        .copied()
+        .filter(|s| s.scale_change > 0)
+        .collect();
+    let factor = scaled
+        .iter()
+        .map(|s| s.scale_factor)
+        .fold(f64::NAN, f64::max);
+    let tag = if scaled.is_empty() {
+        String::new()
+    } else {
+        format!(" (scale change ×{factor:.1})")
+    };
     let mut t = format!(
-        "{layer}: compresses after epoch ~{onset} in {runs} of {runs} runs under {}.",
+        "{layer}: compresses{tag} after epoch ~{onset} in {runs} of {runs} runs under {}.",
         where_text(&holds)
     );
+    if !scaled.is_empty() {
+        t.push_str(&format!(
+            " Scale change under {}: the layer's squared distances moved by a factor of {factor:.1} over the compression phase, so at a fixed σ² the fall of I(X;Z) may be the scale alone (I(σ²; cZ) = I(σ²/c²; Z)); compare with an estimator that ignores scale (ksg, bin on ranks) or a σ² that follows it.",
+            where_text(&scaled)
+        ));
+    }
     if !other.is_empty() {
         t.push_str(&format!(" Not under {}.", where_text(&other)));
     }
@@ -420,7 +489,7 @@ fn persistent_dpi(rows: &[EstimateRow], tol: f64) -> Result<Vec<String>> {
 
 /// The verdict per setting as a table: `layer, layer_index, estimator, setting, sigma2,
 /// runs, fitting_runs, compression_runs, falls_runs, no_compression_runs, saturated_runs,
-/// too_few_epochs_runs, onset_epoch, conclusion`.
+/// too_few_epochs_runs, onset_epoch, scale_change_runs, scale_factor, conclusion`.
 pub fn verdict_table(v: &Verdict) -> Result<DataFrame> {
     let s = &v.settings;
     let count = |p: Phase| Values::I64(s.iter().map(|x| x.count(p) as i64).collect());
@@ -460,6 +529,14 @@ pub fn verdict_table(v: &Verdict) -> Result<DataFrame> {
             Values::I64(s.iter().map(|x| i64::from(x.onset_epoch)).collect()),
         ),
         (
+            "scale_change_runs",
+            Values::I64(s.iter().map(|x| x.scale_change as i64).collect()),
+        ),
+        (
+            "scale_factor",
+            Values::F64(s.iter().map(|x| x.scale_factor).collect()),
+        ),
+        (
             "conclusion",
             Values::Str(s.iter().map(conclusion).collect()),
         ),
@@ -473,5 +550,10 @@ fn conclusion(s: &SettingVerdict) -> String {
         .iter()
         .max_by_key(|(p, k)| (**k, std::cmp::Reverse(**p)))
         .map_or((Phase::TooFewEpochs, 0), |(p, k)| (*p, *k));
-    format!("{} in {k} of {} runs", phase.label(), s.runs)
+    let scale = if phase == Phase::Compression && s.scale_change > 0 {
+        format!(" (scale change in {} of them)", s.scale_change)
+    } else {
+        String::new()
+    };
+    format!("{} in {k} of {} runs{scale}", phase.label(), s.runs)
 }

@@ -8,7 +8,7 @@ use super::ReportData;
 use crate::error::{Error, Result};
 
 /// Base64 (RFC 4648, with padding).
-fn base64(bytes: &[u8]) -> String {
+pub(super) fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for c in bytes.chunks(3) {
@@ -26,11 +26,13 @@ fn base64(bytes: &[u8]) -> String {
     s
 }
 
-/// HTML-escaped text.
+/// HTML-escaped text, safe in element content and in quoted attribute values alike.
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// `<img>` tags with the PNGs among `files` embedded as data URIs.
@@ -51,7 +53,16 @@ fn img_tags(files: &[PathBuf]) -> Result<String> {
     Ok(s)
 }
 
-const HEAD: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\"><title>infoplane report</title>\n<style>.ip-controls{margin:6px 0;line-height:2}table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{border:1px solid #ccc;padding:2px 6px;text-align:left}#ip-svg{border:1px solid #ddd}body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em}img{max-width:100%;border:1px solid #ddd;margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}li{margin:2px 0}</style></head><body>\n<h1>infoplane report</h1>\n";
+/// The page's head: a Content-Security-Policy that runs the viewer's script (named by its
+/// hash) and nothing else, loads nothing from anywhere, and the style sheet.
+fn head() -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {}\"><title>infoplane report</title>\n{STYLE}",
+        super::interactive::script_source()
+    )
+}
+
+const STYLE: &str = "<style>.ip-controls{margin:6px 0;line-height:2}table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{border:1px solid #ccc;padding:2px 6px;text-align:left}#ip-svg{border:1px solid #ddd}body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em}img{max-width:100%;border:1px solid #ddd;margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}li{margin:2px 0}</style></head><body>\n<h1>infoplane report</h1>\n";
 
 /// An HTML table (cells escaped).
 fn table_html(head: &[&str], rows: &[[String; 6]]) -> String {
@@ -159,7 +170,7 @@ fn comparison_html(data: &ReportData) -> Result<String> {
 
 /// The whole page.
 pub fn render(data: &ReportData) -> Result<String> {
-    let mut html = String::from(HEAD);
+    let mut html = head();
     let _ = write!(html, "<h2>Verdict</h2>\n<p>Per layer: a fitting phase (I(X;Z) and I(Y;Z) rise), then compression (I(X;Z) falls while I(Y;Z) holds), and under which estimators, σ² and runs that holds (verdict.csv).</p>\n<ul>\n");
     for v in &data.verdict {
         let _ = writeln!(html, "<li>{}</li>", esc(v));
@@ -214,6 +225,10 @@ pub fn render(data: &ReportData) -> Result<String> {
 mod tests {
     #[test]
     fn base64_matches_rfc4648_vectors() {
+        assert_eq!(
+            super::esc("r\" onload=\"x'<b>&"),
+            "r&quot; onload=&quot;x&#39;&lt;b&gt;&amp;"
+        );
         for (i, o) in [
             ("", ""),
             ("f", "Zg=="),

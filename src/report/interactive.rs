@@ -167,6 +167,16 @@ pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> 
     json
 }
 
+/// The Content-Security-Policy source of the viewer's script, `'sha256-<base64>'`: the page
+/// allows that script and no other (no inline handlers, no injected `<script>`).
+pub fn script_source() -> String {
+    use sha2::Digest as _;
+    format!(
+        "'sha256-{}'",
+        super::html::base64(&sha2::Sha256::digest(SCRIPT.as_bytes()))
+    )
+}
+
 /// The section: controls, the SVG, the data and the script.
 pub fn section(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> String {
     format!(

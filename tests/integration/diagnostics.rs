@@ -675,3 +675,101 @@ fn verdict_classifies_constructed_trajectories() {
         Some("every trajectory has fewer than 3 epochs: no trend can be judged (estimate more epochs)")
     );
 }
+
+/// Issue 26, item 13: a layer whose activations only change scale (Z_e = c_e Z_0: the same
+/// information at every epoch) shows "compression" at a fixed σ² for kl and bd; the verdict
+/// says it is a scale change, by the factor the distances moved.
+#[test]
+fn issue26_item13_verdict_flags_a_scale_only_layer() {
+    use infoplane::archive::{
+        AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochRecord, LayerInfo, LayerKind,
+        Overwrite, PlannedEpoch, Publish, RunInfo,
+    };
+    use infoplane::diagnostics::verdict;
+    use infoplane::estimates::{estimate_archive, EstimateRequest};
+    use infoplane::estimator::pairwise::sigma::SigmaSpec;
+    use infoplane::rng::SplitMix64;
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("scale");
+    let (n, h) = (300usize, 4usize);
+    let mut rng = SplitMix64::new(5);
+    let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+    let base = ndarray::Array2::from_shape_fn((n, h), |(i, k)| {
+        f32::from(k as u8 == labels[i] as u8) * 6.0 + 0.7 * rng.normal() as f32
+    });
+    let scales = [0.1f32, 0.3, 1.0, 0.7, 0.5, 0.35, 0.25];
+    let spec = ArchiveSpec {
+        run: RunInfo {
+            name: "scale".into(),
+            ..RunInfo::default()
+        },
+        classes: vec!["a".into(), "b".into(), "c".into()],
+        input_shape: None,
+        analysis_description: "all".into(),
+        layers: vec![LayerInfo {
+            name: "z".into(),
+            kind: LayerKind::Linear,
+            width: h,
+            shape: None,
+            activation: None,
+        }],
+        parameters: Vec::new(),
+        batch_gradients: None,
+        epochs: (0..scales.len() as u32)
+            .map(|epoch| PlannedEpoch {
+                epoch,
+                activations: true,
+            })
+            .collect(),
+    };
+    let set = AnalysisSet {
+        sample_ids: (0..n as u64).collect(),
+        labels,
+        inputs: None,
+    };
+    let mut w = ArchiveWriter::create(
+        &out,
+        Backend::Parquet,
+        spec,
+        &set,
+        Overwrite::Refuse,
+        Publish::OnFinish,
+    )
+    .unwrap();
+    for (e, c) in scales.iter().enumerate() {
+        w.commit_epoch(&EpochRecord {
+            epoch: e as u32,
+            activations: vec![base.mapv(|v| v * c)],
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    w.finish().unwrap();
+    let archive = infoplane::archive::Archive::open(&out).unwrap();
+    let mut req = EstimateRequest::new(&["kl", "bd"]);
+    req.params.pairwise.sigma2 = SigmaSpec::parse("0.1").unwrap();
+    let rows = estimate_archive(&archive, &req, &mut |_, _| {}, None).unwrap();
+    let v = verdict::verdict(&rows, verdict::DEFAULT_TOLERANCE).unwrap();
+    let s = v
+        .settings
+        .iter()
+        .find(|s| s.estimator == "kl")
+        .expect("a kl setting");
+    assert_eq!(s.count(verdict::Phase::Compression), 1, "{v:?}");
+    assert_eq!(s.scale_change, 1);
+    // The smoothed I(X;Z) peaks at epoch 3 (scale 0.7): the distances moved by (0.7 / 0.25)²
+    // = 7.84 from there to the last epoch.
+    assert!(
+        (s.scale_factor / 7.84 - 1.0).abs() < 1e-3,
+        "{}",
+        s.scale_factor
+    );
+    let sentence = &v.layers[0];
+    assert!(
+        sentence.starts_with("z: compresses (scale change ×7.8) after epoch ~3"),
+        "{sentence}"
+    );
+    assert!(sentence.contains("Scale change under bd, kl for σ² = 0.1: the layer's squared distances moved by a factor of 7.8 over the compression phase"), "{sentence}");
+    let table = verdict::verdict_table(&v).unwrap();
+    assert!(table.column("scale_change_runs").is_ok());
+}

@@ -4,6 +4,7 @@
 mod archive;
 mod arrays;
 mod common;
+mod content;
 mod datasets;
 mod diagnostics;
 mod estimators;
@@ -12,6 +13,7 @@ mod gram;
 mod hostile;
 mod kernel_rows;
 mod kill_writer;
+mod mine_default;
 mod mine_separable;
 mod pairwise;
 mod python_readers;

@@ -4,6 +4,7 @@
 
 mod convert;
 mod estimate;
+mod labels;
 mod reader;
 mod writer;
 
@@ -27,5 +28,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate::estimate_archives, m)?)?;
     m.add_function(wrap_pyfunction!(estimate::estimator_names, m)?)?;
     m.add_function(wrap_pyfunction!(writer::schedule, m)?)?;
+    m.add_function(wrap_pyfunction!(labels::class_indices, m)?)?;
     Ok(())
 }

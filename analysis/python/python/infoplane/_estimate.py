@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from . import _native
+from ._labels import class_indices
 
 
 def estimator_names() -> list[str]:
@@ -95,10 +96,7 @@ def estimate(
         z = z[:, None]
     if z.ndim != 2:
         raise _native.InfoplaneError(f"z must be N x H (got {z.ndim} dimensions)")
-    y = np.asarray(labels)
-    if y.ndim != 1 or (y.size and (not np.issubdtype(y.dtype, np.integer) or y.min() < 0)):
-        raise _native.InfoplaneError("labels must be a 1-d array of class indices (integers, 0 or more)")
-    y = y.astype(np.uint32)
+    y = class_indices(labels)
     classes = int(y.max()) + 1 if classes is None and y.size else (classes or 1)
     x = None if inputs is None else np.ascontiguousarray(np.reshape(inputs, (len(inputs), -1)), dtype=np.float32)
     table = _native.estimate_arrays(z, y, classes, _estimators(estimators), _flags(params), x, unit)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from . import _native
+from ._labels import class_indices
 
 #: Metric aliases accepted by ``Recorder.log``.
 METRIC_ALIASES = {
@@ -112,8 +113,9 @@ class _Welford:
 
     def finish(self):
         """(n_batches, mean, std, value) as float32 host arrays, and the batch matrix; resets."""
+        torch = _torch()
         size = self.param.numel()
-        host = lambda t: np.ascontiguousarray(t.detach().to("cpu").reshape(-1).numpy(), dtype=np.float32)
+        host = lambda t: t.detach().to("cpu", torch.float32, copy=True).reshape(-1).numpy()
         if self.n == 0:
             mean = std = np.full(size, np.nan, dtype=np.float32)
         else:
@@ -171,9 +173,9 @@ class Recorder:
         self._stats = [_Welford(p, batch_gradients) for _, p in self._params]
         self._hooks = []
         first, y, x, kinds_seen = self._first_pass()
-        y_np = np.asarray(y, dtype=np.int64)
-        if y_np.size and y_np.min() < 0:
-            raise _native.InfoplaneError(f"{self.out}: labels must be class indices, 0 or more")
+        # The one label check, before anything (the class names) is sized by the labels.
+        y_np = class_indices(y, f"{self.out}: the analysis set's labels")
+        self._labels = y_np
         n_classes = int(y_np.max()) + 1 if y_np.size else 1
         classes = [str(c) for c in (classes or range(n_classes))]
         sources = _sources(model)
@@ -198,7 +200,7 @@ class Recorder:
         inputs = None
         if store_inputs and x is not None:
             inputs = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32)
-        self._writer = _native.Writer(self.out, json.dumps(spec), y_np.astype(np.uint32), inputs,
+        self._writer = _native.Writer(self.out, json.dumps(spec), y_np, inputs,
                                       None, format, overwrite)
         self._auto = [p.register_post_accumulate_grad_hook(self._hook(i))
                       for i, (_, p) in enumerate(self._params)] if auto_step else []
@@ -218,7 +220,9 @@ class Recorder:
                 flat, shape = _flat_output(module, out)
                 last[name] = out if isinstance(out, torch.Tensor) else None
                 shapes[name] = shape
-                outputs[name].append(flat.detach().to("cpu", torch.float32))
+                # A copy now: an in-place op after the module (ReLU(inplace=True), h += x)
+                # would otherwise rewrite what was recorded.
+                outputs[name].append(flat.detach().to("cpu", torch.float32, copy=True))
             return f
 
         handles = [m.register_forward_hook(hook(name, m)) for name, m in self._tracked]
@@ -232,8 +236,8 @@ class Recorder:
                     result = self.model(xb.to(device))
                     for name in outputs:
                         is_output[name] = is_output.get(name, True) and last.get(name) is result
+                    ys.append(torch.as_tensor(yb).reshape(-1).cpu())
                     if keep_data:
-                        ys.append(torch.as_tensor(yb).reshape(-1).cpu())
                         xs.append(xb.detach().to("cpu", torch.float32))
         finally:
             for h in handles:
@@ -241,9 +245,23 @@ class Recorder:
             self.model.train(was_training)
         acts = {name: torch.cat(v).numpy() if v else np.zeros((0, 0), np.float32)
                 for name, v in outputs.items()}
-        y = torch.cat(ys).numpy() if keep_data else None
+        y = torch.cat(ys).numpy() if ys else np.zeros(0, np.int64)
         x = torch.cat(xs).numpy() if keep_data else None
+        if not keep_data:
+            self._check_same_order(y)
         return acts, y, x, {n: (shapes.get(n), is_output.get(n, False)) for n in outputs}
+
+    def _check_same_order(self, y) -> None:
+        """Every pass must see the samples of the first, in the same order: rows of different
+        epochs (and their labels) would otherwise belong to different samples."""
+        first = self._labels
+        same = len(y) == len(first) and np.array_equal(np.asarray(y).astype(np.int64), first.astype(np.int64))
+        if not same:
+            where = next((i for i, (a, b) in enumerate(zip(y, first)) if int(a) != int(b)), min(len(y), len(first)))
+            raise _native.InfoplaneError(
+                f"{self.out}: the analysis set came in another order (or size) than at the first pass "
+                f"(labels differ from sample {where} on; {len(y)} samples now, {len(first)} then): "
+                "give a DataLoader that does not shuffle, or a tensor")
 
     def _first_pass(self):
         """One analysis pass before anything is written: widths, shapes, kinds, labels, X."""
@@ -352,6 +370,12 @@ def _analysis_batches(analysis, labels, batch_size: int):
         return lambda: ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size))
     if labels is not None:
         raise _native.InfoplaneError("labels= is only for a tensor analysis set; the batches carry theirs")
+    sampler = getattr(analysis, "sampler", None)
+    if sampler is not None and type(sampler).__name__ in ("RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler"):
+        raise _native.InfoplaneError(
+            f"analysis: the DataLoader shuffles ({type(sampler).__name__}), so every epoch would record "
+            "the samples in another order and rows would not match labels; use shuffle=False for the "
+            "analysis set (training may shuffle)")
     return lambda: iter(analysis)
 
 
