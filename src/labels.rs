@@ -1,7 +1,8 @@
 //! Labels: the one check that turns raw labels (from `.npy` files, NumPy, torch) into class
 //! indices, class counts, and the entropy H(Y) of the empirical label distribution.
 
-use crate::archive::manifest::MAX_CLASSES;
+/// The most classes infoplane handles (labels are class indices below this).
+pub const MAX_CLASSES: usize = 65_536;
 
 /// Raw labels as they arrive from outside, before they are class indices.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +13,8 @@ pub enum RawLabels<'a> {
     UInt(&'a [u64]),
     /// Floating-point numbers: accepted only when every one is an integer.
     Float(&'a [f64]),
+    /// Single-precision floats, likewise (shown as written: 0.7, not 0.699999988).
+    Float32(&'a [f32]),
 }
 
 /// The labels as class indices `0..MAX_CLASSES`, checked before anything is sized by them:
@@ -44,25 +47,44 @@ pub fn class_indices(raw: RawLabels<'_>) -> Result<Vec<u32>, String> {
         RawLabels::UInt(v) => v
             .iter()
             .enumerate()
-            .map(|(i, &y)| if fits(y) { Ok(y as u32) } else { Err(too_large(y.to_string(), i)) })
+            .map(|(i, &y)| {
+                if fits(y) {
+                    Ok(y as u32)
+                } else {
+                    Err(too_large(y.to_string(), i))
+                }
+            })
             .collect(),
         RawLabels::Float(v) => v
             .iter()
             .enumerate()
-            .map(|(i, &y)| {
-                if !y.is_finite() || y.fract() != 0.0 {
-                    Err(format!(
-                        "label {y} of sample {i} is not an integer; labels must be class indices 0, 1, 2, ..."
-                    ))
-                } else if y < 0.0 {
-                    Err(negative(y.to_string(), i))
-                } else if !fits(y as u64) {
-                    Err(too_large(y.to_string(), i))
-                } else {
-                    Ok(y as u32)
-                }
-            })
+            .map(|(i, &y)| float_index(y, y.to_string(), i))
             .collect(),
+        RawLabels::Float32(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| float_index(f64::from(y), y.to_string(), i))
+            .collect(),
+    }
+}
+
+/// A float label `y` (shown as `shown`) of sample `i` as a class index.
+fn float_index(y: f64, shown: String, i: usize) -> Result<u32, String> {
+    if !y.is_finite() || y.fract() != 0.0 {
+        Err(format!(
+            "label {shown} of sample {i} is not an integer; labels must be class indices 0, 1, 2, ..."
+        ))
+    } else if y < 0.0 {
+        Err(format!(
+            "label {shown} of sample {i} is negative; labels must be class indices 0, 1, 2, ..."
+        ))
+    } else if y >= MAX_CLASSES as f64 {
+        Err(format!(
+            "label {shown} of sample {i} is too large: infoplane supports at most {MAX_CLASSES} classes (labels 0 to {})",
+            MAX_CLASSES - 1
+        ))
+    } else {
+        Ok(y as u32)
     }
 }
 
@@ -135,6 +157,10 @@ mod tests {
             "label -1 of sample 0 is negative; labels must be class indices 0, 1, 2, ..."
         );
         assert!(class_indices(RawLabels::Float(&[f64::NAN])).is_err());
+        assert_eq!(
+            class_indices(RawLabels::Float32(&[0.7])).unwrap_err(),
+            "label 0.7 of sample 0 is not an integer; labels must be class indices 0, 1, 2, ..."
+        );
         assert!(class_indices(RawLabels::Float(&[1e9])).is_err());
         assert_eq!(class_indices(RawLabels::Int(&[65_535])), Ok(vec![65_535]));
     }

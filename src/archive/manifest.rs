@@ -27,7 +27,7 @@ pub const FORMAT_NAME: &str = "infoplane-archive";
 pub const MAX_BYTES: u64 = 256 << 20;
 
 /// The most classes an archive may have (labels are class indices below this).
-pub const MAX_CLASSES: usize = 65_536;
+pub use crate::labels::MAX_CLASSES;
 
 /// Where the archive's arrays live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -108,11 +108,7 @@ impl NpyArray {
         let raw = match &self.values {
             Values::Int(v) => RawLabels::Int(v),
             Values::F64(v) => RawLabels::Float(v),
-            Values::F32(v) => {
-                let wide: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
-                return class_indices(RawLabels::Float(&wide))
-                    .map_err(|m| Error::format(&self.source, m));
-            }
+            Values::F32(v) => RawLabels::Float32(v),
         };
         class_indices(raw).map_err(|m| Error::format(&self.source, m))
     }

@@ -1,7 +1,7 @@
 //! Binning, matrix-based Rényi and MINE against independent references and ground truth.
 
 use infoplane::estimator::binning::{bin_estimate, bin_estimate_given, bin_indices, Binning};
-use infoplane::estimator::mine::{self, mine_estimate, MineParams, Mlp, Transform, Variant};
+use infoplane::estimator::mine::{self, mine_estimate, MineParams, Mlp, Variant};
 use infoplane::estimator::renyi::{self, Convention, RenyiParams, Width};
 use infoplane::rng::SplitMix64;
 use ndarray::{Array1, Array2};
@@ -419,63 +419,6 @@ fn mine_is_within_ten_percent_on_correlated_gaussians() {
         .expect_err("diverges")
         .to_string();
     assert!(e.starts_with("MINE (dv) diverged at step"), "{e}");
-}
-
-/// Heavy tails (bmi's Student-t kind: a shared χ² scale with 1 degree of freedom): DV and NWJ
-/// returned large negative numbers there on standardised data. Whatever a variant returns under
-/// each transform, a useless value is NaN with a reason, and what is not is a sensible number.
-#[test]
-fn mine_on_heavy_tails_fails_loudly_or_stays_sensible() {
-    let mut rng = SplitMix64::new(21);
-    let n = 3000;
-    let (mut x, mut z) = (Array2::zeros((n, 1)), Array2::zeros((n, 1)));
-    for i in 0..n {
-        let (a, b) = (normal(&mut rng), normal(&mut rng));
-        let w = normal(&mut rng).powi(2).max(1e-12); // χ² with 1 degree of freedom
-        x[[i, 0]] = a / w.sqrt();
-        z[[i, 0]] = (0.6 * a + 0.8 * b) / w.sqrt();
-    }
-    for variant in [Variant::Dv, Variant::Nwj, Variant::Smile, Variant::InfoNce] {
-        for transform in [Transform::Rank, Transform::Standardize] {
-            let o = MineParams {
-                variant,
-                transform,
-                steps: 800,
-                folds: 2,
-                ..MineParams::default()
-            };
-            let Ok(e) = mine_estimate(x.view(), z.view(), &o) else {
-                continue; // divergence is reported as an error: loud enough
-            };
-            assert!(e.std_error.is_finite() || variant == Variant::InfoNce);
-            if !e.failed() {
-                assert!(
-                    e.value > -0.5 && e.value < (n as f64).ln(),
-                    "{variant:?} {transform:?}: {} ± {}",
-                    e.value,
-                    e.std_error
-                );
-            }
-        }
-    }
-    // The rule itself: below zero beyond three standard errors fails, within them does not;
-    // a standard error above 1 nat and above the value fails (issue 26, item 14: -62.52 ±
-    // 62.54 nats was reported as a number).
-    let at = |value: f64, std_error: f64| mine::MineEstimate {
-        value,
-        std_error,
-        steps: 1,
-        batch: 2,
-        fold_values: vec![value],
-        optimism: f64::NAN,
-    };
-    assert!(at(-698.6, 1.0).failed());
-    assert!(at(-0.05, 0.01).failed());
-    assert!(at(-62.52, 62.54).failed());
-    assert!(!at(-0.05, 0.02).failed());
-    assert!(!at(0.3, 0.5).failed());
-    assert!(!at(2.5, 1.2).failed());
-    assert!(at(f64::NAN, 0.1).failed());
 }
 
 /// Binning and the label kernel's entropy give the same bits on every call (their counts come

@@ -2,7 +2,9 @@
 //! closed form (item 4), and a null I(Y;Z) on heavy tails either covered by its interval or
 //! NaN with a reason (item 14). `cargo bench --bench mine_accuracy` runs the whole grid.
 
-use infoplane::estimator::mine::{gaussianized, mine_estimate, normal_quantile, MineParams};
+use infoplane::estimator::mine::{
+    self, gaussianized, mine_estimate, normal_quantile, MineParams, Transform, Variant,
+};
 use infoplane::rng::SplitMix64;
 use ndarray::Array2;
 
@@ -99,4 +101,61 @@ fn the_rank_transform_gives_normal_scores() {
     // The three tied ones share rank 2.
     assert!((g[[0, 1]] - normal_quantile(2.0 / 5.0)).abs() < 1e-12);
     assert_eq!(g[[0, 1]], g[[2, 1]]);
+}
+
+/// Heavy tails (bmi's Student-t kind: a shared χ² scale with 1 degree of freedom): DV and NWJ
+/// returned large negative numbers there on standardised data. Whatever a variant returns under
+/// each transform, a useless value is NaN with a reason, and what is not is a sensible number.
+#[test]
+fn mine_on_heavy_tails_fails_loudly_or_stays_sensible() {
+    let mut rng = SplitMix64::new(21);
+    let n = 3000;
+    let (mut x, mut z) = (Array2::zeros((n, 1)), Array2::zeros((n, 1)));
+    for i in 0..n {
+        let (a, b) = (rng.normal(), rng.normal());
+        let w = rng.normal().powi(2).max(1e-12); // χ² with 1 degree of freedom
+        x[[i, 0]] = a / w.sqrt();
+        z[[i, 0]] = (0.6 * a + 0.8 * b) / w.sqrt();
+    }
+    for variant in [Variant::Dv, Variant::Nwj, Variant::Smile, Variant::InfoNce] {
+        for transform in [Transform::Rank, Transform::Standardize] {
+            let o = MineParams {
+                variant,
+                transform,
+                steps: 800,
+                folds: 2,
+                ..MineParams::default()
+            };
+            let Ok(e) = mine_estimate(x.view(), z.view(), &o) else {
+                continue; // divergence is reported as an error: loud enough
+            };
+            assert!(e.std_error.is_finite() || variant == Variant::InfoNce);
+            if !e.failed() {
+                assert!(
+                    e.value > -0.5 && e.value < (n as f64).ln(),
+                    "{variant:?} {transform:?}: {} ± {}",
+                    e.value,
+                    e.std_error
+                );
+            }
+        }
+    }
+    // The rule itself: below zero beyond three standard errors fails, within them does not;
+    // a standard error above 1 nat and above the value fails (issue 26, item 14: -62.52 ±
+    // 62.54 nats was reported as a number).
+    let at = |value: f64, std_error: f64| mine::MineEstimate {
+        value,
+        std_error,
+        steps: 1,
+        batch: 2,
+        fold_values: vec![value],
+        optimism: f64::NAN,
+    };
+    assert!(at(-698.6, 1.0).failed());
+    assert!(at(-0.05, 0.01).failed());
+    assert!(at(-62.52, 62.54).failed());
+    assert!(!at(-0.05, 0.02).failed());
+    assert!(!at(0.3, 0.5).failed());
+    assert!(!at(2.5, 1.2).failed());
+    assert!(at(f64::NAN, 0.1).failed());
 }

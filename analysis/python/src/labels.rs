@@ -9,7 +9,7 @@ use crate::convert::invalid;
 
 /// The labels as a uint32 array of class indices; an `InfoplaneError` naming the first label
 /// that is negative, fractional, not finite or beyond the class limit. `labels` is a 1-d
-/// int64, uint64 or float64 array (the Python side converts other dtypes to one of these).
+/// int64, uint64, float64 or float32 array (the Python side converts other dtypes).
 #[pyfunction]
 pub fn class_indices<'py>(
     py: Python<'py>,
@@ -21,9 +21,11 @@ pub fn class_indices<'py>(
         check(RawLabels::UInt(a.as_slice()?))
     } else if let Ok(a) = labels.extract::<PyReadonlyArray1<'_, f64>>() {
         check(RawLabels::Float(a.as_slice()?))
+    } else if let Ok(a) = labels.extract::<PyReadonlyArray1<'_, f32>>() {
+        check(RawLabels::Float32(a.as_slice()?))
     } else {
         return Err(invalid(
-            "labels must be a 1-d array of int64, uint64 or float64 values",
+            "labels must be a 1-d array of int64, uint64, float64 or float32 values",
         ));
     };
     checked

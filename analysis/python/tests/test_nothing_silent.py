@@ -83,7 +83,7 @@ def test_item02_gradient_values_are_copies(tmp):
 
 @pytest.mark.parametrize("labels, message", [
     ([0, 2**32], "labels: label 4294967296 of sample 1 is too large: infoplane supports at most 65536 classes (labels 0 to 65535)"),
-    ([0, 2**64 - 1], "labels: label 18446744073709551615 of sample 1 is too large"),
+    (np.array([0, 2**64 - 1], dtype=np.uint64), "labels: label 18446744073709551615 of sample 1 is too large"),
     ([0.0, 0.7], "labels: label 0.7 of sample 1 is not an integer; labels must be class indices 0, 1, 2, ..."),
     ([0, -1], "labels: label -1 of sample 1 is negative"),
     (["a", "b"], "labels must be numbers, got dtype <U1"),

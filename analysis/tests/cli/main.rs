@@ -9,6 +9,7 @@ mod common;
 mod estimators;
 mod fuzz;
 mod hostile;
+mod nothing_silent;
 mod science;
 mod seeds;
 mod sweep;

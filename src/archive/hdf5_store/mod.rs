@@ -133,6 +133,25 @@ fn write_attr_str(path: &Path, ds: &Dataset, name: &str, value: &str) -> Result<
         .map_err(|e| h5err(path, "cannot write attribute", e))
 }
 
+/// The content hashes of the datasets written at creation (their little-endian values).
+fn static_digests(set: &AnalysisSet) -> BTreeMap<String, Digest> {
+    let mut digests = BTreeMap::new();
+    digests.insert(
+        "/samples/sample_id".to_string(),
+        content::digest_values(&set.sample_ids),
+    );
+    digests.insert(
+        "/samples/label".to_string(),
+        content::digest_values(&set.labels),
+    );
+    if let Some(x) = &set.inputs {
+        let x = x.as_standard_layout();
+        let values = x.as_slice().unwrap_or_default();
+        digests.insert("/inputs".to_string(), content::digest_f32(values));
+    }
+    digests
+}
+
 /// Creates `dir/data.h5` with every dataset allocated, writes the analysis set, and closes it;
 /// the content hashes of the static datasets, by dataset path.
 pub(super) fn create(
@@ -159,15 +178,7 @@ pub(super) fn create(
         .map(|e| e.epoch)
         .collect();
 
-    let mut digests = BTreeMap::new();
-    digests.insert(
-        "/samples/sample_id".to_string(),
-        content::digest_values(&set.sample_ids),
-    );
-    digests.insert(
-        "/samples/label".to_string(),
-        content::digest_values(&set.labels),
-    );
+    let digests = static_digests(set);
     let samples = grp("samples")?;
     new_dataset::<u64>(p, &samples, "sample_id", &[n])?
         .write(&set.sample_ids)
@@ -177,12 +188,9 @@ pub(super) fn create(
         .map_err(|e| h5err(p, "cannot write labels", e))?;
     if let Some(x) = &set.inputs {
         let root = file.as_group().map_err(|e| h5err(p, "no root group", e))?;
-        let x = x.as_standard_layout();
         new_dataset::<f32>(p, &root, "inputs", &[x.nrows(), x.ncols()])?
-            .write(&x)
+            .write(&x.as_standard_layout())
             .map_err(|e| h5err(p, "cannot write inputs", e))?;
-        let values = x.as_slice().unwrap_or_default();
-        digests.insert("/inputs".to_string(), content::digest_f32(values));
     }
 
     let epochs = grp("epochs")?;

@@ -42,15 +42,20 @@
 //! non-finite value or |T| > 1e6 during training is divergence (an error). Results are
 //! reproducible for a seed and do not depend on the thread count.
 
-use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+use ndarray::{s, Array2, ArrayView2, Axis};
 
 mod critic;
 mod fold;
 mod network;
+mod train;
+mod transform;
+
+pub use train::{batch_used, INFONCE_MAX_BATCH};
+use train::{split, train, Parts};
+pub use transform::{gaussianized, normal_quantile};
 
 pub use critic::{infonce_of, infonce_terms, Critic};
 pub use network::{mlp_gradients, Mlp};
-use network::{Adam, Gradients};
 
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
 use crate::error::{Error, Result};
@@ -483,270 +488,12 @@ fn transformed(a: ArrayView2<'_, f64>, t: Transform) -> Array2<f64> {
     }
 }
 
-/// Each column through its ranks to a standard normal: Φ⁻¹(r / (n + 1)) with r the 1-based
-/// rank, tied values sharing their mean rank.
-pub fn gaussianized(a: ArrayView2<'_, f64>) -> Array2<f64> {
-    let n = a.nrows();
-    let mut out = Array2::zeros(a.dim());
-    for (c, col) in a.columns().into_iter().enumerate() {
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&i, &j| col[i].total_cmp(&col[j]));
-        let mut start = 0;
-        while start < n {
-            let mut end = start + 1;
-            while end < n && col[order[end]] == col[order[start]] {
-                end += 1;
-            }
-            // Ranks start + 1 ..= end share their mean.
-            let rank = (start + end + 1) as f64 / 2.0;
-            let g = normal_quantile(rank / (n as f64 + 1.0));
-            for &i in &order[start..end] {
-                out[[i, c]] = g;
-            }
-            start = end;
-        }
-    }
-    out
-}
-
-/// Φ⁻¹(p) for p in (0, 1): Acklam's rational approximation (relative error below 1.2e-9).
-pub fn normal_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [
-        -3.969_683_028_665_376e1,
-        2.209_460_984_245_205e2,
-        -2.759_285_104_469_687e2,
-        1.383_577_518_672_69e2,
-        -3.066_479_806_614_716e1,
-        2.506_628_277_459_239,
-    ];
-    const B: [f64; 5] = [
-        -5.447_609_879_822_406e1,
-        1.615_858_368_580_409e2,
-        -1.556_989_798_598_866e2,
-        6.680_131_188_771_972e1,
-        -1.328_068_155_288_572e1,
-    ];
-    const C: [f64; 6] = [
-        -7.784_894_002_430_293e-3,
-        -3.223_964_580_411_365e-1,
-        -2.400_758_277_161_838,
-        -2.549_732_539_343_734,
-        4.374_664_141_464_968,
-        2.938_163_982_698_783,
-    ];
-    const D: [f64; 4] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-    ];
-    let tail = |q: f64| {
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    };
-    if p < 0.02425 {
-        tail((-2.0 * p.ln()).sqrt())
-    } else if p > 1.0 - 0.02425 {
-        -tail((-2.0 * (1.0 - p).ln()).sqrt())
-    } else {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
-    }
-}
-
-/// The weight of the newest iterate in the critic's moving average (about the last 100 steps).
-const AVERAGE_WEIGHT: f64 = 0.01;
-
-/// Trains the critic; returns the critic of the best validation step and the number of steps
-/// trained.
-fn train(
-    x: ArrayView2<'_, f64>,
-    z: ArrayView2<'_, f64>,
-    parts: &Parts,
-    o: &MineParams,
-) -> Result<(Critic, usize)> {
-    let batch = parts.batch;
-    let mut rng = SplitMix64::new(o.seed);
-    let mut critic = Critic::new(x.ncols(), z.ncols(), o, &mut rng);
-    let mut average = critic.clone();
-    let mut adams: Vec<Adam> = critic.nets().into_iter().map(Adam::new).collect();
-    let mut ema: Option<f64> = None;
-    let (mut best, mut best_net, mut since_best) = (f64::NEG_INFINITY, None, 0);
-    let mut order = parts.train.clone();
-    let mut pos = order.len();
-    let mut steps = 0;
-    for step in 1..=o.steps {
-        steps = step;
-        if pos + batch > order.len() {
-            rng.shuffle(&mut order);
-            pos = 0;
-        }
-        let idx = &order[pos..pos + batch];
-        pos += batch;
-        let diverged = |why: String| {
-            Error::Invalid(format!(
-                "MINE ({}) diverged at step {step}: {why}",
-                o.variant.name()
-            ))
-        };
-        let grads = match &critic {
-            _ if o.variant == Variant::InfoNce => {
-                let (xb, zb) = (x.select(Axis(0), idx), z.select(Axis(0), idx));
-                critic.infonce_gradients(xb.view(), zb.view())
-            }
-            Critic::Joint(net) => {
-                vec![
-                    bound_gradients(net, (x, z), idx, o.variant, &mut ema, &mut rng)
-                        .map_err(diverged)?,
-                ]
-            }
-            Critic::Separable { .. } => {
-                return Err(diverged("a separable critic needs infonce".into()))
-            }
-        };
-        for ((net, adam), (dw, db)) in critic.nets_mut().into_iter().zip(&mut adams).zip(&grads) {
-            adam.step(net, dw, db, o.lr);
-        }
-        average.blend_towards(&critic, AVERAGE_WEIGHT);
-        if step % o.eval_every == 0 {
-            let mut eval_rng = SplitMix64::new(o.seed ^ step as u64);
-            let (v, _) = bound(
-                &average,
-                x,
-                z,
-                &parts.validation,
-                o.variant,
-                batch,
-                &mut eval_rng,
-            );
-            if !v.is_finite() {
-                return Err(diverged(format!("the validation bound is {v}")));
-            }
-            if v > best + 1e-4 {
-                (best, best_net, since_best) = (v, Some(average.clone()), 0);
-            } else {
-                since_best += 1;
-                if since_best >= o.patience {
-                    break;
-                }
-            }
-        }
-    }
-    Ok((best_net.unwrap_or(average), steps))
-}
-
-/// The seeded split of the paired samples and the batch size.
-struct Parts {
-    train: Vec<usize>,
-    validation: Vec<usize>,
-    test: Vec<usize>,
-    batch: usize,
-}
-
-/// The training, validation and test rows of `n` paired samples (the held-out fraction split
-/// in halves), and the batch size (InfoNCE scores all B² pairs of a batch: its batch is capped
-/// at 64).
-fn split(n: usize, nz: usize, o: &MineParams) -> Result<Parts> {
-    if nz != n {
-        return Err(Error::Invalid(format!(
-            "MINE needs paired samples: {n} rows of X, {nz} of Z"
-        )));
-    }
-    o.validate()?;
-    let (train, held) = crate::rng::random_split(n, 1.0 - o.holdout, o.seed ^ 0x4d49_4e45);
-    if held.len() < 4 || train.len() < 2 {
-        return Err(Error::Invalid(format!(
-            "MINE needs more samples: {n} is too few for validation and test parts"
-        )));
-    }
-    let (validation, test) = held.split_at(held.len() / 2);
-    let batch = batch_used(n, o);
-    Ok(Parts {
-        train,
-        validation: validation.to_vec(),
-        test: test.to_vec(),
-        batch,
-    })
-}
-
-/// The batch size a run on `n` samples uses: `o.batch`, at most the training part's size and,
-/// for InfoNCE, at most [`INFONCE_MAX_BATCH`].
-pub fn batch_used(n: usize, o: &MineParams) -> usize {
-    let train = (((1.0 - o.holdout) * n as f64).round() as usize).min(n);
-    let cap = if o.variant == Variant::InfoNce && o.critic == CriticKind::Joint {
-        INFONCE_MAX_BATCH
-    } else {
-        usize::MAX
-    };
-    o.batch.min(cap).min(train).max(2)
-}
-
-/// InfoNCE's largest batch with the joint critic (it scores all B² pairs); its bound is at
-/// most ln B.
-pub const INFONCE_MAX_BATCH: usize = 64;
-
 /// Mean and the standard error of the mean.
 fn mean_se(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
     (mean, (var / n).sqrt())
-}
-
-/// Weight gradients of the DV, NWJ or SMILE objective on the batch `idx` (joint pairs, then
-/// pairs with z shuffled within the batch); an error when T leaves the finite range.
-fn bound_gradients(
-    net: &Mlp,
-    (x, z): (ArrayView2<'_, f64>, ArrayView2<'_, f64>),
-    idx: &[usize],
-    variant: Variant,
-    ema: &mut Option<f64>,
-    rng: &mut SplitMix64,
-) -> std::result::Result<Gradients, String> {
-    let batch = idx.len();
-    let mut perm = idx.to_vec();
-    rng.shuffle(&mut perm);
-    let joint = pairs(x, z, idx, idx);
-    let marg = pairs(x, z, idx, &perm);
-    let both =
-        ndarray::concatenate(Axis(0), &[joint.view(), marg.view()]).map_err(|e| e.to_string())?;
-    let (t, tape) = net.forward_tape(&both);
-    if t.iter().any(|v| !v.is_finite() || v.abs() > 1e6) {
-        return Err("the statistics network's output is not finite or above 1e6".into());
-    }
-    let (tp, tq) = t.view().split_at(Axis(0), batch);
-    let bf = batch as f64;
-    let mut g = Array1::zeros(2 * batch);
-    g.slice_mut(s![..batch]).fill(1.0 / bf);
-    match variant {
-        Variant::Smile => {
-            // Jensen-Shannon gradient: d/dT_p = σ(-T_p)/B, d/dT_q = -σ(T_q)/B.
-            for (k, &t) in tp.iter().enumerate() {
-                g[k] = 1.0 / (1.0 + t.exp()) / bf;
-            }
-            for (k, &t) in tq.iter().enumerate() {
-                g[batch + k] = -1.0 / (1.0 + (-t).exp()) / bf;
-            }
-        }
-        Variant::Dv => {
-            let e: Vec<f64> = tq.iter().map(|&t| t.exp()).collect();
-            let mean_e = e.iter().sum::<f64>() / bf;
-            let avg = ema.map_or(mean_e, |a| 0.99 * a + 0.01 * mean_e);
-            *ema = Some(avg);
-            for (k, &ek) in e.iter().enumerate() {
-                g[batch + k] = -ek / (bf * avg);
-            }
-        }
-        Variant::Nwj => {
-            for (k, &t) in tq.iter().enumerate() {
-                g[batch + k] = -(t - 1.0).exp() / bf;
-            }
-        }
-        Variant::InfoNce => {}
-    }
-    Ok(net.backward(&tape, &g))
 }
 
 /// The value of one run for the row, with its standard error in the row's `se_xz`/`se_yz`;

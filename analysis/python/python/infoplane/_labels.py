@@ -21,7 +21,7 @@ def class_indices(labels, what: str = "labels") -> np.ndarray:
     elif kind == "u":
         y = y.astype(np.uint64)
     elif kind == "f":
-        y = y.astype(np.float64)
+        y = y.astype(np.float32 if y.dtype.itemsize <= 4 else np.float64)
     else:
         raise _native.InfoplaneError(f"{what} must be numbers, got dtype {y.dtype}")
     try:
