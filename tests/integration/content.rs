@@ -110,7 +110,7 @@ fn issue26_item01_readers_refuse_damaged_layers_and_name_the_file() {
     let e = a.activations("conv", 2).unwrap_err().to_string();
     assert!(
         e.starts_with(&format!(
-            "{}: does not match its content hash (xxh3 ",
+            "{}: does not match its content hash (crc32 ",
             layer.display()
         )),
         "{e}"

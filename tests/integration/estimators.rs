@@ -356,30 +356,28 @@ fn gaussians(n: usize, d: usize, rho: f64, seed: u64) -> (Array2<f64>, Array2<f6
 
 #[test]
 fn mine_is_within_ten_percent_on_correlated_gaussians() {
-    // I = 0.2, 1.0 and 2.0 nats in 1 and 2 dimensions, N = 5000.
-    for (d, rho) in [(1, 0.574_f64), (2, 0.795), (2, 0.930)] {
+    // I = 0.2 and 1.0 nats in 1 and 2 dimensions, N = 5000 (mine_default.rs has 3 pairs at
+    // I = 1.01; the benchmark the whole grid).
+    for (d, rho, variant) in [(1, 0.574_f64, Variant::Dv), (2, 0.795, Variant::Nwj)] {
         let (x, z, truth) = gaussians(5000, d, rho, 1);
-        for variant in [Variant::Dv, Variant::Nwj] {
-            let e = mine_estimate(
-                x.view(),
-                z.view(),
-                &MineParams {
-                    variant,
-                    ..MineParams::default()
-                },
-            )
-            .expect("mine");
-            // The value is one evaluation on the test part (10 % = 500 samples), unbiased by
-            // the choice of step, with its standard error: the truth is within 3 of them, and
-            // they are small.
-            assert!(
-                (e.value - truth).abs() <= 3.0 * e.std_error && e.std_error < 0.25 * truth,
-                "{variant:?} d={d} ρ={rho}: {} ± {} vs truth {truth}",
-                e.value,
-                e.std_error
-            );
-            assert_eq!(e.batch, 256);
-        }
+        let e = mine_estimate(
+            x.view(),
+            z.view(),
+            &MineParams {
+                variant,
+                ..MineParams::default()
+            },
+        )
+        .expect("mine");
+        // The cross-fitted bound: within 10 % of the truth (it stays a lower bound, so the
+        // interval need not cover it), with a standard error that is small.
+        assert!(
+            ((e.value - truth) / truth).abs() <= 0.10 && e.std_error < 0.25 * truth,
+            "{variant:?} d={d} ρ={rho}: {} ± {} vs truth {truth}",
+            e.value,
+            e.std_error
+        );
+        assert_eq!(e.batch, 256);
     }
     // InfoNCE never exceeds ln B (B = 64), even where the truth (4.5 nats) is above it.
     let (x, z, truth) = gaussians(3000, 3, 0.99, 2);

@@ -153,6 +153,7 @@ fn mine_on_heavy_tails_fails_loudly_or_stays_sensible() {
     };
     assert!(at(-698.6, 1.0).failed());
     assert!(at(-0.05, 0.01).failed());
+    assert!(at(-0.7, 0.3).failed(), "below -0.1 nats whatever its noise");
     assert!(at(-62.52, 62.54).failed());
     assert!(!at(-0.05, 0.02).failed());
     assert!(!at(0.3, 0.5).failed());

@@ -29,18 +29,20 @@
 //! and no choice of step or fold biases the value upwards. Within a fold's training, every
 //! `eval_every` steps the bound is evaluated on a validation part of the training folds
 //! (InfoNCE in batches of B); training stops when it has not improved for `patience`
-//! evaluations and the network of the best validation step is the fold's critic. The standard
-//! error is the larger of the delta method's (over all samples) and the spread of the K fold
-//! values over √K (which includes the training's own randomness: K restarts on different
-//! data); rows report both and the spread. `--mine-folds 1` is the single split of earlier
-//! versions (80 % training, 10 % validation, 10 % test).
+//! evaluations and the moving average of the iterates at the best validation step is the
+//! fold's critic. The standard error is the larger of the delta method's (over all samples)
+//! and the spread of the K fold values over √K (which includes the training's own randomness:
+//! K restarts on different data), with half the critic's optimism (its bound on its own
+//! training samples minus its held-out bound) added in quadrature; rows report the spread and
+//! the optimism. `--mine-folds 1` is the single split of earlier versions (80 % training, 10 %
+//! validation, 10 % test).
 //!
 //! A value that is useless is NaN with the reason in the row, never a number that looks like
-//! a result ([`MineEstimate::failure`]): a bound below zero by more than three standard errors
-//! (the critic does not generalise), or a standard error above 1 nat that exceeds the value
-//! itself. A value below zero within its noise is kept (it says "consistent with zero"). A
-//! non-finite value or |T| > 1e6 during training is divergence (an error). Results are
-//! reproducible for a seed and do not depend on the thread count.
+//! a result ([`MineEstimate::failure`]): a bound below −0.1 nats or below zero by more than
+//! three standard errors (the critic does not generalise), or a standard error above 1 nat
+//! that exceeds the value itself. A value below zero within its noise is kept (it says
+//! "consistent with zero"). A non-finite value or |T| > 1e6 during training is divergence (an
+//! error). Results are reproducible for a seed and do not depend on the thread count.
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 
@@ -256,6 +258,9 @@ impl MineParams {
     }
 }
 
+/// The most negative bound that still counts as "consistent with zero", nats.
+pub const NEGATIVE_LIMIT: f64 = 0.1;
+
 /// The result of one MINE run, in nats.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MineEstimate {
@@ -294,14 +299,20 @@ impl MineEstimate {
             .sqrt()
     }
 
-    /// Why the value is useless, if it is: a bound below zero by more than three standard
-    /// errors (its critic does not generalise: heavy tails, divergence on held-out data), or a
-    /// standard error above 1 nat that exceeds the value itself (no information). A value
-    /// below zero within its noise is a valid "consistent with zero".
+    /// Why the value is useless, if it is: a bound below −0.1 nats (no working critic gives
+    /// one: real zeros come out within a few hundredths of zero), a bound below zero by more
+    /// than three standard errors (its critic does not generalise: heavy tails, divergence on
+    /// held-out data), or a standard error above 1 nat that exceeds the value itself (no
+    /// information). A value below zero within its noise is a valid "consistent with zero".
     pub fn failure(&self) -> Option<String> {
         let (v, se) = (self.value, self.std_error);
         if !v.is_finite() {
             return Some(format!("its value is {v}"));
+        }
+        if v < -NEGATIVE_LIMIT {
+            return Some(format!(
+                "its bound {v:.4} ± {se:.4} nats is below −{NEGATIVE_LIMIT} nats, which no working critic gives (a mutual information is never negative; heavy tails?)"
+            ));
         }
         if se.is_finite() && v < -3.0 * se - 1e-3 {
             return Some(format!(
