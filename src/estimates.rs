@@ -5,7 +5,7 @@
 //! once, checks it, hands it to the estimators ([`crate::estimator`]) as a
 //! [`LayerEpoch`], and adds the run's columns to their estimates. `sigma2_over_nn` expresses
 //! each σ² relative to the median squared nearest-neighbour distance of that representation,
-//! which makes values comparable across layers whose scale differs (background §4).
+//! which makes values comparable across layers whose scale differs (I(σ²; cZ) = I(σ²/c²; Z)).
 
 use crate::archive::{first_non_finite, format_epoch_ranges, Archive, LayerInfo, LayerKind};
 use crate::error::{Error, Result};

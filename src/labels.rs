@@ -101,7 +101,7 @@ pub fn class_counts(labels: &[u32], n_classes: usize) -> Vec<usize> {
 
 /// Entropy in nats of the distribution given by `counts`: H = -Σ_c p_c ln p_c, p_c = n_c / N.
 ///
-/// This is the ceiling of every I(Y;Z) estimate on the same samples (background §4).
+/// This is the ceiling of every I(Y;Z) estimate on the same samples.
 pub fn entropy_nats(counts: &[usize]) -> f64 {
     let n: usize = counts.iter().sum();
     if n == 0 {

@@ -1,7 +1,7 @@
 //! Decoding untrusted files with third-party parsers: a panic inside one (a Parquet footer
 //! with a negative length, say) becomes an error naming the file, and prints nothing.
 //!
-//! Panics are the parsers' bugs; each one met is reported upstream (see README, "Bad input").
+//! Panics are the parsers' bugs; each one met is reported upstream (docs/reliability.md).
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};

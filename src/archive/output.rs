@@ -1,6 +1,6 @@
 //! Where a new archive may be written, and how it replaces an old one without losing data.
 //!
-//! Rules (README, "Bad input"):
+//! Rules (docs/reliability.md):
 //! - a missing or empty directory is written;
 //! - a directory whose `manifest.json` is an infoplane manifest is an archive: refused, or
 //!   with [`Overwrite::Replace`] replaced once the new archive is ready, but only if it holds

@@ -4,7 +4,7 @@
 //! For a feed-forward chain X → Z^1 → Z^2 → …, I(X;Z^{l+1}) ≤ I(X;Z^l) and
 //! I(Y;Z^{l+1}) ≤ I(Y;Z^l) (Cover & Thomas, Theorem 2.8.1). Estimates with noise added only at
 //! measurement time need not obey it, so a violation (value at l+1 above value at l by more than
-//! the tolerance) is classified (background §4; Kolchinsky & Tracey 2017):
+//! the tolerance) is classified (Kolchinsky & Tracey 2017; docs/estimators.md):
 //! - **definite** when it exceeds the estimator's own upper-lower gap: for I(X;Z),
 //!   I_BD(X;Z^{l+1}) > I_KL(X;Z^l) + tol (needs the kl and bd rows at the same σ²); for I(Y;Z),
 //!   the rigorous bracket of l+1 lies above the bracket of l (lo(l+1) > hi(l) + tol);

@@ -3,6 +3,7 @@
 //! library; the Python package (`python/infoplane`) builds the user-facing API on it.
 
 mod convert;
+mod datasets;
 mod estimate;
 mod labels;
 mod reader;
@@ -29,5 +30,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate::estimator_names, m)?)?;
     m.add_function(wrap_pyfunction!(writer::schedule, m)?)?;
     m.add_function(wrap_pyfunction!(labels::class_indices, m)?)?;
+    m.add_function(wrap_pyfunction!(datasets::tishby, m)?)?;
     Ok(())
 }

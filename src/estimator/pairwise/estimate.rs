@@ -2,7 +2,7 @@
 //! bracket, N_eff and saturation flags.
 //!
 //! With S_i(v) = Σ_j exp(-||z_i - z_j||² / (2v)) and S^c_i(v) the same over the samples of
-//! i's class (background §3.1; Kolchinsky & Tracey 2017, eqs. 7, 10):
+//! i's class (Kolchinsky & Tracey 2017, eqs. 7, 10):
 //!
 //! * I(X;Z)(v) = -(1/N) Σ_i ln(S_i(v) / N), in [0, ln N];
 //! * KL upper bound: v = σ²; Bhattacharyya lower bound: v = 4σ² (exp(-d/(8σ²))), so that
@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::kernel::KernelSums;
 use crate::labels::{class_counts, entropy_nats};
 
-/// When an estimate counts as saturated (background §4).
+/// When an estimate counts as saturated: I_KL = ln(N / N_eff) within the margin of ln N.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SaturationRule {
     /// Saturated when I(X;Z) > ln N - margin (nats), i.e. N_eff < e^margin. Default 0.1.

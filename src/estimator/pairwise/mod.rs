@@ -4,7 +4,7 @@
 //! arXiv:1706.02419); Kolchinsky, Tracey & Wolpert, "Nonlinear information bottleneck"
 //! (arXiv:1705.02436). Each sample's representation z_i is the mean of a Gaussian N(z_i, σ² I)
 //! and X is uniform over the N samples; the bounds are on the mutual information of that
-//! empirical mixture (background §3.1).
+//! empirical mixture (Kolchinsky & Tracey 2017; docs/estimators.md).
 //!
 //! [`pairwise_estimates`] runs one streaming pass ([`kernel`]) for any number of σ² values and
 //! turns the kernel sums into estimates ([`estimate`]); the same pass yields the distance

@@ -19,7 +19,7 @@
 //! is scaled to mean 0 and standard deviation 1 first (Tapia & Estévez), which the Silverman
 //! rule, derived for unit-variance data, assumes. X uses its own width; labels use the label-equality kernel
 //! K_ij = [y_i = y_j] (a one-hot kernel in the limit of a small width). Because even independent
-//! labels give a positive I(Y;Z) at finite N (about 0.5 bits at N = 1000, background §3.3), a
+//! labels give a positive I(Y;Z) at finite N (about 0.5 bits at N = 1000), a
 //! shuffled-label baseline (same kernel, labels permuted with the seed) is reported beside it.
 //!
 //! Eigenvalues are exact (LAPACK `dsyev` without eigenvectors, through ndarray-linalg's `lax`,

@@ -16,11 +16,13 @@ from ._native import InfoplaneError
 from ._archive import Archive, open
 from ._estimate import estimate, estimate_archive, estimator_names
 from ._recorder import Recorder, schedule
+from . import datasets
 
 __all__ = [
     "Archive",
     "InfoplaneError",
     "Recorder",
+    "datasets",
     "estimate",
     "estimate_archive",
     "estimator_names",
