@@ -18,6 +18,13 @@ if cargo tree --locked -e normal -p infoplane -p infoplane-analysis -p infoplane
     echo "tch is linked by the core library or the CLI" >&2
     exit 1
 fi
+echo "== invariant: the core library and the Python module build without clap (it is the CLI's)"
+for p in infoplane infoplane-python; do
+    if cargo tree --locked -e normal -p "$p" | grep -q " clap v"; then
+        echo "$p depends on clap" >&2
+        exit 1
+    fi
+done
 echo "== cargo test (workspace)"
 cargo test --workspace --locked
 echo "== Python package: built into the venv with the same target dir (maturin), then pytest"

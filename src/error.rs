@@ -49,9 +49,27 @@ pub enum Error {
     /// An invalid parameter that concerns no file.
     #[error("{0}")]
     Invalid(String),
+    /// A parameter value the library refuses. `name` is the parameter's name in the library
+    /// (`renyi_alpha`: `estimator::params`); front ends show it in their own spelling (the CLI
+    /// as `--renyi-alpha`, Python as the keyword argument).
+    #[error("{name} {problem}")]
+    Parameter {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong with its value ("must be a positive number (got -1)").
+        problem: String,
+    },
 }
 
 impl Error {
+    /// An [`Error::Parameter`]: `problem` follows the name ("must be ...").
+    pub fn parameter(name: &'static str, problem: impl Into<String>) -> Self {
+        Error::Parameter {
+            name,
+            problem: problem.into(),
+        }
+    }
+
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io {

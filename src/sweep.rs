@@ -17,7 +17,7 @@ use polars::prelude::{DataFrame, IdxCa, NamedFrom};
 
 use crate::archive::{format_epoch_ranges, Archive};
 use crate::error::{Error, Result};
-use crate::estimates::{self, EstimateRequest};
+use crate::run::{self, EstimateRequest};
 use crate::table::estimates::{self as table, EstimateRow};
 use crate::table::Table;
 
@@ -124,7 +124,7 @@ pub fn units(archives: &[Archive], req: &EstimateRequest) -> Result<Vec<Unit>> {
                     fingerprint: fp.clone(),
                     layer: (li, info.name.clone()),
                     epoch,
-                    weight: n * n * info.width as f64,
+                    weight: crate::estimator::registry::cost(&req.estimators, n, info.width as f64),
                 });
             }
         }
@@ -244,7 +244,7 @@ pub fn estimate_units(
             ..req.clone()
         };
         let done_before = todo.iter().filter(|u| u.archive < a).count();
-        let part = estimates::estimate_archive(
+        let part = run::estimate_archive(
             archive,
             &sub,
             &mut |d, _| progress(done_before + d, total),
@@ -347,7 +347,7 @@ pub fn merge(paths: &[PathBuf], expect: Option<&[Unit]>, force: bool) -> Result<
 fn refuse_repeated_files(files: &[PathBuf]) -> Result<()> {
     let mut seen: BTreeMap<PathBuf, &PathBuf> = BTreeMap::new();
     for f in files {
-        if let Some(first) = seen.insert(crate::archive::fsutil::resolve(f), f) {
+        if let Some(first) = seen.insert(crate::fsutil::resolve(f), f) {
             return Err(Error::format(
                 f,
                 format!(

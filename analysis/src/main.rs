@@ -100,7 +100,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            let message = format!("{e:#}");
+            // The library names a refused parameter by its name; here it is a flag.
+            let message = match e.downcast_ref::<infoplane::Error>() {
+                Some(infoplane::Error::Parameter { name, problem }) => {
+                    format!("--{} {problem}", name.replace('_', "-"))
+                }
+                _ => format!("{e:#}"),
+            };
             eprintln!("error: {}", infoplane::text::escape_controls(&message));
             ExitCode::FAILURE
         }

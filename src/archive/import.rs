@@ -6,14 +6,15 @@
 //! The rank-3 case E x N x H is told apart from a single-epoch N x A x B map by which axis has
 //! N entries (N = number of labels); when both do, the array is read as E x N x H.
 
+use crate::fsutil;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 
 use super::numpy::{self, NpyArray};
 use crate::archive::{
-    fsutil, AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochRecord, LayerInfo, LayerKind,
-    Overwrite, PlannedEpoch, Publish, RunInfo,
+    AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochRecord, LayerInfo, LayerKind, Overwrite,
+    PlannedEpoch, Publish, RunInfo,
 };
 use crate::error::{Error, Result};
 

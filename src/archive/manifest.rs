@@ -412,7 +412,7 @@ impl Manifest {
     /// Reads and validates `dir/manifest.json`.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let bytes = match crate::archive::fsutil::read_regular(&path, MAX_BYTES) {
+        let bytes = match crate::fsutil::read_regular(&path, MAX_BYTES) {
             Ok(t) => t,
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 return Err(if dir.is_dir() {
@@ -447,7 +447,7 @@ impl Manifest {
             serde_json::to_vec_pretty(self)
                 .map_err(|e| Error::Invalid(format!("cannot serialise manifest: {e}")))?
         };
-        crate::archive::fsutil::write_atomic(&dir.join(MANIFEST_FILE), &bytes)
+        crate::fsutil::write_atomic(&dir.join(MANIFEST_FILE), &bytes)
     }
 }
 

@@ -9,7 +9,6 @@
 //! The layout of both backends is documented in `docs/archive.md`.
 
 pub mod content;
-pub mod fsutil;
 mod hashed_reader;
 mod hdf5_store;
 pub mod import;

@@ -451,7 +451,7 @@ fn fortran_to_c(shape: &[usize], values: Values) -> Values {
 
 /// Reads a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<NpyArray> {
-    let file = crate::archive::fsutil::open_regular(path)?;
+    let file = crate::fsutil::open_regular(path)?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     read_array(path, &mut std::io::BufReader::new(file), len)
 }
@@ -467,7 +467,7 @@ pub fn read_npz(path: &Path) -> Result<Vec<(String, NpyArray)>> {
 }
 
 fn read_npz_unguarded(path: &Path) -> Result<Vec<(String, NpyArray)>> {
-    let mut file = crate::archive::fsutil::open_regular(path)?;
+    let mut file = crate::fsutil::open_regular(path)?;
     let declared = declared_entries(&mut file);
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| Error::format(path, format!("not a valid .npz (zip) file: {e}")))?;
@@ -585,7 +585,7 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::archive::fsutil::write_atomic(path, bytes)
+    crate::fsutil::write_atomic(path, bytes)
 }
 
 /// Writes a little-endian float32 `.npy` file.
@@ -602,7 +602,7 @@ pub fn write_npy_i64(path: &Path, shape: &[usize], values: &[i64]) -> Result<()>
 /// Writes a `.npz` file (stored, not compressed) of float32 arrays, in the given order,
 /// atomically.
 pub fn write_npz_f32(path: &Path, arrays: &[(&str, &[usize], &[f32])]) -> Result<()> {
-    crate::archive::fsutil::write_via_temp(path, |tmp| {
+    crate::fsutil::write_via_temp(path, |tmp| {
         let file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
         let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
         let opts = zip::write::SimpleFileOptions::default()

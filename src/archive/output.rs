@@ -16,9 +16,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::fsutil::{self, parent_dir, sibling, stale_siblings};
 use super::manifest::{FORMAT_NAME, MANIFEST_FILE};
 use crate::error::{Error, Result};
+use crate::fsutil::{self, parent_dir, sibling, stale_siblings};
 use crate::notice::notice;
 
 /// What to do when the output directory already exists.

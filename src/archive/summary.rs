@@ -100,7 +100,7 @@ impl Summary {
             activation_epochs: archive.activation_epochs(),
             missing_epochs: archive.missing_epochs(),
             metrics,
-            size_bytes: super::fsutil::disk_usage(archive.dir()).0,
+            size_bytes: crate::fsutil::disk_usage(archive.dir()).0,
         })
     }
 

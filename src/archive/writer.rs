@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use super::manifest::{self, AnalysisSetInfo, Backend, Manifest, PlannedEpoch, RunInfo};
 use super::manifest::{LayerInfo, ParameterInfo, SCHEMA_VERSION};
-use super::{fsutil, hdf5_store, output, parquet_store, Archive, Overwrite};
+use super::{hdf5_store, output, parquet_store, Archive, Overwrite};
 use super::{AnalysisSet, EpochRecord};
 use crate::error::{Error, Result};
+use crate::fsutil;
 
 /// What the creator of an archive decides; the writer derives the rest of the manifest.
 #[derive(Debug, Clone, PartialEq)]

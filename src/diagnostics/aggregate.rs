@@ -17,7 +17,8 @@ use crate::table::estimates::{self, EstimateRow, Estimates, Unit};
 use crate::table::{frame, Values};
 
 /// What distinguishes the runs being aggregated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum By {
     /// The recording seed (every run must have one, no two the same).
     #[default]

@@ -19,7 +19,8 @@ use crate::table::estimates::{EstimateRow, Unit};
 use crate::table::{frame, Values};
 
 /// The dimension being compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum By {
     /// Estimators on the same run.
     Estimator,

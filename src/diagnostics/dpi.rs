@@ -24,6 +24,7 @@ use std::fmt::Write as _;
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
+use crate::estimator::Side;
 use crate::table::estimates::{EstimateRow, Unit};
 use crate::table::{frame, Values};
 
@@ -123,9 +124,10 @@ pub fn validate_tolerance(tol: f64) -> Result<()> {
     if tol.is_finite() && tol >= 0.0 {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "--tolerance must be a finite number of 0 or more (got {tol})"
-        )))
+        Err(Error::parameter(
+            "tolerance",
+            format!("must be a finite number of 0 or more (got {tol})"),
+        ))
     }
 }
 
@@ -184,11 +186,7 @@ pub fn check(rows: &[EstimateRow], tol: f64) -> Result<Vec<Violation>> {
             ((key.0, key.1, key.2, r.epoch), i)
         })
         .collect();
-    let partner = |est: &str| match est {
-        "kl" => Some("bd"),
-        "bd" => Some("kl"),
-        _ => None,
-    };
+    let partner = |est: &str| crate::estimator::kind(est).side.partner();
     let mut out = Vec::new();
     for g in &groups {
         let r = g[0];
@@ -267,8 +265,8 @@ fn dpi_checks(
         } else {
             // Lower bound at l+1 vs upper bound at l; without the partner's row of the layer
             // concerned the gap is unknown (never judged from one bound alone).
-            let pair = other.and_then(|o| match b.estimator.as_str() {
-                "kl" => find(o, b.layer_index).map(|lower_b| (lower_b, a.i_xz)),
+            let pair = other.and_then(|o| match crate::estimator::kind(&b.estimator).side {
+                Side::Upper { .. } => find(o, b.layer_index).map(|lower_b| (lower_b, a.i_xz)),
                 _ => find(o, a.layer_index).map(|upper_a| (b.i_xz, upper_a)),
             });
             match pair {

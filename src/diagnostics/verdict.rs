@@ -441,7 +441,7 @@ fn robustness(v: &[&SettingVerdict]) -> &'static str {
     let none = by.values().any(|&(k, _)| k == 0);
     let pairwise_only = by
         .iter()
-        .all(|(e, (k, _))| *k == 0 || matches!(*e, "kl" | "bd" | "mc"));
+        .all(|(e, (k, _))| *k == 0 || crate::estimator::kind(e).noisy);
     match (some, none) {
         (false, false) => "Robust across every estimator and σ² tried",
         (true, false) => "Depends on σ²",

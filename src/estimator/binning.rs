@@ -24,6 +24,7 @@
 //! - `Adaptive(bins)`: `bins` equal bins between the matrix's own min and max (for ReLU layers,
 //!   whose range is unbounded), per (layer, epoch).
 
+use crate::estimator::registry::{Cost, Entry, Kind, Quantity, Side};
 use std::collections::HashMap;
 
 use ndarray::ArrayView2;
@@ -260,28 +261,33 @@ pub fn input_groups(x: ArrayView2<'_, f32>) -> (Vec<u32>, bool) {
 }
 
 /// Parameters of the binning estimator: every binning listed is one row.
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct BinningParams {
     /// bin: bin sizes, floor(z / size) (Saxe: 0.07, 0.5); a list sweeps them in one pass.
-    #[arg(long, value_delimiter = ',')]
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub bin_size: Vec<f64>,
     /// bin: Tishby's convention exactly (IDNNs): this many np.linspace edges on --bin-range,
     /// np.digitize indexing (30 on -1,1 is the default of bin).
-    #[arg(long, value_delimiter = ',')]
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub bin_edges: Vec<usize>,
     /// bin: numbers of equal intervals on --bin-range, values outside clamped (not Tishby's).
-    #[arg(long, value_delimiter = ',')]
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub bins: Vec<usize>,
     /// bin: the range LO,HI of --bin-edges and --bins.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        allow_hyphen_values = true,
-        default_value = "-1,1"
+    #[cfg_attr(
+        feature = "cli",
+        arg(
+            long,
+            value_delimiter = ',',
+            allow_hyphen_values = true,
+            default_value = "-1,1"
+        )
     )]
     pub bin_range: Vec<f64>,
     /// bin: numbers of equal bins between each matrix's own min and max (for ReLU layers).
-    #[arg(long, value_delimiter = ',')]
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub bin_adaptive: Vec<usize>,
 }
 
@@ -302,7 +308,7 @@ impl BinningParams {
     /// each checked.
     pub fn binnings(&self) -> Result<Vec<Binning>> {
         let [lo, hi] = self.bin_range[..] else {
-            return Err(Error::Invalid("--bin-range needs two numbers LO,HI".into()));
+            return Err(Error::parameter("bin_range", "needs two numbers LO,HI"));
         };
         let mut out: Vec<Binning> = self.bin_size.iter().map(|&s| Binning::Size(s)).collect();
         out.extend(
@@ -331,6 +337,20 @@ impl BinningParams {
 pub struct Binner {
     binnings: Vec<Binning>,
 }
+
+/// The registry entry of `bin`.
+pub const ENTRY: Entry = Entry {
+    kinds: &[Kind {
+        name: "bin",
+        quantity: Quantity::Mutual,
+        side: Side::Estimate,
+        bracket: false,
+        noisy: false,
+    }],
+    about: "binning (Shwartz-Ziv & Tishby 2017; Saxe et al. 2018)",
+    cost: Cost::Linear,
+    build,
+};
 
 /// Builds [`Binner`] from the checked binnings.
 pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {

@@ -20,6 +20,7 @@
 //! biased downwards in high dimension (the k-th neighbour is far and the marginal counts large):
 //! read its values on wide layers as lower estimates (docs/estimators.md).
 
+use crate::estimator::registry::{Cost, Entry, Kind, Quantity, Side};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
@@ -28,17 +29,19 @@ use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
 
 /// Parameters of `ksg`.
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct KsgParams {
     /// ksg: neighbours k.
-    #[arg(long, default_value_t = KsgParams::DEFAULT.ksg_k)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = KsgParams::DEFAULT.ksg_k))]
     pub ksg_k: usize,
     /// ksg: Kraskov's algorithm, 1 or 2 (I(X;Z); I(Y;Z) is Ross's estimator).
-    #[arg(long, default_value_t = KsgParams::DEFAULT.ksg_algorithm)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = KsgParams::DEFAULT.ksg_algorithm))]
     pub ksg_algorithm: u8,
     /// ksg: amplitude of the uniform noise added to every coordinate to break ties (NPEET's
     /// 1e-10); 0 leaves ties.
-    #[arg(long, default_value_t = KsgParams::DEFAULT.ksg_jitter)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = KsgParams::DEFAULT.ksg_jitter))]
     pub ksg_jitter: f64,
 }
 
@@ -53,22 +56,25 @@ impl KsgParams {
     /// Checks k (1..=1000), the algorithm (1 or 2) and the jitter (finite, ≥ 0).
     pub fn validate(&self) -> Result<()> {
         if !(1..=1000).contains(&self.ksg_k) {
-            return Err(Error::Invalid(format!(
-                "--ksg-k must be from 1 to 1000 (got {})",
-                self.ksg_k
-            )));
+            return Err(Error::parameter(
+                "ksg_k",
+                format!("must be from 1 to 1000 (got {})", self.ksg_k),
+            ));
         }
         if !matches!(self.ksg_algorithm, 1 | 2) {
-            return Err(Error::Invalid(format!(
-                "--ksg-algorithm must be 1 or 2 (got {})",
-                self.ksg_algorithm
-            )));
+            return Err(Error::parameter(
+                "ksg_algorithm",
+                format!("must be 1 or 2 (got {})", self.ksg_algorithm),
+            ));
         }
         if !(self.ksg_jitter.is_finite() && self.ksg_jitter >= 0.0) {
-            return Err(Error::Invalid(format!(
-                "--ksg-jitter must be a finite number of 0 or more (got {})",
-                self.ksg_jitter
-            )));
+            return Err(Error::parameter(
+                "ksg_jitter",
+                format!(
+                    "must be a finite number of 0 or more (got {})",
+                    self.ksg_jitter
+                ),
+            ));
         }
         Ok(())
     }
@@ -195,6 +201,20 @@ pub struct Ksg {
     params: KsgParams,
     seed: u64,
 }
+
+/// The registry entry of `ksg`.
+pub const ENTRY: Entry = Entry {
+    kinds: &[Kind {
+        name: "ksg",
+        quantity: Quantity::Mutual,
+        side: Side::Estimate,
+        bracket: false,
+        noisy: false,
+    }],
+    about: "k-nearest neighbours: Kraskov et al. 2004 for I(X;Z), Ross 2014 for I(Y;Z)",
+    cost: Cost::Pairs,
+    build,
+};
 
 /// Builds [`Ksg`] from the checked parameters.
 pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {

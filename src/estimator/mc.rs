@@ -20,11 +20,12 @@
 //! between samples included). Cost: M passes of an N x H by H x N product, in f64 (one kl/bd
 //! pass is one such product, in f32 by default).
 
+use crate::estimator::registry::{Cost, Entry, Kind, Quantity, Side};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::pairwise::sigma::{median, SigmaSpec};
-use super::pairwise::{distances, exp_neg, setting, LayerReferences, PairwiseParams};
+use super::pairwise::{exp_neg, setting, LayerReferences, PairwiseParams};
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch, Reference};
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
@@ -33,11 +34,13 @@ use crate::rng::SplitMix64;
 const TILE: usize = 256;
 
 /// Parameters of `mc` (its σ² are the pairwise estimators' `--sigma2`).
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct McParams {
     /// mc: noisy draws per sample (each costs one N x N product; 2 or more give the exact
     /// standard error of the noise).
-    #[arg(long, default_value_t = McParams::DEFAULT.mc_samples)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = McParams::DEFAULT.mc_samples))]
     pub mc_samples: usize,
 }
 
@@ -51,11 +54,14 @@ impl McParams {
     /// Checks the number of draws.
     pub fn validate(&self) -> Result<()> {
         if !(1..=Self::MAX_SAMPLES).contains(&self.mc_samples) {
-            return Err(Error::Invalid(format!(
-                "--mc-samples must be from 1 to {} (got {})",
-                Self::MAX_SAMPLES,
-                self.mc_samples
-            )));
+            return Err(Error::parameter(
+                "mc_samples",
+                format!(
+                    "must be from 1 to {} (got {})",
+                    Self::MAX_SAMPLES,
+                    self.mc_samples
+                ),
+            ));
         }
         Ok(())
     }
@@ -285,6 +291,20 @@ pub struct Mc {
     seed: u64,
 }
 
+/// The registry entry of `mc`.
+pub const ENTRY: Entry = Entry {
+    kinds: &[Kind {
+        name: "mc",
+        quantity: Quantity::Mutual,
+        side: Side::Estimate,
+        bracket: false,
+        noisy: true,
+    }],
+    about: "Monte-Carlo I(X;Z+ε), I(Y;Z+ε) inside the kl/bd bracket (Goldfeld et al. 2019)",
+    cost: Cost::Pairs,
+    build,
+};
+
 /// Builds [`Mc`] from the checked parameters.
 pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {
     p.pairwise.validate()?;
@@ -331,7 +351,7 @@ impl Estimator for Mc {
         let own = self
             .spec()
             .needs_own_distances()
-            .then(|| distances::stats(data.z, data.labels, self.pairwise.tile));
+            .then(|| super::pairwise::stats(data.z, data.labels, self.pairwise.tile));
         let chosen = self.spec().resolve(data.layer, own.as_ref(), &references);
         let z = data.z.mapv(f64::from);
         let nn = own.as_ref().map_or(f64::NAN, |d| median(&d.nn_d2));

@@ -5,9 +5,10 @@
 //!   flags (`clap::Args`), so that the CLI, the Python module and the library share one set of
 //!   defaults;
 //! - a type implementing [`Estimator`]: pure, arrays in and [`Estimate`]s in nats out, no I/O;
-//! - a `build` function, listed in [`REGISTRY`].
+//! - an [`Entry`] (`ENTRY`): its names, what each measures ([`Kind`]), its cost and its
+//!   `build` function, listed in [`REGISTRY`] (`registry.rs`).
 //!
-//! The driver (`crate::estimates`) reads each selected (layer, epoch) from the archive, hands
+//! The driver (`crate::run`) reads each selected (layer, epoch) from the archive, hands
 //! it to every requested estimator as a [`LayerEpoch`], and turns the estimates into table rows;
 //! values become bits only when a table is written. Adding an estimator: ARCHITECTURE.md,
 //! "Adding an estimator".
@@ -17,6 +18,8 @@ pub mod ksg;
 pub mod mc;
 pub mod mine;
 pub mod pairwise;
+pub mod params;
+pub mod registry;
 pub mod renyi;
 pub mod smi;
 pub mod subsample;
@@ -27,6 +30,9 @@ use ndarray::ArrayView2;
 
 use crate::error::{Error, Result};
 use pairwise::DistanceStats;
+pub use registry::{
+    build, kind, names, Cost, Entry, Kind, Quantity, Side, DEFAULT_ESTIMATORS, REGISTRY,
+};
 
 /// One (layer, epoch) representation: what every estimator receives.
 #[derive(Debug, Clone, Copy)]
@@ -270,23 +276,27 @@ pub trait Estimator: std::fmt::Debug + Send + Sync {
 }
 
 /// Parameters every estimator may use.
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct CommonParams {
     /// Saturated when I(X;Z) is within this many nats of ln n, n the samples the estimate
     /// used (every estimator; for kl/bd it is N_eff < e^margin).
-    #[arg(long, default_value_t = CommonParams::DEFAULT.saturation_margin)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = CommonParams::DEFAULT.saturation_margin))]
     pub saturation_margin: f64,
     /// Seed of every random choice (Rényi's subsets and label shuffle, MINE, mc's noise, the
     /// parts of --error).
-    #[arg(long, default_value_t = CommonParams::DEFAULT.seed)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = CommonParams::DEFAULT.seed))]
     pub seed: u64,
     /// Error bars of every estimate: none, or subsample:K (Holmes–Nemenman: the estimator on
     /// 2..K random disjoint parts, the variance's 1/N scaling fitted; about 1.8 extra passes
     /// for kl/bd at K = 5, K − 1 for the others). MINE and mc report their own without it.
-    #[arg(long, default_value = "none", value_parser = parse_error_bars)]
+    #[cfg_attr(feature = "cli", arg(long, default_value = "none", value_parser = parse_error_bars))]
+    #[serde(with = "crate::estimator::params::text")]
     pub error: subsample::ErrorBars,
 }
 
+#[cfg(feature = "cli")]
 fn parse_error_bars(s: &str) -> std::result::Result<subsample::ErrorBars, String> {
     subsample::ErrorBars::parse(s).map_err(|e| e.to_string())
 }
@@ -303,9 +313,10 @@ impl CommonParams {
     pub fn validate(&self) -> Result<()> {
         let v = self.saturation_margin;
         if !(v.is_finite() && v >= 0.0) {
-            return Err(Error::Invalid(format!(
-                "--saturation-margin must be a finite number of 0 or more (got {v})"
-            )));
+            return Err(Error::parameter(
+                "saturation_margin",
+                format!("must be a finite number of 0 or more (got {v})"),
+            ));
         }
         Ok(())
     }
@@ -319,134 +330,42 @@ impl Default for CommonParams {
 
 /// Every estimator's parameters, flattened into one set of flags (`--sigma2`, `--bins`,
 /// `--renyi-alpha`, ...), each with its default.
-#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct EstimatorParams {
     /// Shared by all.
-    #[command(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    #[serde(flatten)]
     pub common: CommonParams,
     /// kl, bd.
-    #[command(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    #[serde(flatten)]
     pub pairwise: pairwise::PairwiseParams,
     /// bin.
-    #[command(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    #[serde(flatten)]
     pub bin: binning::BinningParams,
     /// renyi.
-    #[command(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    #[serde(flatten)]
     pub renyi: renyi::RenyiParams,
     /// mine.
-    #[command(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    #[serde(flatten)]
     pub mine: mine::MineParams,
     /// mc (its σ² are `pairwise.sigma2`).
-    #[command(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    #[serde(flatten)]
     pub mc: mc::McParams,
     /// ksg.
-    #[command(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    #[serde(flatten)]
     pub ksg: ksg::KsgParams,
     /// smi (its k and jitter are `ksg`'s).
-    #[command(flatten)]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    #[serde(flatten)]
     pub smi: smi::SmiParams,
-}
-
-/// Builds an estimator from the parameters and the names requested among its own.
-pub type Build = fn(&EstimatorParams, &[&str]) -> Result<Box<dyn Estimator>>;
-
-/// One registry entry: the names an estimator answers to, and how to build it from the
-/// parameters (checked there) and the names requested among its own.
-#[derive(Debug, Clone, Copy)]
-pub struct Entry {
-    /// Names in `--estimator` and in the `estimator` column.
-    pub names: &'static [&'static str],
-    /// One line for `--help` and the docs.
-    pub about: &'static str,
-    /// Builds the estimator.
-    pub build: Build,
-}
-
-/// Every estimator. The pairwise KL and Bhattacharyya bounds share one entry: one streaming
-/// pass computes both.
-pub const REGISTRY: &[Entry] = &[
-    Entry {
-        names: &["kl", "bd"],
-        about: "pairwise KL upper / Bhattacharyya lower bounds (Kolchinsky & Tracey 2017)",
-        build: pairwise::build,
-    },
-    Entry {
-        names: &["mc"],
-        about: "Monte-Carlo I(X;Z+ε), I(Y;Z+ε) inside the kl/bd bracket (Goldfeld et al. 2019)",
-        build: mc::build,
-    },
-    Entry {
-        names: &["bin"],
-        about: "binning (Shwartz-Ziv & Tishby 2017; Saxe et al. 2018)",
-        build: binning::build,
-    },
-    Entry {
-        names: &["renyi"],
-        about: "matrix-based Rényi α-entropy (Giraldo et al. 2015)",
-        build: renyi::build,
-    },
-    Entry {
-        names: &["mine"],
-        about: "MINE and its variants (Belghazi et al. 2018)",
-        build: mine::build,
-    },
-    Entry {
-        names: &["ksg"],
-        about: "k-nearest neighbours: Kraskov et al. 2004 for I(X;Z), Ross 2014 for I(Y;Z)",
-        build: ksg::build,
-    },
-    Entry {
-        names: &["smi"],
-        about: "sliced mutual information SI, a different quantity (Goldfeld & Greenewald 2021)",
-        build: smi::build,
-    },
-];
-
-/// The names of the quantities an estimator's `i_xz` and `i_yz` columns hold: the mutual
-/// information, except for `smi` (sliced mutual information, a different quantity that plots
-/// and reports must not label as I).
-pub fn quantity(estimator: &str) -> (&'static str, &'static str) {
-    if estimator == "smi" {
-        ("SI(X;Z)", "SI(Y;Z)")
-    } else {
-        ("I(X;Z)", "I(Y;Z)")
-    }
-}
-
-/// Every name [`REGISTRY`] knows, in order.
-pub fn names() -> Vec<&'static str> {
-    REGISTRY
-        .iter()
-        .flat_map(|e| e.names.iter().copied())
-        .collect()
-}
-
-/// Builds the estimators called `requested` (each once, in registry order), checking their
-/// parameters.
-pub fn build(params: &EstimatorParams, requested: &[String]) -> Result<Vec<Box<dyn Estimator>>> {
-    params.common.validate()?;
-    if requested.is_empty() {
-        return Err(Error::Invalid("no estimator requested".into()));
-    }
-    let known = names();
-    if let Some(bad) = requested.iter().find(|r| !known.contains(&r.as_str())) {
-        return Err(Error::Invalid(format!(
-            "unknown estimator '{bad}' (available: {})",
-            known.join(", ")
-        )));
-    }
-    REGISTRY
-        .iter()
-        .filter_map(|e| {
-            let mine: Vec<&str> = e
-                .names
-                .iter()
-                .copied()
-                .filter(|n| requested.iter().any(|r| r == n))
-                .collect();
-            (!mine.is_empty()).then(|| (e.build)(params, &mine))
-        })
-        .collect()
 }
 
 /// Each column to mean 0 and standard deviation 1 (constant columns only centred).
@@ -471,25 +390,6 @@ pub fn saturated_near_log_n(i_xz: f64, n: usize, margin_nats: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn registry_names_and_unknown_names() {
-        assert_eq!(
-            names(),
-            ["kl", "bd", "mc", "bin", "renyi", "mine", "ksg", "smi"]
-        );
-        let e = build(&EstimatorParams::default(), &["kl".into(), "knn".into()]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg, smi)"
-        );
-        let built = build(
-            &EstimatorParams::default(),
-            &["bd".into(), "bin".into(), "kl".into()],
-        )
-        .unwrap();
-        assert_eq!(built.len(), 2, "kl and bd share one pass");
-    }
 
     #[test]
     fn cache_keeps_one_value_per_type() {

@@ -18,6 +18,7 @@
 //! disjoint parts (the slice spread alone covered the sliced MI of repeated data sets in 6
 //! of 8 intervals; issue 26, item 15). Rows give both (`se_slices_*`, `se_data_*`).
 
+use crate::estimator::registry::{Cost, Entry, Kind, Quantity, Side};
 use std::collections::BinaryHeap;
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
@@ -30,14 +31,16 @@ use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
 
 /// Parameters of `smi`.
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct SmiParams {
     /// smi: number of random slices (directions) averaged.
-    #[arg(long, default_value_t = SmiParams::DEFAULT_SLICES)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = SmiParams::DEFAULT_SLICES))]
     pub slices: usize,
     /// smi: estimator of each slice's mutual information (ksg: KSG algorithm 1 and Ross's
     /// estimator, k = --ksg-k).
-    #[arg(long, default_value = "ksg")]
+    #[cfg_attr(feature = "cli", arg(long, default_value = "ksg"))]
     pub smi_inner: String,
 }
 
@@ -48,16 +51,16 @@ impl SmiParams {
     /// Checks the number of slices (1..=100000) and the inner estimator (`ksg`).
     pub fn validate(&self) -> Result<()> {
         if !(1..=100_000).contains(&self.slices) {
-            return Err(Error::Invalid(format!(
-                "--slices must be from 1 to 100000 (got {})",
-                self.slices
-            )));
+            return Err(Error::parameter(
+                "slices",
+                format!("must be from 1 to 100000 (got {})", self.slices),
+            ));
         }
         if self.smi_inner != "ksg" {
-            return Err(Error::Invalid(format!(
-                "--smi-inner must be ksg (got '{}')",
-                self.smi_inner
-            )));
+            return Err(Error::parameter(
+                "smi_inner",
+                format!("must be ksg (got '{}')", self.smi_inner),
+            ));
         }
         Ok(())
     }
@@ -322,6 +325,20 @@ pub struct Smi {
     jitter: f64,
     seed: u64,
 }
+
+/// The registry entry of `smi`: sliced mutual information, a quantity of its own.
+pub const ENTRY: Entry = Entry {
+    kinds: &[Kind {
+        name: "smi",
+        quantity: Quantity::Sliced,
+        side: Side::Estimate,
+        bracket: false,
+        noisy: false,
+    }],
+    about: "sliced mutual information SI, a different quantity (Goldfeld & Greenewald 2021)",
+    cost: Cost::Linear,
+    build,
+};
 
 /// Builds [`Smi`] from the checked parameters (k and the jitter are `ksg`'s).
 pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {

@@ -41,10 +41,13 @@ impl ErrorBars {
     /// Parses `none` or `subsample:K` (K from 2 to [`Self::MAX_PARTS`]).
     pub fn parse(s: &str) -> Result<Self> {
         let bad = || {
-            Error::Invalid(format!(
-                "--error '{s}': expected none or subsample:K with K from 2 to {}",
-                Self::MAX_PARTS
-            ))
+            Error::parameter(
+                "error",
+                format!(
+                    "'{s}': expected none or subsample:K with K from 2 to {}",
+                    Self::MAX_PARTS
+                ),
+            )
         };
         match s.trim() {
             "none" => Ok(ErrorBars::None),
@@ -66,6 +69,13 @@ impl ErrorBars {
             ErrorBars::None => "none".into(),
             ErrorBars::Subsample(k) => format!("subsample:{k}"),
         }
+    }
+}
+
+impl std::str::FromStr for ErrorBars {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
     }
 }
 
@@ -188,7 +198,7 @@ mod tests {
         for bad in ["subsample:1", "subsample:21", "subsample:x", "boot:5", ""] {
             assert_eq!(
                 ErrorBars::parse(bad).unwrap_err().to_string(),
-                format!("--error '{bad}': expected none or subsample:K with K from 2 to 20")
+                format!("error '{bad}': expected none or subsample:K with K from 2 to 20")
             );
         }
     }

@@ -6,9 +6,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{plot_err, viridis, write_png, DrawResult};
-use crate::distances::DistanceReport;
 use crate::error::{Error, Result};
 use crate::estimator::pairwise::histogram::HistogramBin;
+use crate::run::distances::DistanceReport;
 
 /// Draws one histogram plot (PNG and SVG at `stem`), the epochs overlaid; `squared` says
 /// the bins are of d²; `marks` are drawn as labelled dashed vertical lines.

@@ -85,7 +85,7 @@ macro_rules! render {
             $draw.map_err(|e| plot_err(&svg, e))?;
             $root.present().map_err(|e| plot_err(&svg, e))?;
         }
-        crate::archive::fsutil::write_atomic(&svg, text.as_bytes())?;
+        crate::fsutil::write_atomic(&svg, text.as_bytes())?;
         Ok(vec![png, svg])
     }};
 }
@@ -98,7 +98,7 @@ pub(crate) fn write_png(path: &Path, pixels: Vec<u8>, (w, h): (u32, u32)) -> Res
     image
         .write_to(&mut bytes, image::ImageOutputFormat::Png)
         .map_err(|e| plot_err(path, e))?;
-    crate::archive::fsutil::write_atomic(path, bytes.get_ref())
+    crate::fsutil::write_atomic(path, bytes.get_ref())
 }
 
 /// What drawing into a plotters backend returns.

@@ -54,7 +54,7 @@ pub fn information_plane_movie(stem: &Path, panel: &PlanePanel) -> Result<PathBu
         }
         w.finish().map_err(err)?;
     }
-    crate::archive::fsutil::write_atomic(&path, &bytes)?;
+    crate::fsutil::write_atomic(&path, &bytes)?;
     Ok(path)
 }
 

@@ -295,6 +295,7 @@ pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
         .map(|k| {
             let g = &groups[&k];
             let u = unit.from_nats();
+            let quantity = crate::estimator::kind(&k.1).quantity;
             PlanePanel {
                 title: if g[0].sigma2.is_nan() {
                     format!("{} · {} · {}", k.0, k.1, k.2)
@@ -326,13 +327,13 @@ pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
                     .collect(),
                 h_y: g[0].h_y * u,
                 // Sliced MI is not bounded by ln N: no reference line (it would set the scale).
-                log_n: if k.1 == "smi" {
-                    f64::NAN
-                } else {
+                log_n: if quantity.bounded_by_log_n() {
                     g[0].log_n * u
+                } else {
+                    f64::NAN
                 },
                 unit: unit.to_string(),
-                axes: crate::estimator::quantity(&k.1),
+                axes: quantity.axes(),
             }
         })
         .collect()

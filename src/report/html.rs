@@ -4,27 +4,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use super::interactive::base64;
 use super::ReportData;
 use crate::error::{Error, Result};
-
-/// Base64 (RFC 4648, with padding).
-pub(super) fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            if k <= c.len() {
-                s.push(T[((n >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
-}
 
 /// HTML-escaped text, safe in element content and in quoted attribute values alike.
 fn esc(s: &str) -> String {

@@ -86,6 +86,18 @@ fn findings(v: &[Violation]) -> HashMap<(String, String, String, String, u32), S
     out
 }
 
+/// The estimators' names with what each measures, from the registry: `"estimators"`,
+/// `"quantities"` (`I` or `SI`, the axis labels) and `"bounded"` (whether ln N bounds it).
+fn estimators_json(ests: &[String]) -> String {
+    let kind = |s: &String| crate::estimator::kind(s);
+    format!(
+        "\"estimators\":{},\"quantities\":{},\"bounded\":{}",
+        list(ests, |s| string(s)),
+        list(ests, |s| string(kind(s).quantity.symbol())),
+        list(ests, |s| kind(s).quantity.bounded_by_log_n().to_string()),
+    )
+}
+
 /// The data of the viewer: columnar JSON of `rows` in `unit`, with the definite findings.
 pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> String {
     let k = unit.from_nats();
@@ -142,12 +154,12 @@ pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> 
         "run", "est", "set", "layer", "epoch", "s2", "x", "y", "lo", "hi", "xse", "yse",
     ];
     let mut json = format!(
-        "{{\"unit\":{},\"hy\":{},\"logn\":{},\"runs\":{},\"estimators\":{},\"settings\":{},\"layers\":{}",
+        "{{\"unit\":{},\"hy\":{},\"logn\":{},\"runs\":{},{},\"settings\":{},\"layers\":{}",
         string(&unit.to_string()),
         num(rows.first().map_or(f64::NAN, |r| r.h_y * k)),
         num(rows.first().map_or(f64::NAN, |r| r.log_n * k)),
         list(&runs, |s| string(s)),
-        list(&ests, |s| string(s)),
+        estimators_json(&ests),
         list(&sets, |s| string(s)),
         list(&layers, |s| string(s)),
     );
@@ -173,7 +185,7 @@ pub fn script_source() -> String {
     use sha2::Digest as _;
     format!(
         "'sha256-{}'",
-        super::html::base64(&sha2::Sha256::digest(SCRIPT.as_bytes()))
+        base64(&sha2::Sha256::digest(SCRIPT.as_bytes()))
     )
 }
 
@@ -193,6 +205,25 @@ view <select id=\"ip-view\"><option value=\"plane\">information plane</option><o
         data_json(rows, violations, unit),
         SCRIPT
     )
+}
+
+/// Base64 (RFC 4648, with padding).
+pub(super) fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                s.push(T[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
 }
 
 #[cfg(test)]

@@ -11,41 +11,49 @@ use crate::archive::{Archive, Summary};
 use crate::diagnostics::aggregate;
 use crate::diagnostics::compare::{self, By};
 use crate::diagnostics::{dpi, snr, verdict};
-use crate::distances::DistanceReport;
 use crate::error::{Error, Result};
-use crate::estimates::{self, EstimateRequest};
+use crate::estimator;
 use crate::estimator::pairwise::sigma::SigmaSpec;
 use crate::plot;
+use crate::run::distances::DistanceReport;
+use crate::run::{self, EstimateRequest};
 use crate::selection::Epochs;
 use crate::table::estimates::{self as table, EstimateRow, Unit};
 
 /// The report's default σ² values: two fixed values and both data rules.
 pub const DEFAULT_SIGMA2: &str = "0.001,0.1,thesis,nn";
 
+#[cfg(feature = "cli")]
 fn parse_sigma2(s: &str) -> std::result::Result<SigmaSpec, String> {
     SigmaSpec::parse(s).map_err(|e| e.to_string())
 }
 
 /// What the report computes (its flags, with their defaults).
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct ReportParams {
     /// Noise variances (as for estimate).
-    #[arg(long, default_value = DEFAULT_SIGMA2, value_parser = parse_sigma2)]
+    #[cfg_attr(feature = "cli", arg(long, default_value = DEFAULT_SIGMA2, value_parser = parse_sigma2))]
     pub sigma2: SigmaSpec,
-    /// Estimators.
-    #[arg(long, value_delimiter = ',', default_value = "kl,bd")]
+    #[cfg_attr(feature = "cli", arg(
+        long,
+        value_delimiter = ',',
+        default_value = estimator::registry::DEFAULT_ESTIMATORS_TEXT,
+        help = estimator::registry::help()
+    ))]
     pub estimator: Vec<String>,
     /// Epochs to estimate: all, last, every:K, or a list like 0,5,10..20.
-    #[arg(long, default_value = "all", value_parser = parse_epochs)]
+    #[cfg_attr(feature = "cli", arg(long, default_value = "all", value_parser = parse_epochs))]
     pub epochs: Epochs,
     /// Unit of the tables and plots.
-    #[arg(long, value_enum, default_value_t = Unit::Bits)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Unit::Bits))]
     pub unit: Unit,
     /// DPI tolerance, in the unit.
-    #[arg(long, default_value_t = dpi::DEFAULT_TOLERANCE)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = dpi::DEFAULT_TOLERANCE))]
     pub tolerance: f64,
 }
 
+#[cfg(feature = "cli")]
 fn parse_epochs(s: &str) -> std::result::Result<Epochs, String> {
     Epochs::parse(s).map_err(|e| e.to_string())
 }
@@ -54,7 +62,10 @@ impl Default for ReportParams {
     fn default() -> Self {
         ReportParams {
             sigma2: SigmaSpec::parse(DEFAULT_SIGMA2).expect("the default σ² specification parses"),
-            estimator: vec!["kl".into(), "bd".into()],
+            estimator: estimator::DEFAULT_ESTIMATORS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             epochs: Epochs::All,
             unit: Unit::Bits,
             tolerance: dpi::DEFAULT_TOLERANCE,
@@ -162,7 +173,7 @@ pub fn write_report(
     req.build()?;
     dpi::validate_tolerance(p.tolerance)?;
     for dir in dirs {
-        crate::archive::fsutil::refuse_output_inside(out, dir)?;
+        crate::fsutil::refuse_output_inside(out, dir)?;
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let mut files = Vec::new();
@@ -211,7 +222,7 @@ pub fn write_report(
         estimators: p.estimator.clone(),
         interactive: interactive::section(&all_rows, &all_violations, p.unit),
     };
-    crate::archive::fsutil::write_atomic(&out.join("index.html"), html::render(&data)?.as_bytes())?;
+    crate::fsutil::write_atomic(&out.join("index.html"), html::render(&data)?.as_bytes())?;
     let mut all = data.files;
     all.push("index.html".into());
     all.sort();
@@ -241,7 +252,7 @@ fn gather_run(
         squared: true,
         ..DistanceReport::default()
     };
-    let rows = estimates::estimate_archive(
+    let rows = run::estimate_archive(
         archive,
         &p.request(),
         &mut |_, _| {},
@@ -254,7 +265,7 @@ fn gather_run(
         Ok(())
     };
     csv("estimates", &mut table::to_frame(&rows, p.unit)?)?;
-    csv("distances", &mut crate::distances::distances_table(&dist)?)?;
+    csv("distances", &mut run::distances::distances_table(&dist)?)?;
     progress(&format!("{stem}: dpi"));
     let tol = p.tolerance / p.unit.from_nats();
     let v = dpi::check(&rows, tol)?;
@@ -344,7 +355,7 @@ fn sigma2_marks(rows: &[EstimateRow]) -> Vec<(usize, String, f64)> {
     let mut out: Vec<(usize, String, f64)> = Vec::new();
     for r in rows
         .iter()
-        .filter(|r| r.epoch == last && r.estimator == "kl")
+        .filter(|r| r.epoch == last && estimator::kind(&r.estimator).noisy)
     {
         let label = if r.setting.parse::<f64>().is_ok() {
             format!("σ² = {}", r.setting)

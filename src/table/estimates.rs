@@ -20,7 +20,8 @@ use crate::archive::LayerInfo;
 use crate::error::{Error, Result};
 
 /// Unit of information in tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Unit {
     /// log base 2.
     #[default]

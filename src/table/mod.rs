@@ -62,7 +62,7 @@ pub fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    crate::archive::fsutil::write_via_temp(path, |tmp| {
+    crate::fsutil::write_via_temp(path, |tmp| {
         let mut file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
         let r = if is_parquet(path) {
             ParquetWriter::new(&mut file).finish(df).map(|_| ())
@@ -126,7 +126,7 @@ impl Table {
     /// Reads a CSV (with a header line) or Parquet table.
     pub fn read(path: &Path) -> Result<Self> {
         if is_parquet(path) {
-            let file = crate::archive::fsutil::open_regular(path)?;
+            let file = crate::fsutil::open_regular(path)?;
             let df = crate::untrusted::decode(path, "Parquet file", || {
                 ParquetReader::new(file)
                     .finish()
@@ -138,7 +138,7 @@ impl Table {
                 lines: None,
             });
         }
-        let bytes = crate::archive::fsutil::read_regular(path, MAX_BYTES)?;
+        let bytes = crate::fsutil::read_regular(path, MAX_BYTES)?;
         let text = String::from_utf8(bytes)
             .map_err(|e| Error::format(path, format!("not UTF-8 text: {e}")))?;
         let (clean, lines) = clean_csv(&text);

@@ -2,8 +2,8 @@
 //! on an archive holding the same matrix: the same numbers, bit for bit.
 
 use infoplane::archive::{Archive, Backend};
-use infoplane::estimates::{estimate_archive, estimate_arrays, Arrays, EstimateRequest};
 use infoplane::estimator::pairwise::sigma::SigmaSpec;
+use infoplane::run::{estimate_archive, estimate_arrays, Arrays, EstimateRequest};
 use infoplane::selection::Epochs;
 
 use crate::common::{self, write_full};

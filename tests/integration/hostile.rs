@@ -11,8 +11,8 @@ use infoplane::archive::{
     self, Archive, ArchiveSpec, ArchiveWriter, Backend, EpochRecord, LayerInfo, LayerKind,
     Overwrite, PlannedEpoch, Publish, RunInfo,
 };
-use infoplane::estimates::{estimate_archive, EstimateRequest};
 use infoplane::estimator::pairwise::sigma::SigmaSpec;
+use infoplane::run::{estimate_archive, EstimateRequest};
 
 fn archive_in(dir: &Path, backend: Backend) -> PathBuf {
     let out = dir.join(format!("{backend}"));

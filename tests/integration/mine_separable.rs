@@ -53,6 +53,6 @@ fn separable_critic_batch_and_refusals() {
     };
     assert_eq!(
         dv.validate().unwrap_err().to_string(),
-        "--mine-critic separable is for --mine-variant infonce only (got dv)"
+        "mine_critic separable needs the infonce variant (the variant is dv)"
     );
 }

@@ -207,8 +207,7 @@ fn estimators_do_no_io() {
         "crate::report",
         "std::fs",
         "std::io",
-        "crate::estimates",
-        "crate::distances",
+        "crate::run",
     ];
     let mut bad = Vec::new();
     for f in rust_files()
@@ -318,15 +317,7 @@ fn library_modules_import_each_other_without_cycles() {
     // The data flow of ARCHITECTURE.md: estimators import neither the archive nor anything
     // downstream of them.
     let est = &g["estimator"];
-    for later in [
-        "archive",
-        "estimates",
-        "distances",
-        "table",
-        "diagnostics",
-        "plot",
-        "report",
-    ] {
+    for later in ["archive", "run", "table", "diagnostics", "plot", "report"] {
         assert!(!est.contains(later), "estimator imports {later}");
     }
 }
@@ -373,4 +364,114 @@ fn unsafe_code_only_where_architecture_allows_it() {
         stale.is_empty(),
         "ARCHITECTURE.md lists files without unsafe code: {stale:?}"
     );
+}
+
+#[test]
+fn estimator_names_are_written_only_in_the_estimator_wing() {
+    // Everything else asks the registry what a name measures (estimator::kind), so that adding
+    // an estimator touches src/estimator/ only. Tests (after `#[cfg(test)]`) may name them.
+    let names = infoplane::estimator::names();
+    let assets = root().join("src/report/assets");
+    let mut files: Vec<PathBuf> = rust_files()
+        .into_iter()
+        .filter(|f| {
+            let r = rel(f);
+            (r.starts_with("src/")
+                || r.starts_with("analysis/src/")
+                || r.starts_with("analysis/python/src/"))
+                && !r.starts_with("src/estimator/")
+        })
+        .collect();
+    files.extend(
+        std::fs::read_dir(&assets)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "js")),
+    );
+    assert!(files.len() > 40, "{} files", files.len());
+    let mut bad = Vec::new();
+    for f in files {
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for n in &names {
+            if text.contains(&format!("\"{n}\"")) {
+                bad.push(format!("{} names \"{n}\"", rel(&f)));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn sibling_modules_import_each_other_without_cycles() {
+    // Inside every folder module (src/estimator/pairwise/, src/archive/, ...): the files that
+    // name a sibling through `super::NAME` must form no circle.
+    let mut dirs: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for f in rust_files()
+        .into_iter()
+        .filter(|f| rel(f).starts_with("src/"))
+    {
+        dirs.entry(f.parent().unwrap().to_path_buf())
+            .or_default()
+            .push(f);
+    }
+    let mut checked = 0;
+    for (dir, files) in &dirs {
+        let names: BTreeSet<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string()
+            })
+            .filter(|n| n != "mod" && n != "lib")
+            .collect();
+        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in files {
+            let me = f.file_stem().unwrap().to_string_lossy().to_string();
+            if me == "mod" || me == "lib" {
+                continue;
+            }
+            let text = code(&std::fs::read_to_string(f).unwrap());
+            let text = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            for part in text.split("super::").skip(1) {
+                let name: String = part
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if names.contains(&name) && name != me {
+                    g.entry(me.clone()).or_default().insert(name);
+                }
+            }
+        }
+        // Kahn's algorithm: whatever cannot be ordered lies on a circle.
+        let mut left = g.clone();
+        loop {
+            let leaf = left
+                .iter()
+                .find(|(_, out)| out.iter().all(|m| !left.contains_key(m)))
+                .map(|(n, _)| n.clone());
+            match leaf {
+                Some(n) => {
+                    left.remove(&n);
+                }
+                None => break,
+            }
+        }
+        assert!(
+            left.is_empty(),
+            "import circle among {}: {:?}",
+            rel(dir),
+            left
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "{checked} folders");
 }

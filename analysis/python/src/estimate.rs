@@ -1,14 +1,15 @@
-//! `estimate_arrays` and `estimate_archives`: the library's estimation driver with the CLI's
-//! parameters (the same flags, parsed by the same `EstimatorParams`), results as the bytes of a
-//! Parquet table with exactly the CLI's columns and values. The GIL is released while they run.
+//! `estimate_arrays` and `estimate_archives`: the library's estimation driver with the
+//! parameters as a JSON object of `name: value` (`infoplane::estimator::params`: the library's
+//! names and defaults, no command line), results as the bytes of a Parquet table with exactly
+//! the CLI's columns and values. The GIL is released while they run.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
-use infoplane::archive::fsutil;
-use infoplane::estimates::{self, Arrays, EstimateRequest};
-use infoplane::estimator::EstimatorParams;
+use std::str::FromStr;
+
+use infoplane::fsutil;
+use infoplane::run::{self, Arrays, EstimateRequest};
 use infoplane::selection::Epochs;
 use infoplane::sweep;
 use infoplane::table::estimates::{self as table, EstimateRow, Unit};
@@ -18,29 +19,20 @@ use pyo3::types::PyBytes;
 
 use crate::convert::{error, guarded, invalid};
 
-/// The estimator parameters as command-line flags (`--sigma2 0.1 --bins 30`), so that the
-/// library's defaults and checks are the CLI's.
-#[derive(Debug, Parser)]
-#[command(
-    name = "infoplane.estimate",
-    no_binary_name = true,
-    disable_help_flag = true
-)]
-struct Flags {
-    #[command(flatten)]
-    params: EstimatorParams,
+/// Every parameter's name and default value, as a JSON object (for stubs, help and tests).
+#[pyfunction]
+pub fn default_params() -> String {
+    serde_json::Value::Object(infoplane::estimator::params::defaults()).to_string()
 }
 
 /// The request from the Python arguments.
 fn request(
     estimators: Vec<String>,
-    flags: Vec<String>,
+    params: &str,
     layers: Option<Vec<String>>,
     epochs: &str,
 ) -> PyResult<EstimateRequest> {
-    let params = Flags::try_parse_from(&flags)
-        .map_err(|e| invalid(e.render().to_string().trim().to_string()))?
-        .params;
+    let params = infoplane::estimator::params::from_json(params).map_err(error)?;
     let req = EstimateRequest {
         estimators,
         params,
@@ -53,7 +45,7 @@ fn request(
 }
 
 fn unit(name: &str) -> PyResult<Unit> {
-    Unit::from_str(name, true)
+    Unit::from_str(name)
         .map_err(|_| invalid(format!("unknown unit '{name}' (expected bits or nats)")))
 }
 
@@ -85,9 +77,9 @@ fn reporter(progress: Option<Py<PyAny>>) -> impl FnMut(usize, usize) + Send {
 }
 
 /// Estimates one representation Z (N x H, float32) with class labels (and inputs X for the
-/// estimators that use them); see `infoplane::estimates::estimate_arrays`.
+/// estimators that use them); see `infoplane::run::estimate_arrays`.
 #[pyfunction]
-#[pyo3(signature = (z, labels, classes, estimators, flags, inputs=None, unit="bits"))]
+#[pyo3(signature = (z, labels, classes, estimators, params, inputs=None, unit="bits"))]
 #[allow(clippy::too_many_arguments)]
 pub fn estimate_arrays<'py>(
     py: Python<'py>,
@@ -95,12 +87,12 @@ pub fn estimate_arrays<'py>(
     labels: PyReadonlyArray1<'py, u32>,
     classes: usize,
     estimators: Vec<String>,
-    flags: Vec<String>,
+    params: &str,
     inputs: Option<PyReadonlyArray2<'py, f32>>,
     unit: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
     guarded(|| {
-        let req = request(estimators, flags, None, "all")?;
+        let req = request(estimators, params, None, "all")?;
         let unit = self::unit(unit)?;
         let (z, labels) = (z.as_array().to_owned(), labels.as_array().to_vec());
         let x = inputs.map(|x| x.as_array().to_owned());
@@ -112,7 +104,7 @@ pub fn estimate_arrays<'py>(
                     classes,
                     inputs: x.as_ref().map(|x| x.view()),
                 };
-                estimates::estimate_arrays(a, &req)
+                run::estimate_arrays(a, &req)
             })
             .map_err(error)?;
         table_bytes(py, &rows, unit, None)
@@ -121,13 +113,13 @@ pub fn estimate_arrays<'py>(
 
 /// The CLI's `estimate` over archive directories: one table, rows in the order given.
 #[pyfunction]
-#[pyo3(signature = (dirs, estimators, flags, layers=None, epochs="all", unit="bits", out=None, progress=None))]
+#[pyo3(signature = (dirs, estimators, params, layers=None, epochs="all", unit="bits", out=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn estimate_archives<'py>(
     py: Python<'py>,
     dirs: Vec<PathBuf>,
     estimators: Vec<String>,
-    flags: Vec<String>,
+    params: &str,
     layers: Option<Vec<String>>,
     epochs: &str,
     unit: &str,
@@ -135,7 +127,7 @@ pub fn estimate_archives<'py>(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     guarded(|| {
-        let req = request(estimators, flags, layers, epochs)?;
+        let req = request(estimators, params, layers, epochs)?;
         let unit = self::unit(unit)?;
         if let Some(out) = &out {
             for dir in &dirs {

@@ -23,11 +23,16 @@ pyo3::create_exception!(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InfoplaneError", m.py().get_type::<InfoplaneError>())?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "DEFAULT_ESTIMATORS",
+        infoplane::estimator::DEFAULT_ESTIMATORS.to_vec(),
+    )?;
     m.add_class::<writer::Writer>()?;
     m.add_class::<reader::Archive>()?;
     m.add_function(wrap_pyfunction!(estimate::estimate_arrays, m)?)?;
     m.add_function(wrap_pyfunction!(estimate::estimate_archives, m)?)?;
     m.add_function(wrap_pyfunction!(estimate::estimator_names, m)?)?;
+    m.add_function(wrap_pyfunction!(estimate::default_params, m)?)?;
     m.add_function(wrap_pyfunction!(writer::schedule, m)?)?;
     m.add_function(wrap_pyfunction!(labels::class_indices, m)?)?;
     m.add_function(wrap_pyfunction!(datasets::tishby, m)?)?;

@@ -1,5 +1,9 @@
 """Estimation from Python is the CLI's: the same table bit for bit on the same archive, and the
 same numbers on plain arrays."""
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import polars as pl
 import torch
@@ -111,9 +115,29 @@ def test_progress_reaches_the_callback_and_the_gil_is_free(tmp):
     th = threading.Thread(target=ticker)
     th.start()
     from infoplane import _native
-    _native.estimate_archives([str(tmp / "run")], ["kl", "bd"], ["--sigma2", "0.1"], None,
+    _native.estimate_archives([str(tmp / "run")], ["kl", "bd"], '{"sigma2": 0.1}', None,
                               "all", "bits", None, lambda d, t: calls.append((d, t)))
     stop.set()
     th.join()
     assert calls[-1] == (25, 25) and [d for d, _ in calls] == list(range(1, 26))
     assert len(ticks) > 1   # another Python thread ran while Rust estimated
+
+
+def test_python_defaults_are_the_librarys_and_the_stub_is_current():
+    d = infoplane.default_params()
+    # The library's defaults, which the CLI's flags share (a Rust test checks that side).
+    assert d["sigma2"] == "0.001,0.01,0.1,1,thesis,nn"
+    assert d["renyi_alpha"] == 1.01 and d["mine_folds"] == 5 and d["bin_range"] == [-1.0, 1.0]
+    assert "eval_every" not in d
+    # No keyword argument is the same as every default given explicitly.
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((120, 4))
+    y = rng.integers(0, 3, 120)
+    same_bits(infoplane.estimate(z, y, ["kl", "bd", "bin"]),
+              infoplane.estimate(z, y, ["kl", "bd", "bin"], **d))
+    assert infoplane.estimate(z, y)["estimator"].unique(maintain_order=True).to_list() == ["kl", "bd"]
+    # The editors' stub lists exactly these parameters with these defaults.
+    root = pathlib.Path(__file__).resolve().parents[3]
+    r = subprocess.run([sys.executable, str(root / "scripts/python_stub.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use infoplane::archive::fsutil;
 use infoplane::diagnostics::aggregate::{self, By};
+use infoplane::fsutil;
 use infoplane::table::estimates;
 
 use super::Outcome;

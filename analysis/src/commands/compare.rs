@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use infoplane::archive::fsutil;
 use infoplane::diagnostics::compare::{self, By};
+use infoplane::fsutil;
 use infoplane::plot;
 use infoplane::table::estimates;
 

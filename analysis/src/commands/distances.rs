@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use infoplane::archive::{fsutil, Archive};
-use infoplane::distances;
+use infoplane::archive::Archive;
 use infoplane::estimator::pairwise::{PassOptions, Precision};
+use infoplane::fsutil;
 use infoplane::plot;
+use infoplane::run::distances;
 use infoplane::selection::Epochs;
 use infoplane::sweep::{self, Shard};
 
@@ -66,7 +67,7 @@ pub fn run(a: Args) -> Outcome {
     let pb = bar("distances");
     let units = match &a.shard {
         Some(shard) => {
-            let mut req = infoplane::estimates::EstimateRequest::new(&[]);
+            let mut req = infoplane::run::EstimateRequest::new(&[]);
             req.layers = a.layers.clone();
             req.epochs = a.epochs.clone();
             let all = sweep::units(std::slice::from_ref(&archive), &req)?;

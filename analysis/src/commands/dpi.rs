@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use infoplane::archive::fsutil;
 use infoplane::diagnostics::dpi;
+use infoplane::fsutil;
 use infoplane::table::estimates;
 
 use super::Outcome;

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use infoplane::archive::{fsutil, Archive};
-use infoplane::estimates::EstimateRequest;
-use infoplane::estimator::EstimatorParams;
+use infoplane::archive::Archive;
+use infoplane::estimator::{registry, EstimatorParams};
+use infoplane::fsutil;
+use infoplane::run::EstimateRequest;
 use infoplane::selection::Epochs;
 use infoplane::sweep::{self, Shard};
 use infoplane::table::estimates::{self as table, Unit};
@@ -18,10 +19,12 @@ pub struct Args {
     /// Archive directories (one table for all; rows in the order given).
     #[arg(required = true)]
     dirs: Vec<PathBuf>,
-    /// Estimators: kl (upper bound), bd (Bhattacharyya lower bound), mc (Monte-Carlo, between
-    /// them), bin (binning), renyi (matrix-based Rényi α-entropy), mine (neural, needs stored
-    /// inputs).
-    #[arg(long, value_delimiter = ',', default_value = "kl,bd")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = registry::DEFAULT_ESTIMATORS_TEXT,
+        help = registry::help()
+    )]
     estimator: Vec<String>,
     /// Every estimator's parameters.
     #[command(flatten)]
@@ -86,4 +89,65 @@ pub fn run(a: Args) -> Outcome {
         saturated
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use infoplane::estimator::{params, EstimatorParams};
+    use infoplane::report::ReportParams;
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        estimator: EstimatorParams,
+    }
+
+    #[derive(Debug, Parser)]
+    struct Report {
+        #[command(flatten)]
+        report: ReportParams,
+    }
+
+    #[test]
+    fn the_command_line_defaults_are_the_library_defaults() {
+        // No flag given: every value is the library's Default, which Python's defaults are too
+        // (params::from_json of nothing).
+        let f = Flags::try_parse_from(["infoplane"]).unwrap();
+        assert_eq!(f.estimator, EstimatorParams::default());
+        assert_eq!(f.estimator, params::from_json("{}").unwrap());
+        let r = Report::try_parse_from(["infoplane"]).unwrap();
+        assert_eq!(r.report, ReportParams::default());
+    }
+
+    #[test]
+    fn every_flag_is_a_parameter_name_and_back() {
+        // Each library parameter is the flag of the same name (underscores for dashes), and
+        // setting it from either front end gives one value.
+        let f = Flags::try_parse_from([
+            "infoplane",
+            "--sigma2",
+            "0.01,1.0,nn*4",
+            "--renyi-width",
+            "silverman:1.2",
+            "--mine-hidden",
+            "16,8",
+            "--renyi-large",
+            "subsets",
+        ])
+        .unwrap();
+        let p = params::from_json(
+            r#"{"sigma2": [0.01, 1, "nn*4"], "renyi_width": "silverman:1.2",
+                "mine_hidden": [16, 8], "renyi_large": "subsets"}"#,
+        )
+        .unwrap();
+        assert_eq!(f.estimator, p);
+        let flags: Vec<String> = <Flags as clap::CommandFactory>::command()
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| l.replace('-', "_")))
+            .collect();
+        for name in params::defaults().keys() {
+            assert!(flags.contains(name), "no flag --{name}");
+        }
+    }
 }

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use infoplane::archive::{fsutil, Archive};
-use infoplane::estimates::EstimateRequest;
+use infoplane::archive::Archive;
+use infoplane::fsutil;
+use infoplane::run::EstimateRequest;
 use infoplane::selection::Epochs;
 use infoplane::sweep;
 

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use infoplane::archive::{fsutil, Archive};
+use infoplane::archive::Archive;
 use infoplane::diagnostics::snr;
-use infoplane::distances;
+use infoplane::fsutil;
 use infoplane::plot;
+use infoplane::run::distances;
 use infoplane::selection::Epochs;
 use infoplane::table::estimates;
 

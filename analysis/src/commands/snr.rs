@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use infoplane::archive::{fsutil, Archive};
+use infoplane::archive::Archive;
 use infoplane::diagnostics::snr;
+use infoplane::fsutil;
 use infoplane::plot;
 
 use super::Outcome;

@@ -80,7 +80,7 @@ fn mine_separable_critic_is_for_infonce_only() {
     );
     fails_with(
         &r,
-        "--mine-critic separable is for --mine-variant infonce only (got dv)",
+        "--mine-critic separable needs the infonce variant (the variant is dv)",
     );
     assert!(!d.join("m.csv").exists());
 }

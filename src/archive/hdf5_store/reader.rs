@@ -30,7 +30,7 @@ const MAX_DEPTH: usize = 3;
 impl Reader {
     pub(in crate::archive) fn open(dir: &Path, m: &Manifest) -> Result<Self> {
         let path = dir.join(DATA_FILE);
-        let file_len = crate::archive::fsutil::open_regular(&path)
+        let file_len = crate::fsutil::open_regular(&path)
             .and_then(|f| f.metadata().map_err(|e| Error::io(&path, e)))
             .map_err(|e| match e {
                 Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {

@@ -32,8 +32,9 @@ use serde::{Deserialize, Serialize};
 use super::content::{self, Digest, HashingWriter, JsonChecksum};
 
 mod matrix;
-use super::{fsutil, AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Manifest};
+use super::{AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Manifest};
 use crate::error::{Error, Result};
+use crate::fsutil;
 use matrix::{read_matrix, write_matrix};
 
 const EPOCHS_DIR: &str = "epochs";

@@ -44,6 +44,7 @@
 //! "consistent with zero"). A non-finite value or |T| > 1e6 during training is divergence (an
 //! error). Results are reproducible for a seed and do not depend on the thread count.
 
+use crate::estimator::registry::{Cost, Entry, Kind, Quantity, Side};
 use ndarray::{s, Array2, ArrayView2, Axis};
 
 mod critic;
@@ -88,6 +89,12 @@ impl Variant {
     }
 }
 
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl std::str::FromStr for Variant {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -104,7 +111,9 @@ impl std::str::FromStr for Variant {
 }
 
 /// The critic's form (see [`Critic`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CriticKind {
     /// T(x, z), one network on the concatenated pair.
     Joint,
@@ -113,7 +122,9 @@ pub enum CriticKind {
 }
 
 /// How each column of X and Z is mapped before training (see the module documentation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Transform {
     /// Φ⁻¹ of the column's ranks: standard normal margins, I(X;Z) unchanged.
     Rank,
@@ -135,45 +146,62 @@ impl Transform {
 }
 
 /// Parameters of the MINE estimator.
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct MineParams {
     /// mine: dv (Donsker-Varadhan, bias-corrected), nwj, infonce or smile.
-    #[arg(long = "mine-variant", default_value = "dv")]
+    #[cfg_attr(feature = "cli", arg(long = "mine-variant", default_value = "dv"))]
+    #[serde(rename = "mine_variant", with = "crate::estimator::params::text")]
     pub variant: Variant,
     /// mine: hidden widths of the statistics network.
-    #[arg(long = "mine-hidden", value_delimiter = ',', default_value = "64,64")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "mine-hidden", value_delimiter = ',', default_value = "64,64")
+    )]
+    #[serde(rename = "mine_hidden")]
     pub hidden: Vec<usize>,
     /// mine: maximum training steps.
-    #[arg(long = "mine-steps", default_value_t = 6000)]
+    #[cfg_attr(feature = "cli", arg(long = "mine-steps", default_value_t = 6000))]
+    #[serde(rename = "mine_steps")]
     pub steps: usize,
     /// mine: batch size (infonce with the joint critic: at most 64; rows state the batch used).
-    #[arg(long = "mine-batch", default_value_t = 256)]
+    #[cfg_attr(feature = "cli", arg(long = "mine-batch", default_value_t = 256))]
+    #[serde(rename = "mine_batch")]
     pub batch: usize,
     /// mine: the critic, joint (one network on (x, z)) or separable (g(x)ᵀh(z), infonce only).
-    #[arg(long = "mine-critic", id = "mine_critic", value_enum, default_value_t = CriticKind::Joint)]
+    #[cfg_attr(feature = "cli", arg(long = "mine-critic", id = "mine_critic", value_enum, default_value_t = CriticKind::Joint))]
+    #[serde(rename = "mine_critic")]
     pub critic: CriticKind,
     /// mine: Adam learning rate.
-    #[arg(long = "mine-lr", default_value_t = 1e-3)]
+    #[cfg_attr(feature = "cli", arg(long = "mine-lr", default_value_t = 1e-3))]
+    #[serde(rename = "mine_lr")]
     pub lr: f64,
     /// Steps between held-out evaluations.
-    #[arg(skip = 100usize)]
+    #[cfg_attr(feature = "cli", arg(skip = 100usize))]
+    #[serde(skip)]
     pub eval_every: usize,
     /// Evaluations without improvement before stopping (and the number averaged).
-    #[arg(skip = 15usize)]
+    #[cfg_attr(feature = "cli", arg(skip = 15usize))]
+    #[serde(skip)]
     pub patience: usize,
     /// Held-out fraction.
-    #[arg(skip = 0.2f64)]
+    #[cfg_attr(feature = "cli", arg(skip = 0.2f64))]
+    #[serde(skip)]
     pub holdout: f64,
     /// Seed (the common `--seed`).
-    #[arg(skip = 0u64)]
+    #[cfg_attr(feature = "cli", arg(skip = 0u64))]
+    #[serde(skip)]
     pub seed: u64,
     /// mine: map each column before training: rank (to standard normal margins through its
     /// ranks; I(X;Z) unchanged, heavy tails tamed), standardize, or none.
-    #[arg(long = "mine-transform", id = "mine_transform", value_enum, default_value_t = Transform::Rank)]
+    #[cfg_attr(feature = "cli", arg(long = "mine-transform", id = "mine_transform", value_enum, default_value_t = Transform::Rank))]
+    #[serde(rename = "mine_transform")]
     pub transform: Transform,
     /// mine: folds of the cross-fitting (each fold's critic trains on the others and is
     /// evaluated on the fold); 1 is a single 80/10/10 split.
-    #[arg(long = "mine-folds", default_value_t = MineParams::DEFAULT_FOLDS)]
+    #[cfg_attr(feature = "cli", arg(long = "mine-folds", default_value_t = MineParams::DEFAULT_FOLDS))]
+    #[serde(rename = "mine_folds")]
     pub folds: usize,
 }
 
@@ -211,40 +239,46 @@ impl MineParams {
             || self.hidden.len() > 8
             || self.hidden.iter().any(|&h| h == 0 || h > Self::MAX_WIDTH)
         {
-            return bad(format!(
-                "--mine-hidden needs 1 to 8 widths between 1 and {} (got {:?})",
-                Self::MAX_WIDTH,
-                self.hidden
+            return Err(Error::parameter(
+                "mine_hidden",
+                format!(
+                    "needs 1 to 8 widths between 1 and {} (got {:?})",
+                    Self::MAX_WIDTH,
+                    self.hidden
+                ),
             ));
         }
         if !(1..=10_000_000).contains(&self.steps) {
-            return bad(format!(
-                "--mine-steps must be between 1 and 10000000 (got {})",
-                self.steps
+            return Err(Error::parameter(
+                "mine_steps",
+                format!("must be between 1 and 10000000 (got {})", self.steps),
             ));
         }
         if !(2..=65_536).contains(&self.batch) {
-            return bad(format!(
-                "--mine-batch must be between 2 and 65536 (got {})",
-                self.batch
+            return Err(Error::parameter(
+                "mine_batch",
+                format!("must be between 2 and 65536 (got {})", self.batch),
             ));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!(
-                "--mine-lr must be a positive number (got {})",
-                self.lr
+            return Err(Error::parameter(
+                "mine_lr",
+                format!("must be a positive number (got {})", self.lr),
             ));
         }
         if !(1..=20).contains(&self.folds) {
-            return bad(format!(
-                "--mine-folds must be between 1 and 20 (got {})",
-                self.folds
+            return Err(Error::parameter(
+                "mine_folds",
+                format!("must be between 1 and 20 (got {})", self.folds),
             ));
         }
         if self.critic == CriticKind::Separable && self.variant != Variant::InfoNce {
-            return bad(format!(
-                "--mine-critic separable is for --mine-variant infonce only (got {})",
-                self.variant.name()
+            return Err(Error::parameter(
+                "mine_critic",
+                format!(
+                    "separable needs the infonce variant (the variant is {})",
+                    self.variant.name()
+                ),
             ));
         }
         if self.eval_every == 0 || self.patience == 0 || !(self.holdout > 0.0 && self.holdout < 1.0)
@@ -544,6 +578,20 @@ fn checked(e: &MineEstimate, what: &str, row: &mut Estimate) -> f64 {
 pub struct Mine {
     params: MineParams,
 }
+
+/// The registry entry of `mine`.
+pub const ENTRY: Entry = Entry {
+    kinds: &[Kind {
+        name: "mine",
+        quantity: Quantity::Mutual,
+        side: Side::Estimate,
+        bracket: false,
+        noisy: false,
+    }],
+    about: "MINE and its variants (Belghazi et al. 2018)",
+    cost: Cost::Linear,
+    build,
+};
 
 /// Builds [`Mine`] from the checked parameters (the common seed included).
 pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {

@@ -1,18 +1,17 @@
 //! Distance statistics of one representation without kernels (for `distances`, and for σ²
 //! rules that must see the distances before the kernels are chosen), the precision of the
 //! Gram matrix that every pass uses, the centred rows every pass starts from (row-major for the
-//! BLAS, or the packed kernel's panels: `centred_rows` chooses), and one row's squared
-//! distances from its Gram row (`distance_row`).
+//! BLAS, or the packed kernel's panels: `centred_rows` chooses).
 
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::exp::{Element, KernelValue};
+use super::exp::Element;
 use super::gram::{Panels, Rows, PANEL};
-use super::kernel::{pairwise_pass, DistanceStats, PassOptions, Stats};
 
 /// Precision of the Gram matrix (everything after it is f64).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Precision {
     /// f32 GEMM on the stored activations (fast); σ² whose f32 rounding bound exceeds
     /// 2e-6 nats are computed again in f64 (`Pairwise::ROUNDING_TOLERANCE`).
@@ -20,6 +19,15 @@ pub enum Precision {
     F32,
     /// Activations widened to f64 before the GEMM (slower; distances exact to f64 rounding).
     F64,
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        })
+    }
 }
 
 impl std::str::FromStr for Precision {
@@ -49,35 +57,6 @@ pub fn with_matrix<R>(
             f64_fn(wide.view())
         }
     }
-}
-
-/// A distance-only pass (no kernel) gathering every statistic ([`Stats::All`]).
-pub fn stats<T: Element>(z: ArrayView2<'_, T>, labels: &[u32], tile: usize) -> DistanceStats {
-    pairwise_pass(
-        z,
-        labels,
-        &[],
-        &PassOptions {
-            tile,
-            stats: Stats::All,
-        },
-    )
-    .distances
-}
-
-/// [`stats`] in the requested precision.
-pub fn stats_in(
-    z: ArrayView2<'_, f32>,
-    labels: &[u32],
-    precision: Precision,
-    tile: usize,
-) -> DistanceStats {
-    with_matrix(
-        z,
-        precision,
-        |z| stats(z, labels, tile),
-        |z| stats(z, labels, tile),
-    )
 }
 
 /// Lanes of the f64 squared norms (one AVX-512 register of f64).
@@ -183,57 +162,4 @@ pub fn centred_rows<T: Element>(
             (Rows::Blas(zc), norms)
         }
     }
-}
-
-/// Lanes of the nearest-neighbour minimum in [`distance_row`] (one AVX-512 register of f64).
-const MIN_LANES: usize = 8;
-
-/// One row's squared distances from its Gram row: d_j = max(‖z_i‖² + ‖z_j‖² − 2 G_ij, 0) in
-/// f64, stored in the kernel type K; `col_nn[j]` becomes min(col_nn[j], d_j), and the row's
-/// minimum is returned. Written with [`MIN_LANES`] partial minima and comparisons (not
-/// `f64::min`, whose NaN rule keeps the compiler from vectorising) so that it vectorises;
-/// the values are the same (a NaN, which finite inputs cannot give, would count as 0).
-#[inline(never)]
-pub fn distance_row<T: Element, K: KernelValue>(
-    ni: f64,
-    g: &[T],
-    norms: &[f64],
-    d: &mut [K],
-    col_nn: &mut [f64],
-) -> f64 {
-    let one = |gj: T, nj: f64, dj: &mut K, a: &mut f64| {
-        let v = ni + nj - 2.0 * gj.into();
-        let v = if v > 0.0 { v } else { 0.0 };
-        *dj = K::from_f64(v);
-        *a = if v < *a { v } else { *a };
-        v
-    };
-    let m = g.len() / MIN_LANES * MIN_LANES;
-    let mut lanes = [f64::INFINITY; MIN_LANES];
-    for (((gc, nc), dc), ac) in g[..m]
-        .chunks_exact(MIN_LANES)
-        .zip(norms[..m].chunks_exact(MIN_LANES))
-        .zip(d[..m].chunks_exact_mut(MIN_LANES))
-        .zip(col_nn[..m].chunks_exact_mut(MIN_LANES))
-    {
-        for l in 0..MIN_LANES {
-            let v = one(gc[l], nc[l], &mut dc[l], &mut ac[l]);
-            lanes[l] = if v < lanes[l] { v } else { lanes[l] };
-        }
-    }
-    let mut min = lanes
-        .iter()
-        .fold(f64::INFINITY, |a, &b| if b < a { b } else { a });
-    for (((&gj, &nj), dj), a) in g[m..]
-        .iter()
-        .zip(&norms[m..])
-        .zip(&mut d[m..])
-        .zip(&mut col_nn[m..])
-    {
-        let v = one(gj, nj, dj, a);
-        if v < min {
-            min = v;
-        }
-    }
-    min
 }

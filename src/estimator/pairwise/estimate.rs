@@ -33,9 +33,10 @@ impl SaturationRule {
     pub fn validate(&self) -> crate::Result<()> {
         let v = self.margin_nats;
         if !(v.is_finite() && v >= 0.0) {
-            return Err(crate::Error::Invalid(format!(
-                "--saturation-margin must be a finite number of 0 or more (got {v})"
-            )));
+            return Err(crate::Error::parameter(
+                "saturation_margin",
+                format!("must be a finite number of 0 or more (got {v})"),
+            ));
         }
         Ok(())
     }

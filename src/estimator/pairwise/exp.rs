@@ -10,6 +10,13 @@ use ndarray::{ArrayView2, LinalgScalar};
 /// Arguments below -708 return exp(-708) ≈ 3e-308 instead of a subnormal.
 #[inline(always)]
 pub fn exp_neg(x: f64) -> f64 {
+    exp_neg_in::<false>(x)
+}
+
+/// [`exp_neg`] with fused multiply-adds where `FUSED` (for code compiled for FMA: elsewhere
+/// they would be slow library calls) or where the build's target has FMA anyway.
+#[inline(always)]
+pub fn exp_neg_in<const FUSED: bool>(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     // fdlibm's split of ln 2: LN2_HI has its low 32 bits zero, so n * LN2_HI is exact.
     const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
@@ -35,21 +42,19 @@ pub fn exp_neg(x: f64) -> f64 {
         1.0,
         1.0,
     ] {
-        p = fma(p, r, c);
+        p = fma::<FUSED>(p, r, c);
     }
     let k = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
     p * f64::from_bits(((k + 1023) as u64) << 52)
 }
 
-/// a * b + c, fused where the target has FMA (never a slow software fallback).
+/// a * b + c, fused where `FUSED` or the build's target has FMA (never a slow software
+/// fallback where the caller is not compiled for FMA).
 #[inline(always)]
-fn fma(a: f64, b: f64, c: f64) -> f64 {
-    #[cfg(target_feature = "fma")]
-    {
+fn fma<const FUSED: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FUSED || cfg!(target_feature = "fma") {
         a.mul_add(b, c)
-    }
-    #[cfg(not(target_feature = "fma"))]
-    {
+    } else {
         a * b + c
     }
 }
@@ -71,7 +76,11 @@ pub trait KernelValue:
     /// +∞ (a pair that is not counted).
     const INFINITY: Self;
     /// exp(x) for x ≤ 0.
-    fn exp_neg(x: Self) -> Self;
+    fn exp_neg(x: Self) -> Self {
+        Self::exp_neg_in::<false>(x)
+    }
+    /// exp(x) for x ≤ 0, with fused multiply-adds where `FUSED` (see [`exp_neg_in`]).
+    fn exp_neg_in<const FUSED: bool>(x: Self) -> Self;
     /// Rounds an f64.
     fn from_f64(x: f64) -> Self;
     /// The values as f32, on the f32 path (for the fused AVX-512 loop).
@@ -81,8 +90,8 @@ pub trait KernelValue:
 impl KernelValue for f64 {
     const INFINITY: Self = f64::INFINITY;
     #[inline(always)]
-    fn exp_neg(x: f64) -> Self {
-        exp_neg(x)
+    fn exp_neg_in<const FUSED: bool>(x: f64) -> Self {
+        exp_neg_in::<FUSED>(x)
     }
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
@@ -96,8 +105,8 @@ impl KernelValue for f64 {
 impl KernelValue for f32 {
     const INFINITY: Self = f32::INFINITY;
     #[inline(always)]
-    fn exp_neg(x: f32) -> Self {
-        exp_neg_f32(x)
+    fn exp_neg_in<const FUSED: bool>(x: f32) -> Self {
+        exp_neg_f32_in::<FUSED>(x)
     }
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
@@ -112,6 +121,12 @@ impl KernelValue for f32 {
 /// exp(-87) ≈ 1.6e-38.
 #[inline(always)]
 pub fn exp_neg_f32(x: f32) -> f32 {
+    exp_neg_f32_in::<false>(x)
+}
+
+/// [`exp_neg_f32`] with fused multiply-adds where `FUSED` (see [`exp_neg_in`]).
+#[inline(always)]
+pub fn exp_neg_f32_in<const FUSED: bool>(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4; // 0.693359375: exact in 9 bits, so n * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;
@@ -119,9 +134,9 @@ pub fn exp_neg_f32(x: f32) -> f32 {
     let x = x.max(-87.0);
     // Fused: t = round(x log2 e) + SHIFT exactly, and the reduction x - n ln 2 in two
     // fused steps (n · LN2_HI is exact, so the first step is too).
-    let t = fma32(x, LOG2E, SHIFT);
+    let t = fma32::<FUSED>(x, LOG2E, SHIFT);
     let n = t - SHIFT;
-    let r = fma32(-n, LN2_LO, fma32(-n, LN2_HI, x));
+    let r = fma32::<FUSED>(-n, LN2_LO, fma32::<FUSED>(-n, LN2_HI, x));
     let mut p = 1.0 / 5040.0;
     for c in [
         1.0 / 720.0,
@@ -132,20 +147,18 @@ pub fn exp_neg_f32(x: f32) -> f32 {
         1.0,
         1.0,
     ] {
-        p = fma32(p, r, c);
+        p = fma32::<FUSED>(p, r, c);
     }
     let k = (t.to_bits() as i32).wrapping_sub(SHIFT.to_bits() as i32);
     p * f32::from_bits(((k + 127) as u32) << 23)
 }
 
+/// [`fma`] in f32.
 #[inline(always)]
-fn fma32(a: f32, b: f32, c: f32) -> f32 {
-    #[cfg(target_feature = "fma")]
-    {
+fn fma32<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED || cfg!(target_feature = "fma") {
         a.mul_add(b, c)
-    }
-    #[cfg(not(target_feature = "fma"))]
-    {
+    } else {
         a * b + c
     }
 }

@@ -46,16 +46,10 @@ pub struct Panels {
 }
 
 impl Panels {
-    /// Whether this processor runs the packed kernel (AVX-512F), detected once.
+    /// Whether the packed kernel runs: the processor has AVX-512F and the level is not capped
+    /// below it ([`crate::simd::level`]; change the cap between passes, never during one).
     pub fn available() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx512f")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+        crate::simd::level() >= crate::simd::Level::Avx512
     }
 
     /// N rows of H columns, row i filled by `fill(i, row)` (H values), in parallel over

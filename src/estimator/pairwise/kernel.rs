@@ -33,20 +33,18 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
+use super::distances::{with_matrix, Precision};
 use super::exp::{Element, KernelValue};
 use super::gram;
 use super::histogram::Histogram;
 use super::kernel_rows;
+use super::loops::{exp_row, min, square_row, sum};
 use super::plan::Plan;
-use super::stripes::{ColumnAcc, Merge, PairCounts, Scratch};
+use super::stripes::{Buffers, ColumnAcc, Merge, PairCounts, Scratch, COLS, ROWS};
 
 /// Kernel values below exp(-CUTOFF) relative to the self term (1) are not computed: over any N
 /// they change S_i by less than N·e^-60 ≈ N·1e-26 relative.
 const CUTOFF: f64 = 60.0;
-/// Rows processed together by one task (their column sums are added once per block).
-pub(super) const ROWS: usize = 16;
-/// Columns per block of kernel values (ROWS x COLS kernel values stay in the L1 cache).
-const COLS: usize = 256;
 /// Stripes of rows per tile, each with its own column accumulators (see `pairwise_pass`).
 const STRIPES: usize = 16;
 /// Bytes the stripes' column accumulators may take together (fewer stripes when V x tile is
@@ -236,25 +234,6 @@ impl<K: KernelValue> Block<'_, K> {
     }
 }
 
-/// Per-stripe working buffers of [`Block::kernel_sums`] (allocated once per pass).
-pub(super) struct Buffers<K> {
-    /// The generic path's kernel values of a block (ROWS x COLS) and column sums of a run.
-    k: Vec<K>,
-    v: Vec<K>,
-    /// The fused loop's column sums of a run, per group member.
-    fused: Vec<f32>,
-}
-
-impl<K: KernelValue> Buffers<K> {
-    pub(super) fn new() -> Self {
-        Buffers {
-            k: vec![K::default(); ROWS * COLS],
-            v: vec![K::default(); COLS],
-            fused: vec![0.0; kernel_rows::MAX_MEMBERS * COLS],
-        }
-    }
-}
-
 /// acc's column sums of kernel b over columns [c0, c1) += the run's column sums `vw`, and its
 /// same-class sums over the run's class range (`same`, offsets from c0).
 #[inline(always)]
@@ -274,122 +253,6 @@ fn add_columns<K: KernelValue>(
     for (s, &x) in cs.iter_mut().zip(&vw[lo..hi]) {
         *s += x.into();
     }
-}
-
-/// k = exp(d·na), v += k, returns Σ k (in [`SUM_LANES`] partial sums of K, then f64).
-#[inline(never)]
-fn exp_row<K: KernelValue>(d: &[K], na: K, k: &mut [K], v: &mut [K]) -> f64 {
-    let m = d.len() / SUM_LANES * SUM_LANES;
-    let mut lanes = [K::default(); SUM_LANES];
-    for ((dc, kc), vc) in d[..m]
-        .chunks_exact(SUM_LANES)
-        .zip(k[..m].chunks_exact_mut(SUM_LANES))
-        .zip(v[..m].chunks_exact_mut(SUM_LANES))
-    {
-        for l in 0..SUM_LANES {
-            let x = K::exp_neg(dc[l] * na);
-            kc[l] = x;
-            vc[l] = vc[l] + x;
-            lanes[l] = lanes[l] + x;
-        }
-    }
-    let mut t: f64 = lanes.iter().map(|&x| x.into()).sum();
-    for ((&dj, kv), vv) in d[m..].iter().zip(&mut k[m..]).zip(&mut v[m..]) {
-        let x = K::exp_neg(dj * na);
-        *kv = x;
-        *vv = *vv + x;
-        t += x.into();
-    }
-    t
-}
-
-/// k = k^(2^times) (times ≥ 1), v += k, returns Σ k; the squaring count is a constant in
-/// each loop so that it vectorises.
-#[inline(always)]
-fn square_row<K: KernelValue>(times: u32, k: &mut [K], v: &mut [K]) -> f64 {
-    match times {
-        1 => square_row_n::<K, 1>(k, v),
-        2 => square_row_n::<K, 2>(k, v),
-        3 => square_row_n::<K, 3>(k, v),
-        _ => {
-            for _ in 3..times {
-                for x in k.iter_mut() {
-                    *x = *x * *x;
-                }
-            }
-            square_row_n::<K, 3>(k, v)
-        }
-    }
-}
-
-#[inline(never)]
-fn square_row_n<K: KernelValue, const T: u32>(k: &mut [K], v: &mut [K]) -> f64 {
-    let pow = |mut x: K| {
-        for _ in 0..T {
-            x = x * x;
-        }
-        x
-    };
-    let m = k.len() / SUM_LANES * SUM_LANES;
-    let mut lanes = [K::default(); SUM_LANES];
-    for (kc, vc) in k[..m]
-        .chunks_exact_mut(SUM_LANES)
-        .zip(v[..m].chunks_exact_mut(SUM_LANES))
-    {
-        for l in 0..SUM_LANES {
-            let x = pow(kc[l]);
-            kc[l] = x;
-            vc[l] = vc[l] + x;
-            lanes[l] = lanes[l] + x;
-        }
-    }
-    let mut t: f64 = lanes.iter().map(|&x| x.into()).sum();
-    for (kv, vv) in k[m..].iter_mut().zip(&mut v[m..]) {
-        let x = pow(*kv);
-        *kv = x;
-        *vv = *vv + x;
-        t += x.into();
-    }
-    t
-}
-
-/// Independent partial sums in [`sum`]: they let the compiler vectorise the reduction (one
-/// accumulator would force sequential adds).
-const SUM_LANES: usize = 16;
-
-/// The smallest value of a row segment, in [`SUM_LANES`] partial minima (comparisons, so that
-/// it vectorises).
-#[inline(always)]
-fn min<K: KernelValue>(x: &[K]) -> K {
-    let mut lanes = [K::INFINITY; SUM_LANES];
-    let mut chunks = x.chunks_exact(SUM_LANES);
-    for c in &mut chunks {
-        for l in 0..SUM_LANES {
-            lanes[l] = if c[l] < lanes[l] { c[l] } else { lanes[l] };
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .chain(&lanes)
-        .fold(K::INFINITY, |m, &v| if v < m { v } else { m })
-}
-
-/// Σ k over a row segment of at most [`COLS`] values: [`SUM_LANES`] partial sums in K, then f64.
-#[inline(always)]
-fn sum<K: KernelValue>(k: &[K]) -> f64 {
-    let mut lanes = [K::default(); SUM_LANES];
-    let mut chunks = k.chunks_exact(SUM_LANES);
-    for c in &mut chunks {
-        for l in 0..SUM_LANES {
-            lanes[l] = lanes[l] + c[l];
-        }
-    }
-    let mut t: f64 = lanes.iter().map(|&x| x.into()).sum();
-    for &x in chunks.remainder() {
-        t += x.into();
-    }
-    t
 }
 
 /// Per-row kernel sums for one kernel variance.
@@ -489,11 +352,14 @@ impl PassOptions {
     /// Checks the tile size.
     pub fn validate(&self) -> crate::Result<()> {
         if self.tile == 0 || self.tile > Self::MAX_TILE {
-            return Err(crate::Error::Invalid(format!(
-                "--tile must be between 1 and {} (got {})",
-                Self::MAX_TILE,
-                self.tile
-            )));
+            return Err(crate::Error::parameter(
+                "tile",
+                format!(
+                    "must be between 1 and {} (got {})",
+                    Self::MAX_TILE,
+                    self.tile
+                ),
+            ));
         }
         Ok(())
     }
@@ -506,6 +372,35 @@ impl Default for PassOptions {
             stats: Stats::All,
         }
     }
+}
+
+/// A distance-only pass (no kernel) gathering every statistic ([`Stats::All`]).
+pub fn stats<T: Element>(z: ArrayView2<'_, T>, labels: &[u32], tile: usize) -> DistanceStats {
+    pairwise_pass(
+        z,
+        labels,
+        &[],
+        &PassOptions {
+            tile,
+            stats: Stats::All,
+        },
+    )
+    .distances
+}
+
+/// [`stats`] in the requested precision.
+pub fn stats_in(
+    z: ArrayView2<'_, f32>,
+    labels: &[u32],
+    precision: Precision,
+    tile: usize,
+) -> DistanceStats {
+    with_matrix(
+        z,
+        precision,
+        |z| stats(z, labels, tile),
+        |z| stats(z, labels, tile),
+    )
 }
 
 /// One pass over all pairs of rows of `z`; see the module documentation.
@@ -617,7 +512,7 @@ where
                         let dr = &mut d[r * cols + f..(r + 1) * cols];
                         // Nearest neighbours in f64, from the same values (always: it is
                         // nearly free here).
-                        nn_out[r] = nn_out[r].min(super::distances::distance_row(
+                        nn_out[r] = nn_out[r].min(super::loops::distance_row(
                             ni,
                             &grow[f..],
                             &norms[j0 + f..j1],

@@ -14,20 +14,28 @@
 pub mod distances;
 pub mod estimate;
 pub mod exp;
+/// The Gram kernels (public for `benches/gram.rs` only).
+#[doc(hidden)]
 pub mod gram;
 pub mod histogram;
 pub mod kernel;
+/// The fused AVX-512 loop (public for benchmarks and tests only).
+#[doc(hidden)]
 pub mod kernel_rows;
+mod loops;
 mod plan;
 pub mod sigma;
 mod stripes;
 
+use crate::estimator::registry::{Cost, Entry, Kind, Quantity, Side};
 use ndarray::ArrayView2;
 
-pub use distances::{stats_in, with_matrix, Precision};
+pub use distances::{with_matrix, Precision};
 pub use estimate::{estimate, Bound, PairwiseEstimate, SaturationRule};
 pub use exp::{exp_neg, exp_neg_f32, Element, KernelValue};
-pub use kernel::{pairwise_pass, DistanceStats, KernelSums, PassOptions, PassOutput, Stats};
+pub use kernel::{
+    pairwise_pass, stats, stats_in, DistanceStats, KernelSums, PassOptions, PassOutput, Stats,
+};
 
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch, Reference};
 use crate::error::Result;
@@ -111,25 +119,30 @@ pub fn pairwise_estimates<T: Element>(
 /// The default `--sigma2` of `estimate`.
 pub const DEFAULT_SIGMA2: &str = "0.001,0.01,0.1,1,thesis,nn";
 
+#[cfg(feature = "cli")]
 fn parse_sigma2(s: &str) -> std::result::Result<SigmaSpec, String> {
     SigmaSpec::parse(s).map_err(|e| e.to_string())
 }
 
 /// Parameters of the pairwise bounds.
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct PairwiseParams {
     /// Noise variances: values (0.001,0.1), log grids (1e-4..1e1:25, or 1e-3..1:x2), per layer
     /// (fc1=0.05), or rules, one σ² per layer from its last epoch's distances: thesis
     /// (p90(d²)/1000), pQ/DIV (squared), pQ(d)/DIV (plain), nn or nn*C (C × median squared
     /// nearest-neighbour distance); RULE@first, RULE@EPOCH pick another reference epoch and
     /// RULE@each reads every epoch's own distances (scale-relative).
-    #[arg(long, default_value = DEFAULT_SIGMA2, value_parser = parse_sigma2)]
+    #[cfg_attr(feature = "cli", arg(long, default_value = DEFAULT_SIGMA2, value_parser = parse_sigma2))]
+    #[serde(with = "crate::estimator::params::text")]
     pub sigma2: SigmaSpec,
     /// Precision of the distance computation: f32 (fast) or f64.
-    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Precision::F32))]
+    #[serde(with = "crate::estimator::params::text")]
     pub precision: Precision,
     /// Rows per tile of the pairwise pass (memory grows as its square).
-    #[arg(long, default_value_t = PassOptions::DEFAULT_TILE)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = PassOptions::DEFAULT_TILE))]
     pub tile: usize,
 }
 
@@ -162,6 +175,29 @@ pub struct Pairwise {
     params: PairwiseParams,
     saturation: SaturationRule,
 }
+
+/// The pairwise bounds' registry entry: `kl` and `bd` share one pass (and carry the I(Y;Z) bracket).
+pub const ENTRY: Entry = Entry {
+    kinds: &[
+        Kind {
+            name: "kl",
+            quantity: Quantity::Mutual,
+            side: Side::Upper { lower: "bd" },
+            bracket: true,
+            noisy: true,
+        },
+        Kind {
+            name: "bd",
+            quantity: Quantity::Mutual,
+            side: Side::Lower { upper: "kl" },
+            bracket: true,
+            noisy: true,
+        },
+    ],
+    about: "pairwise KL upper / Bhattacharyya lower bounds (Kolchinsky & Tracey 2017)",
+    cost: Cost::Pairs,
+    build,
+};
 
 /// Builds [`Pairwise`] for the requested bounds (`kl`, `bd`).
 pub fn build(p: &EstimatorParams, names: &[&str]) -> Result<Box<dyn Estimator>> {
@@ -246,7 +282,7 @@ impl Pairwise {
         let spec = &self.params.sigma2;
         let first = spec
             .needs_own_distances()
-            .then(|| distances::stats(z, data.labels, self.params.tile));
+            .then(|| stats(z, data.labels, self.params.tile));
         let chosen = spec.resolve(data.layer, first.as_ref(), references);
         let sigma2s: Vec<f64> = chosen.iter().map(|c| c.sigma2).collect();
         let opts = PassOptions {

@@ -206,6 +206,21 @@ enum Item {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SigmaSpec {
     items: Vec<Item>,
+    /// The specification as written (items trimmed, numbers in one spelling, joined by commas).
+    text: String,
+}
+
+impl std::fmt::Display for SigmaSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for SigmaSpec {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
 }
 
 /// A positive finite number, or why not.
@@ -228,16 +243,28 @@ fn number(s: &str, whole: &str) -> Result<f64> {
 impl SigmaSpec {
     /// Parses a specification (see the module documentation).
     pub fn parse(spec: &str) -> Result<Self> {
-        let items = spec
+        let parts: Vec<&str> = spec
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(parse_item)
+            .collect();
+        let items = parts
+            .iter()
+            .map(|s| parse_item(s))
             .collect::<Result<Vec<_>>>()?;
         if items.is_empty() {
             return Err(Error::Invalid("empty σ² specification".into()));
         }
-        Ok(SigmaSpec { items })
+        // Numbers in one spelling (1.0 and 1 are "1"), so that the same specification from the
+        // command line and from Python is one value.
+        let canonical: Vec<String> = parts
+            .iter()
+            .map(|p| p.parse::<f64>().map_or(p.to_string(), |v| v.to_string()))
+            .collect();
+        Ok(SigmaSpec {
+            items,
+            text: canonical.join(","),
+        })
     }
 
     /// Layers named by `LAYER=VALUE` items.
@@ -495,11 +522,8 @@ mod tests {
     /// Distance statistics whose squared nearest-neighbour distances are `nn` and whose
     /// squared pairwise distances are `pairs`.
     fn stats(nn: &[f64], pairs: &[f64]) -> DistanceStats {
-        let mut d = crate::estimator::pairwise::distances::stats(
-            ndarray::Array2::<f64>::zeros((2, 1)).view(),
-            &[0, 0],
-            8,
-        );
+        let mut d =
+            super::super::kernel::stats(ndarray::Array2::<f64>::zeros((2, 1)).view(), &[0, 0], 8);
         d.nn_d2 = nn.to_vec();
         d.histogram = Default::default();
         for &p in pairs {

@@ -3,8 +3,33 @@
 
 use rayon::prelude::*;
 
+use super::exp::KernelValue;
 use super::histogram::Histogram;
-use super::kernel::{Buffers, ROWS};
+use super::kernel_rows;
+
+/// Rows processed together by one task (their column sums are added once per block).
+pub(super) const ROWS: usize = 16;
+/// Columns per block of kernel values (ROWS x COLS kernel values stay in the L1 cache).
+pub(super) const COLS: usize = 256;
+
+/// Per-stripe working buffers of the kernel sums of a block (`kernel.rs`) (allocated once per pass).
+pub(super) struct Buffers<K> {
+    /// The generic path's kernel values of a block (ROWS x COLS) and column sums of a run.
+    pub(super) k: Vec<K>,
+    pub(super) v: Vec<K>,
+    /// The fused loop's column sums of a run, per group member.
+    pub(super) fused: Vec<f32>,
+}
+
+impl<K: KernelValue> Buffers<K> {
+    pub(super) fn new() -> Self {
+        Buffers {
+            k: vec![K::default(); ROWS * COLS],
+            v: vec![K::default(); COLS],
+            fused: vec![0.0; kernel_rows::MAX_MEMBERS * COLS],
+        }
+    }
+}
 
 /// One stripe's accumulators of the pair statistics.
 #[derive(Debug, Clone, Default)]

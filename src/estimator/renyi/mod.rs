@@ -31,7 +31,11 @@
 
 pub mod large;
 pub mod slq;
+mod width;
 
+pub use width::{Convention, Width};
+
+use crate::estimator::registry::{Cost, Entry, Kind, Quantity, Side};
 use ndarray::{Array2, ArrayView2, Axis, CowArray, Ix2};
 use ndarray_linalg::{AllocatedArray, AllocatedArrayMut, Lapack, UPLO};
 
@@ -39,92 +43,10 @@ use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, Lay
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
 
-/// The kernel's exponent convention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Convention {
-    /// exp(-d²/(2σ²)).
-    TwoSigma2,
-    /// exp(-d²/σ²).
-    Sigma2,
-    /// exp(-d²/σ).
-    Sigma,
-}
-
-impl Convention {
-    /// The exponent written out, as in result rows.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Convention::TwoSigma2 => "exp(-d²/(2σ²))",
-            Convention::Sigma2 => "exp(-d²/σ²)",
-            Convention::Sigma => "exp(-d²/σ)",
-        }
-    }
-
-    /// The divisor of d² for the convention's parameter σ.
-    pub fn divisor(self, sigma: f64) -> f64 {
-        match self {
-            Convention::TwoSigma2 => 2.0 * sigma * sigma,
-            Convention::Sigma2 => sigma * sigma,
-            Convention::Sigma => sigma,
-        }
-    }
-}
-
-impl std::str::FromStr for Convention {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "2s2" | "2sigma2" => Ok(Convention::TwoSigma2),
-            "s2" | "sigma2" => Ok(Convention::Sigma2),
-            "s" | "sigma" => Ok(Convention::Sigma),
-            o => Err(Error::Invalid(format!(
-                "unknown kernel convention '{o}' (expected 2s2 = exp(-d²/(2σ²)), s2 = exp(-d²/σ²) or s = exp(-d²/σ))"
-            ))),
-        }
-    }
-}
-
-/// How the kernel width σ is chosen.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Width {
-    /// A fixed σ.
-    Fixed(f64),
-    /// γ √d N^(-1/(4+d)).
-    Silverman(f64),
-    /// The median pairwise distance (not squared) of the matrix.
-    Median,
-}
-
-impl std::str::FromStr for Width {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        let bad = || {
-            Error::Invalid(format!("unknown width '{s}' (expected a positive number, silverman, silverman:GAMMA or median)"))
-        };
-        match s {
-            "silverman" => Ok(Width::Silverman(0.8)),
-            "median" => Ok(Width::Median),
-            _ => {
-                let (v, silverman) = match s.strip_prefix("silverman:") {
-                    Some(g) => (g, true),
-                    None => (s, false),
-                };
-                let x: f64 = v.parse().map_err(|_| bad())?;
-                if !(x > 0.0 && x.is_finite()) {
-                    return Err(bad());
-                }
-                Ok(if silverman {
-                    Width::Silverman(x)
-                } else {
-                    Width::Fixed(x)
-                })
-            }
-        }
-    }
-}
-
 /// How N > `--renyi-max-n` samples are estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Large {
     /// Stochastic Lanczos quadrature on all samples, with a standard error.
     Slq,
@@ -133,48 +55,80 @@ pub enum Large {
 }
 
 /// Parameters of the Rényi estimator.
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct RenyiParams {
     /// renyi: α (> 0; 1 is the von Neumann entropy; 2 needs no eigenvalues).
-    #[arg(long = "renyi-alpha", default_value_t = 1.01)]
+    #[cfg_attr(feature = "cli", arg(long = "renyi-alpha", default_value_t = 1.01))]
+    #[serde(rename = "renyi_alpha")]
     pub alpha: f64,
     /// renyi: kernel exponent: 2s2 = exp(-d²/(2σ²)), s2 = exp(-d²/σ²), s = exp(-d²/σ).
-    #[arg(long = "renyi-kernel", default_value = "2s2")]
+    #[cfg_attr(feature = "cli", arg(long = "renyi-kernel", default_value = "2s2"))]
+    #[serde(rename = "renyi_kernel", with = "crate::estimator::params::text")]
     pub convention: Convention,
     /// renyi: kernel width σ for Z: a number, silverman, silverman:GAMMA or median.
-    #[arg(long = "renyi-width", default_value = "silverman")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "renyi-width", default_value = "silverman")
+    )]
+    #[serde(rename = "renyi_width", with = "crate::estimator::params::text")]
     pub width: Width,
     /// renyi: kernel width σ for the inputs X.
-    #[arg(long = "renyi-width-x", default_value = "silverman")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "renyi-width-x", default_value = "silverman")
+    )]
+    #[serde(rename = "renyi_width_x", with = "crate::estimator::params::text")]
     pub width_x: Width,
     /// renyi: largest N computed exactly; above it, the mean over random subsets of this size.
-    #[arg(long = "renyi-max-n", default_value_t = RenyiParams::DEFAULT_MAX_N)]
+    #[cfg_attr(feature = "cli", arg(long = "renyi-max-n", default_value_t = RenyiParams::DEFAULT_MAX_N))]
+    #[serde(rename = "renyi_max_n")]
     pub max_n: usize,
     /// renyi: above --renyi-max-n, slq (stochastic Lanczos quadrature on all samples, with a
     /// standard error) or subsets (the mean of exact estimates on random subsets).
-    #[arg(long = "renyi-large", id = "renyi_large", value_enum, default_value_t = Large::Slq)]
+    #[cfg_attr(feature = "cli", arg(long = "renyi-large", id = "renyi_large", value_enum, default_value_t = Large::Slq))]
+    #[serde(rename = "renyi_large")]
     pub large: Large,
     /// renyi: number of subsets for --renyi-large subsets.
-    #[arg(long = "renyi-subsamples", default_value_t = 5)]
+    #[cfg_attr(feature = "cli", arg(long = "renyi-subsamples", default_value_t = 5))]
+    #[serde(rename = "renyi_subsamples")]
     pub subsamples: usize,
     /// renyi slq: Rademacher probes per entropy (the standard error falls as 1/√probes).
-    #[arg(long = "renyi-probes", id = "renyi_probes", default_value_t = 16)]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "renyi-probes", id = "renyi_probes", default_value_t = 16)
+    )]
+    #[serde(rename = "renyi_probes")]
     pub probes: usize,
     /// renyi slq: Lanczos steps per probe.
-    #[arg(
-        long = "renyi-lanczos-steps",
-        id = "renyi_lanczos_steps",
-        default_value_t = 20
+    #[cfg_attr(
+        feature = "cli",
+        arg(
+            long = "renyi-lanczos-steps",
+            id = "renyi_lanczos_steps",
+            default_value_t = 20
+        )
     )]
+    #[serde(rename = "renyi_lanczos_steps")]
     pub steps: usize,
     /// renyi slq: largest eigenvectors deflated (computed by subspace iteration, counted exactly).
-    #[arg(long = "renyi-deflate", id = "renyi_deflate", default_value_t = 128)]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "renyi-deflate", id = "renyi_deflate", default_value_t = 128)
+    )]
+    #[serde(rename = "renyi_deflate")]
     pub deflate: usize,
     /// Seed of the subsets and of the label shuffle (the common `--seed`).
-    #[arg(skip = 0u64)]
+    #[cfg_attr(feature = "cli", arg(skip = 0u64))]
+    #[serde(skip)]
     pub seed: u64,
     /// renyi: scale every column of Z and X to mean 0 and standard deviation 1 first.
-    #[arg(long = "renyi-standardize", id = "renyi_standardize")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "renyi-standardize", id = "renyi_standardize")
+    )]
+    #[serde(rename = "renyi_standardize")]
     pub standardize: bool,
 }
 
@@ -210,25 +164,31 @@ impl RenyiParams {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         if !(self.alpha > 0.0 && self.alpha.is_finite()) {
-            return Err(Error::Invalid(format!(
-                "--renyi-alpha must be a positive number (got {})",
-                self.alpha
-            )));
+            return Err(Error::parameter(
+                "renyi_alpha",
+                format!("must be a positive number (got {})", self.alpha),
+            ));
         }
-        if !(2..=Self::MAX_N).contains(&self.max_n) || !(1..=1000).contains(&self.subsamples) {
-            return Err(Error::Invalid(format!(
-                "--renyi-max-n must be between 2 and {} (an N x N matrix in f64 each) and --renyi-subsamples between 1 and 1000",
-                Self::MAX_N
-            )));
-        }
-        if !(2..=1000).contains(&self.probes)
-            || !(1..=1000).contains(&self.steps)
-            || self.deflate > 4096
-        {
-            return Err(Error::Invalid(format!(
-                "--renyi-probes must be between 2 and 1000, --renyi-lanczos-steps between 1 and 1000 and --renyi-deflate at most 4096 (got {}, {}, {})",
-                self.probes, self.steps, self.deflate
-            )));
+        let ranges: [(&'static str, usize, usize, usize, &str); 5] = [
+            (
+                "renyi_max_n",
+                self.max_n,
+                2,
+                Self::MAX_N,
+                " (an N x N matrix in f64 each)",
+            ),
+            ("renyi_subsamples", self.subsamples, 1, 1000, ""),
+            ("renyi_probes", self.probes, 2, 1000, ""),
+            ("renyi_lanczos_steps", self.steps, 1, 1000, ""),
+            ("renyi_deflate", self.deflate, 0, 4096, ""),
+        ];
+        for (name, v, lo, hi, why) in ranges {
+            if !(lo..=hi).contains(&v) {
+                return Err(Error::parameter(
+                    name,
+                    format!("must be between {lo} and {hi}{why} (got {v})"),
+                ));
+            }
         }
         Ok(())
     }
@@ -603,6 +563,20 @@ pub struct Renyi {
     /// The common saturation margin (nats).
     margin: f64,
 }
+
+/// The registry entry of `renyi`.
+pub const ENTRY: Entry = Entry {
+    kinds: &[Kind {
+        name: "renyi",
+        quantity: Quantity::Mutual,
+        side: Side::Estimate,
+        bracket: false,
+        noisy: false,
+    }],
+    about: "matrix-based Rényi α-entropy (Giraldo et al. 2015)",
+    cost: Cost::Cubic,
+    build,
+};
 
 /// Builds [`Renyi`] from the checked parameters (the common seed included).
 pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {

@@ -123,8 +123,8 @@
     const rows = [];
     for (let i = 0; i < n; i++) if (D.run[i] === state.run && D.est[i] === state.est && D.set[i] === cur.id) rows.push(i);
     const finite = rows.filter((i) => Number.isFinite(D.x[i]) && Number.isFinite(D.y[i]));
-    const q = D.estimators[state.est] === "smi" ? "SI" : "I";  // sliced MI is another quantity
-    const logn = q === "SI" ? NaN : D.logn;  // and not bounded by log N: no reference line
+    const q = D.quantities[state.est];  // "I", or "SI" (sliced MI, another quantity)
+    const logn = D.bounded[state.est] ? D.logn : NaN;  // ln N bounds I only: else no line
     const xmax = maxOf(finite.map((i) => D.x[i]), Number.isFinite(logn) ? logn * 1.03 : 0) || 1;
     const ymax = maxOf(finite.map((i) => Math.max(D.y[i], Number.isFinite(val("hi", i)) ? val("hi", i) : 0)), D.hy * 1.08) || 1;
     const [sx, sy] = axes(svg, [0, xmax], [0, ymax], q + "(X;Z) [" + D.unit + "]", q + "(Y;Z) [" + D.unit + "]", false);
@@ -166,7 +166,7 @@
     if (!pts.length) return;
     const lx = pts.map((i) => Math.log10(D.s2[i]));
     const xr = [minOf(lx, Infinity), maxOf(lx, -Infinity)];
-    const q = D.estimators[state.est] === "smi" ? "SI" : "I";
+    const q = D.quantities[state.est];
     const [sx, sy] = axes(svg, xr, [0, maxOf(pts.map((i) => D.x[i]), D.logn) * 1.03], "σ² (log)", q + "(X;Z) [" + D.unit + "] at epoch " + selected, true);
     const byLayer = {};
     for (const i of pts) (byLayer[D.layer[i]] = byLayer[D.layer[i]] || []).push(i);

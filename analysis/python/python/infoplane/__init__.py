@@ -14,7 +14,7 @@ archive writer and reader, the estimators and their defaults are the CLI's, so a
 from ._native import VERSION as __version__
 from ._native import InfoplaneError
 from ._archive import Archive, open
-from ._estimate import estimate, estimate_archive, estimator_names
+from ._estimate import default_params, estimate, estimate_archive, estimator_names
 from ._recorder import Recorder, schedule
 from . import datasets
 
@@ -23,6 +23,7 @@ __all__ = [
     "InfoplaneError",
     "Recorder",
     "datasets",
+    "default_params",
     "estimate",
     "estimate_archive",
     "estimator_names",

@@ -1,8 +1,9 @@
-"""Estimation from Python: the CLI's ``estimate`` (same flags, defaults and columns) on archives,
-and the same estimators on one representation given as NumPy arrays."""
+"""Estimation from Python: the CLI's ``estimate`` (same parameters, defaults and columns) on
+archives, and the same estimators on one representation given as NumPy arrays."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -19,31 +20,27 @@ def estimator_names() -> list[str]:
     return list(_native.estimator_names())
 
 
-def _flags(params: dict) -> list[str]:
-    """Keyword arguments as the CLI's flags: ``sigma2=[0.1, 1]`` is ``--sigma2 0.1,1``."""
-    out = []
-    for name, value in params.items():
-        flag = "--" + name.replace("_", "-")
-        if value is None or value is False:
-            continue
-        if value is True:
-            out.append(flag)
-        elif isinstance(value, (list, tuple)):
-            out += [flag, ",".join(_text(v) for v in value)]
-        else:
-            out += [flag, _text(value)]
-    return out
-
-
-def _text(v) -> str:
-    return repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
+def _params(params: dict) -> str:
+    """Keyword arguments as the library's parameters (a JSON object): ``sigma2=[0.1, 1]``,
+    ``bins=30``, ``renyi_width="median"``; NumPy scalars and arrays become plain values."""
+    def plain(v):
+        if isinstance(v, np.ndarray):
+            return [plain(x) for x in v.tolist()]
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+    return json.dumps({name: plain(value) for name, value in params.items()})
 
 
 def _frame(parquet: bytes) -> pl.DataFrame:
     return pl.read_parquet(io.BytesIO(parquet))
 
 
-def _estimators(estimators: str | Iterable[str]) -> list[str]:
+def _estimators(estimators: str | Iterable[str] | None) -> list[str]:
+    if estimators is None:
+        return list(_native.DEFAULT_ESTIMATORS)
     if isinstance(estimators, str):
         return [e.strip() for e in estimators.split(",") if e.strip()]
     return list(estimators)
@@ -78,7 +75,7 @@ class _Progress:
 def estimate(
     z,
     labels,
-    estimators: str | Iterable[str] = ("kl", "bd"),
+    estimators: str | Iterable[str] | None = None,
     *,
     classes: int | None = None,
     inputs=None,
@@ -87,7 +84,11 @@ def estimate(
 ) -> pl.DataFrame:
     """I(X;Z) and I(Y;Z) of one representation ``z`` (N x H) with class ``labels`` (N).
 
-    ``params`` are the CLI's estimator flags with underscores: ``sigma2=[1e-3, 1e-1]``,
+    ``estimators``: names (a list or a comma-separated string); None runs the library's
+    default (``infoplane._native.DEFAULT_ESTIMATORS``: kl and bd, one pass).
+    ``params`` are the library's estimator parameters by name (the CLI's flags with
+    underscores; every name with its default: ``infoplane.default_params()``):
+    ``sigma2=[1e-3, 1e-1]``,
     ``bins=30``, ``error="subsample:5"``, ... The table has the CLI's columns; the run is
     ``arrays``, the layer ``z`` at epoch 0. ``inputs`` (N x D) serve the estimators that use X.
     """
@@ -99,13 +100,13 @@ def estimate(
     y = class_indices(labels)
     classes = int(y.max()) + 1 if classes is None and y.size else (classes or 1)
     x = None if inputs is None else np.ascontiguousarray(np.reshape(inputs, (len(inputs), -1)), dtype=np.float32)
-    table = _native.estimate_arrays(z, y, classes, _estimators(estimators), _flags(params), x, unit)
+    table = _native.estimate_arrays(z, y, classes, _estimators(estimators), _params(params), x, unit)
     return _frame(table)
 
 
 def estimate_archive(
     archives: str | os.PathLike | Sequence[str | os.PathLike],
-    estimators: str | Iterable[str] = ("kl", "bd"),
+    estimators: str | Iterable[str] | None = None,
     *,
     layers: Sequence[str] | None = None,
     epochs: str = "all",
@@ -126,10 +127,16 @@ def estimate_archive(
     bar = _Progress() if progress else None
     try:
         table = _native.estimate_archives(
-            dirs, _estimators(estimators), _flags(params), None if layers is None else list(layers),
+            dirs, _estimators(estimators), _params(params), None if layers is None else list(layers),
             str(epochs), unit, None if out is None else os.fspath(out), bar,
         )
     finally:
         if bar is not None:
             bar.close()
     return _frame(table)
+
+
+def default_params() -> dict:
+    """Every estimator parameter ``estimate`` and ``estimate_archive`` take, with its default
+    (the library's, which the CLI shares)."""
+    return json.loads(_native.default_params())

@@ -1,11 +1,14 @@
-//! Estimating an archive: every selected (layer, epoch) through every requested estimator, as
-//! rows of the estimates table (in nats; bits only when the table is written).
+//! Running the estimators over archives: every selected (layer, epoch) through every requested
+//! estimator, as rows of the estimates table (in nats; bits only when the table is written);
+//! the distance distributions of the same representations ([`distances`]).
 //!
 //! This is the only place where the archive meets the estimators: it reads each (layer, epoch)
 //! once, checks it, hands it to the estimators ([`crate::estimator`]) as a
 //! [`LayerEpoch`], and adds the run's columns to their estimates. `sigma2_over_nn` expresses
 //! each σ² relative to the median squared nearest-neighbour distance of that representation,
 //! which makes values comparable across layers whose scale differs (I(σ²; cZ) = I(σ²/c²; Z)).
+
+pub mod distances;
 
 use crate::archive::{first_non_finite, format_epoch_ranges, Archive, LayerInfo, LayerKind};
 use crate::error::{Error, Result};
