@@ -83,9 +83,9 @@ pub struct McEstimate {
     /// I(Y;Z + ε).
     pub i_yz: f64,
     /// Standard error of `i_xz`.
-    pub se_xz: f64,
+    pub i_xz_se: f64,
     /// Standard error of `i_yz`.
-    pub se_yz: f64,
+    pub i_yz_se: f64,
 }
 
 /// ln Σ exp(v) over the values `v` (−∞ for none).
@@ -191,14 +191,14 @@ pub fn mc_estimate(
         .par_iter()
         .flat_map_iter(|&start| pass.tile(start, (start + step).min(n)))
         .collect();
-    let (i_xz, se_xz) = mean_and_se(&per_sample, |t| t.0);
-    let (i_yz, se_yz) = mean_and_se(&per_sample, |t| t.1);
+    let (i_xz, i_xz_se) = mean_and_se(&per_sample, |t| t.0);
+    let (i_yz, i_yz_se) = mean_and_se(&per_sample, |t| t.1);
     Ok(McEstimate {
         sigma2,
         i_xz,
         i_yz,
-        se_xz,
-        se_yz,
+        i_xz_se,
+        i_yz_se,
     })
 }
 
@@ -369,7 +369,7 @@ impl Estimator for Mc {
             row.sigma2 = c.sigma2;
             row.sigma2_rule = c.rule.clone();
             row.sigma2_over_nn = c.sigma2 / nn;
-            (row.i_xz, row.i_yz, row.se_xz, row.se_yz) = (e.i_xz, e.i_yz, e.se_xz, e.se_yz);
+            (row.i_xz, row.i_yz, row.i_xz_se, row.i_yz_se) = (e.i_xz, e.i_yz, e.i_xz_se, e.i_yz_se);
             row.params.push(("mc_samples", m.to_string()));
             if let Some(epoch) = c.reference_epoch {
                 row.params.push(("sigma2_ref_epoch", epoch.to_string()));

@@ -133,8 +133,11 @@ impl ArchiveCache {
     }
 }
 
-/// One estimate of one estimator on one (layer, epoch), in nats. Quantities an estimator does
-/// not have are NaN (`sigma2` for binning, the bracket for all but the pairwise bounds).
+/// One estimate of one estimator on one (layer, epoch), in nats: the estimator's part of a
+/// table row. Its fields carry the names of [`crate::table::estimates::EstimateRow`]'s, which
+/// adds the run's context (run, layer, epoch, N, H(Y), fingerprints) and the driver's rules
+/// (saturation, intervals). Quantities an estimator does not have are NaN (`sigma2` for
+/// binning, the bracket for all but the pairwise bounds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     /// The `estimator` column: `kl`, `bd`, `mc`, `bin`, `renyi`, `mine`, `ksg`, `smi`.
@@ -168,9 +171,9 @@ pub struct Estimate {
     pub i_yz_baseline: f64,
     /// Standard error of `i_xz` (MINE's delta method, the `mc` samples, or `--error`), NaN
     /// when unknown.
-    pub se_xz: f64,
+    pub i_xz_se: f64,
     /// Standard error of `i_yz`, NaN when unknown.
-    pub se_yz: f64,
+    pub i_yz_se: f64,
     /// What the reader of this row must know (a rule's fallback, clipped values, a failed
     /// estimate), one sentence each.
     pub warnings: Vec<String>,
@@ -193,8 +196,8 @@ impl Estimate {
             n_eff: f64::NAN,
             saturated: None,
             i_yz_baseline: f64::NAN,
-            se_xz: f64::NAN,
-            se_yz: f64::NAN,
+            i_xz_se: f64::NAN,
+            i_yz_se: f64::NAN,
             warnings: Vec::new(),
         }
     }

@@ -374,7 +374,7 @@ impl Estimator for Smi {
         ];
         let (se_data_yz, se_data_xz) = self.data_standard_errors(data, inputs.as_ref());
         let (m, se, sd) = mean_se(&full.0);
-        (row.i_yz, row.se_yz) = (m, se.hypot(se_data_yz));
+        (row.i_yz, row.i_yz_se) = (m, se.hypot(se_data_yz));
         row.params.extend([
             ("sd_yz", format!("{sd:.6}")),
             ("se_slices_yz", format!("{se:.6}")),
@@ -382,7 +382,7 @@ impl Estimator for Smi {
         ]);
         if let Some(xz) = &full.1 {
             let (m, se, sd) = mean_se(xz);
-            (row.i_xz, row.se_xz) = (m, se.hypot(se_data_xz));
+            (row.i_xz, row.i_xz_se) = (m, se.hypot(se_data_xz));
             row.params.extend([
                 ("sd_xz", format!("{sd:.6}")),
                 ("se_slices_xz", format!("{se:.6}")),

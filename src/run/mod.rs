@@ -335,7 +335,7 @@ fn rows_of(
             let se = subsample::standard_errors(e.as_ref(), data, cache, &fit.estimates, (k, seed))
                 .map_err(at)?;
             for (est, (sx, sy)) in fit.estimates.iter_mut().zip(se) {
-                (est.se_xz, est.se_yz) = (sx, sy);
+                (est.i_xz_se, est.i_yz_se) = (sx, sy);
                 est.params.push(("error", format!("subsample:{k}")));
             }
         }
@@ -476,10 +476,10 @@ fn row(base: &EstimateRow, e: Estimate, n: usize, margin: f64) -> EstimateRow {
             .unwrap_or_else(|| saturated_near_log_n(e.i_xz, n, margin)),
         i_yz_baseline: e.i_yz_baseline,
         warning: e.warnings.join("; "),
-        i_xz_se: e.se_xz,
-        i_yz_se: e.se_yz,
-        i_xz_ci: normal_interval(e.i_xz, e.se_xz),
-        i_yz_ci: normal_interval(e.i_yz, e.se_yz),
+        i_xz_se: e.i_xz_se,
+        i_yz_se: e.i_yz_se,
+        i_xz_ci: normal_interval(e.i_xz, e.i_xz_se),
+        i_yz_ci: normal_interval(e.i_yz, e.i_yz_se),
         ..base.clone()
     }
 }

@@ -378,7 +378,7 @@ fn mc_lies_inside_the_bounds_and_agrees_with_an_independent_run() {
                 "case {c} σ² {s2}: BD {} mc {} ± {} KL {}",
                 e.bd.i_xz,
                 m.i_xz,
-                m.se_xz,
+                m.i_xz_se,
                 e.kl.i_xz
             );
             assert!(
@@ -386,13 +386,13 @@ fn mc_lies_inside_the_bounds_and_agrees_with_an_independent_run() {
                 "case {c} σ² {s2}: lo {} mc {} ± {} hi {}",
                 e.i_yz_lo,
                 m.i_yz,
-                m.se_yz,
+                m.i_yz_se,
                 e.i_yz_hi
             );
             if c < 2 {
                 let (tx, sex, ty, sey) = independent_mc(z, y, s2, 40_000, &mut rng);
-                let bx = 3.0 * (sex * sex + m.se_xz * m.se_xz).sqrt() + 1e-9;
-                let by = 3.0 * (sey * sey + m.se_yz * m.se_yz).sqrt() + 1e-9;
+                let bx = 3.0 * (sex * sex + m.i_xz_se * m.i_xz_se).sqrt() + 1e-9;
+                let by = 3.0 * (sey * sey + m.i_yz_se * m.i_yz_se).sqrt() + 1e-9;
                 assert!(
                     (m.i_xz - tx).abs() <= bx,
                     "case {c} σ² {s2}: mc {} vs {tx} ± {bx}",
@@ -418,7 +418,7 @@ fn mc_standard_error_matches_the_spread_over_seeds() {
         .collect();
     let mean = runs.iter().map(|r| r.i_xz).sum::<f64>() / 200.0;
     let sd = (runs.iter().map(|r| (r.i_xz - mean).powi(2)).sum::<f64>() / 199.0).sqrt();
-    let se = runs.iter().map(|r| r.se_xz).sum::<f64>() / 200.0;
+    let se = runs.iter().map(|r| r.i_xz_se).sum::<f64>() / 200.0;
     assert!(
         (se / sd - 1.0).abs() < 0.2,
         "reported SE {se}, spread over seeds {sd}"

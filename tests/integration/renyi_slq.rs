@@ -179,7 +179,7 @@ fn rows_are_labelled_and_bad_settings_refused() {
         "{}",
         row.setting
     );
-    assert!(row.se_xz > 0.0 && row.se_yz > 0.0, "{row:?}");
+    assert!(row.i_xz_se > 0.0 && row.i_yz_se > 0.0, "{row:?}");
     let bad = RenyiParams {
         probes: 1,
         ..RenyiParams::default()

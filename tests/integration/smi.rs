@@ -102,12 +102,12 @@ fn the_estimator_reports_the_mean_over_slices_with_its_spread() {
         .map(|s| closed_form(t.row(s), f.row(s), &a))
         .sum::<f64>()
         / 20_000.0;
-    assert!(row.se_xz > 0.0 && row.se_xz < 0.1, "se {}", row.se_xz);
+    assert!(row.i_xz_se > 0.0 && row.i_xz_se < 0.1, "se {}", row.i_xz_se);
     assert!(
-        (row.i_xz - truth).abs() < 3.0 * row.se_xz + 0.03,
+        (row.i_xz - truth).abs() < 3.0 * row.i_xz_se + 0.03,
         "{} ± {} vs {truth}",
         row.i_xz,
-        row.se_xz
+        row.i_xz_se
     );
     // Labels independent of Z: SI(Y;Z) near zero.
     assert!(row.i_yz.abs() < 0.02, "SI(Y;Z) {}", row.i_yz);
@@ -148,9 +148,9 @@ fn issue26_item15_the_standard_error_includes_the_data_sampling_noise() {
             .unwrap()
             .estimates
             .remove(0);
-        covered += usize::from((row.i_xz - truth).abs() <= 1.96 * row.se_xz);
+        covered += usize::from((row.i_xz - truth).abs() <= 1.96 * row.i_xz_se);
         values.push(row.i_xz);
-        ses.push(row.se_xz);
+        ses.push(row.i_xz_se);
     }
     let k = values.len() as f64;
     let mean = values.iter().sum::<f64>() / k;

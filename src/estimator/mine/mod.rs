@@ -541,13 +541,13 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
     (mean, (var / n).sqrt())
 }
 
-/// The value of one run for the row, with its standard error in the row's `se_xz`/`se_yz`;
+/// The value of one run for the row, with its standard error in the row's `i_xz_se`/`i_yz_se`;
 /// NaN with a warning when the run failed (a test bound below zero beyond its standard error).
 fn checked(e: &MineEstimate, what: &str, row: &mut Estimate) -> f64 {
     if what == "I(X;Z)" {
-        row.se_xz = e.std_error;
+        row.i_xz_se = e.std_error;
     } else {
-        row.se_yz = e.std_error;
+        row.i_yz_se = e.std_error;
     }
     if e.fold_values.len() > 1 {
         let keys = if what == "I(X;Z)" {

@@ -183,7 +183,7 @@ pub fn estimate(
     let sz = kz.entropy;
     let zy = label_joint(&kz.gram, labels, o, TAG_ZY)?;
     let zys = label_joint(&kz.gram, shuffled, o, TAG_ZY_SHUFFLED)?;
-    let (i_xz, se_xz, sigma_x) = match x {
+    let (i_xz, i_xz_se, sigma_x) = match x {
         Some(k) => {
             let xz = input_joint(&kz.gram, &k.gram, o)?;
             let se = (k.entropy.se.powi(2) + sz.se.powi(2) + xz.se.powi(2)).sqrt();
@@ -202,7 +202,7 @@ pub fn estimate(
         subsets: 0,
         spread: (0.0, 0.0),
         log_n: (n as f64).ln(),
-        se: (se_xz, (sz.se.powi(2) + zy.se.powi(2)).sqrt()),
+        se: (i_xz_se, (sz.se.powi(2) + zy.se.powi(2)).sqrt()),
         deflated: sz.deflated,
     })
 }

@@ -705,7 +705,7 @@ impl Estimator for Renyi {
         let mut row = Estimate::new("renyi", setting);
         row.params = params;
         (row.i_xz, row.i_yz, row.i_yz_baseline) = (e.i_xz, e.i_yz, e.i_yz_baseline);
-        (row.se_xz, row.se_yz) = e.se;
+        (row.i_xz_se, row.i_yz_se) = e.se;
         // Saturation against the samples the estimate used: ln max_n for subsampled rows.
         row.saturated = Some(e.i_xz > e.log_n - self.margin);
         Ok(Fit {
