@@ -175,13 +175,6 @@ pub fn kind(name: &str) -> Kind {
         .unwrap_or(Kind::unknown("unknown"))
 }
 
-/// The entry that computes `name`.
-pub fn entry(name: &str) -> Option<&'static Entry> {
-    REGISTRY
-        .iter()
-        .find(|e| e.kinds.iter().any(|k| k.name == name))
-}
-
 /// The help of the estimator choice: one line per entry, from the registry.
 pub fn help() -> String {
     let mut s = String::from("Estimators, comma-separated:");

@@ -2,8 +2,49 @@
 from the library's parameters and defaults: do not edit)."""
 from collections.abc import Iterable, Sequence
 import os
+from typing import TypedDict, Unpack
 
 import polars as pl
+
+class EstimatorParams(TypedDict, total=False):
+    """Every estimator parameter (the CLI's flag in underscores); an omitted one takes the
+    library's default, shown beside it (``default_params()``)."""
+    bin_adaptive: Sequence[int] | int  # default []
+    bin_edges: Sequence[int] | int  # default []
+    bin_range: Sequence[float] | float  # default [-1.0, 1.0]
+    bin_size: Sequence[float] | float  # default []
+    bins: Sequence[int] | int  # default []
+    error: str | float  # default "none"
+    ksg_algorithm: int  # default 1
+    ksg_jitter: float  # default 1e-10
+    ksg_k: int  # default 3
+    mc_samples: int  # default 2
+    mine_batch: int  # default 256
+    mine_critic: str | float  # default "joint"
+    mine_folds: int  # default 5
+    mine_hidden: Sequence[int] | int  # default [64, 64]
+    mine_lr: float  # default 0.001
+    mine_steps: int  # default 6000
+    mine_transform: str | float  # default "rank"
+    mine_variant: str | float  # default "dv"
+    precision: str | float  # default "f32"
+    renyi_alpha: float  # default 1.01
+    renyi_deflate: int  # default 128
+    renyi_kernel: str | float  # default "2s2"
+    renyi_lanczos_steps: int  # default 20
+    renyi_large: str | float  # default "slq"
+    renyi_max_n: int  # default 5000
+    renyi_probes: int  # default 16
+    renyi_standardize: bool  # default False
+    renyi_subsamples: int  # default 5
+    renyi_width: str | float  # default "silverman"
+    renyi_width_x: str | float  # default "silverman"
+    saturation_margin: float  # default 0.1
+    seed: int  # default 0
+    sigma2: str | float | Sequence[str | float]  # default "0.001,0.01,0.1,1,thesis,nn"
+    slices: int  # default 128
+    smi_inner: str | float  # default "ksg"
+    tile: int  # default 1024
 
 def estimator_names() -> list[str]: ...
 def default_params() -> dict: ...
@@ -15,42 +56,7 @@ def estimate(
     classes: int | None = None,
     inputs=None,
     unit: str = "bits",
-    bin_adaptive: Sequence[float] | float = [],
-    bin_edges: Sequence[float] | float = [],
-    bin_range: Sequence[float] | float = [-1.0, 1.0],
-    bin_size: Sequence[float] | float = [],
-    bins: Sequence[float] | float = [],
-    error: str | float = "none",
-    ksg_algorithm: int = 1,
-    ksg_jitter: float = 1e-10,
-    ksg_k: int = 3,
-    mc_samples: int = 2,
-    mine_batch: int = 256,
-    mine_critic: str | float = "joint",
-    mine_folds: int = 5,
-    mine_hidden: Sequence[int] | int = [64, 64],
-    mine_lr: float = 0.001,
-    mine_steps: int = 6000,
-    mine_transform: str | float = "rank",
-    mine_variant: str | float = "dv",
-    precision: str | float = "f32",
-    renyi_alpha: float = 1.01,
-    renyi_deflate: int = 128,
-    renyi_kernel: str | float = "2s2",
-    renyi_lanczos_steps: int = 20,
-    renyi_large: str | float = "slq",
-    renyi_max_n: int = 5000,
-    renyi_probes: int = 16,
-    renyi_standardize: bool = False,
-    renyi_subsamples: int = 5,
-    renyi_width: str | float = "silverman",
-    renyi_width_x: str | float = "silverman",
-    saturation_margin: float = 0.1,
-    seed: int = 0,
-    sigma2: str | float | Sequence[str | float] = "0.001,0.01,0.1,1,thesis,nn",
-    slices: int = 128,
-    smi_inner: str | float = "ksg",
-    tile: int = 1024,
+    **params: Unpack[EstimatorParams],
 ) -> pl.DataFrame: ...
 def estimate_archive(
     archives: str | os.PathLike | Sequence[str | os.PathLike],
@@ -61,40 +67,5 @@ def estimate_archive(
     unit: str = "bits",
     out: str | os.PathLike | None = None,
     progress: bool = True,
-    bin_adaptive: Sequence[float] | float = [],
-    bin_edges: Sequence[float] | float = [],
-    bin_range: Sequence[float] | float = [-1.0, 1.0],
-    bin_size: Sequence[float] | float = [],
-    bins: Sequence[float] | float = [],
-    error: str | float = "none",
-    ksg_algorithm: int = 1,
-    ksg_jitter: float = 1e-10,
-    ksg_k: int = 3,
-    mc_samples: int = 2,
-    mine_batch: int = 256,
-    mine_critic: str | float = "joint",
-    mine_folds: int = 5,
-    mine_hidden: Sequence[int] | int = [64, 64],
-    mine_lr: float = 0.001,
-    mine_steps: int = 6000,
-    mine_transform: str | float = "rank",
-    mine_variant: str | float = "dv",
-    precision: str | float = "f32",
-    renyi_alpha: float = 1.01,
-    renyi_deflate: int = 128,
-    renyi_kernel: str | float = "2s2",
-    renyi_lanczos_steps: int = 20,
-    renyi_large: str | float = "slq",
-    renyi_max_n: int = 5000,
-    renyi_probes: int = 16,
-    renyi_standardize: bool = False,
-    renyi_subsamples: int = 5,
-    renyi_width: str | float = "silverman",
-    renyi_width_x: str | float = "silverman",
-    saturation_margin: float = 0.1,
-    seed: int = 0,
-    sigma2: str | float | Sequence[str | float] = "0.001,0.01,0.1,1,thesis,nn",
-    slices: int = 128,
-    smi_inner: str | float = "ksg",
-    tile: int = 1024,
+    **params: Unpack[EstimatorParams],
 ) -> pl.DataFrame: ...
