@@ -27,6 +27,20 @@ pub enum By {
     Run,
 }
 
+impl std::str::FromStr for By {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "seed" => Ok(By::Seed),
+            "run" => Ok(By::Run),
+            o => Err(Error::parameter(
+                "by",
+                format!("unknown grouping '{o}' (expected seed or run)"),
+            )),
+        }
+    }
+}
+
 /// Columns an aggregated table has beyond the estimates table's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extra {

@@ -37,9 +37,10 @@ impl std::str::FromStr for By {
             "estimator" => Ok(By::Estimator),
             "run" => Ok(By::Run),
             "sigma2" => Ok(By::Sigma2),
-            o => Err(Error::Invalid(format!(
-                "unknown --by '{o}' (expected estimator, run or sigma2)"
-            ))),
+            o => Err(Error::parameter(
+                "by",
+                format!("unknown comparison '{o}' (expected estimator, run or sigma2)"),
+            )),
         }
     }
 }

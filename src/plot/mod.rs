@@ -105,6 +105,7 @@ pub(crate) fn write_png(path: &Path, pixels: Vec<u8>, (w, h): (u32, u32)) -> Res
 pub(crate) type DrawResult<T, DB> =
     std::result::Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
+pub mod draw;
 pub mod histograms;
 pub mod lines;
 pub mod movie;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::interactive::base64;
-use super::ReportData;
+use super::{ReportData, RunReport};
 use crate::error::{Error, Result};
 
 /// HTML-escaped text, safe in element content and in quoted attribute values alike.
@@ -28,7 +28,10 @@ fn img_tags(files: &[PathBuf]) -> Result<String> {
         let _ = writeln!(
             s,
             "<img alt=\"{}\" src=\"data:image/png;base64,{}\">",
-            esc(&f.display().to_string()),
+            // The file's name, not its path: the page is the same wherever it was written.
+            esc(&f
+                .file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned())),
             base64(&bytes)
         );
     }
@@ -150,6 +153,45 @@ fn comparison_html(data: &ReportData) -> Result<String> {
     Ok(html)
 }
 
+/// One run's section; what the report does not have (accuracy and gradient SNR without the
+/// archive, distances without estimating) is left out with a line saying so.
+fn run_html(run: &RunReport) -> Result<String> {
+    let [plane, acc, snr, dist] = &run.plots;
+    let mut html = format!("<h2>{}</h2>\n", esc(&run.name));
+    if !run.archive {
+        html.push_str("<p>No accuracy, gradient SNR or distances: the report was made from a table without this run's archive.</p>\n");
+    } else {
+        let _ = write!(
+            html,
+            "<h3>Accuracy</h3>\n{}\n<h3>Gradient signal-to-noise</h3>\n<p>{}</p>\n{}\n",
+            img_tags(acc)?,
+            esc(run
+                .snr_text
+                .as_deref()
+                .unwrap_or("no gradient statistics in this archive")),
+            img_tags(snr)?,
+        );
+    }
+    if !dist.is_empty() {
+        let _ = write!(
+            html,
+            "<h3>Squared pairwise distances{}, the σ² used marked</h3>\n{}\n",
+            run.last_epoch
+                .map_or(String::new(), |e| format!(" (epochs up to {e})")),
+            img_tags(dist)?,
+        );
+    }
+    let _ = write!(
+        html,
+        "<h3>Data-processing inequality, bounds and saturation</h3>\n{}<details><summary>the checks in words, and what \"definite\" means</summary><pre>{}</pre></details>\n<details><summary>static information planes (one panel per estimator and σ²)</summary>{}</details>\n<details><summary>the archive</summary><pre>{}</pre></details>\n",
+        dpi_table(&run.dpi_findings),
+        esc(&run.dpi_text),
+        img_tags(plane)?,
+        esc(&run.summary),
+    );
+    Ok(html)
+}
+
 /// The whole page.
 pub fn render(data: &ReportData) -> Result<String> {
     let mut html = head();
@@ -178,21 +220,7 @@ pub fn render(data: &ReportData) -> Result<String> {
         data.unit
     );
     for run in &data.runs {
-        let [plane, acc, snr, dist] = &run.plots;
-        let _ = write!(
-            html,
-            "<h2>{}</h2>\n<h3>Accuracy</h3>\n{}\n<h3>Gradient signal-to-noise</h3>\n<p>{}</p>\n{}\n<h3>Squared pairwise distances{}, the σ² used marked</h3>\n{}\n<h3>Data-processing inequality, bounds and saturation</h3>\n{}<details><summary>the checks in words, and what \"definite\" means</summary><pre>{}</pre></details>\n<details><summary>static information planes (one panel per estimator and σ²)</summary>{}</details>\n<details><summary>the archive</summary><pre>{}</pre></details>\n",
-            esc(&run.name),
-            img_tags(acc)?,
-            esc(run.snr_text.as_deref().unwrap_or("no gradient statistics in this archive")),
-            img_tags(snr)?,
-            run.last_epoch.map_or(String::new(), |e| format!(" (epochs up to {e})")),
-            img_tags(dist)?,
-            dpi_table(&run.dpi_findings),
-            esc(&run.dpi_text),
-            img_tags(plane)?,
-            esc(&run.summary),
-        );
+        html.push_str(&run_html(run)?);
     }
     html.push_str(&comparison_html(data)?);
     let _ = write!(html, "<h2>Files</h2>\n<ul>\n");

@@ -89,8 +89,10 @@ impl ReportParams {
 pub struct RunReport {
     /// The run's name.
     pub name: String,
-    /// `inspect`'s text for the archive.
+    /// `inspect`'s text for the archive (what the table says of the run without one).
     pub summary: String,
+    /// Whether the report had the run's archive (accuracy, gradient SNR).
+    pub archive: bool,
     /// `dpi`'s text.
     pub dpi_text: String,
     /// `dpi`'s findings (one per layer pair, check and estimator over the settings).
@@ -161,6 +163,18 @@ fn safe(name: &str) -> String {
         .collect()
 }
 
+/// One run's estimates and what else the report knows of it.
+struct RunInput {
+    /// The run's name (the `run` column).
+    name: String,
+    /// Its rows, in nats.
+    rows: Vec<EstimateRow>,
+    /// The archive, when the report has it (summary, accuracy, gradient SNR).
+    archive: Option<Archive>,
+    /// The squared distances of the estimation passes (only when the report estimated).
+    distances: Option<DistanceReport>,
+}
+
 /// Runs everything over `dirs` and writes CSVs, plots and a self-contained `index.html` into
 /// `out`. `progress(stage)` is called as each stage starts.
 pub fn write_report(
@@ -175,6 +189,99 @@ pub fn write_report(
     for dir in dirs {
         crate::fsutil::refuse_output_inside(out, dir)?;
     }
+    let mut runs = Vec::new();
+    for dir in dirs {
+        let archive = Archive::open(dir)?;
+        let name = archive.manifest().run.name.clone();
+        progress(&format!(
+            "{name}: estimating, with the distances from the same passes"
+        ));
+        // Squared distances, the quantity the σ² rules read, with the σ² of each setting marked.
+        let mut dist = DistanceReport {
+            squared: true,
+            ..DistanceReport::default()
+        };
+        let rows = run::estimate_archive(
+            &archive,
+            &req,
+            &mut |_, _| {},
+            Some(&mut |li, epoch, d| dist.push(&archive, li, epoch, d)),
+        )?;
+        dist.marks = sigma2_marks(&rows);
+        runs.push(RunInput {
+            name,
+            rows,
+            distances: Some(dist),
+            archive: Some(archive),
+        });
+    }
+    assemble(runs, out, p, p.estimator.clone(), progress)
+}
+
+/// The report of an estimates table (CSV or Parquet) as it is: nothing is estimated again, and
+/// [`ReportParams`]' estimation parameters (σ², estimators, epochs) are not used. Each run of
+/// the table is one section; an archive in `archives` whose run name matches adds its summary,
+/// accuracy and gradient SNR (distance histograms need the estimation passes: only
+/// [`write_report`] draws them).
+pub fn write_report_from_table(
+    table_path: &Path,
+    archives: &[PathBuf],
+    out: &Path,
+    p: &ReportParams,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ReportFiles> {
+    dpi::validate_tolerance(p.tolerance)?;
+    crate::fsutil::refuse_same_outputs(&[table_path, out])?;
+    for dir in archives {
+        crate::fsutil::refuse_output_inside(out, dir)?;
+    }
+    progress("reading the table");
+    let t = table::read(table_path)?;
+    let mut runs: Vec<RunInput> = Vec::new();
+    for r in t.rows {
+        match runs.iter_mut().find(|x| x.name == r.run) {
+            Some(x) => x.rows.push(r),
+            None => runs.push(RunInput {
+                name: r.run.clone(),
+                rows: vec![r],
+                archive: None,
+                distances: None,
+            }),
+        }
+    }
+    for dir in archives {
+        let archive = Archive::open(dir)?;
+        let name = archive.manifest().run.name.clone();
+        let Some(run) = runs.iter_mut().find(|x| x.name == name) else {
+            return Err(Error::Invalid(format!(
+                "{}: its run '{name}' is not in {} (runs there: {})",
+                dir.display(),
+                table_path.display(),
+                runs.iter()
+                    .map(|x| x.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        run.archive = Some(archive);
+    }
+    let mut estimators: Vec<String> = Vec::new();
+    for r in runs.iter().flat_map(|x| &x.rows) {
+        if !estimators.contains(&r.estimator) {
+            estimators.push(r.estimator.clone());
+        }
+    }
+    assemble(runs, out, p, estimators, progress)
+}
+
+/// Diagnostics, plots, tables and the page of the runs' rows.
+fn assemble(
+    inputs: Vec<RunInput>,
+    out: &Path,
+    p: &ReportParams,
+    estimators: Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ReportFiles> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let mut files = Vec::new();
     let mut findings = Vec::new();
@@ -182,26 +289,25 @@ pub fn write_report(
     let mut all_rows = Vec::new();
     let mut all_violations = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for dir in dirs {
-        let archive = Archive::open(dir)?;
-        let mut stem = safe(&archive.manifest().run.name);
+    let count = inputs.len();
+    for input in inputs {
+        let mut stem = safe(&input.name);
         while !seen.insert(stem.clone()) {
             stem.push('_');
         }
-        let (run, rows, v) =
-            gather_run(&archive, &stem, out, p, &mut files, &mut findings, progress)?;
+        let (run, v) = gather_run(&input, &stem, out, p, &mut files, &mut findings, progress)?;
         all_violations.extend(v);
         runs.push(run);
-        all_rows.extend(rows);
+        all_rows.extend(input.rows);
     }
     progress("verdict");
     let verdict = verdict_lines(&all_rows, out, &mut files)?;
     let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
-    let seeds = (dirs.len() > 1)
+    let seeds = (count > 1)
         .then(|| seed_aggregate(&all_rows, &names, out, p.unit, &mut files))
         .transpose()?;
     progress("compare");
-    let comparison = comparison(&all_rows, dirs.len(), out, p.unit, &mut files)?;
+    let comparison = comparison(&all_rows, count, out, p.unit, &mut files)?;
     if let Ok((line, _)) = &comparison {
         findings.push(line.clone());
     }
@@ -219,7 +325,7 @@ pub fn write_report(
         unit: p.unit,
         verdict,
         seeds,
-        estimators: p.estimator.clone(),
+        estimators,
         interactive: interactive::section(&all_rows, &all_violations, p.unit),
     };
     crate::fsutil::write_atomic(&out.join("index.html"), html::render(&data)?.as_bytes())?;
@@ -232,98 +338,114 @@ pub fn write_report(
     })
 }
 
-/// Estimates, distances, DPI, SNR and plots of one archive; their files go into `files`,
-/// their findings into `findings`.
+/// DPI, SNR, tables and plots of one run; their files go into `files`, their findings into
+/// `findings`.
 fn gather_run(
-    archive: &Archive,
+    input: &RunInput,
     stem: &str,
     out: &Path,
     p: &ReportParams,
     files: &mut Vec<PathBuf>,
     findings: &mut Vec<String>,
     progress: &mut dyn FnMut(&str),
-) -> Result<(RunReport, Vec<EstimateRow>, Vec<dpi::Violation>)> {
-    let name = archive.manifest().run.name.clone();
-    progress(&format!(
-        "{stem}: estimating, with the distances from the same passes"
-    ));
-    // Squared distances, the quantity the σ² rules read, with the σ² of each setting marked.
-    let mut dist = DistanceReport {
-        squared: true,
-        ..DistanceReport::default()
-    };
-    let rows = run::estimate_archive(
-        archive,
-        &p.request(),
-        &mut |_, _| {},
-        Some(&mut |li, epoch, d| dist.push(archive, li, epoch, d)),
-    )?;
+) -> Result<(RunReport, Vec<dpi::Violation>)> {
+    let (name, rows) = (&input.name, &input.rows);
     let mut csv = |kind: &str, df: &mut polars::prelude::DataFrame| -> Result<()> {
         let path = out.join(format!("{kind}-{stem}.csv"));
         crate::table::write(df, &path)?;
         files.push(path);
         Ok(())
     };
-    csv("estimates", &mut table::to_frame(&rows, p.unit)?)?;
-    csv("distances", &mut run::distances::distances_table(&dist)?)?;
+    csv("estimates", &mut table::to_frame(rows, p.unit)?)?;
+    if let Some(dist) = &input.distances {
+        csv("distances", &mut run::distances::distances_table(dist)?)?;
+    }
     progress(&format!("{stem}: dpi"));
     let tol = p.tolerance / p.unit.from_nats();
-    let v = dpi::check(&rows, tol)?;
+    let v = dpi::check(rows, tol)?;
     csv("violations", &mut dpi::violations_table(&v, p.unit)?)?;
-    let dpi_findings = dpi::findings(&v, &rows);
-    findings.extend(key_findings(&dpi_findings, &name, stem));
-    let snr_text = if archive.manifest().parameters.is_empty() {
-        None
-    } else {
-        let s = snr::snr_archive(archive)?;
-        csv("snr", &mut snr::snr_table(&s)?)?;
-        let text = snr_line(&s);
-        findings.push(format!("{name}: gradient SNR: {text}"));
-        Some((s, text))
+    let dpi_findings = dpi::findings(&v, rows);
+    findings.extend(key_findings(&dpi_findings, name, stem));
+    let snr = match &input.archive {
+        Some(a) if !a.manifest().parameters.is_empty() => {
+            let s = snr::snr_archive(a)?;
+            csv("snr", &mut snr::snr_table(&s)?)?;
+            findings.push(format!("{name}: gradient SNR: {}", snr_line(&s)));
+            Some(s)
+        }
+        _ => None,
     };
     progress(&format!("{stem}: plots"));
-    dist.marks = sigma2_marks(&rows);
-    let snr = snr_text.as_ref().map(|(s, _)| s);
-    let plots = run_plots(archive, (stem, out), p.unit, &rows, snr, &dist)?;
+    let plots = run_plots(input, (stem, out), p.unit, snr.as_ref())?;
     files.extend(plots.iter().flatten().cloned());
     let run = RunReport {
-        summary: Summary::of(archive)?.to_string(),
-        dpi_text: dpi::summary(&v, &rows, p.unit),
+        summary: match &input.archive {
+            Some(a) => Summary::of(a)?.to_string(),
+            None => table_summary(input),
+        },
+        dpi_text: dpi::summary(&v, rows, p.unit),
         dpi_findings,
-        snr_text: snr_text.map(|(_, t)| t),
-        last_epoch: archive.activation_epochs().last().copied(),
+        snr_text: snr.as_ref().map(snr_line),
+        last_epoch: rows.iter().map(|r| r.epoch).max(),
+        archive: input.archive.is_some(),
         plots,
-        name,
+        name: name.clone(),
     };
-    Ok((run, rows, v))
+    Ok((run, v))
 }
 
-/// The run's plots: information plane, accuracy, SNR (when there are gradient statistics),
-/// distance histograms.
+/// What the report knows of a run it has only as table rows.
+fn table_summary(input: &RunInput) -> String {
+    let mut layers: Vec<&str> = Vec::new();
+    let mut epochs = std::collections::BTreeSet::new();
+    for r in &input.rows {
+        if !layers.contains(&r.layer.as_str()) {
+            layers.push(&r.layer);
+        }
+        epochs.insert(r.epoch);
+    }
+    format!(
+        "run {}: {} rows of an estimates table (no archive given: no accuracy, gradient SNR or distances)\nlayers: {}\nepochs: {} ({}..{})\nN = {}",
+        input.name,
+        input.rows.len(),
+        layers.join(", "),
+        epochs.len(),
+        epochs.first().copied().unwrap_or(0),
+        epochs.last().copied().unwrap_or(0),
+        input.rows.first().map_or(0, |r| r.n),
+    )
+}
+
+/// The run's plots: information plane, accuracy (with the archive), SNR (when it has gradient
+/// statistics), distance histograms (when the report estimated).
 fn run_plots(
-    archive: &Archive,
+    input: &RunInput,
     (stem, out): (&str, &Path),
     unit: Unit,
-    rows: &[EstimateRow],
     snr: Option<&snr::SnrReport>,
-    dist: &DistanceReport,
 ) -> Result<[Vec<PathBuf>; 4]> {
-    let name = &archive.manifest().run.name;
-    let layer_names: Vec<String> = archive.layers().iter().map(|l| l.name.clone()).collect();
     let at = |kind: &str| out.join(format!("{kind}-{stem}"));
-    Ok([
-        plot::information_plane(
-            &at("infoplane"),
-            &plot::plane::plane_panels(rows, unit),
-            false,
-        )?,
-        plot::lines::plot_accuracy(name, &archive.metrics()?, &at("accuracy"))?,
-        match snr {
-            Some(s) => plot::snr::plot_snr(s, &at("snr"))?,
-            None => Vec::new(),
-        },
-        plot::histograms::layer_histograms(name, &layer_names, dist, &at("plots"), None)?,
-    ])
+    let plane = plot::information_plane(
+        &at("infoplane"),
+        &plot::plane::plane_panels(&input.rows, unit),
+        false,
+    )?;
+    let accuracy = match &input.archive {
+        Some(a) => plot::lines::plot_accuracy(&input.name, &a.metrics()?, &at("accuracy"))?,
+        None => Vec::new(),
+    };
+    let snr = match snr {
+        Some(s) => plot::snr::plot_snr(s, &at("snr"))?,
+        None => Vec::new(),
+    };
+    let histograms = match (&input.archive, &input.distances) {
+        (Some(a), Some(dist)) => {
+            let names: Vec<String> = a.layers().iter().map(|l| l.name.clone()).collect();
+            plot::histograms::layer_histograms(&input.name, &names, dist, &at("plots"), None)?
+        }
+        _ => Vec::new(),
+    };
+    Ok([plane, accuracy, snr, histograms])
 }
 
 /// The findings that matter (definite violations and saturation), at most 12 per run.

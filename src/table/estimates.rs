@@ -333,6 +333,32 @@ pub fn read(path: &Path) -> Result<Estimates> {
     from_table(&Table::read(path)?)
 }
 
+/// The rows of several tables, in order, in nats; the tables must be written in one unit (the
+/// unit of the result).
+pub fn read_all(paths: &[impl AsRef<Path>]) -> Result<Estimates> {
+    let mut rows = Vec::new();
+    let mut unit: Option<Unit> = None;
+    for p in paths {
+        let p = p.as_ref();
+        let t = read(p)?;
+        if let Some(u) = unit.filter(|&u| u != t.unit) {
+            return Err(Error::format(
+                p,
+                format!(
+                    "is in {}, the tables before it in {u}: write them in one unit",
+                    t.unit
+                ),
+            ));
+        }
+        unit = Some(t.unit);
+        rows.extend(t.rows);
+    }
+    Ok(Estimates {
+        rows,
+        unit: unit.unwrap_or_default(),
+    })
+}
+
 /// The setting of a row from a table without the `setting` column: the σ² group (value or
 /// rule) when there is a σ², the parameters otherwise.
 fn setting_of(sigma2: f64, rule: &str, params: &str) -> String {

@@ -11,11 +11,14 @@ pub mod estimates;
 use std::path::Path;
 
 use polars::prelude::{
-    CsvReadOptions, CsvWriter, DataFrame, DataType, NamedFrom, ParquetReader, ParquetWriter,
-    SerReader, SerWriter, Series,
+    CsvReadOptions, CsvWriter, DataType, NamedFrom, ParquetReader, ParquetWriter, SerReader,
+    SerWriter, Series,
 };
 
 use crate::error::{Error, Result};
+
+/// The table type of every table the library writes (polars').
+pub use polars::prelude::DataFrame;
 
 /// The largest table read.
 const MAX_BYTES: u64 = 4 << 30;

@@ -4,6 +4,7 @@
 
 mod convert;
 mod datasets;
+mod diagnose;
 mod estimate;
 mod labels;
 mod reader;
@@ -33,6 +34,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate::estimate_archives, m)?)?;
     m.add_function(wrap_pyfunction!(estimate::estimator_names, m)?)?;
     m.add_function(wrap_pyfunction!(estimate::default_params, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose::report, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose::plot, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose::verdict, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose::dpi, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose::aggregate, m)?)?;
     m.add_function(wrap_pyfunction!(writer::schedule, m)?)?;
     m.add_function(wrap_pyfunction!(labels::class_indices, m)?)?;
     m.add_function(wrap_pyfunction!(datasets::tishby, m)?)?;

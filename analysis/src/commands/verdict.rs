@@ -32,22 +32,8 @@ pub fn run(a: Args) -> Outcome {
         paths.push(out);
     }
     fsutil::refuse_same_outputs(&paths)?;
-    let mut rows = Vec::new();
-    let mut unit = None;
-    for p in &a.tables {
-        let t = estimates::read(p)?;
-        if unit.is_some_and(|u| u != t.unit) {
-            anyhow::bail!(
-                "{}: is in {}, the tables before it in {}: write them in one unit",
-                p.display(),
-                t.unit,
-                unit.map_or(String::new(), |u: estimates::Unit| u.to_string())
-            );
-        }
-        unit = Some(t.unit);
-        rows.extend(t.rows);
-    }
-    let unit = unit.unwrap_or_default();
+    let t = estimates::read_all(&a.tables)?;
+    let (rows, unit) = (t.rows, t.unit);
     let v = verdict::verdict(&rows, a.tolerance / unit.from_nats())?;
     if let Some(n) = &v.note {
         out!("note: {n}");

@@ -144,7 +144,8 @@ fn issue26_item11_report_attributes_are_escaped_and_only_its_script_runs() {
         !html.contains("onload=\""),
         "an attribute was broken out of"
     );
-    assert!(html.contains("r&quot; onload=&quot;document.title=1337;0"));
+    // Images are named by their file name alone: the output folder never reaches the page.
+    assert!(!html.contains("document.title=1337"));
     assert!(!html.contains("script-src 'unsafe-inline'"));
     let csp_hash = html
         .split("script-src 'sha256-")

@@ -204,7 +204,7 @@ fn error_bars_mc_aggregate_plot_and_verdict_end_to_end() {
         ],
     );
     assert_eq!(r.code, 1);
-    assert!(r.stderr.starts_with("error: r.csv: a movie shows one run, estimator and σ²; choose with --estimator and --sigma2 (the table has run · kl · σ² = 0.1; run · kl · σ² = 1)"), "{}", r.stderr);
+    assert!(r.stderr.starts_with("error: r.csv: a movie shows one run, estimator and σ²; choose them with the estimator and σ² filters (the table has run · kl · σ² = 0.1; run · kl · σ² = 1)"), "{}", r.stderr);
     let r = infoplane(
         d,
         &["verdict", "r1.csv", "r2.csv", "r3.csv", "--out", "v.csv"],

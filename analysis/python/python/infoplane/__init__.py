@@ -10,16 +10,26 @@ archive writer and reader, the estimators and their defaults are the CLI's, so a
         for epoch in rec.epochs():
             ...  # train one epoch; call rec.step() after each loss.backward()
     table = infoplane.estimate_archive("runs/a", ["kl", "bd"], sigma2=[1e-3, 1e-1])
+    infoplane.report(table, "report/")      # the CLI's report of that table, nothing re-estimated
 """
 from ._native import VERSION as __version__
 from ._native import InfoplaneError
 from ._archive import Archive, open
 from ._estimate import default_params, estimate, estimate_archive, estimator_names
 from ._recorder import Recorder, schedule
+from ._tables import DpiCheck, Report, Verdict, aggregate, dpi, plot, report, verdict
 from . import datasets
 
 __all__ = [
     "Archive",
+    "DpiCheck",
+    "Report",
+    "Verdict",
+    "aggregate",
+    "dpi",
+    "plot",
+    "report",
+    "verdict",
     "InfoplaneError",
     "Recorder",
     "datasets",
