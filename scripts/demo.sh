@@ -17,7 +17,7 @@ cargo build --release --locked --workspace
 bin="${CARGO_TARGET_DIR:-target}/release"
 
 "$bin/infoplane-record" --model fcn --dataset tishby --epochs 3000 --record-epochs log:100 \
-    --format parquet --out "$out/archive" --force
+    --format parquet --name fcn-tishby --out "$out/archive" --force
 "$bin/infoplane" convert "$out/archive" --to hdf5 --out "$out/archive-hdf5" --force
 "$bin/infoplane" inspect "$out/archive" | tee "$out/inspect.txt"
 "$bin/infoplane" inspect "$out/archive-hdf5" --json > "$out/inspect.json"

@@ -31,3 +31,6 @@ echo "== Python package: built into the venv with the same target dir (maturin),
 (cd analysis/python && maturin develop --locked --quiet)
 target="$(cargo metadata --format-version 1 --no-deps | python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 INFOPLANE_CLI="$target/debug/infoplane" python -m pytest analysis/python/tests -q
+echo "== the wheel: built (dev profile, reusing the build above), installed into a fresh venv, README quickstart"
+bash scripts/wheel.sh --dev
+bash scripts/test_wheel.sh

@@ -156,6 +156,9 @@ struct Cli {
     /// Output archive directory.
     #[arg(long)]
     out: PathBuf,
+    /// The run's name in tables, plots and the report (default: the --out folder's name).
+    #[arg(long, default_value = "")]
+    name: String,
 }
 
 struct Defaults {
@@ -527,6 +530,7 @@ fn config(cli: &Cli, def: &Defaults, data: &Dataset, device: tch::Device) -> Res
             None => def.analysis,
         },
         grads: cli.grads,
+        name: cli.name.clone(),
         format: match cli.format {
             Format::Parquet => Backend::Parquet,
             Format::Hdf5 => Backend::Hdf5,

@@ -75,6 +75,8 @@ pub struct Config {
     pub analysis: AnalysisSplit,
     pub grads: Grads,
     pub format: Backend,
+    /// The run's name in tables, plots and the report (empty: the archive folder's name).
+    pub name: String,
     pub out: PathBuf,
     pub device: Device,
     pub force: bool,
@@ -505,7 +507,7 @@ fn archive_spec(
     ];
     ArchiveSpec {
         run: RunInfo {
-            name: String::new(),
+            name: cfg.name.clone(),
             model: format!("{:?}", cfg.model).to_lowercase(),
             dataset: data.name.clone(),
             seed: Some(cfg.seed),

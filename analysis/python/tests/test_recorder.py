@@ -119,3 +119,62 @@ def test_a_dataloader_analysis_set_and_cuda_free_defaults(tmp):
     # Default selection: Linear, Conv and RNN modules (res.a and res.b are convs too).
     assert a.layer_names == ["conv", "res.a", "res.b", "gru", "head"]
     assert a.read("head", 1).shape == (50, 3) and a.n == 50
+
+
+class SharedRelu(torch.nn.Module):
+    """fc1 and fc2 share one nn.ReLU (registered after fc2): it cannot say whose output it is."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.act = torch.nn.Linear(6, 5), torch.nn.Linear(5, 4), torch.nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.fc2(self.act(self.fc1(x))))
+
+
+def test_default_layers_are_recorded_after_their_activation_under_the_layers_name(tmp):
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.BatchNorm1d(5), torch.nn.Tanh(),
+                              torch.nn.Linear(5, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    x, y = torch.randn(32, 6), torch.randint(0, 2, (32,))
+    with infoplane.Recorder(net, tmp / "post", analysis=(x, y), epochs=1, gradients=False,
+                            name="post-act") as rec:
+        for _ in rec.epochs():
+            pass
+    a = infoplane.open(tmp / "post")
+    assert [(l["name"], l["kind"], l["activation"]) for l in a.layers] == [
+        ("0", "linear", "tanh"), ("3", "linear", "relu"), ("5", "output", None)]
+    net.eval()
+    with torch.no_grad():
+        h1 = net[2](net[1](net[0](x)))
+        h2 = net[4](net[3](h1))
+    assert np.array_equal(a.read("0", 1), h1.numpy()) and np.array_equal(a.read("3", 1), h2.numpy())
+    table = infoplane.estimate_archive(tmp / "post", ["kl"], sigma2=[0.1], progress=False)
+    assert set(table["run"]) == {"post-act"}
+    # post_activation=False: each layer's own output (pre-activation).
+    with infoplane.Recorder(net, tmp / "pre", analysis=(x, y), epochs=0, gradients=False,
+                            post_activation=False) as rec:
+        rec.end_epoch(0)
+    with torch.no_grad():
+        assert np.array_equal(infoplane.open(tmp / "pre").read("0", 0), net[0](x).numpy())
+
+
+def test_a_shared_activation_module_leaves_its_layers_before_it(tmp):
+    torch.manual_seed(4)
+    net = SharedRelu()
+    x, y = torch.randn(16, 6), torch.randint(0, 2, (16,))
+    with infoplane.Recorder(net, tmp / "shared", analysis=(x, y), epochs=0, gradients=False) as rec:
+        rec.end_epoch(0)
+    a = infoplane.open(tmp / "shared")
+    with torch.no_grad():
+        assert np.array_equal(a.read("fc1", 0), net.fc1(x).numpy())
+        assert np.array_equal(a.read("fc2", 0), net.fc2(torch.relu(net.fc1(x))).numpy())
+    assert [l["activation"] for l in a.layers] == [None, None]
+
+
+def test_a_module_named_but_run_twice_per_forward_is_refused(tmp):
+    net = SharedRelu()
+    x, y = torch.randn(16, 6), torch.randint(0, 2, (16,))
+    with pytest.raises(infoplane.InfoplaneError, match=r"tracked module 'act' \(2 calls in 1 forward passes\) runs more than once"):
+        infoplane.Recorder(net, tmp / "twice", analysis=(x, y), epochs=0, layers=["act"])
+    assert not (tmp / "twice").exists()

@@ -52,6 +52,13 @@ def _activation_types():
             nn.Softmax, nn.LogSoftmax, nn.Hardtanh, nn.ReLU6, nn.Mish)
 
 
+def _between_types():
+    """Modules that may sit between a layer and its activation (Linear -> BatchNorm -> ReLU)."""
+    nn = _torch().nn
+    return (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.BatchNorm1d,
+            nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm, nn.Identity)
+
+
 def _kind_of(module) -> str | None:
     """The layer kind of a module by its type, None when the type says nothing."""
     nn = _torch().nn
@@ -78,6 +85,17 @@ def _flat_output(module, out):
         out = out[0]
     shape = list(out.shape[1:]) if out.dim() > 2 else None
     return out.reshape(out.shape[0], -1), shape
+
+
+class _Repeated(Exception):
+    """Tracked modules that ran more than once per forward pass of the analysis set."""
+
+    def __init__(self, calls: dict, forwards: int):
+        self.calls = calls
+        names = ", ".join(f"{n!r} ({c} calls in {forwards} forward passes)" for n, c in calls.items())
+        super().__init__(
+            f"tracked module {names} runs more than once per forward pass (one module used at "
+            "several places): its outputs cannot be told apart; track other modules (layers=[...])")
 
 
 class _Welford:
@@ -138,9 +156,14 @@ class Recorder:
         (a DataLoader without shuffling): the samples whose representations are recorded.
     epochs : the number of training epochs E; epochs 0..E are planned.
     record_epochs : which epochs record activations: ``all``, ``log:K``, ``every:K``, ``none``.
-    layers : names of the submodules to track (``model.named_modules()``); by default every
-        module of ``types`` (Linear, Conv, RNN/GRU/LSTM). Name activation modules (``nn.Tanh``)
-        to record post-activation values.
+    layers : names of the submodules to track (``model.named_modules()``), each recorded as
+        its own output; by default every module of ``types`` (Linear, Conv, RNN/GRU/LSTM),
+        recorded after its activation (``post_activation``).
+    post_activation : with the default layers, record a layer's activation module's output
+        (the ``nn.ReLU``/``nn.Tanh``/... registered right after it, past dropout and
+        normalisation) under the layer's name: what information-plane papers plot. A layer
+        whose activation is a function call (``F.relu``) or a module shared by several layers
+        is recorded before it. False: every layer's own output.
     kinds : {name: kind} overriding the inferred kinds (linear, conv, recurrent, graph, output).
     activations : {name: function} for the manifest, where the module applies one itself
         (inferred for activation modules: ``tanh`` for ``nn.Tanh``).
@@ -149,11 +172,13 @@ class Recorder:
         of calling ``step()``.
     batch_gradients : also store every batch gradient, for at most this many batches an epoch.
     format : ``parquet`` or ``hdf5``. overwrite: replace an existing archive at ``out``.
+    name : the run's name in tables, plots and the report (default: the folder's name).
     """
 
     def __init__(self, model, out, *, analysis, labels=None, epochs: int,
                  record_epochs: str = "log:30", layers: Iterable[str] | None = None,
-                 types: tuple | None = None, kinds: dict | None = None,
+                 types: tuple | None = None, post_activation: bool = True,
+                 kinds: dict | None = None,
                  activations: dict | None = None,
                  classes: list[str] | None = None, gradients=True, auto_step: bool = False,
                  batch_gradients: int | None = None, store_inputs: bool = True,
@@ -165,14 +190,27 @@ class Recorder:
         self.out = os.fspath(out)
         self.total_epochs = int(epochs)
         self._batches = _analysis_batches(analysis, labels, batch_size)
-        self._tracked = _tracked_modules(model, layers, types or _default_types())
+        self._tracked = _tracked_modules(model, layers, types or _default_types(), post_activation)
         self._pending_metrics: dict[int, dict[str, float]] = {}
         self._start = time.monotonic()
         self._writer = None
         self._params = _parameters(model, gradients)
         self._stats = [_Welford(p, batch_gradients) for _, p in self._params]
         self._hooks = []
-        first, y, x, kinds_seen = self._first_pass()
+        try:
+            first, y, x, kinds_seen = self._first_pass()
+        except _Repeated as e:
+            if layers is not None or not post_activation:
+                raise _native.InfoplaneError(str(e)) from None
+            # An activation module that runs more than once per forward (one nn.ReLU used after
+            # every layer) cannot say which layer's output it is: those layers are recorded
+            # before their activation.
+            modules = dict(model.named_modules())
+            self._tracked = [(n, modules[n] if n in e.calls else m) for n, m in self._tracked]
+            try:
+                first, y, x, kinds_seen = self._first_pass()
+            except _Repeated as again:
+                raise _native.InfoplaneError(str(again)) from None
         # The one label check, before anything (the class names) is sized by the labels.
         y_np = class_indices(y, f"{self.out}: the analysis set's labels")
         self._labels = y_np
@@ -215,8 +253,12 @@ class Recorder:
         shapes, is_output = {}, {}
         last = {}
 
+        self._calls = {name: 0 for name, _ in self._tracked}
+        self._forwards = 0
+
         def hook(name, module):
             def f(_m, _inp, out):
+                self._calls[name] += 1
                 flat, shape = _flat_output(module, out)
                 last[name] = out if isinstance(out, torch.Tensor) else None
                 shapes[name] = shape
@@ -234,6 +276,7 @@ class Recorder:
             with torch.no_grad():
                 for xb, yb in self._batches():
                     result = self.model(xb.to(device))
+                    self._forwards += 1
                     for name in outputs:
                         is_output[name] = is_output.get(name, True) and last.get(name) is result
                     ys.append(torch.as_tensor(yb).reshape(-1).cpu())
@@ -243,6 +286,9 @@ class Recorder:
             for h in handles:
                 h.remove()
             self.model.train(was_training)
+        repeated = {n: c for n, c in self._calls.items() if c > self._forwards}
+        if repeated:
+            raise _Repeated(repeated, self._forwards)
         acts = {name: torch.cat(v).numpy() if v else np.zeros((0, 0), np.float32)
                 for name, v in outputs.items()}
         y = torch.cat(ys).numpy() if ys else np.zeros(0, np.int64)
@@ -393,10 +439,16 @@ def _sources(model) -> dict:
     return out
 
 
-def _tracked_modules(model, layers, types):
+def _tracked_modules(model, layers, types, post_activation: bool = True):
+    """(layer name, module whose output is recorded). By default every module of ``types``,
+    recorded after its activation: when the next module registered after it (past dropout and
+    normalisation modules) is an activation module (``nn.ReLU``, ``nn.Tanh``, ...), that one's
+    output is recorded under the layer's name, as information-plane papers plot it."""
     modules = dict(model.named_modules())
     if layers is None:
         tracked = [(n, m) for n, m in modules.items() if n and isinstance(m, types)]
+        if post_activation:
+            tracked = [(n, _activation_after(model, n) or m) for n, m in tracked]
     else:
         layers = list(layers)
         unknown = [n for n in layers if n not in modules or not n]
@@ -408,6 +460,21 @@ def _tracked_modules(model, layers, types):
     if not tracked:
         raise _native.InfoplaneError("no module to track: name them with layers=[...]")
     return tracked
+
+
+def _activation_after(model, name):
+    """The activation module registered right after ``name`` (past its children, dropout and
+    normalisation modules), or None."""
+    items = [(n, m) for n, m in model.named_modules() if n]
+    at = next(i for i, (n, _) in enumerate(items) if n == name)
+    for n, m in items[at + 1:]:
+        if n.startswith(name + "."):
+            continue
+        if isinstance(m, _activation_types()):
+            return m
+        if not isinstance(m, _between_types()):
+            return None
+    return None
 
 
 def _layer_infos(model, sources, tracked, first, hints, kinds, activations):
