@@ -47,7 +47,7 @@ fn head() -> String {
     )
 }
 
-const STYLE: &str = "<style>.ip-controls{margin:6px 0;line-height:2}table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{border:1px solid #ccc;padding:2px 6px;text-align:left}#ip-svg{border:1px solid #ddd}body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em}img{max-width:100%;border:1px solid #ddd;margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}li{margin:2px 0}</style></head><body>\n<h1>infoplane report</h1>\n";
+const STYLE: &str = "<style>.ip-controls{margin:6px 0;line-height:2}table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{border:1px solid #ccc;padding:2px 6px;text-align:left}#ip-svg{border:1px solid #ddd}body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em}img{max-width:100%;border:1px solid #ddd;margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}li{margin:2px 0}</style></head><body>\n";
 
 /// An HTML table (cells escaped).
 fn table_html(head: &[&str], rows: &[[String; 6]]) -> String {
@@ -192,9 +192,16 @@ fn run_html(run: &RunReport) -> Result<String> {
     Ok(html)
 }
 
+/// A page with only the interactive plane of `rows` (`interactive` is its section): what a
+/// notebook shows inline.
+pub fn plane_page(interactive: &str) -> String {
+    format!("{}{interactive}</body></html>\n", head())
+}
+
 /// The whole page.
 pub fn render(data: &ReportData) -> Result<String> {
     let mut html = head();
+    html.push_str("<h1>infoplane report</h1>\n");
     let _ = write!(html, "<h2>Verdict</h2>\n<p>Per layer: a fitting phase (I(X;Z) and I(Y;Z) rise), then compression (I(X;Z) falls while I(Y;Z) holds), and under which estimators, σ² and runs that holds (verdict.csv).</p>\n<ul>\n");
     for v in &data.verdict {
         let _ = writeln!(html, "<li>{}</li>", esc(v));

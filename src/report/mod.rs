@@ -274,6 +274,13 @@ pub fn write_report_from_table(
     assemble(runs, out, p, estimators, progress)
 }
 
+/// A self-contained page with only the interactive information plane of `rows` (in nats), with
+/// the DPI findings at the default tolerance marked: what Python shows inline in a notebook.
+pub fn plane_page(rows: &[EstimateRow], unit: Unit) -> Result<String> {
+    let v = dpi::check(rows, dpi::DEFAULT_TOLERANCE / unit.from_nats())?;
+    Ok(html::plane_page(&interactive::section(rows, &v, unit)))
+}
+
 /// Diagnostics, plots, tables and the page of the runs' rows.
 fn assemble(
     inputs: Vec<RunInput>,

@@ -188,3 +188,20 @@ pub fn aggregate<'py>(
         Ok((a.notes, bytes))
     })
 }
+
+/// A self-contained page with only the interactive plane of a table (in the table's unit, or
+/// `unit`): what a notebook shows inline.
+#[pyfunction]
+#[pyo3(signature = (table, unit=None))]
+pub fn plane_page(py: Python<'_>, table: PathBuf, unit: Option<String>) -> PyResult<String> {
+    guarded(|| {
+        let t = estimates::read(&table).map_err(error)?;
+        let unit = match unit {
+            Some(u) => Unit::from_str(&u).map_err(|_| {
+                invalid(format!("unit: unknown unit '{u}' (expected bits or nats)"))
+            })?,
+            None => t.unit,
+        };
+        py.detach(|| lib::plane_page(&t.rows, unit)).map_err(error)
+    })
+}

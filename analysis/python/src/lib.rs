@@ -39,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(diagnose::verdict, m)?)?;
     m.add_function(wrap_pyfunction!(diagnose::dpi, m)?)?;
     m.add_function(wrap_pyfunction!(diagnose::aggregate, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose::plane_page, m)?)?;
     m.add_function(wrap_pyfunction!(writer::schedule, m)?)?;
     m.add_function(wrap_pyfunction!(labels::class_indices, m)?)?;
     m.add_function(wrap_pyfunction!(datasets::tishby, m)?)?;

@@ -17,22 +17,25 @@ from ._native import InfoplaneError
 from ._archive import Archive, open
 from ._estimate import default_params, estimate, estimate_archive, estimator_names
 from ._recorder import Recorder, schedule
-from ._tables import DpiCheck, Report, Verdict, aggregate, dpi, plot, report, verdict
-from . import datasets
+from ._tables import DpiCheck, Plane, Report, Verdict, aggregate, dpi, plane, plot, report, verdict
+from . import datasets, trackers
 
 __all__ = [
     "Archive",
     "DpiCheck",
+    "Plane",
     "Report",
     "Verdict",
     "aggregate",
     "dpi",
+    "plane",
     "plot",
     "report",
     "verdict",
     "InfoplaneError",
     "Recorder",
     "datasets",
+    "trackers",
     "default_params",
     "estimate",
     "estimate_archive",

@@ -23,6 +23,30 @@ class Archive:
             f"{len(self.epochs)} epochs, {self.n} samples{'' if self.complete else ', incomplete'})"
         )
 
+    def _repr_html_(self) -> str:
+        """The archive in a notebook: run, samples, classes, epochs, completeness and a table of
+        the layers (name, kind, width, shape, activation)."""
+        import html
+
+        e = self.epochs
+        act = self.activation_epochs
+        run = self.manifest.get("run", {})
+        span = lambda v: f"{len(v)} ({v[0]}..{v[-1]})" if v else "none"
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in (
+                l["name"], l["kind"], l["width"], "×".join(map(str, l.get("shape") or [])) or "-",
+                l.get("activation") or "-")) + "</tr>"
+            for l in self.layers)
+        state = ("complete" if self.complete else
+                 "<b style=\"color:#b00\">incomplete</b> (the committed epochs are readable)")
+        return (
+            f"<div><b>infoplane archive</b> <code>{html.escape(self.path)}</code>: run "
+            f"<b>{html.escape(str(run.get('name', '')))}</b> ({html.escape(str(run.get('model', '')))} on "
+            f"{html.escape(str(run.get('dataset', '')))}), {self.n} samples, {len(self.classes)} classes, "
+            f"epochs {span(e)}, activations at {span(act)}, {state}"
+            "<table><tr><th>layer</th><th>kind</th><th>width</th><th>shape</th><th>activation</th></tr>"
+            f"{rows}</table></div>")
+
     @property
     def path(self) -> str:
         return str(self._a.path)

@@ -201,3 +201,31 @@ def aggregate(tables, *, by: str = "seed", out: PathLike | None = None) -> pl.Da
     for n in notes:
         warnings.warn(n, stacklevel=2)
     return _frame(table)
+
+
+class Plane:
+    """The report's interactive information plane of an estimates table (σ² slider, estimator
+    and run selectors, epoch scrubber, tooltips), shown inline in Jupyter and VS Code notebooks
+    as one self-contained cell output (an iframe holding the page: no network, no server)."""
+
+    def __init__(self, table, *, unit: str | None = None, height: int = 640):
+        with _Tables(table) as t:
+            self.page: str = _native.plane_page(t.paths[0], unit)
+        self.height = height
+
+    def _repr_html_(self) -> str:
+        import html
+        return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" sandbox="allow-scripts" '
+                f'style="width:100%;height:{self.height}px;border:0" title="information plane"></iframe>')
+
+    def save(self, path: PathLike) -> Path:
+        """Writes the page (open it in a browser)."""
+        p = Path(path)
+        p.write_text(self.page, encoding="utf-8")
+        return p
+
+
+def plane(table, *, unit: str | None = None) -> Plane:
+    """The interactive information plane of a table (a path or a DataFrame), for a notebook:
+    ``infoplane.plane(table)`` as a cell's last line draws it."""
+    return Plane(table, unit=unit)
