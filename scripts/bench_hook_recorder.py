@@ -4,7 +4,8 @@ images, Adam, batch 128) trained by plain PyTorch, by the same loop with infopla
 recording gradient statistics only (record_epochs="none") and recording every epoch
 (activations of the 5 layers and gradient statistics of every parameter);
 alternating runs, each in its own process; prints the wall times, the ratio of the medians
-(goal <= 1.10, as for the tch recorder) and each process's peak resident memory at two
+(goal <= 1.10, as for the tch recorder; "forward", plain training plus the analysis set's
+forward pass each epoch without infoplane, is the floor of recording every epoch) and each process's peak resident memory at two
 numbers of epochs (goal: the recorder's peak does not grow with the epochs).
 
 Usage: .venv/bin/python scripts/bench_hook_recorder.py [EPOCHS] [ROUNDS] [fcn|lenet]
@@ -53,10 +54,18 @@ start = time.perf_counter()
 if mode == "plain":
     for _ in range(epochs):
         epoch_loop(None)
+elif mode == "forward":  # plain training plus the analysis set through the model each epoch
+    for _ in range(epochs):
+        epoch_loop(None)
+        model.eval()
+        with torch.no_grad():
+            for i in range(0, len(x), 1024):
+                model(x[i:i + 1024])
+        model.train()
 else:
     import infoplane
     with infoplane.Recorder(model, out, analysis=(x, y), epochs=epochs, record_epochs=mode,
-                            layers=tracked, overwrite=True) as rec:
+                            layers=tracked, overwrite=True, progress=False) as rec:
         for epoch in rec.epochs():
             epoch_loop(rec)
 print(time.perf_counter() - start)
@@ -84,7 +93,7 @@ def main():
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     ARCH = sys.argv[3] if len(sys.argv) > 3 else "fcn"
     print(f"model: {ARCH}")
-    times = {"plain": [], "none": [], "all": []}
+    times = {"plain": [], "forward": [], "none": [], "all": []}
     peak = {}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(rounds):
@@ -96,6 +105,8 @@ def main():
             print(f"{mode:7s}: " + " ".join(f"{t:.2f}" for t in times[mode]) + " s")
         med = {m: statistics.median(t) for m, t in times.items()}
         print(f"overhead of recording every epoch over plain training: {med['all'] / med['plain']:.3f}x (goal <= 1.10)")
+        print(f"  floor: the analysis set's forward pass each epoch, without infoplane: {med['forward'] / med['plain']:.3f}x")
+        print(f"  the recorder beyond that floor (all / forward): {med['all'] / med['forward']:.3f}x")
         print(f"  of gradient statistics alone (record_epochs=none): {med['none'] / med['plain']:.3f}x")
         print(f"  of activations, as scripts/bench_recorder.sh measures the tch recorder (all / none): "
               f"{med['all'] / med['none']:.3f}x")
@@ -105,7 +116,7 @@ def main():
         peak[("all", long)] = run("all", long, f"{tmp}/run")[1]
         peak[("plain", long)] = run("plain", long, f"{tmp}/run")[1]
         for (mode, e), mib in sorted(peak.items()):
-            if (mode, e) != ("none", epochs):
+            if mode not in ("none", "forward"):
                 print(f"peak RSS {mode:7s} {e:3d} epochs: {mib:.0f} MiB")
         grow = peak[("all", long)] - peak[("all", epochs)]
         width = {"fcn": 1024 + 20 * 3 + 10, "lenet": 1440 + 320 + 50 + 10}[ARCH]

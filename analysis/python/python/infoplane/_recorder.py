@@ -98,53 +98,71 @@ class _Repeated(Exception):
             "several places): its outputs cannot be told apart; track other modules (layers=[...])")
 
 
-class _Welford:
-    """Elementwise mean and M2 of one parameter's batch gradients, float64 on its device."""
+class _Gradients:
+    """Elementwise Welford mean and M2 of every tracked parameter's batch gradients, in float32
+    on the parameters' device, updated in place (four passes, no allocation): after a batch
+    (``push_all``, from ``step()``) or per parameter (``push``, from its hook with
+    ``auto_step``): d = g - mean; mean += d / n; M2 += d (g - mean)."""
 
-    def __init__(self, param, keep: int | None):
+    def __init__(self, params, keep: int | None):
         torch = _torch()
-        self.param = param
-        self.n = 0
-        self.mean = torch.zeros_like(param, dtype=torch.float64)
-        self.m2 = torch.zeros_like(param, dtype=torch.float64)
+        self.params = [p for _, p in params]
+        self.n = [0] * len(self.params)
+        self.mean = [torch.zeros_like(p, dtype=torch.float32) for p in self.params]
+        self.m2 = [torch.zeros_like(p, dtype=torch.float32) for p in self.params]
         self.keep = keep
-        self.batches: list[np.ndarray] = []
+        self.batches: list[list[np.ndarray]] = [[] for _ in self.params]
+        # Scratch for d and g - mean: no allocation per batch (an allocation of a large
+        # gradient's size costs more than the arithmetic).
+        self.d = [torch.empty_like(m) for m in self.mean]
+        self.e = [torch.empty_like(m) for m in self.mean]
 
-    def push(self, grad) -> None:
+    def _count(self, i: int, grad):
         torch = _torch()
-        self.n += 1
+        self.n[i] += 1
         if self.keep is not None:
-            if self.n > self.keep:
+            if self.n[i] > self.keep:
                 raise _native.InfoplaneError(
                     f"more than batch_gradients={self.keep} batches in one epoch")
-            g32 = torch.zeros_like(self.param) if grad is None else grad.detach()
-            self.batches.append(g32.to("cpu", torch.float32).reshape(-1).numpy().copy())
-        # A float64 copy of our own, then in place: delta = g - mean; mean += delta / n;
-        # M2 += delta * (g - mean).
+            g32 = torch.zeros_like(self.params[i]) if grad is None else grad.detach()
+            self.batches[i].append(g32.to("cpu", torch.float32).reshape(-1).numpy().copy())
         if grad is None:
-            g = torch.zeros_like(self.mean)
-        else:
-            g = grad.detach().to(torch.float64, copy=True)
-        delta = g - self.mean
-        self.mean.add_(delta, alpha=1.0 / self.n)
-        self.m2.addcmul_(delta, g.sub_(self.mean))
+            return torch.zeros_like(self.mean[i])
+        return grad.detach().to(torch.float32)
+
+    def push(self, i: int, grad) -> None:
+        torch = _torch()
+        g = self._count(i, grad)
+        d, e, mean = self.d[i], self.e[i], self.mean[i]
+        torch.sub(g, mean, out=d)
+        mean.add_(d, alpha=1.0 / self.n[i])
+        torch.sub(g, mean, out=e)
+        self.m2[i].addcmul_(d, e)
+
+    def push_all(self) -> None:
+        for i, p in enumerate(self.params):
+            self.push(i, p.grad)
 
     def finish(self):
-        """(n_batches, mean, std, value) as float32 host arrays, and the batch matrix; resets."""
+        """Per parameter: (n_batches, mean, std, value) as float32 host arrays, and the batch
+        matrix; resets."""
         torch = _torch()
-        size = self.param.numel()
         host = lambda t: t.detach().to("cpu", torch.float32, copy=True).reshape(-1).numpy()
-        if self.n == 0:
-            mean = std = np.full(size, np.nan, dtype=np.float32)
-        else:
-            mean, std = host(self.mean), host((self.m2 / self.n).sqrt())
-        stats = (self.n, mean, std, host(self.param))
-        batches = np.stack(self.batches) if self.batches else np.zeros((self.n, size), np.float32)
-        self.n = 0
-        self.mean.zero_()
-        self.m2.zero_()
-        self.batches = []
-        return stats, batches
+        out = []
+        for i, p in enumerate(self.params):
+            size, n = p.numel(), self.n[i]
+            if n == 0:
+                mean = std = np.full(size, np.nan, dtype=np.float32)
+            else:
+                mean, std = host(self.mean[i]), host((self.m2[i] / n).sqrt())
+            rows = self.batches[i]
+            batches = np.stack(rows) if rows else np.zeros((n, size), np.float32)
+            out.append(((n, mean, std, host(p)), batches))
+            self.n[i] = 0
+            self.mean[i].zero_()
+            self.m2[i].zero_()
+            self.batches[i] = []
+        return out
 
 
 class Recorder:
@@ -173,6 +191,7 @@ class Recorder:
     batch_gradients : also store every batch gradient, for at most this many batches an epoch.
     format : ``parquet`` or ``hdf5``. overwrite: replace an existing archive at ``out``.
     name : the run's name in tables, plots and the report (default: the folder's name).
+    progress : a progress bar over ``epochs()`` (tqdm, when installed; notebooks included).
     """
 
     def __init__(self, model, out, *, analysis, labels=None, epochs: int,
@@ -183,19 +202,21 @@ class Recorder:
                  classes: list[str] | None = None, gradients=True, auto_step: bool = False,
                  batch_gradients: int | None = None, store_inputs: bool = True,
                  format: str = "parquet", overwrite: bool = False, batch_size: int = 1024,
-                 name: str = "", model_name: str | None = None, dataset: str = "unknown",
+                 name: str = "", progress: bool = True, model_name: str | None = None,
+                 dataset: str = "unknown",
                  seed: int | None = None, hyperparameters: dict | None = None, notes: str = "",
                  analysis_description: str = "analysis set"):
         self.model = model
         self.out = os.fspath(out)
         self.total_epochs = int(epochs)
+        self._progress, self._last_loss = progress, None
         self._batches = _analysis_batches(analysis, labels, batch_size)
         self._tracked = _tracked_modules(model, layers, types or _default_types(), post_activation)
         self._pending_metrics: dict[int, dict[str, float]] = {}
         self._start = time.monotonic()
         self._writer = None
         self._params = _parameters(model, gradients)
-        self._stats = [_Welford(p, batch_gradients) for _, p in self._params]
+        self._stats = _Gradients(self._params, batch_gradients)
         self._hooks = []
         try:
             first, y, x, kinds_seen = self._first_pass()
@@ -211,6 +232,7 @@ class Recorder:
                 first, y, x, kinds_seen = self._first_pass()
             except _Repeated as again:
                 raise _native.InfoplaneError(str(again)) from None
+        self._buffers = {n: _torch().empty(a.shape, dtype=_torch().float32) for n, a in first.items()}
         # The one label check, before anything (the class names) is sized by the labels.
         y_np = class_indices(y, f"{self.out}: the analysis set's labels")
         self._labels = y_np
@@ -252,6 +274,10 @@ class Recorder:
         outputs = {name: [] for name, _ in self._tracked}
         shapes, is_output = {}, {}
         last = {}
+        # After the first pass every layer's N x H is known: each pass writes into the same
+        # host buffers (the writer copies them on hand-over), no allocation per batch or epoch.
+        buffers = None if keep_data else self._buffers
+        filled = {name: 0 for name in outputs}
 
         self._calls = {name: 0 for name, _ in self._tracked}
         self._forwards = 0
@@ -264,7 +290,10 @@ class Recorder:
                 shapes[name] = shape
                 # A copy now: an in-place op after the module (ReLU(inplace=True), h += x)
                 # would otherwise rewrite what was recorded.
-                outputs[name].append(flat.detach().to("cpu", torch.float32, copy=True))
+                if buffers is None:
+                    outputs[name].append(flat.detach().to("cpu", torch.float32, copy=True))
+                else:
+                    self._into_buffer(name, flat, filled)
             return f
 
         handles = [m.register_forward_hook(hook(name, m)) for name, m in self._tracked]
@@ -289,13 +318,30 @@ class Recorder:
         repeated = {n: c for n, c in self._calls.items() if c > self._forwards}
         if repeated:
             raise _Repeated(repeated, self._forwards)
-        acts = {name: torch.cat(v).numpy() if v else np.zeros((0, 0), np.float32)
-                for name, v in outputs.items()}
+        if buffers is None:
+            acts = {name: torch.cat(v).numpy() if v else np.zeros((0, 0), np.float32)
+                    for name, v in outputs.items()}
+        else:
+            short = [n for n, k in filled.items() if k != len(buffers[n])]
+            if short:
+                raise _native.InfoplaneError(
+                    f"{self.out}: layer {short[0]!r} gave {filled[short[0]]} samples in this analysis "
+                    f"pass, {len(buffers[short[0]])} in the first")
+            acts = {name: buffers[name].numpy() for name in outputs}
         y = torch.cat(ys).numpy() if ys else np.zeros(0, np.int64)
         x = torch.cat(xs).numpy() if keep_data else None
         if not keep_data:
             self._check_same_order(y)
         return acts, y, x, {n: (shapes.get(n), is_output.get(n, False)) for n in outputs}
+
+    def _into_buffer(self, name: str, flat, filled: dict) -> None:
+        buf, at = self._buffers[name], filled[name]
+        if at + len(flat) > len(buf) or flat.shape[1] != buf.shape[1]:
+            raise _native.InfoplaneError(
+                f"{self.out}: layer {name!r} gave more samples or another width ({flat.shape[1]}) in "
+                f"this analysis pass than in the first ({len(buf)} x {buf.shape[1]})")
+        buf[at:at + len(flat)].copy_(flat.detach())
+        filled[name] = at + len(flat)
 
     def _check_same_order(self, y) -> None:
         """Every pass must see the samples of the first, in the same order: rows of different
@@ -317,7 +363,7 @@ class Recorder:
 
     def _hook(self, i):
         def f(param):
-            self._stats[i].push(param.grad)
+            self._stats.push(i, param.grad)
         return f
 
     def step(self) -> None:
@@ -325,8 +371,7 @@ class Recorder:
         ``loss.backward()``, before ``optimizer.step()`` and ``zero_grad``)."""
         if self._auto:
             raise _native.InfoplaneError(f"{self.out}: step() with auto_step=True would count batches twice")
-        for (_, p), s in zip(self._params, self._stats):
-            s.push(p.grad)
+        self._stats.push_all()
 
     # -- epochs -----------------------------------------------------------------------------
 
@@ -349,22 +394,43 @@ class Recorder:
             raise _native.InfoplaneError(f"{self.out}: epoch {epoch} ended out of order: the next planned epoch is {expected}")
         acts = list(self._run_analysis(keep_data=False)[0].values()) if nxt[1] else []
         grads, batches = [], []
-        for s in self._stats:
-            g, b = s.finish()
+        for g, b in self._stats.finish():
             grads.append(g)
             batches.append(b)
         metrics = self._pending_metrics.pop(epoch, {})
+        self._last_loss = metrics.get("train_loss", self._last_loss)
         metrics.setdefault("wall_time_s", time.monotonic() - self._start)
-        w.commit(epoch, metrics, acts, grads, batches if self._stats and self._stats[0].keep is not None else [])
+        w.commit(epoch, metrics, acts, grads, batches if self._stats.keep is not None else [])
 
     def epochs(self) -> Iterator[int]:
         """Commits epoch 0, then yields 1..E, committing each after the loop body; the archive
-        is finished when the loop ends (``break`` leaves it open until ``close``)."""
+        is finished when the loop ends (``break`` leaves it open until ``close``). With
+        ``progress`` a bar (tqdm, when installed) shows the epochs and the last logged loss."""
         self.end_epoch(0)
-        for epoch in range(1, self.total_epochs + 1):
-            yield epoch
-            self.end_epoch(epoch)
+        bar = self._progress_bar()
+        try:
+            for epoch in range(1, self.total_epochs + 1):
+                yield epoch
+                self.end_epoch(epoch)
+                if bar is not None:
+                    bar.update(1)
+                    loss = self._last_loss
+                    if loss is not None:
+                        bar.set_postfix(train_loss=f"{loss:.4g}", refresh=False)
+        finally:
+            if bar is not None:
+                bar.close()
         self.close()
+
+    def _progress_bar(self):
+        if not self._progress:
+            return None
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return None
+        return tqdm(total=self.total_epochs, desc=f"recording {os.path.basename(self.out)}",
+                    unit="epoch")
 
     def close(self, complete: bool = True) -> str:
         """Finishes the archive (complete, with the epochs committed so far), or with
