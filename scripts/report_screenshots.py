@@ -1,4 +1,5 @@
-"""Screenshots of a report's interactive plane at two σ² positions (the README's images).
+"""Screenshots of a report's interactive plane (controls, plane, values table) at σ² positions
+(docs/report.md's images).
 
 usage: report_screenshots.py REPORT_DIR OUT_PREFIX [POSITION ...]   (default positions 0 2)
 """
@@ -34,7 +35,8 @@ def main():
             d.execute_script(
                 "const w = document.createElement('div'); w.id = 'ip-shot';"
                 "const c = document.querySelector('.ip-controls'), s = document.getElementById('ip-svg');"
-                "c.parentNode.insertBefore(w, c); w.appendChild(c); w.appendChild(s);")
+                "const v = document.getElementById('ip-values');"
+                "c.parentNode.insertBefore(w, c); w.appendChild(c); w.appendChild(s); if (v) w.appendChild(v);")
             d.find_element("id", "ip-shot").screenshot(shot)
             print(shot, block.text.replace("\n", " | "))
     finally:

@@ -198,6 +198,33 @@ pub fn plane_page(interactive: &str) -> String {
     format!("{}{interactive}</body></html>\n", head())
 }
 
+/// The findings: one line counting them per group, then each group collapsed under its title
+/// and count.
+fn findings_html(groups: &[(String, Vec<String>)]) -> String {
+    let total: usize = groups.iter().map(|g| g.1.len()).sum();
+    let counts: Vec<String> = groups
+        .iter()
+        .map(|(t, f)| format!("{t}: {}", f.len()))
+        .collect();
+    let mut html = format!(
+        "<h2>Summary</h2>\n<p>{total} findings: {}.</p>\n",
+        esc(&counts.join("; "))
+    );
+    for (title, f) in groups {
+        let _ = write!(
+            html,
+            "<details><summary>{} ({})</summary><ul>\n",
+            esc(title),
+            f.len()
+        );
+        for line in f {
+            let _ = writeln!(html, "<li>{}</li>", esc(line));
+        }
+        html.push_str("</ul></details>\n");
+    }
+    html
+}
+
 /// The whole page.
 pub fn render(data: &ReportData) -> Result<String> {
     let mut html = head();
@@ -216,13 +243,10 @@ pub fn render(data: &ReportData) -> Result<String> {
             img_tags(plots)?
         );
     }
-    let _ = write!(html, "<h2>Summary</h2>\n<ul>\n");
-    for f in &data.findings {
-        let _ = writeln!(html, "<li>{}</li>", esc(f));
-    }
+    html.push_str(&findings_html(&data.findings));
     let _ = write!(
         html,
-        "</ul>\n<p>Estimators: {}; unit {}; every table is a CSV beside this file.</p>\n",
+        "<p>Estimators: {}; unit {}; every table is a CSV beside this file.</p>\n",
         esc(&data.estimators.join(", ")),
         data.unit
     );

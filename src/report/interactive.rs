@@ -193,14 +193,14 @@ pub fn script_source() -> String {
 pub fn section(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> String {
     format!(
         "<h2>Information plane</h2>\n<p>Move σ² (the values in the table, in order) and the epoch; hover a point for its values. \
-Colour = epoch; the selected epoch is joined across layers; red rings mark saturated estimates; boxes are 95 % intervals where the rows have them.</p>\n\
+Colour = epoch (the bar on the right), in both views; the selected epoch is joined across layers and its values are in the table below; red rings mark saturated estimates; boxes are 95 % intervals where the rows have them.</p>\n\
 <div class=\"ip-controls\">run <select id=\"ip-run\"></select> estimator <select id=\"ip-est\"></select> \
 <label>σ² <input id=\"ip-sigma\" type=\"range\" min=\"0\" max=\"0\" step=\"1\" value=\"0\"></label> <span id=\"ip-sigma-label\"></span><br>\
 <label>epoch <input id=\"ip-epoch\" type=\"range\" min=\"0\" max=\"0\" step=\"1\" value=\"0\"></label> <span id=\"ip-epoch-label\"></span> \
 <button id=\"ip-play\" type=\"button\">play</button> \
 <label><input id=\"ip-band\" type=\"checkbox\" checked> KL–BD bracket of I(Y;Z)</label> \
 view <select id=\"ip-view\"><option value=\"plane\">information plane</option><option value=\"sigma\">I(X;Z) against σ²</option></select></div>\n\
-<svg id=\"ip-svg\" width=\"720\" height=\"500\" viewBox=\"0 0 720 500\" role=\"img\" aria-label=\"information plane\"></svg>\n\
+<svg id=\"ip-svg\" width=\"800\" height=\"500\" viewBox=\"0 0 800 500\" role=\"img\" aria-label=\"information plane\"></svg>\n<div id=\"ip-values\"></div>\n\
 <script type=\"application/json\" id=\"ip-data\">{}</script>\n<script>{}</script>\n",
         data_json(rows, violations, unit),
         SCRIPT

@@ -110,8 +110,8 @@ pub struct RunReport {
 pub struct ReportData {
     /// One per archive.
     pub runs: Vec<RunReport>,
-    /// The plain-language findings, in order.
-    pub findings: Vec<String>,
+    /// The plain-language findings in groups (a title, then its findings), in order.
+    pub findings: Vec<(String, Vec<String>)>,
     /// The comparison in one line with its table (context, a, b, quantity, epochs with the
     /// layer order flipped, median Spearman ρ, the most frequent flip), or why there is none.
     pub comparison: std::result::Result<(String, Vec<ComparisonRow>), String>,
@@ -316,7 +316,7 @@ fn assemble(
     progress("compare");
     let comparison = comparison(&all_rows, count, out, p.unit, &mut files)?;
     if let Ok((line, _)) = &comparison {
-        findings.push(line.clone());
+        findings.push(("comparison".to_string(), vec![line.clone()]));
     }
     let mut rel: Vec<String> = files
         .iter()
@@ -341,7 +341,7 @@ fn assemble(
     all.sort();
     Ok(ReportFiles {
         files: all,
-        findings: data.findings,
+        findings: data.findings.into_iter().flat_map(|(_, f)| f).collect(),
     })
 }
 
@@ -353,7 +353,7 @@ fn gather_run(
     out: &Path,
     p: &ReportParams,
     files: &mut Vec<PathBuf>,
-    findings: &mut Vec<String>,
+    findings: &mut Vec<(String, Vec<String>)>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(RunReport, Vec<dpi::Violation>)> {
     let (name, rows) = (&input.name, &input.rows);
@@ -372,12 +372,18 @@ fn gather_run(
     let v = dpi::check(rows, tol)?;
     csv("violations", &mut dpi::violations_table(&v, p.unit)?)?;
     let dpi_findings = dpi::findings(&v, rows);
-    findings.extend(key_findings(&dpi_findings, name, stem));
+    findings.push((
+        format!("{name}: data-processing inequality, bounds and saturation"),
+        key_findings(&dpi_findings, name, stem),
+    ));
     let snr = match &input.archive {
         Some(a) if !a.manifest().parameters.is_empty() => {
             let s = snr::snr_archive(a)?;
             csv("snr", &mut snr::snr_table(&s)?)?;
-            findings.push(format!("{name}: gradient SNR: {}", snr_line(&s)));
+            findings.push((
+                format!("{name}: gradient SNR"),
+                vec![format!("{name}: gradient SNR: {}", snr_line(&s))],
+            ));
             Some(s)
         }
         _ => None,

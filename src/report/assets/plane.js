@@ -6,7 +6,7 @@
   const $ = (id) => document.getElementById(id);
   // The SVG namespace, read from the page (no URL literal in the page).
   const NS = document.getElementById("ip-svg").namespaceURI;
-  const W = 720, H = 500, M = { l: 64, r: 20, t: 20, b: 48 };
+  const W = 800, H = 500, M = { l: 64, r: 100, t: 20, b: 48 };
   const n = D.x.length;
   // Columns that are all NaN (no bracket, no error bars) are left out of the data.
   const val = (k, i) => (D[k] ? D[k][i] : null);
@@ -117,6 +117,64 @@
     return t;
   }
 
+  // Colour means epoch in both views: viridis on log(1 + epoch - first) over the recorded epochs.
+  function epochColour(e) {
+    const ep = state.epochs, e0 = ep[0], e1 = ep[ep.length - 1];
+    return viridis(e1 > e0 ? Math.log1p(e - e0) / Math.log1p(e1 - e0) : 1);
+  }
+
+  // The epoch colour bar in the right margin (log-spaced, as the colours), with the first,
+  // last and selected epochs.
+  function colourBar(svg) {
+    const ep = state.epochs;
+    if (!ep.length) return;
+    const e0 = ep[0], e1 = ep[ep.length - 1];
+    const frac = (e) => (e1 > e0 ? Math.log1p(e - e0) / Math.log1p(e1 - e0) : 1);
+    const x = W - M.r + 28, top = M.t + 14, h = H - M.t - M.b - 24, k = 48;
+    for (let j = 0; j < k; j++)
+      el("rect", { x: x, y: top + j * h / k, width: 14, height: h / k + 0.5, fill: viridis(1 - (j + 0.5) / k) }, svg);
+    el("text", { x: x + 7, y: top - 5, "text-anchor": "middle", "font-size": 11 }, svg).textContent = "epoch";
+    const yOf = (e) => top + h * (1 - frac(e));
+    for (const e of [e0, e1]) el("text", { x: x + 18, y: yOf(e) + 4, "font-size": 11 }, svg).textContent = e;
+    const sel = ep[state.epoch];
+    if (sel !== undefined) {
+      el("line", { x1: x - 3, x2: x + 17, y1: yOf(sel), y2: yOf(sel), stroke: "#000", "stroke-width": 2 }, svg);
+      if (sel !== e0 && sel !== e1) el("text", { x: x + 18, y: yOf(sel) + 4, "font-size": 11, "font-weight": "bold" }, svg).textContent = sel;
+    }
+  }
+
+  // Labels of the selected epoch's points, moved apart vertically where they would overlap
+  // (the saturation corner), with a leader line from a moved label to its point.
+  function labels(svg, pts) {
+    const items = pts.map((p) => ({ x: p.x + 7, y: p.y - 7, py: p.y, px: p.x, text: p.text })).sort((a, b) => a.y - b.y || a.x - b.x);
+    const gap = 13;
+    for (let j = 1; j < items.length; j++) {
+      const a = items[j - 1], b = items[j];
+      if (Math.abs(b.x - a.x) < 60 && b.y - a.y < gap) b.y = a.y + gap;
+    }
+    for (const it of items) {
+      if (Math.abs(it.y - (it.py - 7)) > 1) el("line", { x1: it.px, y1: it.py, x2: it.x - 2, y2: it.y - 4, stroke: "#888", "stroke-width": 0.7 }, svg);
+      el("text", { x: it.x, y: it.y, "font-size": 12, class: "ip-label" }, svg).textContent = it.text;
+    }
+  }
+
+  // The selected epoch's values under the plane: one row per layer, readable without hovering.
+  function valuesTable(rows) {
+    const box = $("ip-values");
+    if (!box) return;
+    const f = (v) => (Number.isFinite(v) ? fmt(v) : "-");
+    const pm = (v, se) => f(v) + (Number.isFinite(se) ? " ± " + fmt(1.96 * se) : "");
+    const q = D.quantities[state.est];
+    let h = "<table class=\"t\"><tr><th>layer</th><th>" + q + "(X;Z)</th><th>" + q + "(Y;Z)</th><th>I(Y;Z) bracket</th><th>saturated</th><th>DPI</th></tr>";
+    const esc = (t) => String(t).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
+    for (const i of rows) {
+      const br = Number.isFinite(val("lo", i)) ? "[" + f(val("lo", i)) + ", " + f(val("hi", i)) + "]" : "-";
+      h += "<tr><td>" + esc(D.layers[D.layer[i]]) + "</td><td>" + pm(D.x[i], val("xse", i)) + "</td><td>" + pm(D.y[i], val("yse", i)) +
+        "</td><td>" + br + "</td><td>" + (D.sat[i] ? "yes" : "") + "</td><td>" + esc(D.dpi[i] || "") + "</td></tr>";
+    }
+    box.innerHTML = h + "</table><p>epoch " + state.epochs[state.epoch] + ", " + D.unit + (Object.keys(D).includes("xse") ? "; ± is a 95 % interval" : "") + "</p>";
+  }
+
   function drawPlane(svg) {
     const cur = state.sets[state.setting];
     if (!cur) return;
@@ -129,13 +187,17 @@
     const ymax = maxOf(finite.map((i) => Math.max(D.y[i], Number.isFinite(val("hi", i)) ? val("hi", i) : 0)), D.hy * 1.08) || 1;
     const [sx, sy] = axes(svg, [0, xmax], [0, ymax], q + "(X;Z) [" + D.unit + "]", q + "(Y;Z) [" + D.unit + "]", false);
     el("line", { x1: sx(0), x2: sx(xmax), y1: sy(D.hy), y2: sy(D.hy), stroke: "#444", "stroke-dasharray": "5,4" }, svg);
-    if (Number.isFinite(logn)) el("line", { x1: sx(logn), x2: sx(logn), y1: sy(0), y2: sy(ymax), stroke: "#444", "stroke-dasharray": "5,4" }, svg);
-    const ep = state.epochs, e0 = ep[0], e1 = ep[ep.length - 1];
-    const frac = (e) => (e1 > e0 ? Math.log1p(e - e0) / Math.log1p(e1 - e0) : 1);
+    el("text", { x: sx(0) + 4, y: sy(D.hy) - 4, "font-size": 11, fill: "#444" }, svg).textContent = "H(Y) = " + fmt(D.hy);
+    if (Number.isFinite(logn)) {
+      el("line", { x1: sx(logn), x2: sx(logn), y1: sy(0), y2: sy(ymax), stroke: "#444", "stroke-dasharray": "5,4" }, svg);
+      el("text", { x: sx(logn) - 4, y: sy(0) - 6, "text-anchor": "end", "font-size": 11, fill: "#444" }, svg).textContent = "log N = " + fmt(logn);
+    }
+    colourBar(svg);
+    const ep = state.epochs;
     const selected = ep[state.epoch];
     const g = el("g", { id: "ip-points" }, svg);
     for (const i of finite) {
-      const c = viridis(frac(D.epoch[i]));
+      const c = epochColour(D.epoch[i]);
       if (Number.isFinite(val("xse", i)) || Number.isFinite(val("yse", i))) {
         const dx = Number.isFinite(val("xse", i)) ? 1.96 * val("xse", i) : 0, dy = Number.isFinite(val("yse", i)) ? 1.96 * val("yse", i) : 0;
         el("rect", { x: sx(D.x[i] - dx), y: sy(D.y[i] + dy), width: Math.max(1, sx(D.x[i] + dx) - sx(D.x[i] - dx)), height: Math.max(1, sy(D.y[i] - dy) - sy(D.y[i] + dy)), fill: c, opacity: 0.12 }, g);
@@ -151,8 +213,9 @@
     for (const i of sel) {
       if ($("ip-band").checked && Number.isFinite(val("lo", i)) && Number.isFinite(val("hi", i)))
         el("line", { x1: sx(D.x[i]), x2: sx(D.x[i]), y1: sy(val("lo", i)), y2: sy(val("hi", i)), stroke: "crimson", "stroke-width": 3, opacity: 0.6 }, svg);
-      el("text", { x: sx(D.x[i]) + 7, y: sy(D.y[i]) - 7, "font-size": 12 }, svg).textContent = D.layers[D.layer[i]];
     }
+    labels(svg, sel.map((i) => ({ x: sx(D.x[i]), y: sy(D.y[i]), text: D.layers[D.layer[i]] })));
+    valuesTable(sel);
   }
 
   function drawSigma(svg) {
@@ -170,15 +233,20 @@
     const [sx, sy] = axes(svg, xr, [0, maxOf(pts.map((i) => D.x[i]), D.logn) * 1.03], "σ² (log)", q + "(X;Z) [" + D.unit + "] at epoch " + selected, true);
     const byLayer = {};
     for (const i of pts) (byLayer[D.layer[i]] = byLayer[D.layer[i]] || []).push(i);
-    const L = D.layers.length;
+    // Colour is the epoch's, as on the plane; layers are told apart by their labels.
+    const c = epochColour(selected);
+    colourBar(svg);
+    const ends = [];
     for (const l in byLayer) {
       const v = byLayer[l].sort((a, b) => D.s2[a] - D.s2[b]);
-      const c = viridis(L > 1 ? l / (L - 1) : 0);
       el("polyline", { points: v.map((i) => sx(Math.log10(D.s2[i])) + "," + sy(D.x[i])).join(" "), fill: "none", stroke: c, "stroke-width": 2 }, svg);
       for (const i of v) el("title", {}, el("circle", { cx: sx(Math.log10(D.s2[i])), cy: sy(D.x[i]), r: 3.5, fill: c, class: "ip-sig", "data-x": D.x[i], "data-layer": D.layers[D.layer[i]] }, svg)).textContent = tip(i);
       const last = v[v.length - 1];
-      el("text", { x: sx(Math.log10(D.s2[last])) + 6, y: sy(D.x[last]) + 4, "font-size": 12 }, svg).textContent = D.layers[l];
+      ends.push({ x: sx(Math.log10(D.s2[last])) - 2, y: sy(D.x[last]) + 11, text: D.layers[l] });
     }
+    labels(svg, ends);
+    const box = $("ip-values");
+    if (box) box.innerHTML = "";
   }
 
   function draw() {
