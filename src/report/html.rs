@@ -211,9 +211,9 @@ fn findings_html(groups: &[(String, Vec<String>)]) -> String {
         esc(&counts.join("; "))
     );
     for (title, f) in groups {
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<details><summary>{} ({})</summary><ul>\n",
+            "<details><summary>{} ({})</summary><ul>",
             esc(title),
             f.len()
         );
