@@ -244,9 +244,9 @@ pub fn render(data: &ReportData) -> Result<String> {
         );
     }
     html.push_str(&findings_html(&data.findings));
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<p>Estimators: {}; unit {}; every table is a CSV beside this file.</p>\n",
+        "<p>Estimators: {}; unit {}; every table is a CSV beside this file.</p>",
         esc(&data.estimators.join(", ")),
         data.unit
     );
