@@ -30,11 +30,14 @@ pub struct PlanePanel {
     pub unit: String,
     /// What the axes hold: I(X;Z) and I(Y;Z), or SI for sliced mutual information.
     pub axes: (&'static str, &'static str),
+    /// Layer names by layer index, for the labels (a layer without one is labelled by its
+    /// 1-based position).
+    pub layers: Vec<String>,
 }
 
 /// Information planes, one panel per group in a grid: x = I(X;Z), y = I(Y;Z), colour = epoch
-/// (viridis, with a colour bar), each epoch's points joined across layers, layer numbers
-/// (1-based) at the last epoch, the I(Y;Z) bracket as a vertical bar at the last epoch when
+/// (viridis, with a colour bar), each epoch's points joined across layers, layer names at the
+/// last epoch, the I(Y;Z) bracket as a vertical bar at the last epoch when
 /// `band` is set, 95 % intervals (when the panel has them) as translucent boxes in the epoch's
 /// colour, dashed reference lines at H(Y) and log N.
 ///
@@ -232,7 +235,12 @@ fn draw_panel<DB: DrawingBackend>(
             ))?;
         }
         chart.draw_series(std::iter::once(Text::new(
-            format!("{}", p.1 + 1),
+            panel
+                .layers
+                .get(p.1)
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .unwrap_or_else(|| format!("{}", p.1 + 1)),
             (p.2, p.3),
             ("sans-serif", 14).into_font().color(&BLACK),
         )))?;
@@ -334,6 +342,16 @@ pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
                 },
                 unit: unit.to_string(),
                 axes: quantity.axes(),
+                layers: {
+                    let mut names = Vec::new();
+                    for r in g.iter() {
+                        if names.len() <= r.layer_index {
+                            names.resize(r.layer_index + 1, String::new());
+                        }
+                        names[r.layer_index].clone_from(&r.layer);
+                    }
+                    names
+                },
             }
         })
         .collect()

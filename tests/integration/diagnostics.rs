@@ -437,6 +437,7 @@ fn plots_are_valid_png_and_svg_with_content() {
         log_n: 100f64.log2(),
         unit: "bits".into(),
         axes: ("I(X;Z)", "I(Y;Z)"),
+        layers: Vec::new(),
     };
     let files = plot::information_plane(
         &t.path().join("plane"),
