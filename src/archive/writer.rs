@@ -140,6 +140,46 @@ impl ArchiveWriter {
         })
     }
 
+    /// Opens the recording at `out` again to commit the epochs it is missing: a recording that
+    /// stopped (killed, interrupted, or finished early) goes on where it stopped, in place.
+    /// `spec` and `set` must describe the same recording (backend, classes, layers, parameters,
+    /// plan, batch gradients, the analysis set's labels); what differs is named. A complete
+    /// archive becomes incomplete again until [`Self::finish`].
+    pub fn resume(
+        out: &Path,
+        backend: Backend,
+        spec: ArchiveSpec,
+        set: &AnalysisSet,
+    ) -> Result<Self> {
+        let wanted = new_manifest(out, backend, spec, set)?;
+        let lock = fsutil::lock_output(out)?;
+        output::clean_stale(out)?;
+        let archive = Archive::open(out)?;
+        same_recording(&archive, &wanted, set)?;
+        let mut manifest = archive.manifest().clone();
+        let next_slot = archive.epochs().len();
+        drop(archive);
+        if manifest.complete {
+            manifest.complete = false;
+            manifest.committed_epochs = None;
+            manifest.write(out)?;
+        }
+        let store = match manifest.backend {
+            Backend::Parquet => StoreWriter::Parquet(parquet_store::Writer::open(out)?),
+            Backend::Hdf5 => StoreWriter::Hdf5(hdf5_store::Writer::open(out, &manifest)?),
+        };
+        Ok(ArchiveWriter {
+            out: out.to_path_buf(),
+            dir: out.to_path_buf(),
+            manifest,
+            store: Some(store),
+            next_slot,
+            published: true,
+            finished: false,
+            _lock: lock,
+        })
+    }
+
     /// Where the epochs are being written now: `out`, or the staging directory until an
     /// archive being replaced is finished.
     pub fn current_dir(&self) -> &Path {
@@ -247,6 +287,36 @@ impl Drop for ArchiveWriter {
             self.store = None;
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// Whether `archive` holds the recording `wanted` describes (with analysis set `set`): the
+/// first difference, named, as an error.
+fn same_recording(archive: &Archive, wanted: &Manifest, set: &AnalysisSet) -> Result<()> {
+    let have = archive.manifest();
+    let differs = if have.backend != wanted.backend {
+        Some("backend")
+    } else if have.analysis_set.classes != wanted.analysis_set.classes {
+        Some("classes")
+    } else if have.analysis_set.n != wanted.analysis_set.n || archive.labels()? != set.labels {
+        Some("analysis set (its size or labels)")
+    } else if have.layers != wanted.layers {
+        Some("layers")
+    } else if have.parameters != wanted.parameters {
+        Some("parameters")
+    } else if have.epochs != wanted.epochs {
+        Some("epoch plan")
+    } else if have.batch_gradients != wanted.batch_gradients {
+        Some("batch gradients")
+    } else {
+        None
+    };
+    match differs {
+        Some(what) => Err(Error::request(
+            archive.dir(),
+            format!("cannot resume: the archive's {what} differs from this recording's (record into a new archive, or overwrite this one)"),
+        )),
+        None => Ok(()),
     }
 }
 

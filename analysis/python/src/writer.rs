@@ -91,7 +91,8 @@ impl Writer {
     /// Creates the archive at `out` (refused when something is there, unless `overwrite`
     /// and it is an archive); it is visible at once and grows epoch by epoch.
     #[new]
-    #[pyo3(signature = (out, spec_json, labels, inputs=None, sample_ids=None, backend="parquet", overwrite=false))]
+    #[pyo3(signature = (out, spec_json, labels, inputs=None, sample_ids=None, backend="parquet", overwrite=false, resume=false))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         out: PathBuf,
         spec_json: &str,
@@ -100,6 +101,7 @@ impl Writer {
         sample_ids: Option<PyReadonlyArray1<'_, u64>>,
         backend: &str,
         overwrite: bool,
+        resume: bool,
     ) -> PyResult<Self> {
         guarded(|| {
             let spec: Spec = serde_json::from_str(spec_json)
@@ -130,24 +132,30 @@ impl Writer {
             } else {
                 Overwrite::Refuse
             };
-            let w = ArchiveWriter::create(
-                &out,
-                backend,
-                archive,
-                &set,
-                overwrite,
-                Publish::Immediately,
-            )
+            // With `resume`, an archive already at `out` goes on where it stopped.
+            let w = if resume && out.is_dir() {
+                ArchiveWriter::resume(&out, backend, archive, &set)
+            } else {
+                ArchiveWriter::create(
+                    &out,
+                    backend,
+                    archive,
+                    &set,
+                    overwrite,
+                    Publish::Immediately,
+                )
+            }
             .map_err(error)?;
             let manifest = w.manifest().clone();
-            let written = Arc::new(AtomicUsize::new(0));
+            let done = w.committed();
+            let written = Arc::new(AtomicUsize::new(done));
             let (tx, rx) = mpsc::sync_channel(0);
             let counter = Arc::clone(&written);
             let thread = std::thread::spawn(move || write_epochs(w, rx, counter));
             Ok(Writer {
                 out,
                 manifest,
-                sent: 0,
+                sent: done,
                 written,
                 background: Some(Background { tx, thread }),
             })

@@ -175,3 +175,47 @@ def test_tensorboard_wandb_and_trackio_receive_the_tables_values(tmp, table, mon
 def test_an_unknown_tracker_is_refused(table):
     with pytest.raises(TypeError, match="unknown tracker builtins.object"):
         infoplane.trackers.log_estimates(object(), table)
+
+
+def test_a_lightning_fit_resumed_from_its_checkpoint_goes_on_with_its_archive(tmp):
+    import pytorch_lightning as L
+    from pytorch_lightning.callbacks import ModelCheckpoint
+    import infoplane.lightning
+
+    class Net(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 2))
+
+        def forward(self, x):
+            return self.net(x)
+
+        def training_step(self, batch, _):
+            return nn.functional.cross_entropy(self(batch[0]), batch[1])
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    class Crash(L.Callback):
+        def on_train_epoch_start(self, trainer, pl_module):
+            if trainer.current_epoch == 2:
+                raise RuntimeError("the node went away")
+
+    torch.manual_seed(0)
+    x, y = data()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=16)
+    ckpt = ModelCheckpoint(dirpath=tmp / "ckpt", save_last=True)
+    opts = dict(max_epochs=3, accelerator="cpu", logger=False, enable_progress_bar=False,
+                enable_model_summary=False)
+    cb = infoplane.lightning.InformationPlane(tmp / "run", (x, y), record_epochs="all")
+    with pytest.raises(RuntimeError, match="the node went away"):
+        L.Trainer(callbacks=[cb, ckpt, Crash()], **opts).fit(Net(), loader)
+    a = infoplane.open(tmp / "run")
+    assert not a.complete and a.epochs == [0, 1, 2]
+    cb = infoplane.lightning.InformationPlane(tmp / "run", (x, y), record_epochs="all")
+    L.Trainer(callbacks=[cb, ModelCheckpoint(dirpath=tmp / "ckpt2")], **opts).fit(
+        Net(), loader, ckpt_path=str(tmp / "ckpt" / "last.ckpt"))
+    a = infoplane.open(tmp / "run")
+    assert a.complete and a.epochs == [0, 1, 2, 3]
+    assert set(a.gradients([3])["n_batches"]) == {4}
+    assert cb.state_dict()["committed"] == [0, 1, 2, 3]

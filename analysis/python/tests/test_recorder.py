@@ -178,3 +178,26 @@ def test_a_module_named_but_run_twice_per_forward_is_refused(tmp):
     with pytest.raises(infoplane.InfoplaneError, match=r"tracked module 'act' \(2 calls in 1 forward passes\) runs more than once"):
         infoplane.Recorder(net, tmp / "twice", analysis=(x, y), epochs=0, layers=["act"])
     assert not (tmp / "twice").exists()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_resume_goes_on_where_a_recording_stopped(tmp, fmt):
+    torch.manual_seed(5)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2))
+    x, y = torch.randn(24, 6), torch.randint(0, 2, (24,))
+    kw = dict(analysis=(x, y), epochs=4, record_epochs="all", format=fmt, progress=False)
+    rec = infoplane.Recorder(net, tmp / "r", **kw)
+    for e in range(3):
+        rec.end_epoch(e)
+    rec.close(complete=False)                       # as if the process had stopped
+    first = infoplane.open(tmp / "r").read("0", 1)
+    with pytest.raises(infoplane.InfoplaneError, match="cannot resume: the archive's layers differ"):
+        infoplane.Recorder(net, tmp / "r", resume=True, layers=["0"], **kw)
+    rec = infoplane.Recorder(net, tmp / "r", resume=True, **kw)
+    assert rec.next_epoch == 3
+    assert list(rec.epochs()) == [3, 4]
+    a = infoplane.open(tmp / "r")
+    assert a.complete and a.epochs == [0, 1, 2, 3, 4]
+    assert np.array_equal(a.read("0", 1), first)
+    with torch.no_grad():
+        assert np.array_equal(a.read("0", 4), torch.tanh(net[0](x)).numpy())

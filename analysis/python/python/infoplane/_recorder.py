@@ -190,6 +190,9 @@ class Recorder:
         of calling ``step()``.
     batch_gradients : also store every batch gradient, for at most this many batches an epoch.
     format : ``parquet`` or ``hdf5``. overwrite: replace an existing archive at ``out``.
+    resume : go on with the archive already at ``out`` (a recording that was killed,
+        interrupted or stopped early) from its next epoch (``next_epoch``; ``epochs()`` starts
+        there); the recording must be the same (layers, parameters, plan, analysis set).
     name : the run's name in tables, plots and the report (default: the folder's name).
     progress : a progress bar over ``epochs()`` (tqdm, when installed; notebooks included).
     """
@@ -201,7 +204,8 @@ class Recorder:
                  activations: dict | None = None,
                  classes: list[str] | None = None, gradients=True, auto_step: bool = False,
                  batch_gradients: int | None = None, store_inputs: bool = True,
-                 format: str = "parquet", overwrite: bool = False, batch_size: int = 1024,
+                 format: str = "parquet", overwrite: bool = False, resume: bool = False,
+                 batch_size: int = 1024,
                  name: str = "", progress: bool = True, model_name: str | None = None,
                  dataset: str = "unknown",
                  seed: int | None = None, hyperparameters: dict | None = None, notes: str = "",
@@ -261,7 +265,7 @@ class Recorder:
         if store_inputs and x is not None:
             inputs = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32)
         self._writer = _native.Writer(self.out, json.dumps(spec), y_np, inputs,
-                                      None, format, overwrite)
+                                      None, format, overwrite, resume)
         self._auto = [p.register_post_accumulate_grad_hook(self._hook(i))
                       for i, (_, p) in enumerate(self._params)] if auto_step else []
 
@@ -406,10 +410,13 @@ class Recorder:
         """Commits epoch 0, then yields 1..E, committing each after the loop body; the archive
         is finished when the loop ends (``break`` leaves it open until ``close``). With
         ``progress`` a bar (tqdm, when installed) shows the epochs and the last logged loss."""
-        self.end_epoch(0)
+        start = self.next_epoch
+        if start == 0:
+            self.end_epoch(0)
+            start = 1
         bar = self._progress_bar()
         try:
-            for epoch in range(1, self.total_epochs + 1):
+            for epoch in range(start or self.total_epochs + 1, self.total_epochs + 1):
                 yield epoch
                 self.end_epoch(epoch)
                 if bar is not None:
@@ -421,6 +428,13 @@ class Recorder:
             if bar is not None:
                 bar.close()
         self.close()
+
+    @property
+    def next_epoch(self) -> int | None:
+        """The next epoch to commit (0 for a new archive, later when ``resume`` found one),
+        None when every planned epoch is committed."""
+        nxt = self._open().next_epoch
+        return None if nxt is None else nxt[0]
 
     def _progress_bar(self):
         if not self._progress:

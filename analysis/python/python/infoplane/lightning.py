@@ -59,14 +59,17 @@ class InformationPlane(Callback):
         self.committed: list[int] = []
         self.table = None
 
-    def on_fit_start(self, trainer, pl_module):
+    def on_train_start(self, trainer, pl_module):
         epochs = self.kwargs.pop("epochs", None) or trainer.max_epochs
         if epochs is None or epochs < 0:
             raise ValueError("the Trainer has no max_epochs: give InformationPlane(..., epochs=E)")
+        # A fit resumed from a checkpoint goes on with the archive of the fit it resumes.
+        resumed = trainer.current_epoch > 0 and os.path.isdir(self.out)
         self.recorder = Recorder(pl_module, self.out, analysis=self.analysis, labels=self.labels,
-                                 epochs=epochs, **self.kwargs)
-        self.recorder.end_epoch(0)
-        self.committed.append(0)
+                                 epochs=epochs, resume=resumed, **self.kwargs)
+        if self.recorder.next_epoch == 0:
+            self.recorder.end_epoch(0)
+            self.committed.append(0)
 
     def on_after_backward(self, trainer, pl_module):
         if self.recorder is not None:
@@ -74,6 +77,9 @@ class InformationPlane(Callback):
 
     def on_train_epoch_end(self, trainer, pl_module):
         epoch = trainer.current_epoch + 1
+        nxt = self.recorder.next_epoch
+        if nxt is not None and epoch < nxt:
+            return  # committed before the checkpoint this fit resumed from was taken
         self.recorder.log(epoch, **_epoch_metrics(trainer.callback_metrics))
         self.recorder.end_epoch(epoch)
         self.committed.append(epoch)
@@ -100,7 +106,8 @@ class InformationPlane(Callback):
             self.recorder = None
 
     def state_dict(self):
-        """Saved in Lightning checkpoints: where the archive is and the epochs it committed."""
+        """Saved in Lightning checkpoints: where the archive is and the epochs it committed. A
+        fit resumed from a checkpoint (``ckpt_path=``) goes on with that archive."""
         return {"out": self.out, "committed": list(self.committed)}
 
     def load_state_dict(self, state_dict):
