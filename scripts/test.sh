@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check: set-up (idempotent), formatting, clippy with warnings as errors, all tests
-# (Rust, then the Python package's pytest suite).
+# (Rust, then the Python package's pytest suite), then the wheel installed into a fresh venv.
 # This is the README's test command and what CI (.ci/run) runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
