@@ -14,4 +14,10 @@ profile=release
 [ "${1:-}" = "--dev" ] && profile=dev
 rm -rf dist
 (cd analysis/python && maturin build --locked --profile "$profile" --auditwheel repair --out ../../dist)
+# The repair rewrites the library's dependencies (patchelf) in cargo's own artifact, in place,
+# and cargo would go on handing that file to `maturin develop`, whose editable install would
+# then look for the wheel's bundled copies. Remove it: the next build links it again.
+target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+dir=$([ "$profile" = dev ] && echo debug || echo release)
+rm -f "$target/$dir/deps/lib_native.so" "$target/maturin/lib_native.so"
 ls -l dist/
