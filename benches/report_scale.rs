@@ -6,6 +6,7 @@
 
 use infoplane::report::interactive;
 use infoplane::table::estimates::{EstimateRow, Unit};
+use infoplane::estimator::Estimate;
 
 fn main() {
     let dir = std::env::args()
@@ -19,23 +20,25 @@ fn main() {
             for layer in 0..10 {
                 for epoch in 0..100u32 {
                     let t = f64::from(epoch) / 99.0;
-                    rows.push(EstimateRow {
+                    let mut r = EstimateRow {
                         run: "run".into(),
                         layer: format!("fc{}", layer + 1),
                         layer_index: layer,
                         epoch: epoch * 30,
-                        estimator: (*est).to_string(),
-                        setting: format!("{sigma2:.6}"),
+                        h_y: 0.69,
+                        log_n: 8.3,
+                        ..EstimateRow::blank()
+                    };
+                    r.estimate = Estimate {
                         sigma2,
                         i_xz: 8.3 * (1.0 - t * 0.3) / (1.0 + layer as f64 * 0.3) / (1.0 + sigma2)
                             + k as f64 * 0.01,
                         i_yz: 0.69 * t.sqrt() / (1.0 + sigma2 * 0.1),
                         i_yz_lo: 0.6 * t,
                         i_yz_hi: 0.69,
-                        h_y: 0.69,
-                        log_n: 8.3,
-                        ..EstimateRow::blank()
-                    });
+                        ..Estimate::new(*est, format!("{sigma2:.6}"))
+                    };
+                    rows.push(r);
                 }
             }
         }

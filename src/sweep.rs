@@ -365,7 +365,7 @@ fn refuse_repeated_files(files: &[PathBuf]) -> Result<()> {
 fn refuse_repeated_rows(p: &Part) -> Result<()> {
     let mut seen = BTreeMap::new();
     for (i, r) in p.rows.iter().enumerate() {
-        let key = (row_key(r), r.estimator.as_str(), r.setting.as_str());
+        let key = (row_key(r), r.estimator.as_ref(), r.setting.as_str());
         if let Some(first) = seen.insert(key, i) {
             return Err(Error::format(
                 &p.path,

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
+use crate::estimator::Estimate;
 use crate::table::estimates::{self, EstimateRow, Estimates, Unit};
 use crate::table::{frame, Values};
 
@@ -285,8 +286,14 @@ fn one_group(g: &[&EstimateRow]) -> Result<(EstimateRow, Extra)> {
     } else {
         format!("mean of {} runs", g.len())
     };
-    let row = EstimateRow {
+    let mut row = EstimateRow {
         run: label,
+        i_xz_ci: cix,
+        i_yz_ci: ciy,
+        seed: String::new(),
+        ..r0.clone()
+    };
+    row.estimate = Estimate {
         sigma2,
         i_xz: mx,
         i_yz: my,
@@ -294,16 +301,13 @@ fn one_group(g: &[&EstimateRow]) -> Result<(EstimateRow, Extra)> {
         i_yz_hi: hi,
         i_xz_se: sex,
         i_yz_se: sey,
-        i_xz_ci: cix,
-        i_yz_ci: ciy,
-        saturated: g.iter().any(|r| r.saturated),
+        saturated: Some(g.iter().any(|r| r.is_saturated())),
         sigma2_over_nn: f64::NAN,
         n_eff: f64::NAN,
         i_yz_baseline: f64::NAN,
-        params: String::new(),
-        warning: String::new(),
-        seed: String::new(),
-        ..r0.clone()
+        params: Vec::new(),
+        warnings: Vec::new(),
+        ..r0.estimate.clone()
     };
     let seeds: Vec<&str> = g.iter().map(|r| r.seed.as_str()).collect();
     let ex = Extra {
@@ -316,7 +320,7 @@ fn one_group(g: &[&EstimateRow]) -> Result<(EstimateRow, Extra)> {
             .join(";"),
         i_xz_sd: sdx,
         i_yz_sd: sdy,
-        saturated_runs: g.iter().filter(|r| r.saturated).count(),
+        saturated_runs: g.iter().filter(|r| r.is_saturated()).count(),
     };
     Ok((row, ex))
 }

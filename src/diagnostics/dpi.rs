@@ -141,7 +141,7 @@ fn groups(rows: &[EstimateRow]) -> Result<Vec<Vec<&EstimateRow>>> {
         ),
         (
             "estimator",
-            Values::Str(rows.iter().map(|r| r.estimator.clone()).collect()),
+            Values::Str(rows.iter().map(|r| r.estimator.to_string()).collect()),
         ),
         (
             "setting",
@@ -182,7 +182,7 @@ pub fn check(rows: &[EstimateRow], tol: f64) -> Result<Vec<Violation>> {
         .enumerate()
         .map(|(i, g)| {
             let r = g[0];
-            let key = (r.run.as_str(), r.estimator.as_str(), r.setting.as_str());
+            let key = (r.run.as_str(), r.estimator.as_ref(), r.setting.as_str());
             ((key.0, key.1, key.2, r.epoch), i)
         })
         .collect();
@@ -213,7 +213,7 @@ fn violation(
 ) -> Violation {
     Violation {
         run: layer.run.clone(),
-        estimator: layer.estimator.clone(),
+        estimator: layer.estimator.to_string(),
         sigma2: layer.setting.clone(),
         epoch: layer.epoch,
         check,
@@ -241,7 +241,7 @@ fn bound_checks(r: &EstimateRow, tol: f64, out: &mut Vec<Violation>) {
     if r.i_yz < -tol {
         out.push(violation(r, Check::BoundY, "", (r.i_yz, 0.0), definite));
     }
-    if r.saturated {
+    if r.is_saturated() {
         let flag = Category::Flag;
         out.push(violation(r, Check::Saturation, "", (r.i_xz, r.log_n), flag));
     }
@@ -326,7 +326,7 @@ pub fn violations_table(v: &[Violation], unit: Unit) -> Result<DataFrame> {
     let f = |g: fn(&Violation) -> f64| Values::F64(v.iter().map(|x| g(x) * k).collect());
     frame(vec![
         ("run", s(|x| x.run.clone())),
-        ("estimator", s(|x| x.estimator.clone())),
+        ("estimator", s(|x| x.estimator.to_string())),
         ("sigma2", s(|x| x.sigma2.clone())),
         (
             "epoch",

@@ -124,7 +124,7 @@ pub fn classify(rows: &[&EstimateRow], tol: f64) -> Trajectory {
     };
     let (tx, ty) = (|r: &EstimateRow| r.i_xz_se, |r: &EstimateRow| r.i_yz_se);
     let fitting = x[p] - x[0] > t(0, p, tx) && y[p].max(y[last]) - y[0] > t(0, last, ty);
-    let phase = if rows[p].saturated || rows[last].saturated {
+    let phase = if rows[p].is_saturated() || rows[last].is_saturated() {
         Phase::Saturated
     } else if x[p] - x[last] <= t(p, last, tx) {
         Phase::NoCompression
@@ -233,7 +233,7 @@ pub fn verdict(rows: &[EstimateRow], tol: f64) -> Result<Verdict> {
         let key = (
             r.layer_index,
             r.layer.clone(),
-            r.estimator.clone(),
+            r.estimator.to_string(),
             r.setting.clone(),
         );
         traj.entry(key)
@@ -466,7 +466,7 @@ fn persistent_dpi(rows: &[EstimateRow], tol: f64) -> Result<Vec<String>> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for f in dpi::findings(&v, rows) {
         let all = settings
-            .get(&(f.run.as_str(), f.estimator.as_str()))
+            .get(&(f.run.as_str(), f.estimator.as_ref()))
             .map_or(0, |s| s.len());
         if f.definite > 0 && all >= 2 && f.settings.len() == all {
             let (l, r) = (&f.layer, &f.reference_layer);
@@ -504,7 +504,7 @@ pub fn verdict_table(v: &Verdict) -> Result<DataFrame> {
         ),
         (
             "estimator",
-            Values::Str(s.iter().map(|x| x.estimator.clone()).collect()),
+            Values::Str(s.iter().map(|x| x.estimator.to_string()).collect()),
         ),
         (
             "setting",

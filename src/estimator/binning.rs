@@ -428,11 +428,10 @@ impl Binner {
     fn one(&self, data: &LayerEpoch<'_>, groups: Option<&[u32]>, b: Binning) -> Estimate {
         let e = bin_estimate_given(data.z, data.labels, groups, b);
         let mut row = Estimate::new("bin", b.describe());
-        row.params = b.params();
-        row.params.push(("distinct", e.distinct.to_string()));
+        row.set_params(b.params());
+        row.param("distinct", e.distinct.to_string());
         if groups.is_some() {
-            row.params
-                .push(("h_t_given_x", format!("{:.6e}", e.h_t_given_x)));
+            row.param("h_t_given_x", format!("{:.6e}", e.h_t_given_x));
         }
         (row.i_xz, row.i_yz) = (e.i_xz, e.i_yz);
         if let (Some(k), Binning::Fixed { lo, hi, .. } | Binning::Tishby { lo, hi, .. }) =

@@ -241,12 +241,12 @@ impl Estimator for Ksg {
             "ksg",
             format!("k={} algorithm={}", o.ksg_k, o.ksg_algorithm),
         );
-        row.params = vec![
+        row.set_params(vec![
             ("k", o.ksg_k.to_string()),
             ("algorithm", o.ksg_algorithm.to_string()),
             ("jitter", format!("{:e}", o.ksg_jitter)),
             ("norm", "max".into()),
-        ];
+        ]);
         if let Some(x) = data.inputs {
             let x = jittered(x, o.ksg_jitter, self.seed ^ 0x78);
             row.i_xz = ksg_mi(x.view(), z.view(), o.ksg_k, o.ksg_algorithm)?;

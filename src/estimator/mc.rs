@@ -370,9 +370,9 @@ impl Estimator for Mc {
             row.sigma2_rule = c.rule.clone();
             row.sigma2_over_nn = c.sigma2 / nn;
             (row.i_xz, row.i_yz, row.i_xz_se, row.i_yz_se) = (e.i_xz, e.i_yz, e.i_xz_se, e.i_yz_se);
-            row.params.push(("mc_samples", m.to_string()));
+            row.param("mc_samples", m.to_string());
             if let Some(epoch) = c.reference_epoch {
-                row.params.push(("sigma2_ref_epoch", epoch.to_string()));
+                row.param("sigma2_ref_epoch", epoch.to_string());
             }
             row.warnings.extend(c.warning);
             out.push(row);

@@ -25,6 +25,7 @@ pub mod smi;
 pub mod subsample;
 
 use std::any::Any;
+use std::borrow::Cow;
 
 use ndarray::ArrayView2;
 
@@ -134,20 +135,21 @@ impl ArchiveCache {
 }
 
 /// One estimate of one estimator on one (layer, epoch), in nats: the estimator's part of a
-/// table row. Its fields carry the names of [`crate::table::estimates::EstimateRow`]'s, which
-/// adds the run's context (run, layer, epoch, N, H(Y), fingerprints) and the driver's rules
-/// (saturation, intervals). Quantities an estimator does not have are NaN (`sigma2` for
-/// binning, the bracket for all but the pairwise bounds).
+/// table row. A row ([`crate::table::estimates::EstimateRow`]) holds one `Estimate` and adds
+/// the run's context (run, layer, epoch, N, H(Y), fingerprints) and the driver's rules
+/// (saturation, intervals); there is no second copy of these fields. Quantities an estimator
+/// does not have are NaN (`sigma2` for binning, the bracket for all but the pairwise bounds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
-    /// The `estimator` column: `kl`, `bd`, `mc`, `bin`, `renyi`, `mine`, `ksg`, `smi`.
-    pub estimator: &'static str,
+    /// The `estimator` column: a registry name ([`registry::REGISTRY`]); a table written by
+    /// another tool may hold any name.
+    pub estimator: Cow<'static, str>,
     /// The parameter group across layers and epochs (a σ² value or rule, a binning, ...): the
     /// key that diagnostics group by. Per-(layer, epoch) values never enter it.
     pub setting: String,
     /// Every parameter as (name, value), per-(layer, epoch) values included (`distinct`,
     /// `sigma_z`).
-    pub params: Vec<(&'static str, String)>,
+    pub params: Vec<(Cow<'static, str>, String)>,
     /// Noise variance σ².
     pub sigma2: f64,
     /// How σ² was chosen (`fixed`, `grid`, `layer`, a rule), `none` without σ².
@@ -164,8 +166,9 @@ pub struct Estimate {
     pub i_yz_hi: f64,
     /// Effective number of distinguishable samples (pairwise bounds).
     pub n_eff: f64,
-    /// The estimator's own saturation flag; `None` leaves it to the driver's rule (I(X;Z)
-    /// within the margin of ln N).
+    /// The saturation flag. An estimator with its own rule sets it; `None` leaves it to the
+    /// driver's rule (I(X;Z) within the margin of ln N), which every table row has applied
+    /// (read it with [`Estimate::is_saturated`]).
     pub saturated: Option<bool>,
     /// I(Y;Z) with shuffled labels.
     pub i_yz_baseline: f64,
@@ -183,7 +186,7 @@ impl Estimate {
     /// An estimate of `estimator` in `setting` with every quantity unknown.
     pub fn new(estimator: &'static str, setting: impl Into<String>) -> Self {
         Estimate {
-            estimator,
+            estimator: Cow::Borrowed(estimator),
             setting: setting.into(),
             params: Vec::new(),
             sigma2: f64::NAN,
@@ -200,6 +203,43 @@ impl Estimate {
             i_yz_se: f64::NAN,
             warnings: Vec::new(),
         }
+    }
+
+    /// Adds the parameter `name=value`.
+    pub fn param(&mut self, name: &'static str, value: impl ToString) {
+        self.params.push((Cow::Borrowed(name), value.to_string()));
+    }
+
+    /// Replaces the parameters with `params`.
+    pub fn set_params(&mut self, params: Vec<(&'static str, String)>) {
+        self.params = params.into_iter().map(|(k, v)| (Cow::Borrowed(k), v)).collect();
+    }
+
+    /// Whether the estimate is saturated (false while nobody decided).
+    pub fn is_saturated(&self) -> bool {
+        self.saturated.unwrap_or(false)
+    }
+
+    /// The warnings as written in the `warning` column: sentences separated by `; `.
+    pub fn warning_text(&self) -> String {
+        self.warnings.join("; ")
+    }
+
+    /// The parameters from the `params` column's text (`name=value` separated by spaces; a
+    /// word without `=` continues the value before it), the inverse of [`Self::params_text`].
+    pub fn parse_params(text: &str) -> Vec<(Cow<'static, str>, String)> {
+        let mut out: Vec<(Cow<'static, str>, String)> = Vec::new();
+        for word in text.split(' ').filter(|w| !w.is_empty()) {
+            match (word.split_once('='), out.last_mut()) {
+                (None, Some((_, v))) => {
+                    v.push(' ');
+                    v.push_str(word);
+                }
+                (Some((k, v)), _) => out.push((Cow::Owned(k.to_string()), v.to_string())),
+                (None, None) => out.push((Cow::Owned(word.to_string()), String::new())),
+            }
+        }
+        out
     }
 
     /// The parameters as written in the `params` column: `name=value` separated by spaces.

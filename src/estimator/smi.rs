@@ -366,28 +366,32 @@ impl Estimator for Smi {
         let inputs = data.inputs.map(|x| x.mapv(f64::from));
         let full = self.slices(data.z, data.labels, data.classes, inputs.as_ref());
         let mut row = Estimate::new("smi", format!("slices={s}"));
-        row.params = vec![
+        row.set_params(vec![
             ("slices", s.to_string()),
             ("inner", "ksg".into()),
             ("k", k.to_string()),
             ("jitter", format!("{:e}", self.jitter)),
-        ];
+        ]);
         let (se_data_yz, se_data_xz) = self.data_standard_errors(data, inputs.as_ref());
         let (m, se, sd) = mean_se(&full.0);
         (row.i_yz, row.i_yz_se) = (m, se.hypot(se_data_yz));
-        row.params.extend([
+        for (k, v) in [
             ("sd_yz", format!("{sd:.6}")),
             ("se_slices_yz", format!("{se:.6}")),
             ("se_data_yz", format!("{se_data_yz:.6}")),
-        ]);
+        ] {
+            row.param(k, v);
+        }
         if let Some(xz) = &full.1 {
             let (m, se, sd) = mean_se(xz);
             (row.i_xz, row.i_xz_se) = (m, se.hypot(se_data_xz));
-            row.params.extend([
+            for (k, v) in [
                 ("sd_xz", format!("{sd:.6}")),
                 ("se_slices_xz", format!("{se:.6}")),
                 ("se_data_xz", format!("{se_data_xz:.6}")),
-            ]);
+            ] {
+            row.param(k, v);
+        }
         }
         // Sliced MI is not bounded by ln N the way the plug-in estimates are.
         row.saturated = Some(false);

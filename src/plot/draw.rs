@@ -66,7 +66,7 @@ impl PlaneFilter {
         let keep = |r: &EstimateRow| {
             self.estimators
                 .as_ref()
-                .is_none_or(|e| e.contains(&r.estimator))
+                .is_none_or(|e| e.iter().any(|x| *x == r.estimator))
                 && self
                     .settings
                     .as_ref()

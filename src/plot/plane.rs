@@ -292,7 +292,7 @@ pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
     let mut order: Vec<(String, String, String)> = Vec::new();
     let mut groups: BTreeMap<(String, String, String), Vec<&EstimateRow>> = BTreeMap::new();
     for r in rows {
-        let k = (r.run.clone(), r.estimator.clone(), r.setting.clone());
+        let k = (r.run.clone(), r.estimator.to_string(), r.setting.clone());
         if !groups.contains_key(&k) {
             order.push(k.clone());
         }

@@ -93,7 +93,7 @@ fn dpi_table(findings: &[crate::diagnostics::dpi::Finding]) -> String {
             [
                 pair,
                 f.check.name().into(),
-                f.estimator.clone(),
+                f.estimator.to_string(),
                 f.settings_text(),
                 n,
                 format!("{} (first at epoch {})", f.definite, f.first_epoch),

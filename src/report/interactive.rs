@@ -67,7 +67,7 @@ fn findings(v: &[Violation]) -> HashMap<(String, String, String, String, u32), S
     for x in v.iter().filter(|x| x.category == Category::Definite) {
         let key = (
             x.run.clone(),
-            x.estimator.clone(),
+            x.estimator.to_string(),
             x.sigma2.clone(),
             x.layer.clone(),
             x.epoch,
@@ -118,7 +118,7 @@ pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> 
         let dpi = found
             .get(&(
                 r.run.clone(),
-                r.estimator.clone(),
+                r.estimator.to_string(),
                 r.setting.clone(),
                 r.layer.clone(),
                 r.epoch,
@@ -137,7 +137,7 @@ pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> 
             num(r.i_yz_hi * k),
             num(r.i_xz_se * k),
             num(r.i_yz_se * k),
-            format!("{}|{dpi}", u8::from(r.saturated)),
+            format!("{}|{dpi}", u8::from(r.is_saturated())),
         ];
         for (c, x) in cols.iter_mut().zip(v) {
             c.push(x);

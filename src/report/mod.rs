@@ -267,8 +267,8 @@ pub fn write_report_from_table(
     }
     let mut estimators: Vec<String> = Vec::new();
     for r in runs.iter().flat_map(|x| &x.rows) {
-        if !estimators.contains(&r.estimator) {
-            estimators.push(r.estimator.clone());
+        if !estimators.iter().any(|e| *e == r.estimator) {
+            estimators.push(r.estimator.to_string());
         }
     }
     assemble(runs, out, p, estimators, progress)

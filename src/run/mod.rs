@@ -336,7 +336,7 @@ fn rows_of(
                 .map_err(at)?;
             for (est, (sx, sy)) in fit.estimates.iter_mut().zip(se) {
                 (est.i_xz_se, est.i_yz_se) = (sx, sy);
-                est.params.push(("error", format!("subsample:{k}")));
+                est.param("error", format!("subsample:{k}"));
             }
         }
         estimates.extend(fit.estimates);
@@ -458,28 +458,13 @@ fn check_arrays(a: &Arrays<'_>, estimators: &[Box<dyn Estimator>]) -> Result<()>
 
 /// An estimate with the run's columns; estimators without their own saturation flag get the
 /// general rule (I(X;Z) within `margin` nats of ln N).
-fn row(base: &EstimateRow, e: Estimate, n: usize, margin: f64) -> EstimateRow {
+fn row(base: &EstimateRow, mut e: Estimate, n: usize, margin: f64) -> EstimateRow {
+    let near = saturated_near_log_n(e.i_xz, n, margin);
+    e.saturated = Some(e.saturated.unwrap_or(near));
     EstimateRow {
-        estimator: e.estimator.to_string(),
-        params: e.params_text(),
-        setting: e.setting,
-        sigma2: e.sigma2,
-        sigma2_rule: e.sigma2_rule,
-        sigma2_over_nn: e.sigma2_over_nn,
-        i_xz: e.i_xz,
-        i_yz: e.i_yz,
-        i_yz_lo: e.i_yz_lo,
-        i_yz_hi: e.i_yz_hi,
-        n_eff: e.n_eff,
-        saturated: e
-            .saturated
-            .unwrap_or_else(|| saturated_near_log_n(e.i_xz, n, margin)),
-        i_yz_baseline: e.i_yz_baseline,
-        warning: e.warnings.join("; "),
-        i_xz_se: e.i_xz_se,
-        i_yz_se: e.i_yz_se,
         i_xz_ci: normal_interval(e.i_xz, e.i_xz_se),
         i_yz_ci: normal_interval(e.i_yz, e.i_yz_se),
+        estimate: e,
         ..base.clone()
     }
 }

@@ -18,6 +18,7 @@ use polars::prelude::DataFrame;
 use super::{frame, Table, Values};
 use crate::archive::LayerInfo;
 use crate::error::{Error, Result};
+use crate::estimator::Estimate;
 
 /// Unit of information in tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,7 +63,9 @@ impl FromStr for Unit {
     }
 }
 
-/// One row: an estimate of one estimator on one (run, layer, epoch), in nats.
+/// One row: an estimate of one estimator on one (run, layer, epoch), in nats. The estimator's
+/// values are one [`Estimate`] (`row.estimate`, and through `Deref` `row.i_xz`, `row.sigma2`,
+/// ...); the row adds what the run knows (names, N, H(Y), intervals, fingerprints).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EstimateRow {
     /// Run name.
@@ -75,46 +78,14 @@ pub struct EstimateRow {
     pub layer_kind: String,
     /// Epoch.
     pub epoch: u32,
-    /// Estimator name (`kl`, `bd`, ...).
-    pub estimator: String,
-    /// Parameter group across layers (σ² value or rule, binning, ...): what diagnostics
-    /// group and compare by.
-    pub setting: String,
-    /// Noise variance (NaN when the estimator has none).
-    pub sigma2: f64,
-    /// How σ² was chosen (`fixed`, `grid`, `layer`, a rule, `none`).
-    pub sigma2_rule: String,
-    /// σ² over the median squared nearest-neighbour distance.
-    pub sigma2_over_nn: f64,
-    /// I(X;Z), nats.
-    pub i_xz: f64,
-    /// I(Y;Z), nats.
-    pub i_yz: f64,
-    /// Lower end of the rigorous I(Y;Z) bracket (NaN when unknown), nats.
-    pub i_yz_lo: f64,
-    /// Upper end of the rigorous I(Y;Z) bracket (NaN when unknown), nats.
-    pub i_yz_hi: f64,
+    /// What the estimator returned; the driver has decided `saturated`.
+    pub estimate: Estimate,
     /// Number of samples.
     pub n: usize,
     /// H(Y), nats.
     pub h_y: f64,
     /// ln N, nats.
     pub log_n: f64,
-    /// N_eff of the pairwise kernel (NaN otherwise).
-    pub n_eff: f64,
-    /// Saturation flag.
-    pub saturated: bool,
-    /// The estimator's parameters as `name=value` pairs.
-    pub params: String,
-    /// I(Y;Z) with shuffled labels (Rényi), nats.
-    pub i_yz_baseline: f64,
-    /// What the reader must know about this row (a rule's fallback, clipped values, a failed
-    /// estimate), sentences separated by `; `; empty when nothing.
-    pub warning: String,
-    /// Standard error of `i_xz` (NaN when unknown), nats.
-    pub i_xz_se: f64,
-    /// Standard error of `i_yz` (NaN when unknown), nats.
-    pub i_yz_se: f64,
     /// 95 % interval of `i_xz`: `i_xz ± 1.96 se` for one estimate, the t-interval of the
     /// mean for an aggregate (NaN when unknown), nats.
     pub i_xz_ci: (f64, f64),
@@ -133,6 +104,19 @@ pub struct EstimateRow {
     pub shard: String,
     /// A hash of the whole request: estimators, every parameter, layers and epochs.
     pub request: String,
+}
+
+impl std::ops::Deref for EstimateRow {
+    type Target = Estimate;
+    fn deref(&self) -> &Estimate {
+        &self.estimate
+    }
+}
+
+impl std::ops::DerefMut for EstimateRow {
+    fn deref_mut(&mut self) -> &mut Estimate {
+        &mut self.estimate
+    }
 }
 
 /// The normal 97.5 % quantile: a 95 % interval of one estimate is `value ± Z95 · se`.
@@ -178,25 +162,10 @@ impl EstimateRow {
             layer_index: index,
             layer_kind: layer.kind.to_string(),
             epoch,
-            estimator: String::new(),
-            setting: String::new(),
-            sigma2: f64::NAN,
-            sigma2_rule: "none".into(),
-            sigma2_over_nn: f64::NAN,
-            i_xz: f64::NAN,
-            i_yz: f64::NAN,
-            i_yz_lo: f64::NAN,
-            i_yz_hi: f64::NAN,
+            estimate: Estimate::new("", ""),
             n,
             h_y,
             log_n: (n as f64).ln(),
-            n_eff: f64::NAN,
-            saturated: false,
-            params: String::new(),
-            i_yz_baseline: f64::NAN,
-            warning: String::new(),
-            i_xz_se: f64::NAN,
-            i_yz_se: f64::NAN,
             i_xz_ci: (f64::NAN, f64::NAN),
             i_yz_ci: (f64::NAN, f64::NAN),
             seed: String::new(),
@@ -292,12 +261,18 @@ pub fn to_frame(rows: &[EstimateRow], unit: Unit) -> Result<DataFrame> {
         ("n_eff", f(|r| r.n_eff)),
         (
             "saturated",
-            Values::Bool(rows.iter().map(|r| r.saturated).collect()),
+            Values::Bool(rows.iter().map(|r| r.is_saturated()).collect()),
         ),
         ("unit", Values::Str(vec![unit.to_string(); rows.len()])),
-        ("params", s(|r| &r.params)),
+        (
+            "params",
+            Values::Str(rows.iter().map(|r| r.params_text()).collect()),
+        ),
         ("i_yz_baseline", info(|r| r.i_yz_baseline)),
-        ("warning", s(|r| &r.warning)),
+        (
+            "warning",
+            Values::Str(rows.iter().map(|r| r.warning_text()).collect()),
+        ),
         ("i_xz_se", info(|r| r.i_xz_se)),
         ("i_yz_se", info(|r| r.i_yz_se)),
         ("i_xz_ci_lo", info(|r| r.i_xz_ci.0)),
@@ -396,7 +371,7 @@ pub fn from_table(t: &Table) -> Result<Estimates> {
         Some(s) => fill(&mut rows, s, |r, v| r.setting = v),
         None => rows
             .iter_mut()
-            .for_each(|r| r.setting = setting_of(r.sigma2, &r.sigma2_rule, &r.params)),
+            .for_each(|r| r.setting = setting_of(r.sigma2, &r.sigma2_rule, &r.params_text())),
     }
     let units: Vec<Unit> = t
         .strs("unit")?
@@ -406,13 +381,14 @@ pub fn from_table(t: &Table) -> Result<Estimates> {
         .collect();
     for (r, u) in rows.iter_mut().zip(&units) {
         let k = 1.0 / u.from_nats();
-        for v in [&mut r.i_xz, &mut r.i_yz, &mut r.i_yz_lo, &mut r.i_yz_hi] {
+        let e = &mut r.estimate;
+        for v in [&mut e.i_xz, &mut e.i_yz, &mut e.i_yz_lo, &mut e.i_yz_hi] {
             *v *= k;
         }
-        for v in [&mut r.h_y, &mut r.log_n, &mut r.i_yz_baseline] {
+        for v in [&mut e.i_yz_baseline, &mut e.i_xz_se, &mut e.i_yz_se] {
             *v *= k;
         }
-        for v in [&mut r.i_xz_se, &mut r.i_yz_se] {
+        for v in [&mut r.h_y, &mut r.log_n] {
             *v *= k;
         }
         for v in [&mut r.i_xz_ci, &mut r.i_yz_ci] {
@@ -432,10 +408,10 @@ fn fill_text(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
         ("run", "", |r, v| r.run = v),
         ("layer", "", |r, v| r.layer = v),
         ("layer_kind", "unknown", |r, v| r.layer_kind = v),
-        ("estimator", "", |r, v| r.estimator = v),
+        ("estimator", "", |r, v| r.estimator = v.into()),
         ("sigma2_rule", "", |r, v| r.sigma2_rule = v),
-        ("params", "", |r, v| r.params = v),
-        ("warning", "", |r, v| r.warning = v),
+        ("params", "", |r, v| r.params = Estimate::parse_params(&v)),
+        ("warning", "", |r, v| r.warnings = warnings(&v)),
         ("seed", "", |r, v| r.seed = v),
         ("config", "", |r, v| r.config = v),
         ("fingerprint", "", |r, v| r.fingerprint = v),
@@ -489,8 +465,16 @@ fn fill_numbers(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
         fill(rows, t.f64s(c)?.unwrap_or_else(|| vec![f64::NAN; n]), set);
     }
     let sat = t.bools("saturated")?.unwrap_or_else(|| vec![false; n]);
-    fill(rows, sat, |r, v| r.saturated = v);
+    fill(rows, sat, |r, v| r.saturated = Some(v));
     Ok(())
+}
+
+/// The `warning` column's sentences (separated by `; `).
+fn warnings(text: &str) -> Vec<String> {
+    text.split("; ")
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Sets one field of every row from a column.

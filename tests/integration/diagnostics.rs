@@ -2,6 +2,7 @@
 //! plots, on constructed inputs with known answers.
 
 use infoplane::archive::GradientStats;
+use infoplane::estimator::Estimate;
 use infoplane::diagnostics::compare::{self, By};
 use infoplane::diagnostics::dpi::{self, Category, Check};
 use infoplane::diagnostics::snr;
@@ -27,22 +28,21 @@ fn row(
         layer_index: layer,
         layer_kind: kind.into(),
         epoch,
-        estimator: est.into(),
-        setting: "0.1".into(),
-        sigma2: 0.1,
-        sigma2_rule: "fixed".into(),
-        sigma2_over_nn: f64::NAN,
-        i_xz,
-        i_yz,
-        i_yz_lo: lo,
-        i_yz_hi: hi,
+        estimate: Estimate {
+            estimator: est.to_string().into(),
+            setting: "0.1".into(),
+            sigma2: 0.1,
+            sigma2_rule: "fixed".into(),
+            i_xz,
+            i_yz,
+            i_yz_lo: lo,
+            i_yz_hi: hi,
+            saturated: Some(false),
+            ..Estimate::new("", "")
+        },
         n: 100,
         h_y: 1.0,
         log_n: 100f64.log2(),
-        n_eff: f64::NAN,
-        saturated: false,
-        params: String::new(),
-        i_yz_baseline: f64::NAN,
         ..EstimateRow::blank()
     }
 }
@@ -110,7 +110,7 @@ fn dpi_classifies_every_category() {
         row("r", "mine", 0, "linear", 1, 1.0, 0.1, f64::NAN, f64::NAN),
         row("r", "mine", 1, "linear", 1, 1.5, 0.1, f64::NAN, f64::NAN),
     ];
-    lone[0].saturated = true;
+    lone[0].saturated = Some(true);
     let v = dpi::check(&lone, 1e-3).unwrap();
     assert_eq!(
         find(&v, "mine", Check::DpiX, "l1"),
@@ -355,7 +355,7 @@ fn results_tables_round_trip_and_refuse_other_tables() {
         ),
         (
             "estimator",
-            Values::Str(rows.iter().map(|r| r.estimator.clone()).collect()),
+            Values::Str(rows.iter().map(|r| r.estimator.to_string()).collect()),
         ),
         ("sigma2", Values::F64(vec![0.1, 0.1])),
         (
@@ -476,13 +476,14 @@ fn seeded(
     x: f64,
     y: f64,
 ) -> EstimateRow {
-    EstimateRow {
+    let mut r = EstimateRow {
         seed: seed.into(),
         config: "model=fcn dataset=tishby layers=l0:4".into(),
-        setting: setting.into(),
-        sigma2: setting.parse().unwrap_or(f64::NAN),
         ..row(run, est, 0, "linear", epoch, x, y, f64::NAN, f64::NAN)
-    }
+    };
+    r.setting = setting.into();
+    r.sigma2 = setting.parse().unwrap_or(f64::NAN);
+    r
 }
 
 fn table_of(rows: Vec<EstimateRow>) -> Estimates {
@@ -654,7 +655,7 @@ fn verdict_classifies_constructed_trajectories() {
     );
     // Saturated at the peak: void, never compression.
     let mut sat = traj("a", "1", "kl", "0.001", &compress);
-    sat[3].saturated = true;
+    sat[3].saturated = Some(true);
     let v = verdict(&sat, 0.05).unwrap();
     assert_eq!(v.settings[0].count(Phase::Saturated), 1);
     assert!(

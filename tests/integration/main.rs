@@ -17,6 +17,7 @@ mod mine_default;
 mod mine_separable;
 mod pairwise;
 mod python_readers;
+mod renyi_linear;
 mod renyi_slq;
 mod smi;
 mod tidy;

@@ -81,7 +81,7 @@ pub fn run(a: Args) -> Outcome {
     })?;
     pb.finish_and_clear();
     table::write(&rows, a.unit, &a.out)?;
-    let saturated = rows.iter().filter(|r| r.saturated).count();
+    let saturated = rows.iter().filter(|r| r.is_saturated()).count();
     out!(
         "wrote {} ({} rows; {} saturated)",
         a.out.display(),

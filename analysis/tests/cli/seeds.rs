@@ -45,7 +45,7 @@ fn error_bars_mc_aggregate_plot_and_verdict_end_to_end() {
     assert!(e
         .rows
         .iter()
-        .all(|r| r.params.contains("error=subsample:2")));
+        .all(|r| r.params_text().contains("error=subsample:2")));
     assert!(e.rows.iter().all(|r| r.seed == "7"
         && r.config
             .starts_with("model=fcn dataset=fixture layers=h1:3")));

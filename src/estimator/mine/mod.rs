@@ -555,8 +555,8 @@ fn checked(e: &MineEstimate, what: &str, row: &mut Estimate) -> f64 {
         } else {
             ("spread_yz", "optimism_yz")
         };
-        row.params.push((keys.0, format!("{:.4}", e.spread())));
-        row.params.push((keys.1, format!("{:.4}", e.optimism)));
+        row.param(keys.0, format!("{:.4}", e.spread()));
+        row.param(keys.1, format!("{:.4}", e.optimism));
     }
     if let Some(why) = e.failure() {
         row.warnings.push(format!("MINE failed for {what}: {why}"));
@@ -645,7 +645,7 @@ impl Estimator for Mine {
             ("seed", o.seed.to_string()),
         ]);
         let mut row = Estimate::new("mine", "");
-        row.params = params;
+        row.set_params(params);
         row.setting = row.params_text();
         let xz = data
             .inputs
@@ -659,8 +659,7 @@ impl Estimator for Mine {
                 row.i_yz = checked(&yz, "I(Y;Z)", &mut row);
             }
             (Err(e), _) | (_, Err(e)) => {
-                row.params
-                    .push(("error", e.to_string().replace([',', ' '], ";")));
+                row.param("error", e.to_string().replace([',', ' '], ";"));
             }
         }
         Ok(Fit {

@@ -347,16 +347,14 @@ fn bound_row(name: &'static str, e: &PairwiseEstimate, chosen: &ChosenSigma, nn:
     (row.i_yz_lo, row.i_yz_hi) = (e.i_yz_lo, e.i_yz_hi);
     row.saturated = Some(b.saturated);
     if let Some(epoch) = chosen.reference_epoch {
-        row.params.push(("sigma2_ref_epoch", epoch.to_string()));
+        row.param("sigma2_ref_epoch", epoch.to_string());
     }
     if !chosen.distance.is_nan() {
-        row.params
-            .push(("sigma2_ref_distance", format!("{:.6e}", chosen.distance)));
+        row.param("sigma2_ref_distance", format!("{:.6e}", chosen.distance));
     }
     if let Some(bound) = chosen.precision {
-        row.params.push(("precision", "f64".into()));
-        row.params
-            .push(("f32_rounding_bound", format!("{bound:.1e}")));
+        row.param("precision", "f64");
+        row.param("f32_rounding_bound", format!("{bound:.1e}"));
     }
     row.warnings.extend(chosen.warning.clone());
     row

@@ -30,6 +30,7 @@
 //! their standard deviation.
 
 pub mod large;
+pub mod linear;
 pub mod slq;
 mod width;
 
@@ -63,7 +64,8 @@ pub struct RenyiParams {
     #[cfg_attr(feature = "cli", arg(long = "renyi-alpha", default_value_t = 1.01))]
     #[serde(rename = "renyi_alpha")]
     pub alpha: f64,
-    /// renyi: kernel exponent: 2s2 = exp(-d²/(2σ²)), s2 = exp(-d²/σ²), s = exp(-d²/σ).
+    /// renyi: kernel: 2s2 = exp(-d²/(2σ²)), s2 = exp(-d²/σ²), s = exp(-d²/σ), linear = z·z'
+    /// or cosine (no width; exact at any N through the H x H dual).
     #[cfg_attr(feature = "cli", arg(long = "renyi-kernel", default_value = "2s2"))]
     #[serde(rename = "renyi_kernel", with = "crate::estimator::params::text")]
     pub convention: Convention,
@@ -497,6 +499,9 @@ pub fn renyi_estimate(
 ) -> Result<RenyiEstimate> {
     o.validate()?;
     let (rng, shuffled) = shuffled_labels(labels, o);
+    if o.convention.is_linear() {
+        return linear::estimate(z, x, labels, &shuffled, o);
+    }
     if z.nrows() <= o.max_n {
         let k = x.map(|x| input_kernel(x, o)).transpose()?;
         return exact(z, k.as_ref(), labels, &shuffled, o);
@@ -611,7 +616,7 @@ impl Renyi {
                 format!("mean_of_{}_subsets_of_{}", e.subsets, o.max_n),
             ));
         }
-        if e.se.1.is_finite() {
+        if e.se.1.is_finite() && !o.convention.is_linear() {
             fixed.push((
                 "approximate",
                 format!(
@@ -626,8 +631,10 @@ impl Renyi {
             .collect::<Vec<_>>()
             .join(" ");
         let mut all = fixed;
-        all.push(("sigma_z", format!("{:.6}", e.sigma)));
-        all.push(("sigma_x", format!("{:.6}", e.sigma_x)));
+        if !o.convention.is_linear() {
+            all.push(("sigma_z", format!("{:.6}", e.sigma)));
+            all.push(("sigma_x", format!("{:.6}", e.sigma_x)));
+        }
         if e.subsets > 0 {
             all.push(("sd_i_xz", format!("{:.4}", e.spread.0)));
             all.push(("sd_i_yz", format!("{:.4}", e.spread.1)));
@@ -647,8 +654,9 @@ impl Renyi {
         let o = &self.params;
         let z = data.z.mapv(f64::from);
         let n = data.labels.len();
-        let Some(x) = data.inputs else {
-            return renyi_estimate(z.view(), None, data.labels, o);
+        let Some(x) = data.inputs.filter(|_| !o.convention.is_linear()) else {
+            let x = data.inputs.map(|x| x.mapv(f64::from));
+            return renyi_estimate(z.view(), x.as_ref().map(|x| x.view()), data.labels, o);
         };
         let x = || x.mapv(f64::from);
         if n <= o.max_n {
@@ -703,11 +711,17 @@ impl Estimator for Renyi {
         let e = self.estimate_of(data, cache)?;
         let (setting, params) = self.params_of(&e, data.inputs.is_some());
         let mut row = Estimate::new("renyi", setting);
-        row.params = params;
+        row.set_params(params);
         (row.i_xz, row.i_yz, row.i_yz_baseline) = (e.i_xz, e.i_yz, e.i_yz_baseline);
         (row.i_xz_se, row.i_yz_se) = e.se;
         // Saturation against the samples the estimate used: ln max_n for subsampled rows.
         row.saturated = Some(e.i_xz > e.log_n - self.margin);
+        if data.inputs.is_some() && e.i_xz.is_nan() {
+            row.warnings.push(format!(
+                "I(X;Z) not computed: under a linear kernel it needs D·H ≤ {} or N ≤ renyi_max_n",
+                linear::MAX_JOINT_FEATURES
+            ));
+        }
         Ok(Fit {
             estimates: vec![row],
             distances: None,

@@ -12,6 +12,10 @@ pub enum Convention {
     Sigma2,
     /// exp(-d²/σ).
     Sigma,
+    /// The linear kernel z·z' (no width), through the H x H dual at any N.
+    Linear,
+    /// The cosine kernel z·z' / (‖z‖ ‖z'‖) (no width), through the H x H dual at any N.
+    Cosine,
 }
 
 impl Convention {
@@ -21,7 +25,14 @@ impl Convention {
             Convention::TwoSigma2 => "exp(-d²/(2σ²))",
             Convention::Sigma2 => "exp(-d²/σ²)",
             Convention::Sigma => "exp(-d²/σ)",
+            Convention::Linear => "z·z'",
+            Convention::Cosine => "cos(z,z')",
         }
+    }
+
+    /// Whether the kernel is linear in the features (linear, cosine): no width, the dual path.
+    pub fn is_linear(self) -> bool {
+        matches!(self, Convention::Linear | Convention::Cosine)
     }
 
     /// The divisor of d² for the convention's parameter σ.
@@ -29,7 +40,7 @@ impl Convention {
         match self {
             Convention::TwoSigma2 => 2.0 * sigma * sigma,
             Convention::Sigma2 => sigma * sigma,
-            Convention::Sigma => sigma,
+            Convention::Sigma | Convention::Linear | Convention::Cosine => sigma,
         }
     }
 }
@@ -41,8 +52,10 @@ impl std::str::FromStr for Convention {
             "2s2" | "2sigma2" => Ok(Convention::TwoSigma2),
             "s2" | "sigma2" => Ok(Convention::Sigma2),
             "s" | "sigma" => Ok(Convention::Sigma),
+            "linear" => Ok(Convention::Linear),
+            "cosine" => Ok(Convention::Cosine),
             o => Err(Error::Invalid(format!(
-                "unknown kernel convention '{o}' (expected 2s2 = exp(-d²/(2σ²)), s2 = exp(-d²/σ²) or s = exp(-d²/σ))"
+                "unknown kernel '{o}' (expected 2s2 = exp(-d²/(2σ²)), s2 = exp(-d²/σ²), s = exp(-d²/σ), linear or cosine)"
             ))),
         }
     }
@@ -54,6 +67,8 @@ impl std::fmt::Display for Convention {
             Convention::TwoSigma2 => "2s2",
             Convention::Sigma2 => "s2",
             Convention::Sigma => "s",
+            Convention::Linear => "linear",
+            Convention::Cosine => "cosine",
         })
     }
 }
