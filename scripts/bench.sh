@@ -13,6 +13,7 @@ if [[ " $* " == *" --quick "* ]]; then
 else
     cargo bench --locked --bench renyi_slq
 fi
+cargo bench --locked --bench renyi_linear
 cargo build --release --locked -p infoplane-analysis
 target="${CARGO_TARGET_DIR:-target}"
 work="$(mktemp -d)"
