@@ -4,9 +4,9 @@
 //! here (`cargo bench --bench report_scale -- OUT_DIR`, then run the script on OUT_DIR).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+use infoplane::estimator::Estimate;
 use infoplane::report::interactive;
 use infoplane::table::estimates::{EstimateRow, Unit};
-use infoplane::estimator::Estimate;
 
 fn main() {
     let dir = std::env::args()

@@ -517,6 +517,7 @@ fn archive_spec(
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             notes: data.description.clone(),
+            epoch_labels: Default::default(),
         },
         classes: data.classes.clone(),
         input_shape: Some(data.input_shape.clone()),

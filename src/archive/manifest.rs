@@ -170,6 +170,10 @@ pub struct RunInfo {
     /// Free-form notes.
     #[serde(default)]
     pub notes: String,
+    /// What each epoch is, where it is not a training epoch: a checkpoint's step or revision
+    /// name (`step1000`), by epoch number; tables carry it in `epoch_label`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub epoch_labels: BTreeMap<u32, String>,
 }
 
 /// Summary of the analysis set: the N samples whose activations are recorded.

@@ -22,6 +22,7 @@ pub mod params;
 pub mod registry;
 pub mod renyi;
 pub mod smi;
+pub mod soft;
 pub mod subsample;
 
 use std::any::Any;
@@ -212,7 +213,20 @@ impl Estimate {
 
     /// Replaces the parameters with `params`.
     pub fn set_params(&mut self, params: Vec<(&'static str, String)>) {
-        self.params = params.into_iter().map(|(k, v)| (Cow::Borrowed(k), v)).collect();
+        self.params = params
+            .into_iter()
+            .map(|(k, v)| (Cow::Borrowed(k), v))
+            .collect();
+    }
+
+    /// The compression ratio I(Y;Z) / I(X;Z) (Conklin et al. 2026: it tracks downstream
+    /// scores over pre-training checkpoints); NaN when either is unknown or I(X;Z) ≤ 0.
+    pub fn ratio(&self) -> f64 {
+        if self.i_xz > 0.0 && self.i_yz.is_finite() {
+            self.i_yz / self.i_xz
+        } else {
+            f64::NAN
+        }
     }
 
     /// Whether the estimate is saturated (false while nobody decided).
@@ -409,6 +423,10 @@ pub struct EstimatorParams {
     #[cfg_attr(feature = "cli", command(flatten))]
     #[serde(flatten)]
     pub smi: smi::SmiParams,
+    /// soft.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    #[serde(flatten)]
+    pub soft: soft::SoftParams,
 }
 
 /// Each column to mean 0 and standard deviation 1 (constant columns only centred).

@@ -5,7 +5,7 @@
 //! Adding an estimator: its module defines an [`Entry`] (`ENTRY`), and [`REGISTRY`] lists it
 //! (ARCHITECTURE.md, "Adding an estimator").
 
-use super::{binning, ksg, mc, mine, pairwise, renyi, smi, Estimator, EstimatorParams};
+use super::{binning, ksg, mc, mine, pairwise, renyi, smi, soft, Estimator, EstimatorParams};
 use crate::error::{Error, Result};
 
 /// The quantity an estimator's `i_xz` and `i_yz` columns hold.
@@ -150,6 +150,7 @@ pub const REGISTRY: &[Entry] = &[
     mine::ENTRY,
     ksg::ENTRY,
     smi::ENTRY,
+    soft::ENTRY,
 ];
 
 /// The estimators run when none are named: the pairwise bounds (one pass gives both).

@@ -390,8 +390,8 @@ impl Estimator for Smi {
                 ("se_slices_xz", format!("{se:.6}")),
                 ("se_data_xz", format!("{se_data_xz:.6}")),
             ] {
-            row.param(k, v);
-        }
+                row.param(k, v);
+            }
         }
         // Sliced MI is not bounded by ln N the way the plug-in estimates are.
         row.saturated = Some(false);

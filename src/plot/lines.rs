@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use super::{plot_err, viridis, write_png, DrawResult};
 use crate::archive::EpochMetrics;
 use crate::error::{Error, Result};
+use crate::table::estimates::EstimateRow;
 
 /// One line of a line plot: (label, colour index, dashed, points).
 pub type Curve = (String, usize, bool, Vec<(f64, f64)>);
@@ -152,4 +153,55 @@ pub fn plot_accuracy(run: &str, m: &[(u32, EpochMetrics)], stem: &Path) -> Resul
         3,
         false,
     )
+}
+
+/// The compression ratio I(Y;Z) / I(X;Z) of each layer against the epoch (or checkpoint): one
+/// chart per estimator (its first setting; `{stem}-{estimator}.png`), one curve per layer;
+/// nothing for estimators without both quantities.
+pub fn plot_ratio(run: &str, rows: &[EstimateRow], stem: &Path) -> Result<Vec<PathBuf>> {
+    type Curves = std::collections::BTreeMap<usize, Vec<(f64, f64)>>;
+    let mut charts: Vec<(String, String, Curves)> = Vec::new();
+    for r in rows.iter().filter(|r| r.ratio().is_finite()) {
+        let at = match charts.iter().position(|c| c.0 == r.estimator) {
+            Some(at) => at,
+            None => {
+                charts.push((r.estimator.to_string(), r.setting.clone(), Curves::new()));
+                charts.len() - 1
+            }
+        };
+        if charts[at].1 == r.setting {
+            let pts = charts[at].2.entry(r.layer_index).or_default();
+            pts.push((f64::from(r.epoch), r.ratio()));
+        }
+    }
+    let names: std::collections::BTreeMap<usize, &str> = rows
+        .iter()
+        .map(|r| (r.layer_index, r.layer.as_str()))
+        .collect();
+    let mut files = Vec::new();
+    for (estimator, setting, curves) in charts {
+        let curves: Vec<Curve> = curves
+            .into_iter()
+            .map(|(l, mut pts)| {
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let name = names.get(&l).copied().unwrap_or("?").to_string();
+                (name, l, false, pts)
+            })
+            .collect();
+        let file = stem.with_file_name(format!(
+            "{}-{estimator}",
+            stem.file_name()
+                .map_or(String::new(), |f| f.to_string_lossy().into_owned())
+        ));
+        files.extend(lines(
+            &file,
+            &format!("{run}: I(Y;Z) / I(X;Z), {estimator} {setting}"),
+            "epoch",
+            "I(Y;Z) / I(X;Z)",
+            &curves,
+            names.len().max(2),
+            false,
+        )?);
+    }
+    Ok(files)
 }

@@ -156,7 +156,7 @@ fn comparison_html(data: &ReportData) -> Result<String> {
 /// One run's section; what the report does not have (accuracy and gradient SNR without the
 /// archive, distances without estimating) is left out with a line saying so.
 fn run_html(run: &RunReport) -> Result<String> {
-    let [plane, acc, snr, dist] = &run.plots;
+    let [plane, acc, snr, dist, ratio] = &run.plots;
     let mut html = format!("<h2>{}</h2>\n", esc(&run.name));
     if !run.archive {
         html.push_str("<p>No accuracy, gradient SNR or distances: the report was made from a table without this run's archive.</p>\n");
@@ -170,6 +170,13 @@ fn run_html(run: &RunReport) -> Result<String> {
                 .as_deref()
                 .unwrap_or("no gradient statistics in this archive")),
             img_tags(snr)?,
+        );
+    }
+    if !ratio.is_empty() {
+        let _ = write!(
+            html,
+            "<h3>Compression ratio</h3>\n<p>I(Y;Z) / I(X;Z) of each layer against the epoch (checkpoint): how much of what the layer keeps about the input is about the label.</p>\n{}\n",
+            img_tags(ratio)?,
         );
     }
     if !dist.is_empty() {

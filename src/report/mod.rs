@@ -101,8 +101,8 @@ pub struct RunReport {
     pub snr_text: Option<String>,
     /// The last epoch with activations.
     pub last_epoch: Option<u32>,
-    /// Plots: information plane, accuracy, SNR, distance histograms (PNG and SVG).
-    pub plots: [Vec<PathBuf>; 4],
+    /// Plots: information plane, accuracy, SNR, distance histograms, compression ratio (PNG and SVG).
+    pub plots: [Vec<PathBuf>; 5],
 }
 
 /// Everything the HTML shows.
@@ -436,7 +436,7 @@ fn run_plots(
     (stem, out): (&str, &Path),
     unit: Unit,
     snr: Option<&snr::SnrReport>,
-) -> Result<[Vec<PathBuf>; 4]> {
+) -> Result<[Vec<PathBuf>; 5]> {
     let at = |kind: &str| out.join(format!("{kind}-{stem}"));
     let plane = plot::information_plane(
         &at("infoplane"),
@@ -458,7 +458,8 @@ fn run_plots(
         }
         _ => Vec::new(),
     };
-    Ok([plane, accuracy, snr, histograms])
+    let ratio = plot::lines::plot_ratio(&input.name, &input.rows, &at("ratio"))?;
+    Ok([plane, accuracy, snr, histograms, ratio])
 }
 
 /// The findings that matter (definite violations and saturation), at most 12 per run.

@@ -9,6 +9,7 @@
 //! which makes values comparable across layers whose scale differs (I(σ²; cZ) = I(σ²/c²; Z)).
 
 pub mod distances;
+pub mod stream;
 
 use crate::archive::{first_non_finite, format_epoch_ranges, Archive, LayerInfo, LayerKind};
 use crate::error::{Error, Result};
@@ -72,6 +73,8 @@ pub type DistanceSink<'a> = dyn FnMut(usize, u32, &DistanceStats) + 'a;
 /// What every (layer, epoch) of one archive's estimation shares.
 struct Shared {
     run: String,
+    /// What each epoch is (a checkpoint's label), where the recording says.
+    epoch_labels: std::collections::BTreeMap<u32, String>,
     /// The recording's seed, as text (empty when unknown).
     seed: String,
     /// What runs must share to be aggregated ([`config`]).
@@ -253,6 +256,7 @@ fn shared(
     let h_y = entropy_nats(&class_counts(&labels, classes));
     Ok(Shared {
         run: archive.manifest().run.name.clone(),
+        epoch_labels: archive.manifest().run.epoch_labels.clone(),
         seed: archive
             .manifest()
             .run
@@ -356,6 +360,7 @@ fn rows_of(
         version: env!("CARGO_PKG_VERSION").to_string(),
         shard: "all".into(),
         request: shared.request.clone(),
+        epoch_label: shared.epoch_labels.get(&epoch).cloned().unwrap_or_default(),
         ..EstimateRow::base(&shared.run, (li, info), epoch, n, shared.h_y)
     };
     let margin = shared.params.common.saturation_margin;
@@ -388,6 +393,7 @@ pub fn estimate_arrays(a: Arrays<'_>, req: &EstimateRequest) -> Result<Vec<Estim
     check_arrays(&a, &estimators)?;
     let shared = Shared {
         run: "arrays".into(),
+        epoch_labels: Default::default(),
         seed: String::new(),
         config: String::new(),
         fingerprint: String::new(),

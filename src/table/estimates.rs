@@ -1,10 +1,11 @@
 //! The estimates table: one schema, one row type ([`EstimateRow`]), written by `estimate` and
 //! read back by every diagnostic, whatever estimator (or other tool) wrote it.
 //!
-//! Columns, in order ([`COLUMNS`]): `run, layer, layer_index, layer_kind, epoch, estimator,
+//! Columns, in order ([`COLUMNS`]): `run, layer, layer_index, layer_kind, epoch, epoch_label, estimator,
 //! setting, sigma2, sigma2_rule, sigma2_over_nn, i_xz, i_yz, i_yz_lo, i_yz_hi, n, h_y, log_n,
 //! n_eff, saturated, unit, params, i_yz_baseline, warning, i_xz_se, i_yz_se, i_xz_ci_lo,
-//! i_xz_ci_hi, i_yz_ci_lo, i_yz_ci_hi, seed, config, fingerprint, version, shard, request`. Information columns (`i_*`, `h_y`, `log_n`)
+//! i_xz_ci_hi, i_yz_ci_lo, i_yz_ci_hi, seed, config, fingerprint, version, shard, request,
+//! ratio`, `ratio` being I(Y;Z) / I(X;Z) (written, not read: it follows from the two). Information columns (`i_*`, `h_y`, `log_n`)
 //! are in `unit` (bits or nats) in the file and always in nats in memory. A table from another
 //! tool needs only [`REQUIRED`]; the rest default (`setting` from σ² and its rule, or from
 //! `params`).
@@ -78,6 +79,8 @@ pub struct EstimateRow {
     pub layer_kind: String,
     /// Epoch.
     pub epoch: u32,
+    /// What the epoch is where the recording says (a checkpoint's step or name), else empty.
+    pub epoch_label: String,
     /// What the estimator returned; the driver has decided `saturated`.
     pub estimate: Estimate,
     /// Number of samples.
@@ -162,6 +165,7 @@ impl EstimateRow {
             layer_index: index,
             layer_kind: layer.kind.to_string(),
             epoch,
+            epoch_label: String::new(),
             estimate: Estimate::new("", ""),
             n,
             h_y,
@@ -179,12 +183,13 @@ impl EstimateRow {
 }
 
 /// Column names, in order.
-pub const COLUMNS: [&str; 35] = [
+pub const COLUMNS: [&str; 37] = [
     "run",
     "layer",
     "layer_index",
     "layer_kind",
     "epoch",
+    "epoch_label",
     "estimator",
     "setting",
     "sigma2",
@@ -215,6 +220,7 @@ pub const COLUMNS: [&str; 35] = [
     "version",
     "shard",
     "request",
+    "ratio",
 ];
 
 /// Columns a table must have to be read as estimates.
@@ -246,6 +252,7 @@ pub fn to_frame(rows: &[EstimateRow], unit: Unit) -> Result<DataFrame> {
         ("layer_index", i(|r| r.layer_index as i64)),
         ("layer_kind", s(|r| &r.layer_kind)),
         ("epoch", i(|r| i64::from(r.epoch))),
+        ("epoch_label", s(|r| &r.epoch_label)),
         ("estimator", s(|r| &r.estimator)),
         ("setting", s(|r| &r.setting)),
         ("sigma2", f(|r| r.sigma2)),
@@ -285,6 +292,7 @@ pub fn to_frame(rows: &[EstimateRow], unit: Unit) -> Result<DataFrame> {
         ("version", s(|r| &r.version)),
         ("shard", s(|r| &r.shard)),
         ("request", s(|r| &r.request)),
+        ("ratio", f(|r| r.ratio())),
     ])
 }
 
@@ -404,8 +412,9 @@ pub fn from_table(t: &Table) -> Result<Estimates> {
 /// The text columns (with their defaults when absent).
 fn fill_text(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
     type Text = fn(&mut EstimateRow, String);
-    let texts: [(&str, &str, Text); 13] = [
+    let texts: [(&str, &str, Text); 14] = [
         ("run", "", |r, v| r.run = v),
+        ("epoch_label", "", |r, v| r.epoch_label = v),
         ("layer", "", |r, v| r.layer = v),
         ("layer_kind", "unknown", |r, v| r.layer_kind = v),
         ("estimator", "", |r, v| r.estimator = v.into()),

@@ -2,16 +2,16 @@
 //! plots, on constructed inputs with known answers.
 
 use infoplane::archive::GradientStats;
-use infoplane::estimator::Estimate;
 use infoplane::diagnostics::compare::{self, By};
 use infoplane::diagnostics::dpi::{self, Category, Check};
 use infoplane::diagnostics::snr;
+use infoplane::estimator::Estimate;
 use infoplane::plot::{self, PlanePanel};
 use infoplane::table::estimates::{self, EstimateRow, Estimates, Unit};
 use infoplane::table::{frame, Values};
 
 #[allow(clippy::too_many_arguments)]
-fn row(
+pub(crate) fn row(
     run: &str,
     est: &str,
     layer: usize,

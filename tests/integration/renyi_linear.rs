@@ -36,7 +36,9 @@ fn dual_entropy_equals_the_n_by_n_eigenvalues() {
 fn joint_with_labels_equals_the_hadamard_product() {
     // Three classes: two larger than H (the H x H side), one smaller (the N_c x N_c side).
     let z = normal(300, 20, 2);
-    let labels: Vec<u32> = (0..300u32).map(|i| if i < 10 { 2 } else { i % 2 }).collect();
+    let labels: Vec<u32> = (0..300u32)
+        .map(|i| if i < 10 { 2 } else { i % 2 })
+        .collect();
     assert_eq!(labels.iter().filter(|&&l| l == 2).count(), 10);
     for alpha in ALPHAS {
         let dual = linear::joint_label_entropy(z.view(), &labels, alpha).unwrap();
@@ -56,9 +58,11 @@ fn joint_with_inputs_equals_the_hadamard_product_on_both_paths() {
             let got = linear::joint_input_entropy(x.view(), z.view(), alpha, 5000)
                 .unwrap()
                 .unwrap();
-            let want =
-                renyi::joint_entropy(&primal(x.view()), &primal(z.view()), alpha).unwrap();
-            assert!((got - want).abs() < 1e-9, "D {d}, α {alpha}: {got} vs {want}");
+            let want = renyi::joint_entropy(&primal(x.view()), &primal(z.view()), alpha).unwrap();
+            assert!(
+                (got - want).abs() < 1e-9,
+                "D {d}, α {alpha}: {got} vs {want}"
+            );
         }
     }
     // Neither path: D·H > 2048 and N > max_n.
@@ -74,7 +78,9 @@ fn one_hot_codes_give_i_yz_equal_to_h_y() {
     // Z_i = e_{y_i}: K = K_Y, so S(Z) = H_α(Y) = ln 4 (4 balanced classes) and I(Y;Z) = H(Y);
     // shuffled labels of the same code give less.
     let labels: Vec<u32> = (0..400).map(|i| (i % 4) as u32).collect();
-    let z = Array2::from_shape_fn((400, 4), |(i, j)| f64::from(u8::from(labels[i] as usize == j)));
+    let z = Array2::from_shape_fn((400, 4), |(i, j)| {
+        f64::from(u8::from(labels[i] as usize == j))
+    });
     for alpha in [1.01, 2.0] {
         let e = renyi::renyi_estimate(
             z.view(),
@@ -106,7 +112,10 @@ fn cosine_kernel_and_n_above_max_n_stay_exact() {
     };
     let e = renyi::renyi_estimate(z.view(), Some(x.view()), &labels, &o).unwrap();
     assert_eq!((e.subsets, e.se.0.is_nan()), (0, true));
-    let (zc, xc) = (linear::kernel_rows(z.view(), true), linear::kernel_rows(x.view(), true));
+    let (zc, xc) = (
+        linear::kernel_rows(z.view(), true),
+        linear::kernel_rows(x.view(), true),
+    );
     let s_z = linear::entropy(zc.view(), o.alpha).unwrap();
     let s_x = linear::entropy(xc.view(), o.alpha).unwrap();
     let joint = linear::joint_input_entropy(xc.view(), zc.view(), o.alpha, 100)

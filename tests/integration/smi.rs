@@ -95,7 +95,10 @@ fn the_estimator_reports_the_mean_over_slices_with_its_spread() {
         .fit(&data, &mut ArchiveCache::default(), false)
         .unwrap();
     let row = &fit.estimates[0];
-    assert_eq!((row.estimator.as_ref(), row.setting.as_str()), ("smi", "slices=64"));
+    assert_eq!(
+        (row.estimator.as_ref(), row.setting.as_str()),
+        ("smi", "slices=64")
+    );
     // The population SI over random directions, by Monte Carlo on 20000 closed forms.
     let (t, f) = (directions(2, 20_000, 77), directions(3, 20_000, 78));
     let truth: f64 = (0..20_000)

@@ -44,13 +44,13 @@ fn request(
     Ok(req)
 }
 
-fn unit(name: &str) -> PyResult<Unit> {
+pub(crate) fn unit(name: &str) -> PyResult<Unit> {
     Unit::from_str(name)
         .map_err(|_| invalid(format!("unknown unit '{name}' (expected bits or nats)")))
 }
 
 /// The rows as Parquet bytes for polars, and written to `out` too when given.
-fn table_bytes<'py>(
+pub(crate) fn table_bytes<'py>(
     py: Python<'py>,
     rows: &[EstimateRow],
     unit: Unit,

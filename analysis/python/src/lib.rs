@@ -8,6 +8,7 @@ mod diagnose;
 mod estimate;
 mod labels;
 mod reader;
+mod stream;
 mod writer;
 
 use pyo3::prelude::*;
@@ -30,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_class::<writer::Writer>()?;
     m.add_class::<reader::Archive>()?;
+    m.add_class::<stream::SoftStream>()?;
     m.add_function(wrap_pyfunction!(estimate::estimate_arrays, m)?)?;
     m.add_function(wrap_pyfunction!(estimate::estimate_archives, m)?)?;
     m.add_function(wrap_pyfunction!(estimate::estimator_names, m)?)?;

@@ -137,7 +137,8 @@ pub fn estimate(
     };
     let z = prepared(z);
     let s_z = entropy(z.view(), o.alpha)?;
-    let i_yz = label_entropy(labels, o.alpha) + s_z - joint_label_entropy(z.view(), labels, o.alpha)?;
+    let i_yz =
+        label_entropy(labels, o.alpha) + s_z - joint_label_entropy(z.view(), labels, o.alpha)?;
     let i_yz_baseline =
         label_entropy(shuffled, o.alpha) + s_z - joint_label_entropy(z.view(), shuffled, o.alpha)?;
     let i_xz = match x {

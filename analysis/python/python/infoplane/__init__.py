@@ -17,6 +17,8 @@ from ._native import InfoplaneError
 from ._archive import Archive, open
 from ._estimate import default_params, estimate, estimate_archive, estimator_names
 from ._recorder import Recorder, schedule
+from ._checkpoints import record_checkpoints
+from ._tokens import hidden_states
 from ._tables import DpiCheck, Plane, Report, Verdict, aggregate, dpi, plane, plot, report, verdict
 from . import datasets, trackers
 
@@ -34,6 +36,8 @@ __all__ = [
     "verdict",
     "InfoplaneError",
     "Recorder",
+    "hidden_states",
+    "record_checkpoints",
     "datasets",
     "trackers",
     "default_params",

@@ -10,6 +10,7 @@ on the training device (the tch recorder's convention).
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -74,15 +75,18 @@ def _kind_of(module) -> str | None:
     return None
 
 
-def _flat_output(module, out):
+def _flat_output(module, out, tokens=None, start: int = 0):
     """A module's output as (batch x features tensor, per-sample shape or None): recurrent
-    layers give their last hidden state, tuples their first element."""
+    layers give their last hidden state, tuples their first element; with ``tokens`` a
+    B x T x H output is reduced to samples first (``_tokens.Tokens``)."""
     nn = _torch().nn
     if isinstance(module, nn.RNNBase) and isinstance(out, tuple):
         h = out[1][0] if isinstance(out[1], tuple) else out[1]  # LSTM: (h_n, c_n)
         out = h[-1]
     elif isinstance(out, (tuple, list)):
         out = out[0]
+    if tokens is not None and out.dim() == 3:
+        return tokens.reduce(out, start), None
     shape = list(out.shape[1:]) if out.dim() > 2 else None
     return out.reshape(out.shape[0], -1), shape
 
@@ -195,6 +199,17 @@ class Recorder:
         there); the recording must be the same (layers, parameters, plan, analysis set).
     name : the run's name in tables, plots and the report (default: the folder's name).
     progress : a progress bar over ``epochs()`` (tqdm, when installed; notebooks included).
+    tokens : for sequence models, how an N x T x H output becomes samples: ``mean``, ``last``,
+        ``first`` (one sample per sequence) or ``tokens:K`` (K positions per sequence drawn with
+        ``token_seed``, each a sample; labels may then be per token, N x T). Written into the
+        run's hyperparameters (``tokens``). See ``infoplane._tokens``.
+    epoch_labels : {epoch: label} kept in the manifest and in tables' ``epoch_label`` (what an
+        epoch is when it is not a training epoch, e.g. a checkpoint's step).
+    stream : ``"soft"``: estimate the soft-binning information plane while the analysis set
+        runs, batch by batch, without storing activations (use ``record_epochs="none"`` for a
+        model too large to archive); every epoch's rows are written to ``stream_out`` (default
+        ``<out>-soft.csv``) and the table is ``recorder.streamed``. ``stream_params``: the
+        estimator's parameters by name (``soft_bins``, ``soft_spread``, ``seed``).
     """
 
     def __init__(self, model, out, *, analysis, labels=None, epochs: int,
@@ -209,12 +224,26 @@ class Recorder:
                  name: str = "", progress: bool = True, model_name: str | None = None,
                  dataset: str = "unknown",
                  seed: int | None = None, hyperparameters: dict | None = None, notes: str = "",
-                 analysis_description: str = "analysis set"):
+                 analysis_description: str = "analysis set", tokens: str | None = None,
+                 token_seed: int = 0, epoch_labels: dict | None = None,
+                 stream: str | None = None, stream_params: dict | None = None,
+                 stream_out: str | os.PathLike | None = None):
+        from ._tokens import Tokens
+
+        if stream not in (None, "soft"):
+            raise _native.InfoplaneError(f"stream={stream!r}: only the soft estimator streams (stream='soft')")
         self.model = model
+        self._stream, self._batch_labels, self.streamed = None, None, None
+        self._tokens = Tokens(tokens, token_seed) if tokens is not None else None
+        if self._tokens is not None and self._tokens.k is not None:
+            store_inputs = False  # a token's sample is not its sequence: no X per sample
+        hyperparameters = dict(hyperparameters or {})
+        if tokens is not None:
+            hyperparameters["tokens"] = str(tokens)
         self.out = os.fspath(out)
         self.total_epochs = int(epochs)
         self._progress, self._last_loss = progress, None
-        self._batches = _analysis_batches(analysis, labels, batch_size)
+        self._batches = _analysis_batches(analysis, labels, batch_size, self._tokens is not None)
         self._tracked = _tracked_modules(model, layers, types or _default_types(), post_activation)
         self._pending_metrics: dict[int, dict[str, float]] = {}
         self._start = time.monotonic()
@@ -250,7 +279,8 @@ class Recorder:
                     "seed": seed, "hyperparameters": hyperparameters or {},
                     "tool_versions": {"torch": _torch().__version__, "python": platform.python_version(),
                                       "recorder": "infoplane.Recorder (PyTorch hooks)"},
-                    "notes": notes},
+                    "notes": notes,
+                    "epoch_labels": {str(int(k)): str(v) for k, v in (epoch_labels or {}).items()}},
             "classes": classes,
             "input_shape": list(x.shape[1:]) if store_inputs and x is not None else None,
             "analysis_description": analysis_description,
@@ -266,12 +296,16 @@ class Recorder:
             inputs = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32)
         self._writer = _native.Writer(self.out, json.dumps(spec), y_np, inputs,
                                       None, format, overwrite, resume)
+        if stream is not None:
+            self._stream = _native.SoftStream(self._writer.manifest_json, np.asarray(y_np, dtype=np.uint32),
+                                              json.dumps(stream_params or {}))
+            self._stream_out = os.fspath(stream_out) if stream_out is not None else self.out.rstrip("/") + "-soft.csv"
         self._auto = [p.register_post_accumulate_grad_hook(self._hook(i))
                       for i, (_, p) in enumerate(self._params)] if auto_step else []
 
     # -- the analysis pass ------------------------------------------------------------------
 
-    def _run_analysis(self, keep_data: bool):
+    def _run_analysis(self, keep_data: bool, record: bool = True):
         """The analysis set through the model (eval, no_grad) with hooks on the tracked
         modules: ({layer: N x H float32}, labels, inputs, {layer: output kind hint})."""
         torch = _torch()
@@ -289,7 +323,7 @@ class Recorder:
         def hook(name, module):
             def f(_m, _inp, out):
                 self._calls[name] += 1
-                flat, shape = _flat_output(module, out)
+                flat, shape = _flat_output(module, out, self._tokens, self._at)
                 last[name] = out if isinstance(out, torch.Tensor) else None
                 shapes[name] = shape
                 # A copy now: an in-place op after the module (ReLU(inplace=True), h += x)
@@ -297,7 +331,11 @@ class Recorder:
                 if buffers is None:
                     outputs[name].append(flat.detach().to("cpu", torch.float32, copy=True))
                 else:
-                    self._into_buffer(name, flat, filled)
+                    if self._stream is not None:
+                        host = flat.detach().to("cpu", torch.float32).numpy()
+                        self._stream.add(name, np.ascontiguousarray(host), self._batch_labels)
+                    if record:
+                        self._into_buffer(name, flat, filled)
             return f
 
         handles = [m.register_forward_hook(hook(name, m)) for name, m in self._tracked]
@@ -307,12 +345,20 @@ class Recorder:
             self.model.eval()
             device = _device(self.model)
             with torch.no_grad():
+                self._at = 0
                 for xb, yb in self._batches():
+                    if self._tokens is None:
+                        ys.append(torch.as_tensor(yb).reshape(-1).cpu())
+                    else:
+                        length = xb.shape[1] if xb.dim() > 1 else 1
+                        ys.append(self._tokens.labels(yb, self._at, length).cpu())
+                    if self._stream is not None:
+                        self._batch_labels = class_indices(ys[-1].numpy(), self.out).astype(np.uint32)
                     result = self.model(xb.to(device))
                     self._forwards += 1
                     for name in outputs:
                         is_output[name] = is_output.get(name, True) and last.get(name) is result
-                    ys.append(torch.as_tensor(yb).reshape(-1).cpu())
+                    self._at += len(xb)
                     if keep_data:
                         xs.append(xb.detach().to("cpu", torch.float32))
         finally:
@@ -326,7 +372,7 @@ class Recorder:
             acts = {name: torch.cat(v).numpy() if v else np.zeros((0, 0), np.float32)
                     for name, v in outputs.items()}
         else:
-            short = [n for n, k in filled.items() if k != len(buffers[n])]
+            short = [n for n, k in filled.items() if record and k != len(buffers[n])]
             if short:
                 raise _native.InfoplaneError(
                     f"{self.out}: layer {short[0]!r} gave {filled[short[0]]} samples in this analysis "
@@ -396,7 +442,15 @@ class Recorder:
         if nxt is None or nxt[0] != epoch:
             expected = "none (every planned epoch is committed)" if nxt is None else nxt[0]
             raise _native.InfoplaneError(f"{self.out}: epoch {epoch} ended out of order: the next planned epoch is {expected}")
-        acts = list(self._run_analysis(keep_data=False)[0].values()) if nxt[1] else []
+        acts = []
+        if nxt[1] or self._stream is not None:
+            acts = list(self._run_analysis(keep_data=False, record=nxt[1])[0].values())
+            acts = acts if nxt[1] else []
+        if self._stream is not None:
+            import polars as pl
+
+            table = self._stream.end_epoch(epoch, self._stream_out)
+            self.streamed = pl.read_parquet(io.BytesIO(table))
         grads, batches = [], []
         for g, b in self._stats.finish():
             grads.append(g)
@@ -481,8 +535,9 @@ def _device(model):
     return _torch().device("cpu")
 
 
-def _analysis_batches(analysis, labels, batch_size: int):
-    """A function yielding the analysis set's (x, y) batches in the same order every time."""
+def _analysis_batches(analysis, labels, batch_size: int, per_token: bool = False):
+    """A function yielding the analysis set's (x, y) batches in the same order every time;
+    ``per_token``: labels may be N x T (one per token)."""
     torch = _torch()
     if isinstance(analysis, tuple) and len(analysis) == 2 and labels is None:
         analysis, labels = analysis
@@ -490,7 +545,8 @@ def _analysis_batches(analysis, labels, batch_size: int):
         x = torch.as_tensor(analysis)
         if labels is None:
             raise _native.InfoplaneError("analysis is a tensor: give its labels (labels=...)")
-        y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).reshape(-1)
+        y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels)
+        y = y if per_token and y.dim() == 2 else y.reshape(-1)
         if len(y) != len(x):
             raise _native.InfoplaneError(f"{len(y)} labels for {len(x)} analysis samples")
         return lambda: ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size))

@@ -1,0 +1,159 @@
+"""Checkpoint series as epochs (labels kept, crash and resume), token reductions on a hand-built
+N x T x H output, per-token labels, and a Hugging Face model's hidden states."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import infoplane
+
+N, T, H = 12, 6, 4
+
+
+class Fixed(torch.nn.Module):
+    """out[i, t, h] = x[i, t] * 10 + h, through one named module."""
+
+    def __init__(self):
+        super().__init__()
+        self.seq = torch.nn.Identity()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        out = x.unsqueeze(-1) * 10 + torch.arange(H, dtype=torch.float32)
+        return self.seq(out) + self.w
+
+
+def sequences():
+    x = torch.arange(N * T, dtype=torch.float32).reshape(N, T)
+    return x, x.sum(dim=1).long() % 3
+
+
+def expected(x, how):
+    full = x.numpy()[:, :, None] * 10 + np.arange(H, dtype=np.float32)
+    return {"mean": full.mean(axis=1), "last": full[:, -1], "first": full[:, 0]}[how]
+
+
+@pytest.mark.parametrize("how", ["mean", "last", "first"])
+def test_pooled_token_reductions_equal_numpy(tmp_path, how):
+    x, y = sequences()
+    out = tmp_path / how
+    with infoplane.Recorder(Fixed(), out, analysis=(x, y), epochs=0, record_epochs="all",
+                            layers=["seq"], tokens=how, gradients=False, progress=False) as rec:
+        rec.end_epoch(0)
+    a = infoplane.open(out)
+    np.testing.assert_allclose(a.read("seq", 0), expected(x, how), rtol=1e-6)
+    assert a.n == N
+    assert json.loads((out / "manifest.json").read_text())["run"]["hyperparameters"]["tokens"] == how
+
+
+def test_sampled_tokens_are_samples_with_per_token_labels(tmp_path):
+    x, _ = sequences()
+    per_token = (x.long() * 7) % 5            # N x T labels, e.g. the next token
+    out = tmp_path / "tok"
+    with infoplane.Recorder(Fixed(), out, analysis=(x, per_token), epochs=1, record_epochs="all",
+                            layers=["seq"], tokens="tokens:3", token_seed=4, gradients=False,
+                            batch_size=5, progress=False) as rec:
+        rec.end_epoch(0)
+        rec.end_epoch(1)
+    a = infoplane.open(out)
+    # The positions, drawn here independently: K = 3 of T per sequence, seeded by (seed, i).
+    pos = np.stack([np.sort(np.random.default_rng([4, i]).choice(T, 3, replace=False)) for i in range(N)])
+    full = x.numpy()[:, :, None] * 10 + np.arange(H, dtype=np.float32)
+    want = np.concatenate([full[i, pos[i]] for i in range(N)])
+    assert a.n == N * 3
+    np.testing.assert_array_equal(a.read("seq", 0), want)
+    np.testing.assert_array_equal(a.read("seq", 1), want)       # the same tokens every epoch
+    np.testing.assert_array_equal(a.labels(), np.concatenate([per_token.numpy()[i, pos[i]] for i in range(N)]))
+    assert a.inputs() is None                                      # a token has no row of X
+
+
+def test_bad_token_requests_are_clear(tmp_path):
+    x, y = sequences()
+    with pytest.raises(infoplane.InfoplaneError, match="expected mean, last, first or tokens:K"):
+        infoplane.Recorder(Fixed(), tmp_path / "a", analysis=(x, y), epochs=0, layers=["seq"], tokens="max")
+    with pytest.raises(infoplane.InfoplaneError, match="tokens:9 needs sequences of at least 9"):
+        infoplane.Recorder(Fixed(), tmp_path / "b", analysis=(x, y), epochs=0, layers=["seq"],
+                           tokens="tokens:9")
+    with pytest.raises(infoplane.InfoplaneError, match="one label per sequence"):
+        infoplane.Recorder(Fixed(), tmp_path / "c", analysis=(x, x.long()), epochs=0, layers=["seq"],
+                           tokens="mean")
+
+
+def mlp():
+    return torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+
+
+def saved_checkpoints(tmp_path, n=4):
+    paths, models = [], []
+    for k in range(n):
+        torch.manual_seed(k)
+        m = mlp()
+        p = tmp_path / f"step{k * 100}.pt"
+        torch.save(m.state_dict(), p)
+        paths.append(p)
+        models.append(m)
+    return paths, models
+
+
+def test_checkpoints_become_epochs_with_their_labels_and_resume(tmp_path):
+    paths, models = saved_checkpoints(tmp_path)
+    x = torch.randn(30, 5, generator=torch.Generator().manual_seed(9))
+    y = torch.arange(30) % 3
+    out = tmp_path / "series"
+    calls = {"n": 0}
+
+    def crashing():
+        calls["n"] += 1
+        if calls["n"] == 3:                      # loading the third checkpoint
+            raise RuntimeError("killed")
+        return mlp()
+
+    with pytest.raises(RuntimeError, match="killed"):
+        infoplane.record_checkpoints(crashing, paths, out, analysis=(x, y), progress=False)
+    assert infoplane.open(out).activation_epochs == [0, 1]
+    first = infoplane.open(out).read("0", 1).copy()
+    infoplane.record_checkpoints(mlp, paths, out, analysis=(x, y), progress=False)
+    a = infoplane.open(out)
+    assert a.complete and a.activation_epochs == [0, 1, 2, 3]
+    np.testing.assert_array_equal(a.read("0", 1), first)           # not recorded again
+    for k, m in enumerate(models):
+        with torch.no_grad():
+            want = torch.tanh(m[0](x)).numpy()
+        np.testing.assert_allclose(a.read("0", k), want, rtol=1e-6, atol=1e-7)
+    labels = json.loads((out / "manifest.json").read_text())["run"]["epoch_labels"]
+    assert labels == {"0": "step0", "1": "step100", "2": "step200", "3": "step300"}
+    table = infoplane.estimate_archive(out, ["kl"], sigma2=[0.1])
+    assert sorted(set(zip(table["epoch"].to_list(), table["epoch_label"].to_list()))) == [
+        (0, "step0"), (1, "step100"), (2, "step200"), (3, "step300")]
+    # Done: a re-run records nothing; another list is refused.
+    assert infoplane.record_checkpoints(mlp, paths, out, analysis=(x, y), progress=False) == str(out)
+    with pytest.raises(infoplane.InfoplaneError, match="an archive of other checkpoints"):
+        infoplane.record_checkpoints(mlp, paths[::-1], out, analysis=(x, y), progress=False)
+    with pytest.raises(infoplane.InfoplaneError, match="no such file or directory"):
+        infoplane.record_checkpoints(mlp, [tmp_path / "missing.pt"], tmp_path / "m", analysis=(x, y))
+
+
+def test_hugging_face_hidden_states_of_saved_checkpoints(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.GPT2Config(vocab_size=40, n_positions=16, n_embd=16, n_layer=2, n_head=2)
+    dirs = []
+    for k in range(2):
+        torch.manual_seed(k)
+        d = tmp_path / f"rev{k}"
+        transformers.GPT2LMHeadModel(config).save_pretrained(d)
+        dirs.append(d)
+    ids = torch.arange(N * T).reshape(N, T) % 40
+    y = ids[:, -1] % 2
+    out = tmp_path / "gpt"
+    infoplane.record_checkpoints(transformers.GPT2LMHeadModel, dirs, out, analysis=(ids, y),
+                                 hidden_states=True, tokens="last", progress=False)
+    a = infoplane.open(out)
+    assert a.layer_names == ["hidden.0", "hidden.1", "hidden.2"]
+    for k, d in enumerate(dirs):
+        m = transformers.GPT2LMHeadModel.from_pretrained(d).eval()
+        with torch.no_grad():
+            states = m(ids, output_hidden_states=True).hidden_states
+        for layer in range(3):
+            np.testing.assert_allclose(a.read(f"hidden.{layer}", k), states[layer][:, -1].numpy(),
+                                       rtol=1e-5, atol=1e-6)

@@ -1,0 +1,105 @@
+//! Streaming estimation: the `soft` estimator's sums ([`SoftCounts`]) updated batch by batch
+//! while a recorder runs the analysis set through the model, one table row per (layer, epoch),
+//! without storing activations. The rows carry the same context as [`super::estimate_archive`]'s
+//! and equal its `soft` rows on the same data up to the order of the additions.
+
+use crate::archive::Manifest;
+use crate::error::{Error, Result};
+use crate::estimator::soft::{Soft, SoftCounts, SoftParams};
+use crate::estimator::CommonParams;
+use crate::labels::{class_counts, entropy_nats};
+use crate::table::estimates::EstimateRow;
+
+/// The sums of every layer for the epoch being run, and the rows of the epochs ended.
+#[derive(Debug, Clone)]
+pub struct SoftStream {
+    manifest: Manifest,
+    params: SoftParams,
+    common: CommonParams,
+    h_y: f64,
+    counts: Vec<SoftCounts>,
+    rows: Vec<EstimateRow>,
+}
+
+impl SoftStream {
+    /// A stream for the recording `manifest` whose analysis set has `labels`, with the
+    /// estimator's parameters and the common ones (seed, saturation margin).
+    pub fn new(
+        manifest: &Manifest,
+        labels: &[u32],
+        params: SoftParams,
+        common: CommonParams,
+    ) -> Result<Self> {
+        params.validate()?;
+        let classes = manifest.analysis_set.classes.len().max(1);
+        let counts = Self::fresh(manifest, classes, &params, common.seed)?;
+        Ok(SoftStream {
+            h_y: entropy_nats(&class_counts(labels, classes)),
+            manifest: manifest.clone(),
+            params,
+            common,
+            counts,
+            rows: Vec::new(),
+        })
+    }
+
+    fn fresh(m: &Manifest, classes: usize, p: &SoftParams, seed: u64) -> Result<Vec<SoftCounts>> {
+        m.layers
+            .iter()
+            .map(|l| SoftCounts::new(l.width, classes, p, seed))
+            .collect()
+    }
+
+    /// Adds a batch of the layer `layer` (its rows, in the analysis set's order) with the
+    /// samples' labels.
+    pub fn add(
+        &mut self,
+        layer: &str,
+        z: ndarray::ArrayView2<'_, f32>,
+        labels: &[u32],
+    ) -> Result<()> {
+        let Some(at) = self.manifest.layers.iter().position(|l| l.name == layer) else {
+            return Err(Error::Invalid(format!(
+                "soft stream: no layer '{layer}' in the recording"
+            )));
+        };
+        self.counts[at].add(z, labels)
+    }
+
+    /// Ends `epoch`: one row per layer from the sums (every layer must have seen the whole
+    /// analysis set), then fresh sums for the next epoch.
+    pub fn end_epoch(&mut self, epoch: u32) -> Result<&[EstimateRow]> {
+        let n = self.manifest.analysis_set.n;
+        let run = &self.manifest.run;
+        let start = self.rows.len();
+        for (li, (info, c)) in self.manifest.layers.iter().zip(&self.counts).enumerate() {
+            if c.n() != n as u64 {
+                return Err(Error::Invalid(format!(
+                    "soft stream: layer '{}' saw {} samples in epoch {epoch}, the analysis set has {n}",
+                    info.name,
+                    c.n()
+                )));
+            }
+            let mut row = EstimateRow::base(&run.name, (li, info), epoch, n, self.h_y);
+            row.estimate = Soft::row(
+                c,
+                &self.params,
+                self.common.seed,
+                self.common.saturation_margin,
+            );
+            row.epoch_label = run.epoch_labels.get(&epoch).cloned().unwrap_or_default();
+            row.seed = run.seed.map_or(String::new(), |s| s.to_string());
+            row.version = env!("CARGO_PKG_VERSION").to_string();
+            row.shard = "stream".into();
+            self.rows.push(row);
+        }
+        let classes = self.manifest.analysis_set.classes.len().max(1);
+        self.counts = Self::fresh(&self.manifest, classes, &self.params, self.common.seed)?;
+        Ok(&self.rows[start..])
+    }
+
+    /// The rows of every epoch ended.
+    pub fn rows(&self) -> &[EstimateRow] {
+        &self.rows
+    }
+}
