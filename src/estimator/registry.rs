@@ -235,12 +235,12 @@ mod tests {
     fn registry_names_and_unknown_names() {
         assert_eq!(
             names(),
-            ["kl", "bd", "mc", "bin", "renyi", "mine", "ksg", "smi"]
+            ["kl", "bd", "mc", "bin", "renyi", "mine", "ksg", "smi", "soft"]
         );
         let e = build(&EstimatorParams::default(), &["kl".into(), "knn".into()]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg, smi)"
+            "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg, smi, soft)"
         );
         let built = build(
             &EstimatorParams::default(),

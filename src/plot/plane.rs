@@ -354,5 +354,7 @@ pub fn plane_panels(rows: &[EstimateRow], unit: Unit) -> Vec<PlanePanel> {
                 },
             }
         })
+        // A panel with no point (I(X;Z) unknown everywhere: Rényi without inputs) says nothing.
+        .filter(|p| p.points.iter().any(|q| q.2.is_finite() && q.3.is_finite()))
         .collect()
 }

@@ -164,7 +164,11 @@ fn run_html(run: &RunReport) -> Result<String> {
         let _ = write!(
             html,
             "<h3>Accuracy</h3>\n{}\n<h3>Gradient signal-to-noise</h3>\n<p>{}</p>\n{}\n",
-            img_tags(acc)?,
+            if acc.is_empty() {
+                "<p>no accuracy in this archive</p>".to_string()
+            } else {
+                img_tags(acc)?
+            },
             esc(run
                 .snr_text
                 .as_deref()

@@ -444,7 +444,18 @@ fn run_plots(
         false,
     )?;
     let accuracy = match &input.archive {
-        Some(a) => plot::lines::plot_accuracy(&input.name, &a.metrics()?, &at("accuracy"))?,
+        // A checkpoint series or a stream may have no accuracy: no empty chart then.
+        Some(a) => {
+            let m = a.metrics()?;
+            let any = m
+                .iter()
+                .any(|(_, x)| x.train_accuracy.is_some() || x.validation_accuracy.is_some());
+            if any {
+                plot::lines::plot_accuracy(&input.name, &m, &at("accuracy"))?
+            } else {
+                Vec::new()
+            }
+        }
         None => Vec::new(),
     };
     let snr = match snr {

@@ -157,3 +157,29 @@ def test_hugging_face_hidden_states_of_saved_checkpoints(tmp_path):
         for layer in range(3):
             np.testing.assert_allclose(a.read(f"hidden.{layer}", k), states[layer][:, -1].numpy(),
                                        rtol=1e-5, atol=1e-6)
+
+
+def test_the_worked_example_runs_at_reduced_size(tmp_path):
+    """examples/transformer/checkpoints.py --quick: trains, records 4 checkpoints for two label
+    sets, estimates and reports."""
+    import os
+    import subprocess
+    import sys
+
+    import polars as pl
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    script = os.path.join(root, "examples", "transformer", "checkpoints.py")
+    done = subprocess.run([sys.executable, script, str(tmp_path), "--quick"], capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "H(next token | hidden state)" in done.stdout
+    for name in ["next_token", "hidden_state"]:
+        t = pl.read_csv(tmp_path / f"estimates-{name}.csv")
+        assert sorted(t["epoch_label"].unique().to_list()) == ["step0", "step14", "step3", "step60"]
+        assert set(t["estimator"]) == {"kl", "bd", "renyi", "soft"}
+        assert t["n"].unique().to_list() == [64 * 4]
+        soft = t.filter(pl.col("estimator") == "soft")
+        assert (soft["ratio"] > 0).all() and (soft["i_xz"] <= 8.0 + 1e-9).all()    # ln K, K = 256, in bits
+    assert (tmp_path / "report" / "index.html").exists()
+    assert (tmp_path / "report" / "ratio-next_token-soft.png").exists()

@@ -537,7 +537,7 @@ fn estimate_and_distances_refuse_bad_requests() {
     };
     fails_with(
         &est(&["--estimator", "kl,knn"]),
-        "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg, smi)",
+        "unknown estimator 'knn' (available: kl, bd, mc, bin, renyi, mine, ksg, smi, soft)",
     );
     fails_with(
         &est(&["--estimator", "kl,mine"]),

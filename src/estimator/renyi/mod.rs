@@ -631,6 +631,7 @@ impl Renyi {
             .collect::<Vec<_>>()
             .join(" ");
         let mut all = fixed;
+        all.push(("s_z", format!("{:.9}", e.s_z)));
         if !o.convention.is_linear() {
             all.push(("sigma_z", format!("{:.6}", e.sigma)));
             all.push(("sigma_x", format!("{:.6}", e.sigma_x)));

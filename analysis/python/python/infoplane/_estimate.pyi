@@ -44,6 +44,8 @@ class EstimatorParams(TypedDict, total=False):
     sigma2: str | float | Sequence[str | float]  # default "0.001,0.01,0.1,1,thesis,nn"
     slices: int  # default 128
     smi_inner: str | float  # default "ksg"
+    soft_bins: int  # default 256
+    soft_spread: float  # default 8.0
     tile: int  # default 1024
 
 def estimator_names() -> list[str]: ...
