@@ -36,7 +36,7 @@ fn main() {
                         i_yz: 0.69 * t.sqrt() / (1.0 + sigma2 * 0.1),
                         i_yz_lo: 0.6 * t,
                         i_yz_hi: 0.69,
-                        ..Estimate::new(*est, format!("{sigma2:.6}"))
+                        ..Estimate::new(est, format!("{sigma2:.6}"))
                     };
                     rows.push(r);
                 }

@@ -195,6 +195,19 @@ pub fn ross_mi(z: ArrayView2<'_, f64>, labels: &[u32], classes: usize, k: usize)
     psi[terms.len()] + mean(|x| x.0) - mean(|x| x.1) - mean(|x| x.2)
 }
 
+/// Why Ross's I(Y;Z) is unreliable here, when fewer than half the samples are in classes of
+/// more than `k` samples (a large label alphabet: the k within-class neighbours do not exist).
+pub fn small_classes(labels: &[u32], classes: usize, k: usize) -> Option<String> {
+    let counts = crate::labels::class_counts(labels, classes.max(1));
+    let covered: usize = counts.iter().filter(|&&c| c > k).sum();
+    (2 * covered < labels.len()).then(|| {
+        format!(
+            "I(Y;Z) unreliable: only {covered} of {} samples are in classes of more than k = {k} samples (Ross's estimator needs k neighbours in the sample's class); for many labels use soft or renyi with a linear kernel",
+            labels.len()
+        )
+    })
+}
+
 /// `ksg` as an [`Estimator`]: I(X;Z) (Kraskov) when the archive has inputs, I(Y;Z) (Ross).
 #[derive(Debug, Clone)]
 pub struct Ksg {
@@ -252,6 +265,9 @@ impl Estimator for Ksg {
             row.i_xz = ksg_mi(x.view(), z.view(), o.ksg_k, o.ksg_algorithm)?;
         }
         row.i_yz = ross_mi(z.view(), data.labels, data.classes, o.ksg_k);
+        if let Some(w) = small_classes(data.labels, data.classes, o.ksg_k) {
+            row.warnings.push(w);
+        }
         Ok(Fit {
             estimates: vec![row],
             distances: None,

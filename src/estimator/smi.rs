@@ -395,6 +395,9 @@ impl Estimator for Smi {
         }
         // Sliced MI is not bounded by ln N the way the plug-in estimates are.
         row.saturated = Some(false);
+        if let Some(w) = super::ksg::small_classes(data.labels, data.classes, self.k) {
+            row.warnings.push(w);
+        }
         row.warnings
             .push("sliced mutual information (SI), not I(X;Z) or I(Y;Z)".into());
         Ok(Fit {

@@ -20,10 +20,17 @@
 //! resolution of K soft bins, comparable across layers, epochs and checkpoints of one setting.
 
 use ndarray::{Array1, Array2, ArrayView2};
+use rayon::prelude::*;
 
 use super::registry::{Cost, Entry, Kind, Quantity, Side};
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
 use crate::error::{Error, Result};
+
+/// Rows per parallel chunk of [`SoftCounts::add`].
+const CHUNK: usize = 256;
+
+/// One chunk's Σ p(·|i), its per-class sums and Σ H(p(·|i)).
+type ChunkSums = (Array1<f64>, Vec<(u32, Array1<f64>)>, f64);
 
 /// Parameters of `soft`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -131,11 +138,37 @@ impl SoftCounts {
             }
         }
         let mut logits = u.dot(&self.references.t());
-        for (mut row, &y) in logits.rows_mut().into_iter().zip(labels) {
-            self.conditional += softmax_entropy(row.view_mut(), self.beta);
-            self.total += &row;
-            let mut c = self.by_class.row_mut(y as usize);
-            c += &row;
+        // Rows in fixed chunks on rayon's threads, the chunks' sums added in order: the same
+        // value whatever the number of threads.
+        let (k, beta) = (self.total.len(), self.beta);
+        let parts: Vec<ChunkSums> = logits
+            .axis_chunks_iter_mut(ndarray::Axis(0), CHUNK)
+            .into_par_iter()
+            .zip(labels.par_chunks(CHUNK))
+            .map(|(mut rows, ys)| {
+                let mut total = Array1::zeros(k);
+                let mut by: Vec<(u32, Array1<f64>)> = Vec::new();
+                let mut conditional = 0.0;
+                for (mut row, &y) in rows.rows_mut().into_iter().zip(ys) {
+                    conditional += softmax_entropy(row.view_mut(), beta);
+                    total += &row;
+                    match by.iter_mut().find(|(c, _)| *c == y) {
+                        Some((_, s)) => *s += &row,
+                        None => by.push((y, row.to_owned())),
+                    }
+                }
+                (total, by, conditional)
+            })
+            .collect();
+        for (total, by, conditional) in parts {
+            self.total += &total;
+            self.conditional += conditional;
+            for (y, s) in by {
+                let mut c = self.by_class.row_mut(y as usize);
+                c += &s;
+            }
+        }
+        for &y in labels {
             self.class_n[y as usize] += 1;
         }
         self.n += labels.len() as u64;

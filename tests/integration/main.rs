@@ -23,3 +23,4 @@ mod renyi_slq;
 mod smi;
 mod soft;
 mod tidy;
+mod vocabulary;

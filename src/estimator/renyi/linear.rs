@@ -49,7 +49,7 @@ fn spectrum(r: ArrayView2<'_, f64>, trace: f64) -> Result<Vec<f64>> {
     } else {
         r.dot(&r.t())
     };
-    Ok(eigenvalues(&(g / trace))?)
+    eigenvalues(&(g / trace))
 }
 
 /// The rows as the kernel sees them: as recorded (linear) or scaled to unit length (cosine;

@@ -28,6 +28,7 @@ class Tokens:
 
     def __init__(self, spec: str, seed: int = 0):
         self.spec, self.seed = str(spec), int(seed)
+        self._positions = {}  # (start, batch, length) -> positions: the same every pass
         if self.spec in self.KINDS:
             self.k = None
         elif self.spec.startswith("tokens:") and self.spec[7:].isdigit() and int(self.spec[7:]) > 0:
@@ -46,9 +47,12 @@ class Tokens:
         if self.k > length:
             raise _native.InfoplaneError(
                 f"tokens:{self.k} needs sequences of at least {self.k} tokens (they have {length})")
-        rows = [np.sort(np.random.default_rng([self.seed, start + i]).choice(length, self.k, replace=False))
-                for i in range(batch)]
-        return _torch().as_tensor(np.stack(rows), dtype=_torch().long)
+        key = (start, batch, length)
+        if key not in self._positions:
+            rows = [np.sort(np.random.default_rng([self.seed, start + i]).choice(length, self.k, replace=False))
+                    for i in range(batch)]
+            self._positions[key] = _torch().as_tensor(np.stack(rows), dtype=_torch().long)
+        return self._positions[key]
 
     def reduce(self, out, start: int):
         """A B x T x H output as samples: B x H (mean, last, first) or B·K x H (tokens:K)."""
