@@ -147,6 +147,13 @@ struct Cli {
     /// archive is then complete, stopped early); for comparisons at equal training time.
     #[arg(long)]
     time_limit: Option<f64>,
+    /// Estimate the soft-binning plane (`soft`, the library's defaults) at every epoch while
+    /// recording, into an estimates table; with --record-epochs none nothing else is stored.
+    #[arg(long, value_parser = ["soft"])]
+    stream: Option<String>,
+    /// The streamed table (default: the archive's path with `-soft.csv` appended).
+    #[arg(long, requires = "stream")]
+    stream_out: Option<PathBuf>,
     /// Replace an existing archive at --out.
     #[arg(long)]
     force: bool,
@@ -540,6 +547,13 @@ fn config(cli: &Cli, def: &Defaults, data: &Dataset, device: tch::Device) -> Res
         force: cli.force,
         progress: !cli.quiet,
         time_limit: cli.time_limit,
+        stream_soft: cli.stream.as_ref().map(|_| {
+            cli.stream_out.clone().unwrap_or_else(|| {
+                let mut p = cli.out.clone().into_os_string();
+                p.push("-soft.csv");
+                PathBuf::from(p)
+            })
+        }),
         hyperparameters: serde_json::Map::new(),
     };
     cfg.hyperparameters = hyperparameters(cli, &cfg, data);

@@ -18,7 +18,9 @@ use ndarray::Array2;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use crate::models::{Activation, Cell, Fcn, Gcn, LeNet, Model, Param, Rnn};
+use infoplane::run::stream::SoftStream;
 use infoplane::schedule::RecordEpochs;
+use infoplane::table::estimates::{self, Unit};
 
 /// Set by the Ctrl-C handler: finish the current epoch, then close the archive.
 pub static STOP: AtomicBool = AtomicBool::new(false);
@@ -83,6 +85,9 @@ pub struct Config {
     pub progress: bool,
     /// Stop after the first epoch that ends this many seconds after training started.
     pub time_limit: Option<f64>,
+    /// Stream the `soft` estimator at every epoch into this estimates table (the library's
+    /// default parameters), whether or not the epoch stores activations.
+    pub stream_soft: Option<PathBuf>,
     pub hyperparameters: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -407,6 +412,14 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Finished> {
         overwrite,
         Publish::Immediately,
     )?;
+    let stream = match &cfg.stream_soft {
+        Some(path) => {
+            let p = infoplane::estimator::EstimatorParams::default();
+            let s = SoftStream::new(writer.manifest(), &set.labels, p.soft, p.common)?;
+            Some((s, set.labels.clone(), path.clone()))
+        }
+        None => None,
+    };
     // The writer runs on its own thread; at most two epochs wait in memory.
     let (tx, rx) = mpsc::sync_channel::<EpochRecord>(2);
     let writer_thread = std::thread::spawn(move || write_epochs(writer, rx));
@@ -429,6 +442,7 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Finished> {
         rows,
         batch,
         start: Instant::now(),
+        stream,
     };
     let (done, last, send_failed) = training.epochs(&tx)?;
     drop(tx);
@@ -567,6 +581,8 @@ struct Training<'a> {
     rows: Vec<usize>,
     batch: usize,
     start: Instant,
+    /// The `soft` stream, the analysis labels and the table it writes.
+    stream: Option<(SoftStream, Vec<u32>, PathBuf)>,
 }
 
 impl Training<'_> {
@@ -657,7 +673,7 @@ impl Training<'_> {
             &self.y,
             self.data,
             &self.rows,
-            with_activations,
+            with_activations || self.stream.is_some(),
             self.cfg.device,
             graph,
         );
@@ -668,7 +684,15 @@ impl Training<'_> {
             validation_accuracy: val.map(|v| v.1),
             wall_time_s: Some(self.start.elapsed().as_secs_f64()),
         };
-        let activations = outputs.iter().map(to_array).collect::<Result<Vec<_>>>()?;
+        let mut activations = outputs.iter().map(to_array).collect::<Result<Vec<_>>>()?;
+        if let Some((stream, labels, path)) = &mut self.stream {
+            stream.add_all(&activations, labels)?;
+            stream.end_epoch(epoch)?;
+            estimates::write(stream.rows(), Unit::Bits, path)?;
+        }
+        if !with_activations {
+            activations.clear();
+        }
         let keep = self.cfg.grads == Grads::Full;
         let mut gradients = Vec::with_capacity(self.stats.len());
         let mut batch_gradients = Vec::new();

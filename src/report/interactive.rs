@@ -172,10 +172,23 @@ pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> 
     }
     let _ = write!(
         json,
-        ",\"sat\":[{}],\"dpi\":[{}]}}",
+        ",\"sat\":[{}],\"dpi\":[{}]",
         sat.join(","),
         dpi.join(",")
     );
+    // What an epoch is, where the recording says (a checkpoint's step): the first label seen.
+    let mut labels: std::collections::BTreeMap<u32, &str> = Default::default();
+    for r in rows.iter().filter(|r| !r.epoch_label.is_empty()) {
+        labels.entry(r.epoch).or_insert(&r.epoch_label);
+    }
+    if !labels.is_empty() {
+        let pairs: Vec<String> = labels
+            .iter()
+            .map(|(e, l)| format!("\"{e}\":{}", string(l)))
+            .collect();
+        let _ = write!(json, ",\"epochLabels\":{{{}}}", pairs.join(","));
+    }
+    json.push('}');
     json
 }
 

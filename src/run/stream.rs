@@ -66,6 +66,21 @@ impl SoftStream {
         self.counts[at].add(z, labels)
     }
 
+    /// Adds one batch of every layer, in the recording's layer order.
+    pub fn add_all(&mut self, zs: &[ndarray::Array2<f32>], labels: &[u32]) -> Result<()> {
+        if zs.len() != self.counts.len() {
+            return Err(Error::Invalid(format!(
+                "soft stream: {} layers given, the recording has {}",
+                zs.len(),
+                self.counts.len()
+            )));
+        }
+        for (c, z) in self.counts.iter_mut().zip(zs) {
+            c.add(z.view(), labels)?;
+        }
+        Ok(())
+    }
+
     /// Ends `epoch`: one row per layer from the sums (every layer must have seen the whole
     /// analysis set), then fresh sums for the next epoch.
     pub fn end_epoch(&mut self, epoch: u32) -> Result<&[EstimateRow]> {

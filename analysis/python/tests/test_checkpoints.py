@@ -181,5 +181,8 @@ def test_the_worked_example_runs_at_reduced_size(tmp_path):
         assert t["n"].unique().to_list() == [64 * 4]
         soft = t.filter(pl.col("estimator") == "soft")
         assert (soft["ratio"] > 0).all() and (soft["i_xz"] <= 8.0 + 1e-9).all()    # ln K, K = 256, in bits
-    assert (tmp_path / "report" / "index.html").exists()
+    page = (tmp_path / "report" / "index.html").read_text()
+    # The interactive plane names each epoch by its checkpoint.
+    assert '"epochLabels":{"0":"step0","1":"step3","2":"step14","3":"step60"}' in page
+    assert "<h3>Compression ratio</h3>" in page and "no accuracy in this archive" in page
     assert (tmp_path / "report" / "ratio-next_token-soft.png").exists()

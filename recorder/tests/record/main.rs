@@ -10,6 +10,7 @@ use infoplane::archive::{Archive, LayerKind, Summary};
 use ndarray::{Array1, Array2, Axis};
 
 mod hostile;
+mod stream;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_infoplane-record"))

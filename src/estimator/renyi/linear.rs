@@ -17,27 +17,11 @@
 
 use ndarray::{Array2, ArrayView2, Axis};
 
-use super::{eigenvalues, label_entropy, PipeAlpha, RenyiEstimate, RenyiParams};
+use super::{eigenvalues, label_entropy, power_sum, PipeAlpha, RenyiEstimate, RenyiParams};
 use crate::error::Result;
 
 /// The largest D·H for which I(X;Z) goes through the dual of the row-wise Kronecker product.
 pub const MAX_JOINT_FEATURES: usize = 2048;
-
-/// Σ λ^α over a spectrum (α = 1: -Σ λ ln λ); negative rounding is clamped to 0.
-fn power_sum(eig: &[f64], alpha: f64) -> f64 {
-    eig.iter()
-        .map(|&l| l.max(0.0))
-        .map(|l| {
-            if alpha != 1.0 {
-                l.powf(alpha)
-            } else if l > 0.0 {
-                -l * l.ln()
-            } else {
-                0.0
-            }
-        })
-        .sum()
-}
 
 /// The nonzero spectrum of R Rᵀ / `trace` (R: n x f), through the smaller Gram matrix.
 fn spectrum(r: ArrayView2<'_, f64>, trace: f64) -> Result<Vec<f64>> {

@@ -281,19 +281,12 @@ pub fn label_gram(labels: &[u32]) -> Array2<f64> {
 pub fn label_entropy(labels: &[u32], alpha: f64) -> f64 {
     let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
     let n = labels.len() as f64;
-    crate::labels::class_counts(labels, classes)
+    let p: Vec<f64> = crate::labels::class_counts(labels, classes)
         .into_iter()
         .filter(|&c| c > 0)
         .map(|c| c as f64 / n)
-        .map(|p| {
-            if alpha == 1.0 {
-                -p * p.ln()
-            } else {
-                p.powf(alpha)
-            }
-        })
-        .sum::<f64>()
-        .pipe_alpha(alpha)
+        .collect();
+    power_sum(&p, alpha).pipe_alpha(alpha)
 }
 
 /// The last step of S_α from Σ λ^α (or, for α = 1, from -Σ λ ln λ itself).
@@ -329,14 +322,9 @@ pub fn eigenvalues(a: &Array2<f64>) -> Result<Vec<f64>> {
     .map_err(|e| fail(e.into()))
 }
 
-/// S_α(A) in nats; α = 2 through Σ A_ij² without eigenvalues; α = 1 is -Σ λ ln λ.
-pub fn entropy(a: &Array2<f64>, alpha: f64) -> Result<f64> {
-    if alpha == 2.0 {
-        return Ok(-a.iter().map(|x| x * x).sum::<f64>().ln());
-    }
-    let eig = eigenvalues(a)?;
-    let s: f64 = eig
-        .iter()
+/// Σ λ^α over a spectrum (α = 1: -Σ λ ln λ); negative rounding is clamped to 0.
+fn power_sum(eig: &[f64], alpha: f64) -> f64 {
+    eig.iter()
         .map(|&l| l.max(0.0))
         .map(|l| {
             if alpha != 1.0 {
@@ -347,7 +335,15 @@ pub fn entropy(a: &Array2<f64>, alpha: f64) -> Result<f64> {
                 0.0
             }
         })
-        .sum();
+        .sum()
+}
+
+/// S_α(A) in nats; α = 2 through Σ A_ij² without eigenvalues; α = 1 is -Σ λ ln λ.
+pub fn entropy(a: &Array2<f64>, alpha: f64) -> Result<f64> {
+    if alpha == 2.0 {
+        return Ok(-a.iter().map(|x| x * x).sum::<f64>().ln());
+    }
+    let s = power_sum(&eigenvalues(a)?, alpha);
     Ok(s.pipe_alpha(alpha))
 }
 

@@ -55,6 +55,12 @@
     const m = (v) => { v = v.filter(Number.isFinite).sort((a, b) => a - b); return v.length ? v[v.length >> 1] : Infinity; };
     return keys.sort((a, b) => m(med[a]) - m(med[b]) || a - b).map((k) => ({ id: k, sigma2: m(med[k]) }));
   }
+  // An epoch as the reader knows it: a checkpoint's label where the recording has one.
+  function epochName(e) {
+    const l = D.epochLabels && D.epochLabels[e];
+    return l ? l + " (epoch " + e + ")" : "epoch " + e;
+  }
+
   function epochsOf(run, est, set) {
     const e = new Set();
     for (let i = 0; i < n; i++) if (D.run[i] === run && D.est[i] === est && D.set[i] === set) e.add(D.epoch[i]);
@@ -86,7 +92,7 @@
     const name = cur ? D.settings[cur.id] : "-";
     const sig = cur && Number.isFinite(cur.sigma2) && String(parseFloat(name)) !== name ? " (σ² ≈ " + fmt(cur.sigma2) + ")" : "";
     $("ip-sigma-label").textContent = (cur && Number.isFinite(cur.sigma2) ? "σ² = " : "") + name + sig;
-    $("ip-epoch-label").textContent = "epoch " + (state.epochs[state.epoch] ?? "-");
+    $("ip-epoch-label").textContent = state.epochs.length ? epochName(state.epochs[state.epoch]) : "epoch -";
   }
 
   function axes(svg, xr, yr, xlab, ylab, xlog) {
@@ -108,7 +114,7 @@
 
   function tip(i) {
     const f = (v) => (Number.isFinite(v) ? fmt(v) : "-");
-    let t = D.layers[D.layer[i]] + " · epoch " + D.epoch[i] + " · " + D.estimators[D.est[i]] + " " + D.settings[D.set[i]] +
+    let t = D.layers[D.layer[i]] + " · " + epochName(D.epoch[i]) + " · " + D.estimators[D.est[i]] + " " + D.settings[D.set[i]] +
       "\nI(X;Z) = " + f(D.x[i]) + (Number.isFinite(val("xse", i)) ? " ± " + f(val("xse", i)) : "") +
       "\nI(Y;Z) = " + f(D.y[i]) + (Number.isFinite(val("yse", i)) ? " ± " + f(val("yse", i)) : "") +
       (Number.isFinite(val("lo", i)) ? "\nbracket [" + f(val("lo", i)) + ", " + f(val("hi", i)) + "]" : "") + " " + D.unit;
@@ -172,7 +178,7 @@
       h += "<tr><td>" + esc(D.layers[D.layer[i]]) + "</td><td>" + pm(D.x[i], val("xse", i)) + "</td><td>" + pm(D.y[i], val("yse", i)) +
         "</td><td>" + br + "</td><td>" + (D.sat[i] ? "yes" : "") + "</td><td>" + esc(D.dpi[i] || "") + "</td></tr>";
     }
-    box.innerHTML = h + "</table><p>epoch " + state.epochs[state.epoch] + ", " + D.unit + (Object.keys(D).includes("xse") ? "; ± is a 95 % interval" : "") + "</p>";
+    box.innerHTML = h + "</table><p>" + epochName(state.epochs[state.epoch]) + ", " + D.unit + (Object.keys(D).includes("xse") ? "; ± is a 95 % interval" : "") + "</p>";
   }
 
   function drawPlane(svg) {
