@@ -76,6 +76,7 @@ def estimate_archive(
     unit: str = "bits",
     out: str | os.PathLike | None = None,
     progress: bool = True,
+    labels: str | None = None,
     **params: Unpack[EstimatorParams],
 ) -> pl.DataFrame: ...
 '''

@@ -164,23 +164,24 @@ def main() -> None:
     layers = ["embed", "blocks.0", "blocks.1", "norm"]
     tables = []
     t0 = time.monotonic()
-    for name, labels in label_sets.items():
-        archive = os.path.join(a.out, f"tokens-{name}")
-        shutil.rmtree(archive, ignore_errors=True)  # the checkpoints were trained again
-        infoplane.record_checkpoints(TinyLM, files, archive, analysis=(x, torch.as_tensor(labels)),
-                                     layers=layers, tokens=f"tokens:{k}", name=name, progress=False)
+    archive = os.path.join(a.out, "tokens")
+    shutil.rmtree(archive, ignore_errors=True)  # the checkpoints were trained again
+    # One archive, two label sets of the same tokens: Y is picked by name when estimating.
+    infoplane.record_checkpoints(TinyLM, files, archive, analysis=(x, torch.as_tensor(label_sets["next_token"])),
+                                 label_name="next_token", label_sets={"hidden_state": label_sets["hidden_state"]},
+                                 layers=layers, tokens=f"tokens:{k}", name="tokens", progress=False)
+    for name in label_sets:
         tables.append(infoplane.estimate_archive(archive, ["kl", "bd", "renyi", "soft"], sigma2=[0.1],
-                                                 renyi_kernel="linear",
+                                                 renyi_kernel="linear", labels=name,
                                                  out=os.path.join(a.out, f"estimates-{name}.csv")))
     t_est = time.monotonic() - t0
     print(f"recorded {len(files)} checkpoints x {len(layers)} layers x {n_seq * k} tokens for "
           f"{len(label_sets)} label sets and estimated kl, bd, renyi (linear), soft in {t_est:.1f} s")
     table = tables[0].vstack(tables[1].select(tables[0].columns))
     last = table.filter(table["epoch"] == table["epoch"].max())
-    print(last.select(["run", "layer", "epoch_label", "estimator", "i_xz", "i_yz", "ratio"])
-          .sort(["run", "estimator", "layer"]))
-    infoplane.report(table, os.path.join(a.out, "report"),
-                     archives=[os.path.join(a.out, f"tokens-{n}") for n in label_sets])
+    print(last.select(["labels", "layer", "epoch_label", "estimator", "i_xz", "i_yz", "ratio"])
+          .sort(["labels", "estimator", "layer"]))
+    infoplane.report(table, os.path.join(a.out, "report"), archives=[archive])
     print(f"report: {os.path.join(a.out, 'report', 'index.html')}")
 
 

@@ -22,6 +22,19 @@ use infoplane::run::stream::SoftStream;
 use infoplane::schedule::RecordEpochs;
 use infoplane::table::estimates::{self, Unit};
 
+/// The `soft` stream of `--stream soft` (the library's default parameters), the analysis
+/// labels and the table it writes.
+type Stream = (SoftStream, Vec<u32>, PathBuf);
+
+fn soft_stream(cfg: &Config, writer: &ArchiveWriter, set: &AnalysisSet) -> Result<Option<Stream>> {
+    let Some(path) = &cfg.stream_soft else {
+        return Ok(None);
+    };
+    let p = infoplane::estimator::EstimatorParams::default();
+    let s = SoftStream::new(writer.manifest(), &set.labels, p.soft, p.common)?;
+    Ok(Some((s, set.labels.clone(), path.clone())))
+}
+
 /// Set by the Ctrl-C handler: finish the current epoch, then close the archive.
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -412,14 +425,7 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Finished> {
         overwrite,
         Publish::Immediately,
     )?;
-    let stream = match &cfg.stream_soft {
-        Some(path) => {
-            let p = infoplane::estimator::EstimatorParams::default();
-            let s = SoftStream::new(writer.manifest(), &set.labels, p.soft, p.common)?;
-            Some((s, set.labels.clone(), path.clone()))
-        }
-        None => None,
-    };
+    let stream = soft_stream(cfg, &writer, &set)?;
     // The writer runs on its own thread; at most two epochs wait in memory.
     let (tx, rx) = mpsc::sync_channel::<EpochRecord>(2);
     let writer_thread = std::thread::spawn(move || write_epochs(writer, rx));
@@ -472,6 +478,8 @@ fn analysis_set(data: &Dataset, rows: &[usize]) -> AnalysisSet {
     AnalysisSet {
         sample_ids: rows.iter().map(|&r| data.sample_ids[r]).collect(),
         labels: rows.iter().map(|&r| data.labels[r]).collect(),
+        label_name: None,
+        label_sets: Vec::new(),
         inputs: Some(data.inputs.select(ndarray::Axis(0), rows)),
     }
 }
@@ -582,7 +590,7 @@ struct Training<'a> {
     batch: usize,
     start: Instant,
     /// The `soft` stream, the analysis labels and the table it writes.
-    stream: Option<(SoftStream, Vec<u32>, PathBuf)>,
+    stream: Option<Stream>,
 }
 
 impl Training<'_> {

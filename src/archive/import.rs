@@ -251,6 +251,8 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
     let set = AnalysisSet {
         sample_ids: (0..n as u64).collect(),
         labels,
+        label_name: None,
+        label_sets: Vec::new(),
         inputs,
     };
     let out = write_archive(opts, spec, &set, &mut layers)?;

@@ -189,6 +189,25 @@ pub struct AnalysisSetInfo {
     /// Which samples these are (`train`, `validation`, `all`, ...).
     #[serde(default)]
     pub description: String,
+    /// The name of the labels above (the first label set); [`DEFAULT_LABEL_NAME`] when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_name: Option<String>,
+    /// Further named label vectors of the same samples (`next_token`, `hidden_state`, ...),
+    /// stored beside the first; absent in archives with one label set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label_sets: Vec<LabelSetInfo>,
+}
+
+/// The name of an archive's first label set when the manifest gives none.
+pub const DEFAULT_LABEL_NAME: &str = "class";
+
+/// A further label set: its name and how many classes its labels index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelSetInfo {
+    /// Unique among the archive's label sets; letters, digits, `_`, `-` and `.`.
+    pub name: String,
+    /// Labels are below this.
+    pub classes: usize,
 }
 
 impl AnalysisSetInfo {
@@ -197,6 +216,49 @@ impl AnalysisSetInfo {
         self.input_shape
             .as_ref()
             .map(|s| checked_product(s).unwrap_or(usize::MAX))
+    }
+
+    /// The first label set's name.
+    pub fn label_name(&self) -> &str {
+        self.label_name.as_deref().unwrap_or(DEFAULT_LABEL_NAME)
+    }
+
+    /// Every label set as (name, classes), the first first.
+    pub fn label_sets(&self) -> Vec<(&str, usize)> {
+        std::iter::once((self.label_name(), self.classes.len()))
+            .chain(self.label_sets.iter().map(|s| (s.name.as_str(), s.classes)))
+            .collect()
+    }
+
+    /// The number of classes of the label set `name` (0 when there is none of that name).
+    pub fn classes_of(&self, name: &str) -> usize {
+        self.label_sets()
+            .into_iter()
+            .find(|s| s.0 == name)
+            .map_or(0, |s| s.1)
+    }
+
+    /// Label set names must be unique and safe as file column and dataset names.
+    fn validate_label_sets(&self) -> std::result::Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for (name, classes) in self.label_sets() {
+            let ok = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
+            if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
+                return Err(format!(
+                    "label set name '{}' is not 1 to 64 letters, digits, '_', '-' or '.'",
+                    crate::text::escape_controls(name)
+                ));
+            }
+            if !seen.insert(name) {
+                return Err(format!("label set name '{name}' appears twice"));
+            }
+            if classes == 0 || classes > MAX_CLASSES {
+                return Err(format!(
+                    "label set '{name}' has {classes} classes; infoplane supports 1 to {MAX_CLASSES}"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -338,6 +400,7 @@ impl Manifest {
                 self.analysis_set.classes.len()
             ));
         }
+        self.analysis_set.validate_label_sets().or_else(bad)?;
         let n = self.analysis_set.n;
         if let Some(shape) = &self.analysis_set.input_shape {
             if shape.is_empty() || shape.contains(&0) {

@@ -26,8 +26,8 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 pub use manifest::{
-    AnalysisSetInfo, Backend, Hdf5Metadata, LayerInfo, LayerKind, Manifest, ParameterInfo,
-    PlannedEpoch, RunInfo, SCHEMA_VERSION,
+    AnalysisSetInfo, Backend, Hdf5Metadata, LabelSetInfo, LayerInfo, LayerKind, Manifest,
+    ParameterInfo, PlannedEpoch, RunInfo, DEFAULT_LABEL_NAME, SCHEMA_VERSION,
 };
 pub use output::Overwrite;
 pub use summary::{format_epoch_ranges, Summary};
@@ -42,10 +42,39 @@ use crate::error::{Error, Result};
 pub struct AnalysisSet {
     /// Stable identifiers (for example the index in the original dataset); unique.
     pub sample_ids: Vec<u64>,
-    /// Class index of each sample, below the number of classes.
+    /// Class index of each sample, below the number of classes: the first label set.
     pub labels: Vec<u32>,
+    /// The first label set's name (None: [`DEFAULT_LABEL_NAME`]).
+    pub label_name: Option<String>,
+    /// Further named label vectors of the same samples.
+    pub label_sets: Vec<LabelSet>,
     /// Inputs X, N x D (flattened per sample), when stored.
     pub inputs: Option<Array2<f32>>,
+}
+
+impl AnalysisSet {
+    /// An analysis set with one label set (named [`DEFAULT_LABEL_NAME`]) and no inputs.
+    pub fn new(sample_ids: Vec<u64>, labels: Vec<u32>) -> Self {
+        AnalysisSet {
+            sample_ids,
+            labels,
+            label_name: None,
+            label_sets: Vec::new(),
+            inputs: None,
+        }
+    }
+}
+
+/// A further named label vector of the analysis set (another task's targets of the same
+/// samples: the next token, a grammar's hidden state); estimation picks one by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelSet {
+    /// Unique among the archive's label sets.
+    pub name: String,
+    /// Labels are below this.
+    pub classes: usize,
+    /// One label per sample, in analysis-set order.
+    pub labels: Vec<u32>,
 }
 
 /// Metrics of one epoch; `None` where not measured.
@@ -373,6 +402,46 @@ impl Archive {
             Store::Parquet(r) => r.samples(&self.manifest).map(|s| s.1),
             Store::Hdf5(r) => r.labels(&self.manifest),
         }
+    }
+
+    /// The label set called `name` (None: the first), in analysis-set order, with its name;
+    /// an unknown name is refused with the names there are.
+    pub fn labels_named(&self, name: Option<&str>) -> Result<(String, Vec<u32>)> {
+        let info = &self.manifest.analysis_set;
+        let Some(name) = name.filter(|n| *n != info.label_name()) else {
+            return Ok((info.label_name().to_string(), self.labels()?));
+        };
+        if !info.label_sets.iter().any(|s| s.name == name) {
+            let names: Vec<&str> = info.label_sets().iter().map(|s| s.0).collect();
+            return Err(Error::request(
+                &self.dir,
+                format!(
+                    "no label set named '{name}' (label sets: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        let labels = match &self.store {
+            Store::Parquet(r) => r.label_set(&self.manifest, name)?,
+            Store::Hdf5(r) => r.label_set(&self.manifest, name)?,
+        };
+        Ok((name.to_string(), labels))
+    }
+
+    /// Every further label set (after the first), read and checked.
+    pub fn label_sets(&self) -> Result<Vec<LabelSet>> {
+        let info = &self.manifest.analysis_set;
+        info.label_sets
+            .iter()
+            .map(|s| {
+                let (name, labels) = self.labels_named(Some(&s.name))?;
+                Ok(LabelSet {
+                    name,
+                    classes: s.classes,
+                    labels,
+                })
+            })
+            .collect()
     }
 
     /// Stable sample ids, in analysis-set order.

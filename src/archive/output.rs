@@ -33,9 +33,10 @@ pub enum Overwrite {
 }
 
 /// Names an archive directory may hold (both backends).
-pub(crate) const ARCHIVE_ENTRIES: [&str; 5] = [
+pub(crate) const ARCHIVE_ENTRIES: [&str; 6] = [
     MANIFEST_FILE,
     "samples.parquet",
+    "labels.parquet",
     "inputs.parquet",
     "epochs",
     super::hdf5_store::DATA_FILE,

@@ -35,6 +35,12 @@ pub struct Summary {
     pub h_y_bits: f64,
     /// log2 N, the ceiling of every I(X;Z) estimate on N samples, in bits.
     pub log2_n: f64,
+    /// The first label set's name, when the archive has further ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_name: Option<String>,
+    /// Further label sets: name, classes and H(Y) in bits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub label_sets: Vec<LabelSetSummary>,
     /// Per-sample input shape, when inputs are stored.
     pub input_shape: Option<Vec<usize>>,
     /// Tracked layers.
@@ -55,6 +61,17 @@ pub struct Summary {
     pub metrics: Vec<MetricsRow>,
     /// Bytes allocated on disk.
     pub size_bytes: u64,
+}
+
+/// A further label set of the archive.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelSetSummary {
+    /// Its name.
+    pub name: String,
+    /// Number of classes.
+    pub classes: usize,
+    /// Entropy of its empirical distribution, in bits.
+    pub h_y_bits: f64,
 }
 
 /// Metrics of one epoch, flattened for JSON.
@@ -91,6 +108,15 @@ impl Summary {
             h_y_bits: entropy_bits(&counts),
             class_counts: counts,
             log2_n: (m.analysis_set.n as f64).log2(),
+            label_name: (!m.analysis_set.label_sets.is_empty())
+                .then(|| m.analysis_set.label_name().to_string()),
+            label_sets: (archive.label_sets()?.into_iter())
+                .map(|s| LabelSetSummary {
+                    h_y_bits: entropy_bits(&class_counts(&s.labels, s.classes)),
+                    name: s.name,
+                    classes: s.classes,
+                })
+                .collect(),
             input_shape: m.analysis_set.input_shape.clone(),
             layers: m.layers.clone(),
             parameters: m.parameters.clone(),
@@ -192,6 +218,21 @@ impl Summary {
             self.h_y_bits,
             classes.join(" ")
         )?;
+        if let Some(first) = &self.label_name {
+            let more: Vec<String> = (self.label_sets.iter())
+                .map(|s| {
+                    format!(
+                        "{} ({} classes, H = {:.4} bits)",
+                        s.name, s.classes, s.h_y_bits
+                    )
+                })
+                .collect();
+            writeln!(
+                f,
+                "label sets   {first} (the classes above), {}",
+                more.join(", ")
+            )?;
+        }
         match &self.input_shape {
             Some(s) => writeln!(f, "inputs       stored, shape per sample {s:?}")?,
             None => writeln!(f, "inputs       not stored")?,

@@ -50,6 +50,7 @@ pub fn verify(archive: &Archive, progress: &mut dyn FnMut(usize, usize)) -> Veri
         }
     }
     rep.check(archive.labels());
+    rep.check(archive.label_sets());
     if let Some(Some(x)) = rep.check(archive.inputs()) {
         rep.nonfinite += x.iter().filter(|v| !v.is_finite()).count();
     }

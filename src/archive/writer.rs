@@ -298,7 +298,11 @@ fn same_recording(archive: &Archive, wanted: &Manifest, set: &AnalysisSet) -> Re
         Some("backend")
     } else if have.analysis_set.classes != wanted.analysis_set.classes {
         Some("classes")
-    } else if have.analysis_set.n != wanted.analysis_set.n || archive.labels()? != set.labels {
+    } else if have.analysis_set.n != wanted.analysis_set.n
+        || have.analysis_set.label_sets() != wanted.analysis_set.label_sets()
+        || archive.labels()? != set.labels
+        || archive.label_sets()? != set.label_sets
+    {
         Some("analysis set (its size or labels)")
     } else if have.layers != wanted.layers {
         Some("layers")
@@ -349,6 +353,13 @@ fn new_manifest(
             classes: spec.classes,
             input_shape: spec.input_shape,
             description: spec.analysis_description,
+            label_name: set.label_name.clone(),
+            label_sets: (set.label_sets.iter())
+                .map(|s| manifest::LabelSetInfo {
+                    name: s.name.clone(),
+                    classes: s.classes,
+                })
+                .collect(),
         },
         layers: spec.layers,
         parameters: spec.parameters,
@@ -382,16 +393,24 @@ fn validate_set(out: &Path, m: &Manifest, set: &AnalysisSet) -> Result<()> {
     if let Some(dup) = set.sample_ids.iter().find(|id| !seen.insert(**id)) {
         return fail(format!("sample id {dup} appears twice"));
     }
-    let classes = m.analysis_set.classes.len();
-    if let Some((i, y)) = set
-        .labels
-        .iter()
-        .enumerate()
-        .find(|(_, y)| **y as usize >= classes)
-    {
-        return fail(format!(
-            "label {y} of sample {i} is not below the number of classes ({classes})"
-        ));
+    let firsts = std::iter::once((m.analysis_set.label_name(), &set.labels));
+    let sets = firsts.chain(set.label_sets.iter().map(|s| (s.name.as_str(), &s.labels)));
+    for (k, ((name, labels), (_, classes))) in sets.zip(m.analysis_set.label_sets()).enumerate() {
+        let which = match k {
+            0 => String::new(),
+            _ => format!(" in label set '{name}'"),
+        };
+        if labels.len() != n {
+            return fail(format!(
+                "label set '{name}' has {} labels for {n} samples",
+                labels.len()
+            ));
+        }
+        if let Some((i, y)) = (labels.iter().enumerate()).find(|(_, y)| **y as usize >= classes) {
+            return fail(format!(
+                "label {y} of sample {i}{which} is not below the number of classes ({classes})"
+            ));
+        }
     }
     match (&set.inputs, m.analysis_set.input_width()) {
         (None, None) => {}
@@ -450,6 +469,8 @@ pub fn convert_with_progress(
     let set = AnalysisSet {
         sample_ids: src.sample_ids()?,
         labels: src.labels()?,
+        label_name: m.analysis_set.label_name.clone(),
+        label_sets: src.label_sets()?,
         inputs: src.inputs()?,
     };
     let spec = ArchiveSpec {

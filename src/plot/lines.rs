@@ -156,21 +156,29 @@ pub fn plot_accuracy(run: &str, m: &[(u32, EpochMetrics)], stem: &Path) -> Resul
 }
 
 /// The compression ratio I(Y;Z) / I(X;Z) of each layer against the epoch (or checkpoint): one
-/// chart per estimator (its first setting; `{stem}-{estimator}.png`), one curve per layer;
-/// nothing for estimators without both quantities.
+/// chart per estimator and label set (its first setting; `{stem}-{estimator}.png`, then
+/// `{stem}-{estimator}-{labels}.png` for label sets after the rows' first), one curve per
+/// layer; nothing for estimators without both quantities.
 pub fn plot_ratio(run: &str, rows: &[EstimateRow], stem: &Path) -> Result<Vec<PathBuf>> {
     type Curves = std::collections::BTreeMap<usize, Vec<(f64, f64)>>;
-    let mut charts: Vec<(String, String, Curves)> = Vec::new();
+    // (file suffix, estimator, setting, curves)
+    let mut charts: Vec<(String, String, String, Curves)> = Vec::new();
+    let first_labels = rows.first().map_or("", |r| r.labels.as_str());
     for r in rows.iter().filter(|r| r.ratio().is_finite()) {
-        let at = match charts.iter().position(|c| c.0 == r.estimator) {
+        let key = match r.labels.as_str() {
+            l if l == first_labels => r.estimator.to_string(),
+            l => format!("{}-{l}", r.estimator),
+        };
+        let at = match charts.iter().position(|c| c.0 == key) {
             Some(at) => at,
             None => {
-                charts.push((r.estimator.to_string(), r.setting.clone(), Curves::new()));
+                let est = r.estimator.to_string();
+                charts.push((key, est, r.setting.clone(), Curves::new()));
                 charts.len() - 1
             }
         };
-        if charts[at].1 == r.setting {
-            let pts = charts[at].2.entry(r.layer_index).or_default();
+        if charts[at].2 == r.setting {
+            let pts = charts[at].3.entry(r.layer_index).or_default();
             pts.push((f64::from(r.epoch), r.ratio()));
         }
     }
@@ -179,7 +187,7 @@ pub fn plot_ratio(run: &str, rows: &[EstimateRow], stem: &Path) -> Result<Vec<Pa
         .map(|r| (r.layer_index, r.layer.as_str()))
         .collect();
     let mut files = Vec::new();
-    for (estimator, setting, curves) in charts {
+    for (key, estimator, setting, curves) in charts {
         let curves: Vec<Curve> = curves
             .into_iter()
             .map(|(l, mut pts)| {
@@ -189,7 +197,7 @@ pub fn plot_ratio(run: &str, rows: &[EstimateRow], stem: &Path) -> Result<Vec<Pa
             })
             .collect();
         let file = stem.with_file_name(format!(
-            "{}-{estimator}",
+            "{}-{key}",
             stem.file_name()
                 .map_or(String::new(), |f| f.to_string_lossy().into_owned())
         ));

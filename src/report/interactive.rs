@@ -176,20 +176,26 @@ pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> 
         sat.join(","),
         dpi.join(",")
     );
-    // What an epoch is, where the recording says (a checkpoint's step): the first label seen.
+    json.push_str(&epoch_labels_json(rows));
+    json.push('}');
+    json
+}
+
+/// `,"epochLabels":{"0":"step0",...}`: what an epoch is where the recording says (a
+/// checkpoint's step), the first label seen; empty when no row has one.
+fn epoch_labels_json(rows: &[EstimateRow]) -> String {
     let mut labels: std::collections::BTreeMap<u32, &str> = Default::default();
     for r in rows.iter().filter(|r| !r.epoch_label.is_empty()) {
         labels.entry(r.epoch).or_insert(&r.epoch_label);
     }
-    if !labels.is_empty() {
-        let pairs: Vec<String> = labels
-            .iter()
-            .map(|(e, l)| format!("\"{e}\":{}", string(l)))
-            .collect();
-        let _ = write!(json, ",\"epochLabels\":{{{}}}", pairs.join(","));
+    if labels.is_empty() {
+        return String::new();
     }
-    json.push('}');
-    json
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(e, l)| format!("\"{e}\":{}", string(l)))
+        .collect();
+    format!(",\"epochLabels\":{{{}}}", pairs.join(","))
 }
 
 /// The Content-Security-Policy source of the viewer's script, `'sha256-<base64>'`: the page

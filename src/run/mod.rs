@@ -36,6 +36,8 @@ pub struct EstimateRequest {
     pub epochs: Epochs,
     /// Only these (layer index, epoch) units of the selection, when set (a shard's units).
     pub units: Option<std::collections::BTreeSet<(usize, u32)>>,
+    /// The archive's label set that Y is (None: its first).
+    pub labels: Option<String>,
 }
 
 impl EstimateRequest {
@@ -47,6 +49,7 @@ impl EstimateRequest {
             layers: None,
             epochs: Epochs::All,
             units: None,
+            labels: None,
         }
     }
 
@@ -54,10 +57,13 @@ impl EstimateRequest {
     /// every parameter, the layers and epochs (the `request` column; `merge` refuses parts
     /// whose requests differ). The unit filter of a shard is not part of it.
     pub fn fingerprint(&self) -> String {
-        let text = format!(
+        let mut text = format!(
             "{:?}|{:?}|{:?}|{:?}",
             self.estimators, self.params, self.layers, self.epochs
         );
+        if let Some(labels) = &self.labels {
+            text.push_str(&format!("|labels={labels}"));
+        }
         format!("{:016x}", crate::hash::fnv1a(text.as_bytes()))
     }
 
@@ -83,6 +89,9 @@ struct Shared {
     fingerprint: String,
     /// The request's fingerprint.
     request: String,
+    /// The label set's name, and ` labels=NAME` for the settings of rows whose label set is
+    /// not the archive's first (rows of two label sets then never share a key).
+    label_set: (String, String),
     labels: Vec<u32>,
     classes: usize,
     inputs: Option<ndarray::Array2<f32>>,
@@ -117,7 +126,7 @@ pub fn estimate_archive(
             "no epoch with activations selected",
         ));
     }
-    let mut shared = shared(archive, &estimators, &req.params)?;
+    let mut shared = shared(archive, &estimators, req)?;
     shared.request = req.fingerprint();
     let keep = |li: usize, e: u32| req.units.as_ref().is_none_or(|u| u.contains(&(li, e)));
     let references = references(archive, &estimators)?;
@@ -232,10 +241,15 @@ impl Shared {
 fn shared(
     archive: &Archive,
     estimators: &[Box<dyn Estimator>],
-    params: &EstimatorParams,
+    req: &EstimateRequest,
 ) -> Result<Shared> {
-    let labels = archive.labels()?;
-    let classes = archive.manifest().analysis_set.classes.len();
+    let (name, labels) = archive.labels_named(req.labels.as_deref())?;
+    let sets = archive.manifest().analysis_set.label_sets();
+    let classes = archive.manifest().analysis_set.classes_of(&name);
+    let suffix = match sets.first() {
+        Some((first, _)) if *first != name => format!(" labels={name}"),
+        _ => String::new(),
+    };
     let use_inputs = |i: Inputs| estimators.iter().any(|e| e.inputs() == i);
     let inputs = if use_inputs(Inputs::Optional) || use_inputs(Inputs::Required) {
         archive.inputs()?
@@ -265,11 +279,12 @@ fn shared(
         config: config(archive.manifest()),
         fingerprint: archive.fingerprint()?,
         request: String::new(),
+        label_set: (name, suffix),
         labels,
         classes,
         inputs,
         h_y,
-        params: params.clone(),
+        params: req.params.clone(),
         origin: Some(archive.dir().to_path_buf()),
     })
 }
@@ -361,12 +376,16 @@ fn rows_of(
         shard: "all".into(),
         request: shared.request.clone(),
         epoch_label: shared.epoch_labels.get(&epoch).cloned().unwrap_or_default(),
+        labels: shared.label_set.0.clone(),
         ..EstimateRow::base(&shared.run, (li, info), epoch, n, shared.h_y)
     };
     let margin = shared.params.common.saturation_margin;
     Ok(estimates
         .into_iter()
-        .map(|e| row(&base, e, n, margin))
+        .map(|mut e| {
+            e.setting.push_str(&shared.label_set.1);
+            row(&base, e, n, margin)
+        })
         .collect())
 }
 
@@ -398,6 +417,7 @@ pub fn estimate_arrays(a: Arrays<'_>, req: &EstimateRequest) -> Result<Vec<Estim
         config: String::new(),
         fingerprint: String::new(),
         request: req.fingerprint(),
+        label_set: (String::new(), String::new()),
         labels: a.labels.to_vec(),
         classes: a.classes,
         inputs: a.inputs.map(|x| x.to_owned()),

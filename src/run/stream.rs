@@ -103,6 +103,7 @@ impl SoftStream {
                 self.common.saturation_margin,
             );
             row.epoch_label = run.epoch_labels.get(&epoch).cloned().unwrap_or_default();
+            row.labels = self.manifest.analysis_set.label_name().to_string();
             row.seed = run.seed.map_or(String::new(), |s| s.to_string());
             row.version = env!("CARGO_PKG_VERSION").to_string();
             row.shard = "stream".into();

@@ -1,7 +1,7 @@
 //! The estimates table: one schema, one row type ([`EstimateRow`]), written by `estimate` and
 //! read back by every diagnostic, whatever estimator (or other tool) wrote it.
 //!
-//! Columns, in order ([`COLUMNS`]): `run, layer, layer_index, layer_kind, epoch, epoch_label, estimator,
+//! Columns, in order ([`COLUMNS`]): `run, layer, layer_index, layer_kind, epoch, epoch_label, labels, estimator,
 //! setting, sigma2, sigma2_rule, sigma2_over_nn, i_xz, i_yz, i_yz_lo, i_yz_hi, n, h_y, log_n,
 //! n_eff, saturated, unit, params, i_yz_baseline, warning, i_xz_se, i_yz_se, i_xz_ci_lo,
 //! i_xz_ci_hi, i_yz_ci_lo, i_yz_ci_hi, seed, config, fingerprint, version, shard, request,
@@ -81,6 +81,9 @@ pub struct EstimateRow {
     pub epoch: u32,
     /// What the epoch is where the recording says (a checkpoint's step or name), else empty.
     pub epoch_label: String,
+    /// The archive's label set Y that I(Y;Z) is of (`class`, `next_token`, ...); empty when
+    /// not known (tables from other tools, older tables).
+    pub labels: String,
     /// What the estimator returned; the driver has decided `saturated`.
     pub estimate: Estimate,
     /// Number of samples.
@@ -166,6 +169,7 @@ impl EstimateRow {
             layer_kind: layer.kind.to_string(),
             epoch,
             epoch_label: String::new(),
+            labels: String::new(),
             estimate: Estimate::new("", ""),
             n,
             h_y,
@@ -183,13 +187,14 @@ impl EstimateRow {
 }
 
 /// Column names, in order.
-pub const COLUMNS: [&str; 37] = [
+pub const COLUMNS: [&str; 38] = [
     "run",
     "layer",
     "layer_index",
     "layer_kind",
     "epoch",
     "epoch_label",
+    "labels",
     "estimator",
     "setting",
     "sigma2",
@@ -253,6 +258,7 @@ pub fn to_frame(rows: &[EstimateRow], unit: Unit) -> Result<DataFrame> {
         ("layer_kind", s(|r| &r.layer_kind)),
         ("epoch", i(|r| i64::from(r.epoch))),
         ("epoch_label", s(|r| &r.epoch_label)),
+        ("labels", s(|r| &r.labels)),
         ("estimator", s(|r| &r.estimator)),
         ("setting", s(|r| &r.setting)),
         ("sigma2", f(|r| r.sigma2)),
@@ -412,9 +418,10 @@ pub fn from_table(t: &Table) -> Result<Estimates> {
 /// The text columns (with their defaults when absent).
 fn fill_text(t: &Table, rows: &mut [EstimateRow]) -> Result<()> {
     type Text = fn(&mut EstimateRow, String);
-    let texts: [(&str, &str, Text); 14] = [
+    let texts: [(&str, &str, Text); 15] = [
         ("run", "", |r, v| r.run = v),
         ("epoch_label", "", |r, v| r.epoch_label = v),
+        ("labels", "", |r, v| r.labels = v),
         ("layer", "", |r, v| r.layer = v),
         ("layer_kind", "unknown", |r, v| r.layer_kind = v),
         ("estimator", "", |r, v| r.estimator = v.into()),

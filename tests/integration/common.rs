@@ -96,6 +96,8 @@ pub fn set() -> AnalysisSet {
     AnalysisSet {
         sample_ids: (0..N as u64).map(|i| 1000 + 3 * i).collect(),
         labels: (0..N as u32).map(|i| i % 3).collect(),
+        label_name: None,
+        label_sets: Vec::new(),
         inputs: Some(Array2::from_shape_fn((N, 4), |(i, d)| {
             (i * 4 + d) as f32 * 0.25
         })),

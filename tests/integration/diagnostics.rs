@@ -727,6 +727,8 @@ fn issue26_item13_verdict_flags_a_scale_only_layer() {
     let set = AnalysisSet {
         sample_ids: (0..n as u64).collect(),
         labels,
+        label_name: None,
+        label_sets: Vec::new(),
         inputs: None,
     };
     let mut w = ArchiveWriter::create(

@@ -515,6 +515,8 @@ fn item21_writer_child() {
     let set = archive::AnalysisSet {
         sample_ids: (0..LIVE_N as u64).collect(),
         labels: (0..LIVE_N as u32).map(|i| i % 2).collect(),
+        label_name: None,
+        label_sets: Vec::new(),
         inputs: None,
     };
     let mut w = ArchiveWriter::create(

@@ -98,6 +98,8 @@ fn child(dir: &Path, backend: Backend) {
     let set = AnalysisSet {
         sample_ids: (0..N as u64).collect(),
         labels: (0..N as u32).map(|i| i % 2).collect(),
+        label_name: None,
+        label_sets: Vec::new(),
         inputs: None,
     };
     let mut w = ArchiveWriter::create(

@@ -13,6 +13,7 @@ mod gram;
 mod hostile;
 mod kernel_rows;
 mod kill_writer;
+mod label_sets;
 mod mine_default;
 mod mine_separable;
 mod pairwise;

@@ -31,6 +31,7 @@ fn request(
     params: &str,
     layers: Option<Vec<String>>,
     epochs: &str,
+    labels: Option<String>,
 ) -> PyResult<EstimateRequest> {
     let params = infoplane::estimator::params::from_json(params).map_err(error)?;
     let req = EstimateRequest {
@@ -39,6 +40,7 @@ fn request(
         layers,
         epochs: Epochs::parse(epochs).map_err(error)?,
         units: None,
+        labels,
     };
     req.build().map_err(error)?;
     Ok(req)
@@ -92,7 +94,7 @@ pub fn estimate_arrays<'py>(
     unit: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
     guarded(|| {
-        let req = request(estimators, params, None, "all")?;
+        let req = request(estimators, params, None, "all", None)?;
         let unit = self::unit(unit)?;
         let (z, labels) = (z.as_array().to_owned(), labels.as_array().to_vec());
         let x = inputs.map(|x| x.as_array().to_owned());
@@ -113,7 +115,7 @@ pub fn estimate_arrays<'py>(
 
 /// The CLI's `estimate` over archive directories: one table, rows in the order given.
 #[pyfunction]
-#[pyo3(signature = (dirs, estimators, params, layers=None, epochs="all", unit="bits", out=None, progress=None))]
+#[pyo3(signature = (dirs, estimators, params, layers=None, epochs="all", unit="bits", out=None, progress=None, labels=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn estimate_archives<'py>(
     py: Python<'py>,
@@ -125,9 +127,10 @@ pub fn estimate_archives<'py>(
     unit: &str,
     out: Option<PathBuf>,
     progress: Option<Py<PyAny>>,
+    labels: Option<String>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     guarded(|| {
-        let req = request(estimators, params, layers, epochs)?;
+        let req = request(estimators, params, layers, epochs, labels)?;
         let unit = self::unit(unit)?;
         if let Some(out) = &out {
             for dir in &dirs {

@@ -79,10 +79,21 @@ impl Archive {
         Ok(z.into_pyarray(py))
     }
 
-    /// The class index of each sample.
-    fn labels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<u32>>> {
-        let y = guarded(|| self.inner.labels().map_err(error))?;
+    /// The class index of each sample in the label set `name` (None: the first).
+    #[pyo3(signature = (name=None))]
+    fn labels<'py>(
+        &self,
+        py: Python<'py>,
+        name: Option<&str>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let y = guarded(|| self.inner.labels_named(name).map_err(error))?.1;
         Ok(y.into_pyarray(py))
+    }
+
+    /// Every label set's name and number of classes, the first first.
+    fn label_sets(&self) -> Vec<(String, usize)> {
+        let sets = self.inner.manifest().analysis_set.label_sets();
+        sets.into_iter().map(|(n, c)| (n.to_string(), c)).collect()
     }
 
     /// The stable id of each sample.

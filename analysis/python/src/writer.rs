@@ -8,7 +8,8 @@ use std::sync::{mpsc, Arc};
 
 use infoplane::archive::{
     check_next, first_non_finite, AnalysisSet, ArchiveSpec, ArchiveWriter, Backend, EpochMetrics,
-    EpochRecord, GradientStats, LayerInfo, Manifest, Overwrite, ParameterInfo, Publish, RunInfo,
+    EpochRecord, GradientStats, LabelSet, LabelSetInfo, LayerInfo, Manifest, Overwrite,
+    ParameterInfo, Publish, RunInfo,
 };
 use infoplane::schedule::RecordEpochs;
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
@@ -24,6 +25,12 @@ use crate::convert::{error, guarded, invalid};
 struct Spec {
     run: RunInfo,
     classes: Vec<String>,
+    /// The first label set's name (default `class`).
+    #[serde(default)]
+    label_name: Option<String>,
+    /// Further label sets (name, classes), their labels in `label_sets` in this order.
+    #[serde(default)]
+    label_sets: Vec<LabelSetInfo>,
     input_shape: Option<Vec<usize>>,
     analysis_description: String,
     layers: Vec<LayerInfo>,
@@ -39,6 +46,44 @@ struct Spec {
 pub fn schedule(record_epochs: &str, epochs: u32) -> PyResult<Vec<u32>> {
     let s: RecordEpochs = record_epochs.parse().map_err(error)?;
     Ok(s.epochs(epochs))
+}
+
+/// The analysis set from the Python arrays: the first labels, the further label sets the spec
+/// names (in its order), inputs and sample ids (default 0..N).
+fn analysis_set(
+    out: &std::path::Path,
+    spec: &Spec,
+    labels: PyReadonlyArray1<'_, u32>,
+    label_sets: &[PyReadonlyArray1<'_, u32>],
+    inputs: Option<PyReadonlyArray2<'_, f32>>,
+    sample_ids: Option<PyReadonlyArray1<'_, u64>>,
+) -> PyResult<AnalysisSet> {
+    let labels = labels.as_array().to_vec();
+    if label_sets.len() != spec.label_sets.len() {
+        return Err(invalid(format!(
+            "{}: {} label sets named, {} given",
+            out.display(),
+            spec.label_sets.len(),
+            label_sets.len()
+        )));
+    }
+    let label_sets = (spec.label_sets.iter().zip(label_sets))
+        .map(|(info, y)| LabelSet {
+            name: info.name.clone(),
+            classes: info.classes,
+            labels: y.as_array().to_vec(),
+        })
+        .collect();
+    Ok(AnalysisSet {
+        sample_ids: match sample_ids {
+            Some(ids) => ids.as_array().to_vec(),
+            None => (0..labels.len() as u64).collect(),
+        },
+        labels,
+        label_name: spec.label_name.clone(),
+        label_sets,
+        inputs: inputs.map(|x| x.as_array().to_owned()),
+    })
 }
 
 /// One gradient statistics entry from Python: (n_batches, mean, std, value).
@@ -91,7 +136,7 @@ impl Writer {
     /// Creates the archive at `out` (refused when something is there, unless `overwrite`
     /// and it is an archive); it is visible at once and grows epoch by epoch.
     #[new]
-    #[pyo3(signature = (out, spec_json, labels, inputs=None, sample_ids=None, backend="parquet", overwrite=false, resume=false))]
+    #[pyo3(signature = (out, spec_json, labels, inputs=None, sample_ids=None, backend="parquet", overwrite=false, resume=false, label_sets=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         out: PathBuf,
@@ -102,21 +147,14 @@ impl Writer {
         backend: &str,
         overwrite: bool,
         resume: bool,
+        label_sets: Vec<PyReadonlyArray1<'_, u32>>,
     ) -> PyResult<Self> {
         guarded(|| {
             let spec: Spec = serde_json::from_str(spec_json)
                 .map_err(|e| invalid(format!("{}: bad recording spec: {e}", out.display())))?;
             let schedule: RecordEpochs = spec.record_epochs.parse().map_err(error)?;
             let backend: Backend = backend.parse().map_err(error)?;
-            let labels = labels.as_array().to_vec();
-            let set = AnalysisSet {
-                sample_ids: match sample_ids {
-                    Some(ids) => ids.as_array().to_vec(),
-                    None => (0..labels.len() as u64).collect(),
-                },
-                labels,
-                inputs: inputs.map(|x| x.as_array().to_owned()),
-            };
+            let set = analysis_set(&out, &spec, labels, &label_sets, inputs, sample_ids)?;
             let archive = ArchiveSpec {
                 run: spec.run,
                 classes: spec.classes,

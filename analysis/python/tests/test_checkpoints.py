@@ -160,8 +160,8 @@ def test_hugging_face_hidden_states_of_saved_checkpoints(tmp_path):
 
 
 def test_the_worked_example_runs_at_reduced_size(tmp_path):
-    """examples/transformer/checkpoints.py --quick: trains, records 4 checkpoints for two label
-    sets, estimates and reports."""
+    """examples/transformer/checkpoints.py --quick: trains, records 4 checkpoints with two label
+    sets in one archive, estimates each and reports."""
     import os
     import subprocess
     import sys
@@ -177,7 +177,7 @@ def test_the_worked_example_runs_at_reduced_size(tmp_path):
     for name in ["next_token", "hidden_state"]:
         t = pl.read_csv(tmp_path / f"estimates-{name}.csv")
         assert sorted(t["epoch_label"].unique().to_list()) == ["step0", "step14", "step3", "step60"]
-        assert set(t["estimator"]) == {"kl", "bd", "renyi", "soft"}
+        assert set(t["estimator"]) == {"kl", "bd", "renyi", "soft"} and set(t["labels"]) == {name}
         assert t["n"].unique().to_list() == [64 * 4]
         soft = t.filter(pl.col("estimator") == "soft")
         assert (soft["ratio"] > 0).all() and (soft["i_xz"] <= 8.0 + 1e-9).all()    # ln K, K = 256, in bits
@@ -185,4 +185,54 @@ def test_the_worked_example_runs_at_reduced_size(tmp_path):
     # The interactive plane names each epoch by its checkpoint.
     assert '"epochLabels":{"0":"step0","1":"step3","2":"step14","3":"step60"}' in page
     assert "<h3>Compression ratio</h3>" in page and "no accuracy in this archive" in page
-    assert (tmp_path / "report" / "ratio-next_token-soft.png").exists()
+    assert (tmp_path / "report" / "ratio-tokens-soft.png").exists()
+    assert (tmp_path / "report" / "ratio-tokens-soft-hidden_state.png").exists()
+
+
+def test_several_label_sets_in_one_archive_picked_by_name(tmp_path):
+    """Per-token and per-sequence label sets beside the first, gathered at the same sampled
+    tokens; estimate_archive and the CLI pick one by name and say which."""
+    from conftest import cli
+
+    x, _ = sequences()
+    seq_class = torch.arange(N) % 3
+    next_token = (x.long() * 7) % 5
+    out = tmp_path / "sets"
+    with infoplane.Recorder(Fixed(), out, analysis=(x, next_token), epochs=0, record_epochs="all",
+                            layers=["seq"], tokens="tokens:3", token_seed=4, gradients=False,
+                            batch_size=5, progress=False, label_name="next_token",
+                            label_sets={"sequence": seq_class, "position": torch.arange(T).repeat(N, 1)}) as rec:
+        rec.end_epoch(0)
+    a = infoplane.open(out)
+    assert a.label_sets == {"next_token": 5, "sequence": 3, "position": T}
+    pos = np.stack([np.sort(np.random.default_rng([4, i]).choice(T, 3, replace=False)) for i in range(N)])
+    np.testing.assert_array_equal(a.labels("position"), pos.reshape(-1))
+    np.testing.assert_array_equal(a.labels("sequence"), np.repeat(seq_class.numpy(), 3))
+    np.testing.assert_array_equal(a.labels(), a.labels("next_token"))
+    with pytest.raises(infoplane.InfoplaneError, match="no label set named 'class'"):
+        a.labels("class")
+
+    t = infoplane.estimate_archive(out, "kl,bin", labels="position", progress=False)
+    assert set(t["labels"]) == {"position"}
+    assert all(s.endswith(" labels=position") for s in t["setting"])
+    # The same values as the arrays with those labels.
+    direct = infoplane.estimate(a.read("seq", 0), a.labels("position"), "kl,bin")
+    np.testing.assert_array_equal(t["i_yz"].to_numpy(), direct["i_yz"].to_numpy())
+    first = infoplane.estimate_archive(out, "kl,bin", progress=False)
+    assert set(first["labels"]) == {"next_token"} and not any("labels=" in s for s in first["setting"])
+
+    csv = tmp_path / "cli.csv"
+    r = cli("estimate", out, "--estimator", "kl,bin", "--labels", "position", "--out", csv)
+    assert r.returncode == 0, r.stderr
+    import polars as pl
+    c = pl.read_csv(csv)
+    np.testing.assert_allclose(c["i_yz"].to_numpy(), t["i_yz"].to_numpy(), rtol=1e-12)
+    r = cli("estimate", out, "--labels", "class", "--out", tmp_path / "no.csv")
+    assert r.returncode != 0 and "no label set named 'class' (label sets: next_token, sequence, position)" in r.stderr
+    assert not (tmp_path / "no.csv").exists()
+    info = cli("inspect", out)
+    assert "label sets   next_token (the classes above), sequence (3 classes" in info.stdout, info.stdout
+
+    with pytest.raises(infoplane.InfoplaneError, match="label set 'short' has"):
+        infoplane.Recorder(Fixed(), tmp_path / "bad", analysis=(x, seq_class), epochs=0, layers=["seq"],
+                           gradients=False, progress=False, label_sets={"short": seq_class[:5]})

@@ -35,6 +35,10 @@ pub struct Args {
     /// Epochs: all, last, every:K, or a list like 0,5,10..20.
     #[arg(long, default_value = "all", value_parser = parse_epochs)]
     epochs: Epochs,
+    /// The archive's label set that Y is, by name (default: its first; `infoplane inspect`
+    /// lists them). Rows of another set than the first say `labels=NAME` in their setting.
+    #[arg(long)]
+    labels: Option<String>,
     /// Unit of the information columns.
     #[arg(long, value_enum, default_value_t = Unit::Bits)]
     unit: Unit,
@@ -63,6 +67,7 @@ pub fn run(a: Args) -> Outcome {
         layers: a.layers,
         epochs: a.epochs,
         units: None,
+        labels: a.labels,
     };
     req.build()?;
     for dir in &a.dirs {

@@ -3,6 +3,7 @@
 //! ```text
 //! /samples/sample_id    uint64 (N)
 //! /samples/label        uint32 (N)
+//! /labels/<name>        uint32 (N)      each further label set
 //! /inputs               float32 (N, D)                       when inputs are stored
 //! /epochs/epoch         uint32 (S)      planned epoch numbers, one slot each
 //! /epochs/committed     uint8 (S)       1 once the slot's epoch is completely written
@@ -144,6 +145,12 @@ fn static_digests(set: &AnalysisSet) -> BTreeMap<String, Digest> {
         "/samples/label".to_string(),
         content::digest_values(&set.labels),
     );
+    for l in &set.label_sets {
+        digests.insert(
+            format!("/labels/{}", l.name),
+            content::digest_values(&l.labels),
+        );
+    }
     if let Some(x) = &set.inputs {
         let x = x.as_standard_layout();
         let values = x.as_slice().unwrap_or_default();
@@ -186,6 +193,14 @@ pub(super) fn create(
     new_dataset::<u32>(p, &samples, "label", &[n])?
         .write(&set.labels)
         .map_err(|e| h5err(p, "cannot write labels", e))?;
+    if !set.label_sets.is_empty() {
+        let labels = grp("labels")?;
+        for l in &set.label_sets {
+            new_dataset::<u32>(p, &labels, &l.name, &[n])?
+                .write(&l.labels)
+                .map_err(|e| h5err(p, &format!("cannot write label set '{}'", l.name), e))?;
+        }
+    }
     if let Some(x) = &set.inputs {
         let root = file.as_group().map_err(|e| h5err(p, "no root group", e))?;
         new_dataset::<f32>(p, &root, "inputs", &[x.nrows(), x.ncols()])?

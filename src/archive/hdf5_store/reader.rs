@@ -330,6 +330,17 @@ impl Reader {
         Ok(v)
     }
 
+    /// The further label set `name` (the manifest lists it), checked against its classes.
+    pub(in crate::archive) fn label_set(&self, m: &Manifest, name: &str) -> Result<Vec<u32>> {
+        let path = format!("labels/{name}");
+        let v: Vec<u32> = self.read_1d(&path)?;
+        self.check_static(&path, content::digest_values(&v))?;
+        self.check_len(&v, m.analysis_set.n, &path)?;
+        let classes = m.analysis_set.classes_of(name);
+        crate::archive::check_labels(&self.path, &v, classes)?;
+        Ok(v)
+    }
+
     pub(in crate::archive) fn sample_ids(&self, m: &Manifest) -> Result<Vec<u64>> {
         let v: Vec<u64> = self.read_1d("samples/sample_id")?;
         self.check_static("samples/sample_id", content::digest_values(&v))?;

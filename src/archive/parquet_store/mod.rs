@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! samples.parquet                     sample_id: uint64, label: uint32
+//! labels.parquet                      one uint32 column per further label set (by name)
 //! inputs.parquet                      x: float32, N*D values, row-major
 //! epochs/epoch-000007/epoch.json      {"epoch": 7, "metrics": {...}}
 //! epochs/epoch-000007/layer-000.parquet   z: float32, N*H values, row-major
@@ -40,6 +41,8 @@ use matrix::{read_matrix, write_matrix};
 const EPOCHS_DIR: &str = "epochs";
 const SAMPLES_FILE: &str = "samples.parquet";
 const INPUTS_FILE: &str = "inputs.parquet";
+/// Further label sets, one column each (absent with one label set).
+pub(super) const LABELS_FILE: &str = "labels.parquet";
 const EPOCH_FILE: &str = "epoch.json";
 const GRADIENTS_FILE: &str = "gradients.parquet";
 const BATCH_GRADIENTS_FILE: &str = "batch-gradients.parquet";
@@ -130,6 +133,18 @@ pub(super) fn create(dir: &Path, set: &AnalysisSet) -> Result<BTreeMap<String, D
     )
     .map_err(|e| Error::format(&path, e.to_string()))?;
     digests.insert(SAMPLES_FILE.into(), write_batch(&path, batch, Vec::new())?);
+    if !set.label_sets.is_empty() {
+        let path = dir.join(LABELS_FILE);
+        let fields: Vec<Field> = (set.label_sets.iter())
+            .map(|s| Field::new(&s.name, DataType::UInt32, false))
+            .collect();
+        let columns: Vec<ArrayRef> = (set.label_sets.iter())
+            .map(|s| Arc::new(UInt32Array::from(s.labels.clone())) as ArrayRef)
+            .collect();
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| Error::format(&path, e.to_string()))?;
+        digests.insert(LABELS_FILE.into(), write_batch(&path, batch, Vec::new())?);
+    }
     if let Some(x) = &set.inputs {
         let x = x.as_standard_layout();
         let data = x.as_slice().unwrap_or_default();
@@ -471,6 +486,28 @@ impl Reader {
         let labels = labels.values().to_vec();
         super::check_labels(&path, &labels, manifest.analysis_set.classes.len())?;
         Ok((ids.values().to_vec(), labels))
+    }
+
+    /// The further label set `name` (the manifest lists it), checked against its classes.
+    pub(super) fn label_set(&self, manifest: &Manifest, name: &str) -> Result<Vec<u32>> {
+        let path = self.dir.join(LABELS_FILE);
+        let batch = read_all(&path, self.expected(&path, None, LABELS_FILE)?)?;
+        let labels = column::<UInt32Array>(&path, &batch, name)?;
+        let n = manifest.analysis_set.n;
+        if labels.len() != n || labels.null_count() > 0 {
+            return Err(Error::format(
+                &path,
+                format!(
+                    "column '{name}' holds {} labels ({} missing) but the manifest says N = {n}",
+                    labels.len(),
+                    labels.null_count()
+                ),
+            ));
+        }
+        let labels = labels.values().to_vec();
+        let classes = manifest.analysis_set.classes_of(name);
+        super::check_labels(&path, &labels, classes)?;
+        Ok(labels)
     }
 
     pub(super) fn inputs(&self, shape: (usize, usize)) -> Result<Array2<f32>> {

@@ -88,8 +88,14 @@ class Archive:
         """The N x H float32 activations of ``layer`` at ``epoch``, bit for bit as stored."""
         return self._a.read(layer, epoch)
 
-    def labels(self) -> np.ndarray:
-        return self._a.labels()
+    def labels(self, name: str | None = None) -> np.ndarray:
+        """The class index of each sample in the label set ``name`` (default: the first)."""
+        return self._a.labels(name)
+
+    @property
+    def label_sets(self) -> dict[str, int]:
+        """Every label set's name and number of classes, the first first."""
+        return dict(self._a.label_sets())
 
     def sample_ids(self) -> np.ndarray:
         return self._a.sample_ids()

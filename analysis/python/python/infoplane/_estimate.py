@@ -113,12 +113,16 @@ def estimate_archive(
     unit: str = "bits",
     out: str | os.PathLike | None = None,
     progress: bool = True,
+    labels: str | None = None,
     **params,
 ) -> pl.DataFrame:
     """The CLI's ``infoplane estimate ARCHIVES --estimator ...``: one table for all archives,
     the same rows and values (the same Rust code), written to ``out`` too when given.
 
-    ``epochs``: all, last, every:K or a list like 0,5,10..20. ``params`` as in ``estimate``.
+    ``epochs``: all, last, every:K or a list like 0,5,10..20. ``labels``: the archive's label
+    set that Y is, by name (default: its first; the ``labels`` column says which; rows of
+    another set than the first say ``labels=NAME`` in their setting). ``params`` as in
+    ``estimate``.
     The GIL is released while it runs.
     """
     if isinstance(archives, (str, os.PathLike)):
@@ -128,7 +132,7 @@ def estimate_archive(
     try:
         table = _native.estimate_archives(
             dirs, _estimators(estimators), _params(params), None if layers is None else list(layers),
-            str(epochs), unit, None if out is None else os.fspath(out), bar,
+            str(epochs), unit, None if out is None else os.fspath(out), bar, labels,
         )
     finally:
         if bar is not None:

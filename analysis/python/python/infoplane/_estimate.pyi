@@ -69,5 +69,6 @@ def estimate_archive(
     unit: str = "bits",
     out: str | os.PathLike | None = None,
     progress: bool = True,
+    labels: str | None = None,
     **params: Unpack[EstimatorParams],
 ) -> pl.DataFrame: ...

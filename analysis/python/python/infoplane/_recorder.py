@@ -203,6 +203,10 @@ class Recorder:
         ``first`` (one sample per sequence) or ``tokens:K`` (K positions per sequence drawn with
         ``token_seed``, each a sample; labels may then be per token, N x T). Written into the
         run's hyperparameters (``tokens``). See ``infoplane._tokens``.
+    label_name, label_sets : the name of ``labels`` (default ``class``) and further named label
+        vectors of the same samples, {name: labels} (N, in the analysis set's order, or N x T
+        per token with ``tokens:K``): one archive holds them all and ``estimate_archive(...,
+        labels=NAME)`` picks one.
     epoch_labels : {epoch: label} kept in the manifest and in tables' ``epoch_label`` (what an
         epoch is when it is not a training epoch, e.g. a checkpoint's step).
     stream : ``"soft"``: estimate the soft-binning information plane while the analysis set
@@ -226,6 +230,7 @@ class Recorder:
                  seed: int | None = None, hyperparameters: dict | None = None, notes: str = "",
                  analysis_description: str = "analysis set", tokens: str | None = None,
                  token_seed: int = 0, epoch_labels: dict | None = None,
+                 label_name: str | None = None, label_sets: dict | None = None,
                  stream: str | None = None, stream_params: dict | None = None,
                  stream_out: str | os.PathLike | None = None):
         from ._tokens import Tokens
@@ -235,6 +240,8 @@ class Recorder:
         self.model = model
         self._stream, self._batch_labels, self.streamed = None, None, None
         self._tokens = Tokens(tokens, token_seed) if tokens is not None else None
+        self._label_sets = {str(k): v for k, v in (label_sets or {}).items()}
+        self._extra = {}
         if self._tokens is not None and self._tokens.k is not None:
             store_inputs = False  # a token's sample is not its sequence: no X per sample
         hyperparameters = dict(hyperparameters or {})
@@ -271,6 +278,11 @@ class Recorder:
         self._labels = y_np
         n_classes = int(y_np.max()) + 1 if y_np.size else 1
         classes = [str(c) for c in (classes or range(n_classes))]
+        extra = {k: class_indices(v, f"{self.out}: label set {k!r}") for k, v in self._extra.items()}
+        for k, v in extra.items():
+            if len(v) != len(y_np):
+                raise _native.InfoplaneError(
+                    f"{self.out}: label set {k!r} has {len(v)} labels for {len(y_np)} samples")
         sources = _sources(model)
         layer_infos = _layer_infos(model, sources, self._tracked, first, kinds_seen, kinds or {},
                                    activations or {})
@@ -282,6 +294,8 @@ class Recorder:
                     "notes": notes,
                     "epoch_labels": {str(int(k)): str(v) for k, v in (epoch_labels or {}).items()}},
             "classes": classes,
+            "label_name": label_name,
+            "label_sets": [{"name": k, "classes": int(v.max()) + 1 if v.size else 1} for k, v in extra.items()],
             "input_shape": list(x.shape[1:]) if store_inputs and x is not None else None,
             "analysis_description": analysis_description,
             "layers": layer_infos,
@@ -295,7 +309,7 @@ class Recorder:
         if store_inputs and x is not None:
             inputs = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32)
         self._writer = _native.Writer(self.out, json.dumps(spec), y_np, inputs,
-                                      None, format, overwrite, resume)
+                                      None, format, overwrite, resume, list(extra.values()))
         if stream is not None:
             self._stream = _native.SoftStream(self._writer.manifest_json, np.asarray(y_np, dtype=np.uint32),
                                               json.dumps(stream_params or {}))
@@ -341,17 +355,21 @@ class Recorder:
         handles = [m.register_forward_hook(hook(name, m)) for name, m in self._tracked]
         was_training = self.model.training
         ys, xs = [], []
+        extra = {k: [] for k in self._label_sets} if keep_data else {}
         try:
             self.model.eval()
             device = _device(self.model)
             with torch.no_grad():
                 self._at = 0
                 for xb, yb in self._batches():
-                    if self._tokens is None:
-                        ys.append(torch.as_tensor(yb).reshape(-1).cpu())
-                    else:
-                        length = xb.shape[1] if xb.dim() > 1 else 1
-                        ys.append(self._tokens.labels(yb, self._at, length).cpu())
+                    length = xb.shape[1] if xb.dim() > 1 else 1
+                    for y_b, into in [(yb, ys)] + [(self._label_sets[k][self._at:self._at + len(xb)], v)
+                                                   for k, v in extra.items()]:
+                        y_b = y_b if isinstance(y_b, torch.Tensor) else torch.as_tensor(np.asarray(y_b))
+                        if self._tokens is None:
+                            into.append(y_b.reshape(-1).cpu())
+                        else:
+                            into.append(self._tokens.labels(y_b, self._at, length).cpu())
                     if self._stream is not None:
                         self._batch_labels = class_indices(ys[-1].numpy(), self.out).astype(np.uint32)
                     result = self.model(xb.to(device))
@@ -379,6 +397,8 @@ class Recorder:
                     f"pass, {len(buffers[short[0]])} in the first")
             acts = {name: buffers[name].numpy() for name in outputs}
         y = torch.cat(ys).numpy() if ys else np.zeros(0, np.int64)
+        if keep_data:
+            self._extra = {k: torch.cat(v).numpy() if v else np.zeros(0, np.int64) for k, v in extra.items()}
         x = torch.cat(xs).numpy() if keep_data else None
         if not keep_data:
             self._check_same_order(y)
