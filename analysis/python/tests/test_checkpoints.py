@@ -236,3 +236,63 @@ def test_several_label_sets_in_one_archive_picked_by_name(tmp_path):
     with pytest.raises(infoplane.InfoplaneError, match="label set 'short' has"):
         infoplane.Recorder(Fixed(), tmp_path / "bad", analysis=(x, seq_class), epochs=0, layers=["seq"],
                            gradients=False, progress=False, label_sets={"short": seq_class[:5]})
+
+
+def test_checkpoint_directories_from_the_command_line(tmp_path):
+    """``python -m infoplane checkpoints DIR...``: the same archive as record_checkpoints with the
+    same arguments, label sets from .npy files, resumable; bad input is one line and exit 1."""
+    import subprocess
+    import sys
+
+    transformers = pytest.importorskip("transformers")
+    config = transformers.GPT2Config(vocab_size=40, n_positions=16, n_embd=16, n_layer=2, n_head=2)
+    dirs = []
+    for step in (0, 10, 20):
+        torch.manual_seed(step)
+        d = tmp_path / f"step{step}"
+        transformers.GPT2LMHeadModel(config).save_pretrained(d)
+        dirs.append(str(d))
+    g = np.random.default_rng(0)
+    ids = g.integers(0, 40, (10, 8))
+    nxt, pos = np.roll(ids, -1, axis=1), np.tile(np.arange(8), (10, 1))
+    for name, arr in [("ids", ids), ("next", nxt), ("pos", pos)]:
+        np.save(tmp_path / f"{name}.npy", arr)
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "infoplane", "checkpoints", *map(str, args)],
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    out = tmp_path / "cli"
+    common = ["--analysis", tmp_path / "ids.npy", "--labels", tmp_path / "next.npy", "--label-name", "next_token",
+              "--label-set", f"position={tmp_path / 'pos.npy'}", "--model-class", "transformers.GPT2LMHeadModel",
+              "--hidden-states", "--tokens", "tokens:4", "--token-seed", "3"]
+    done = run(*dirs, *common, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"wrote {out}"
+    ref = tmp_path / "py"
+    infoplane.record_checkpoints(transformers.GPT2LMHeadModel, dirs, ref,
+                                 analysis=(torch.as_tensor(ids), torch.as_tensor(nxt)), hidden_states=True,
+                                 tokens="tokens:4", token_seed=3, label_name="next_token",
+                                 label_sets={"position": pos}, progress=False)
+    a, b = infoplane.open(out), infoplane.open(ref)
+    assert a.epochs == [0, 1, 2] and a.layer_names == ["hidden.0", "hidden.1", "hidden.2"]
+    assert json.loads((out / "manifest.json").read_text())["run"]["epoch_labels"] == \
+        {"0": "step0", "1": "step10", "2": "step20"}
+    assert a.label_sets == {"next_token": 40, "position": 8}
+    for layer in a.layer_names:
+        for e in a.epochs:
+            np.testing.assert_array_equal(a.read(layer, e), b.read(layer, e))
+    np.testing.assert_array_equal(a.labels("position"), b.labels("position"))
+    # Again: every checkpoint is committed, nothing is recorded again.
+    before = (out / "manifest.json").read_bytes()
+    assert run(*dirs, *common, "--out", out).returncode == 0
+    assert (out / "manifest.json").read_bytes() == before
+
+    bad = run(dirs[0], "--analysis", tmp_path / "ids.npy", "--label-set", "nofile", "--out", tmp_path / "b1")
+    assert bad.returncode == 1 and "--label-set 'nofile': give it as NAME=FILE.npy" in bad.stderr
+    (tmp_path / "empty").mkdir()
+    bad = run(tmp_path / "empty", "--analysis", tmp_path / "ids.npy", "--out", tmp_path / "b2")
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+    bad = run(dirs[0], "--analysis", tmp_path / "missing.npy", "--out", tmp_path / "b3")
+    assert bad.returncode == 1 and "missing.npy: cannot read the analysis inputs" in bad.stderr
+    assert not (tmp_path / "b3").exists()
