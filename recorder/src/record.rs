@@ -31,7 +31,7 @@ fn soft_stream(cfg: &Config, writer: &ArchiveWriter, set: &AnalysisSet) -> Resul
         return Ok(None);
     };
     let p = infoplane::estimator::EstimatorParams::default();
-    let s = SoftStream::new(writer.manifest(), &set.labels, p.soft, p.common)?;
+    let s = SoftStream::new(writer.manifest(), &[&set.labels], p.soft, p.common)?;
     Ok(Some((s, set.labels.clone(), path.clone())))
 }
 
@@ -694,7 +694,7 @@ impl Training<'_> {
         };
         let mut activations = outputs.iter().map(to_array).collect::<Result<Vec<_>>>()?;
         if let Some((stream, labels, path)) = &mut self.stream {
-            stream.add_all(&activations, labels)?;
+            stream.add_all(&activations, &[labels])?;
             stream.end_epoch(epoch)?;
             estimates::write(stream.rows(), Unit::Bits, path)?;
         }

@@ -238,6 +238,16 @@ impl AnalysisSetInfo {
             .map_or(0, |s| s.1)
     }
 
+    /// What rows estimated with Y = the label set `name` add to their setting: nothing for
+    /// the first set, ` labels=NAME` for the others (rows of two sets never share a key).
+    pub fn setting_suffix(&self, name: &str) -> String {
+        if name == self.label_name() {
+            String::new()
+        } else {
+            format!(" labels={name}")
+        }
+    }
+
     /// Label set names must be unique and safe as file column and dataset names.
     fn validate_label_sets(&self) -> std::result::Result<(), String> {
         let mut seen = std::collections::HashSet::new();

@@ -29,9 +29,6 @@ use crate::error::{Error, Result};
 /// Rows per parallel chunk of [`SoftCounts::add`].
 const CHUNK: usize = 256;
 
-/// One chunk's Σ p(·|i), its per-class sums and Σ H(p(·|i)).
-type ChunkSums = (Array1<f64>, Vec<(u32, Array1<f64>)>, f64);
-
 /// Parameters of `soft`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -78,28 +75,38 @@ impl Default for SoftParams {
     }
 }
 
-/// The running sums of one (layer, epoch): Σ_i p(·|i), Σ_i H(p(·|i)), and per class
-/// Σ_{i: y_i = y} p(·|i) and N_y. Add batches with [`SoftCounts::add`]; read with
-/// [`SoftCounts::estimate`].
+/// The running sums of one (layer, epoch): Σ_i p(·|i), Σ_i H(p(·|i)), and for each label set
+/// per class Σ_{i: y_i = y} p(·|i) and N_y. Add batches with [`SoftCounts::add`] (one label
+/// set) or [`SoftCounts::add_sets`]; read with [`SoftCounts::estimate`] /
+/// [`SoftCounts::estimate_set`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SoftCounts {
     references: Array2<f64>,
     beta: f64,
     total: Array1<f64>,
-    by_class: Array2<f64>,
-    class_n: Vec<u64>,
+    /// Per label set: Σ p(·|i) by class, and N_y.
+    sets: Vec<(Array2<f64>, Vec<u64>)>,
     conditional: f64,
     n: u64,
 }
+
+/// One chunk's Σ p(·|i), per label set its per-class sums, and Σ H(p(·|i)).
+type ChunkSums = (Array1<f64>, Vec<Vec<(u32, Array1<f64>)>>, f64);
 
 impl SoftCounts {
     /// Empty sums for representations of width `width` and labels below `classes`, with the
     /// reference points of `seed`.
     pub fn new(width: usize, classes: usize, p: &SoftParams, seed: u64) -> Result<Self> {
+        Self::with_sets(width, &[classes], p, seed)
+    }
+
+    /// As [`SoftCounts::new`] for several label sets of the same samples, the s-th with
+    /// labels below `classes[s]`: the soft assignments are computed once for all.
+    pub fn with_sets(width: usize, classes: &[usize], p: &SoftParams, seed: u64) -> Result<Self> {
         p.validate()?;
-        if width == 0 || classes == 0 {
+        if width == 0 || classes.is_empty() || classes.contains(&0) {
             return Err(Error::Invalid(format!(
-                "soft: width {width} and {classes} classes (both must be at least 1)"
+                "soft: width {width} and classes {classes:?} (each must be at least 1)"
             )));
         }
         let k = p.soft_bins;
@@ -107,29 +114,51 @@ impl SoftCounts {
             references: super::smi::directions(width, k, seed),
             beta: p.soft_spread * (width as f64).sqrt(),
             total: Array1::zeros(k),
-            by_class: Array2::zeros((classes, k)),
-            class_n: vec![0; classes],
+            sets: (classes.iter())
+                .map(|&c| (Array2::zeros((c, k)), vec![0; c]))
+                .collect(),
             conditional: 0.0,
             n: 0,
         })
     }
 
-    /// Adds a batch: rows of `z` (width as created) with their labels.
+    /// Adds a batch: rows of `z` (width as created) with their labels (one label set).
     pub fn add(&mut self, z: ArrayView2<'_, f32>, labels: &[u32]) -> Result<()> {
-        let (width, classes) = (self.references.ncols(), self.class_n.len());
-        if z.ncols() != width || z.nrows() != labels.len() {
+        self.add_sets(z, &[labels])
+    }
+
+    /// Checks a batch against the sums' width and label sets.
+    fn check(&self, z: ArrayView2<'_, f32>, labels: &[&[u32]]) -> Result<()> {
+        let width = self.references.ncols();
+        if labels.len() != self.sets.len() {
             return Err(Error::Invalid(format!(
-                "soft: a batch of {} x {} with {} labels, for width {width}",
-                z.nrows(),
-                z.ncols(),
-                labels.len()
+                "soft: {} label sets given, the sums have {}",
+                labels.len(),
+                self.sets.len()
             )));
         }
-        if let Some(&bad) = labels.iter().find(|&&l| l as usize >= classes) {
-            return Err(Error::Invalid(format!(
-                "soft: label {bad} is not below the {classes} classes"
-            )));
+        for (ys, (_, class_n)) in labels.iter().zip(&self.sets) {
+            if z.ncols() != width || z.nrows() != ys.len() {
+                return Err(Error::Invalid(format!(
+                    "soft: a batch of {} x {} with {} labels, for width {width}",
+                    z.nrows(),
+                    z.ncols(),
+                    ys.len()
+                )));
+            }
+            let classes = class_n.len();
+            if let Some(&bad) = ys.iter().find(|&&l| l as usize >= classes) {
+                return Err(Error::Invalid(format!(
+                    "soft: label {bad} is not below the {classes} classes"
+                )));
+            }
         }
+        Ok(())
+    }
+
+    /// Adds a batch with the labels of every label set (in the order created).
+    pub fn add_sets(&mut self, z: ArrayView2<'_, f32>, labels: &[&[u32]]) -> Result<()> {
+        self.check(z, labels)?;
         let mut u = z.mapv(f64::from);
         for mut row in u.rows_mut() {
             let norm = row.dot(&row).sqrt();
@@ -144,17 +173,20 @@ impl SoftCounts {
         let parts: Vec<ChunkSums> = logits
             .axis_chunks_iter_mut(ndarray::Axis(0), CHUNK)
             .into_par_iter()
-            .zip(labels.par_chunks(CHUNK))
-            .map(|(mut rows, ys)| {
+            .enumerate()
+            .map(|(c, mut rows)| {
                 let mut total = Array1::zeros(k);
-                let mut by: Vec<(u32, Array1<f64>)> = Vec::new();
+                let mut by: Vec<Vec<(u32, Array1<f64>)>> = vec![Vec::new(); labels.len()];
                 let mut conditional = 0.0;
-                for (mut row, &y) in rows.rows_mut().into_iter().zip(ys) {
+                for (i, mut row) in rows.rows_mut().into_iter().enumerate() {
                     conditional += softmax_entropy(row.view_mut(), beta);
                     total += &row;
-                    match by.iter_mut().find(|(c, _)| *c == y) {
-                        Some((_, s)) => *s += &row,
-                        None => by.push((y, row.to_owned())),
+                    for (ys, by) in labels.iter().zip(by.iter_mut()) {
+                        let y = ys[c * CHUNK + i];
+                        match by.iter_mut().find(|(c, _)| *c == y) {
+                            Some((_, s)) => *s += &row,
+                            None => by.push((y, row.to_owned())),
+                        }
                     }
                 }
                 (total, by, conditional)
@@ -163,15 +195,19 @@ impl SoftCounts {
         for (total, by, conditional) in parts {
             self.total += &total;
             self.conditional += conditional;
-            for (y, s) in by {
-                let mut c = self.by_class.row_mut(y as usize);
-                c += &s;
+            for (set, by) in self.sets.iter_mut().zip(by) {
+                for (y, s) in by {
+                    let mut c = set.0.row_mut(y as usize);
+                    c += &s;
+                }
             }
         }
-        for &y in labels {
-            self.class_n[y as usize] += 1;
+        for ((_, class_n), ys) in self.sets.iter_mut().zip(labels) {
+            for &y in *ys {
+                class_n[y as usize] += 1;
+            }
         }
-        self.n += labels.len() as u64;
+        self.n += z.nrows() as u64;
         Ok(())
     }
 
@@ -180,18 +216,23 @@ impl SoftCounts {
         self.n
     }
 
-    /// (I(X;K), I(Y;K), H(K), H(K|Y)) in nats of the samples added; NaN before any.
+    /// (I(X;K), I(Y;K), H(K), H(K|Y)) in nats of the samples added, Y the first label set;
+    /// NaN before any.
     pub fn estimate(&self) -> (f64, f64, f64, f64) {
-        if self.n == 0 {
+        self.estimate_set(0)
+    }
+
+    /// As [`SoftCounts::estimate`] with Y the label set `s` (NaN when there is none).
+    pub fn estimate_set(&self, s: usize) -> (f64, f64, f64, f64) {
+        let Some((by_class, class_n)) = self.sets.get(s).filter(|_| self.n > 0) else {
             return (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
-        }
+        };
         let n = self.n as f64;
         let h = entropy_of(self.total.iter().map(|s| s / n));
-        let h_given_y: f64 = self
-            .by_class
+        let h_given_y: f64 = by_class
             .rows()
             .into_iter()
-            .zip(&self.class_n)
+            .zip(class_n)
             .filter(|(_, &c)| c > 0)
             .map(|(row, &c)| (c as f64 / n) * entropy_of(row.iter().map(|s| s / c as f64)))
             .sum();
@@ -259,9 +300,20 @@ impl Soft {
     /// The row of one set of sums (also what a recorder's stream writes); saturated when
     /// I(X;K) is within `margin` nats of ln K, its bound.
     pub fn row(counts: &SoftCounts, p: &SoftParams, seed: u64, margin: f64) -> Estimate {
+        Self::row_of_set(counts, 0, p, seed, margin)
+    }
+
+    /// As [`Soft::row`] with Y the counts' label set `set`.
+    pub fn row_of_set(
+        counts: &SoftCounts,
+        set: usize,
+        p: &SoftParams,
+        seed: u64,
+        margin: f64,
+    ) -> Estimate {
         let setting = format!("bins={} spread={}", p.soft_bins, p.soft_spread);
         let mut row = Estimate::new("soft", setting);
-        let (i_xz, i_yz, h, h_given_y) = counts.estimate();
+        let (i_xz, i_yz, h, h_given_y) = counts.estimate_set(set);
         (row.i_xz, row.i_yz) = (i_xz, i_yz);
         row.set_params(vec![
             ("bins", p.soft_bins.to_string()),

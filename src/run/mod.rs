@@ -244,12 +244,8 @@ fn shared(
     req: &EstimateRequest,
 ) -> Result<Shared> {
     let (name, labels) = archive.labels_named(req.labels.as_deref())?;
-    let sets = archive.manifest().analysis_set.label_sets();
     let classes = archive.manifest().analysis_set.classes_of(&name);
-    let suffix = match sets.first() {
-        Some((first, _)) if *first != name => format!(" labels={name}"),
-        _ => String::new(),
-    };
+    let suffix = archive.manifest().analysis_set.setting_suffix(&name);
     let use_inputs = |i: Inputs| estimators.iter().any(|e| e.inputs() == i);
     let inputs = if use_inputs(Inputs::Optional) || use_inputs(Inputs::Required) {
         archive.inputs()?

@@ -143,3 +143,27 @@ fn soft_refuses_bad_parameters_and_batches() {
     assert!(e.contains("label 2 is not below the 2 classes"), "{e}");
     assert!(c.estimate().0.is_nan());
 }
+
+#[test]
+fn several_label_sets_share_the_assignments_and_equal_one_set_each() {
+    let z = Array2::from_shape_fn((600, 5), |(i, h)| ((i * 5 + h) as f32 * 0.91).sin());
+    let a: Vec<u32> = (0..600).map(|i| (i % 3) as u32).collect();
+    let b: Vec<u32> = (0..600).map(|i| ((i / 7) % 4) as u32).collect();
+    let p = SoftParams::default();
+    let mut both = SoftCounts::with_sets(5, &[3, 4], &p, 2).unwrap();
+    both.add_sets(z.view(), &[&a, &b]).unwrap();
+    for (s, (labels, classes)) in [(&a, 3), (&b, 4)].into_iter().enumerate() {
+        let mut one = SoftCounts::new(5, classes, &p, 2).unwrap();
+        one.add(z.view(), labels).unwrap();
+        let (x1, y1, h1, c1) = one.estimate();
+        let (x2, y2, h2, c2) = both.estimate_set(s);
+        // The same additions in the same order: equal to the bit.
+        assert_eq!(
+            [x1, y1, h1, c1].map(f64::to_bits),
+            [x2, y2, h2, c2].map(f64::to_bits)
+        );
+    }
+    assert!(both.estimate_set(2).0.is_nan());
+    let err = both.add(z.view(), &a).unwrap_err().to_string();
+    assert!(err.contains("1 label sets given, the sums have 2"), "{err}");
+}

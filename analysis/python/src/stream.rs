@@ -23,38 +23,42 @@ pub struct SoftStream {
 
 #[pymethods]
 impl SoftStream {
-    /// A stream for the recording with manifest `manifest_json` and analysis labels `labels`;
-    /// `params_json` holds estimator parameters by name (`soft_bins`, `soft_spread`, `seed`,
+    /// A stream for the recording with manifest `manifest_json` and analysis labels `labels`
+    /// (one array per label set, in the manifest's order); `params_json` holds estimator parameters by name (`soft_bins`, `soft_spread`, `seed`,
     /// `saturation_margin`), the library's defaults for the rest.
     #[new]
     fn new(
         manifest_json: &str,
-        labels: PyReadonlyArray1<'_, u32>,
+        labels: Vec<PyReadonlyArray1<'_, u32>>,
         params_json: &str,
     ) -> PyResult<Self> {
         guarded(|| {
             let manifest: Manifest = serde_json::from_str(manifest_json)
                 .map_err(|e| invalid(format!("bad manifest: {e}")))?;
             let p = params::from_json(params_json).map_err(error)?;
-            let labels = labels.as_array().to_vec();
+            let labels: Vec<Vec<u32>> = labels.iter().map(|y| y.as_array().to_vec()).collect();
+            let sets: Vec<&[u32]> = labels.iter().map(Vec::as_slice).collect();
             let inner =
-                stream::SoftStream::new(&manifest, &labels, p.soft, p.common).map_err(error)?;
+                stream::SoftStream::new(&manifest, &sets, p.soft, p.common).map_err(error)?;
             Ok(SoftStream { inner })
         })
     }
 
-    /// Adds a batch of `layer`'s rows (float32, in the analysis set's order) with their labels.
+    /// Adds a batch of `layer`'s rows (float32, in the analysis set's order) with their labels
+    /// (one array per label set).
     fn add(
         &mut self,
         layer: &str,
         z: PyReadonlyArray2<'_, f32>,
-        labels: PyReadonlyArray1<'_, u32>,
+        labels: Vec<PyReadonlyArray1<'_, u32>>,
     ) -> PyResult<()> {
-        let labels = labels.as_slice().map_err(|e| invalid(e.to_string()))?;
-        self.inner.add(layer, z.as_array(), labels).map_err(error)
+        let sets = (labels.iter())
+            .map(|y| y.as_slice().map_err(|e| invalid(e.to_string())))
+            .collect::<PyResult<Vec<_>>>()?;
+        self.inner.add(layer, z.as_array(), &sets).map_err(error)
     }
 
-    /// Ends `epoch` (one row per layer) and writes every row so far to `out` (when given).
+    /// Ends `epoch` (one row per label set and layer) and writes every row so far to `out` (when given).
     #[pyo3(signature = (epoch, out=None, unit="bits"))]
     fn end_epoch<'py>(
         &mut self,

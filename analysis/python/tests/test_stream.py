@@ -46,6 +46,33 @@ def test_streamed_soft_equals_the_offline_estimate(tmp_path):
     assert on_disk.height == 8 and on_disk["estimator"].unique().to_list() == ["soft"]
 
 
+def test_streamed_soft_gives_every_label_set(tmp_path):
+    """With several label sets, the stream's rows for each set equal the offline estimate with
+    labels=NAME (the assignments computed once, the per-class sums per set)."""
+    model, x, y = model_and_data()
+    parity = torch.arange(90) % 2
+    sign = (x[:, 2] > 0).long()
+    out = tmp_path / "sets"
+    params = {"soft_bins": 32, "soft_spread": 6.0, "seed": 1}
+    with infoplane.Recorder(model, out, analysis=(x, y), epochs=2, record_epochs="all", batch_size=16,
+                            gradients=False, progress=False, stream="soft", stream_params=params,
+                            label_sets={"parity": parity, "sign": sign}) as rec:
+        train(model, rec, x, y)
+    streamed = rec.streamed
+    assert streamed.height == 3 * 2 * 3                       # epochs 0..2, two layers, three sets
+    for name in ["class", "parity", "sign"]:
+        mine = streamed.filter(pl.col("labels") == name)
+        offline = infoplane.estimate_archive(out, ["soft"], labels=name, progress=False, **params)
+        both = mine.join(offline, on=["layer", "epoch"], suffix="_offline")
+        assert both.height == 6 and (both["setting"] == both["setting_offline"]).all()
+        for col in ["i_xz", "i_yz", "h_y"]:
+            np.testing.assert_allclose(both[col], both[f"{col}_offline"], rtol=0, atol=1e-9)
+    # I(X;K) does not depend on Y; I(Y;K) does.
+    by = {n: streamed.filter(pl.col("labels") == n).sort(["epoch", "layer"]) for n in ["class", "parity"]}
+    np.testing.assert_array_equal(by["class"]["i_xz"], by["parity"]["i_xz"])
+    assert not np.allclose(by["class"]["i_yz"], by["parity"]["i_yz"])
+
+
 def test_streaming_without_storing_activations(tmp_path):
     model, x, y = model_and_data()
     out = tmp_path / "big"

@@ -311,8 +311,8 @@ class Recorder:
         self._writer = _native.Writer(self.out, json.dumps(spec), y_np, inputs,
                                       None, format, overwrite, resume, list(extra.values()))
         if stream is not None:
-            self._stream = _native.SoftStream(self._writer.manifest_json, np.asarray(y_np, dtype=np.uint32),
-                                              json.dumps(stream_params or {}))
+            labels = [np.asarray(v, dtype=np.uint32) for v in [y_np, *extra.values()]]
+            self._stream = _native.SoftStream(self._writer.manifest_json, labels, json.dumps(stream_params or {}))
             self._stream_out = os.fspath(stream_out) if stream_out is not None else self.out.rstrip("/") + "-soft.csv"
         self._auto = [p.register_post_accumulate_grad_hook(self._hook(i))
                       for i, (_, p) in enumerate(self._params)] if auto_step else []
@@ -355,7 +355,9 @@ class Recorder:
         handles = [m.register_forward_hook(hook(name, m)) for name, m in self._tracked]
         was_training = self.model.training
         ys, xs = [], []
-        extra = {k: [] for k in self._label_sets} if keep_data else {}
+        # Further label sets: gathered at the first pass (stored once) and, when streaming, at
+        # every pass (the stream's sums are per label set).
+        extra = {k: [] for k in self._label_sets} if keep_data or self._stream is not None else {}
         try:
             self.model.eval()
             device = _device(self.model)
@@ -371,7 +373,8 @@ class Recorder:
                         else:
                             into.append(self._tokens.labels(y_b, self._at, length).cpu())
                     if self._stream is not None:
-                        self._batch_labels = class_indices(ys[-1].numpy(), self.out).astype(np.uint32)
+                        self._batch_labels = [class_indices(v[-1].numpy(), self.out).astype(np.uint32)
+                                              for v in [ys, *extra.values()]]
                     result = self.model(xb.to(device))
                     self._forwards += 1
                     for name in outputs:
