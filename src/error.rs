@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 /// An empty vector with room for `n` values, or [`Error::out_of_memory`] naming `path` and
 /// `what` when the allocation fails (large arrays from files are sized this way, so that a
 /// layer too large for the memory is a clear error, not an abort).
-pub fn try_with_capacity<T>(n: usize, path: &Path, what: &str) -> Result<Vec<T>> {
+pub(crate) fn try_with_capacity<T>(n: usize, path: &Path, what: &str) -> Result<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(n)
         .map_err(|_| Error::out_of_memory(path, what, n.saturating_mul(size_of::<T>())))?;

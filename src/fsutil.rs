@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// The directory holding `path` (`.` for a bare file name).
-pub fn parent_dir(p: &Path) -> PathBuf {
+pub(crate) fn parent_dir(p: &Path) -> PathBuf {
     match p.parent() {
         Some(par) if !par.as_os_str().is_empty() => par.to_path_buf(),
         _ => PathBuf::from("."),
@@ -33,14 +33,14 @@ pub fn sibling(path: &Path, what: &str) -> PathBuf {
 
 /// Whether process `pid` is running (Linux `/proc`; where there is no `/proc`, every process
 /// counts as running, so that nothing is removed by mistake).
-pub fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     let proc = Path::new("/proc");
     !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
 /// Hidden siblings `.NAME.WHAT-PID` (or `.NAME.WHAT-PID.K`) of `path` whose process is no
 /// longer running.
-pub fn stale_siblings(path: &Path, what: &str) -> Vec<(PathBuf, u32)> {
+pub(crate) fn stale_siblings(path: &Path, what: &str) -> Vec<(PathBuf, u32)> {
     let prefix = format!(".{}.{what}-", file_name(path, "output"));
     let Ok(rd) = fs::read_dir(parent_dir(path)) else {
         return Vec::new();
@@ -134,7 +134,7 @@ pub fn write_via_temp(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> R
 }
 
 /// Writes `bytes` to `path` atomically (see [`write_via_temp`]).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_via_temp(path, |tmp| {
         let mut f = fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io(tmp, e))
@@ -142,20 +142,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// fsyncs a directory so that renames inside it survive a power loss.
-pub fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     let f = fs::File::open(dir).map_err(|e| Error::io(dir, e))?;
     f.sync_all().map_err(|e| Error::io(dir, e))
 }
 
 /// fsyncs a file's data.
-pub fn sync_file(path: &Path) -> Result<()> {
+pub(crate) fn sync_file(path: &Path) -> Result<()> {
     let f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
     f.sync_all().map_err(|e| Error::io(path, e))
 }
 
 /// Opens `path` for reading if it is a regular file (after following symbolic links). A FIFO
 /// or device would block or never end; a missing file is an [`Error::Io`] of kind NotFound.
-pub fn open_regular(path: &Path) -> Result<fs::File> {
+pub(crate) fn open_regular(path: &Path) -> Result<fs::File> {
     let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
         return Err(Error::format(
@@ -171,7 +171,7 @@ pub fn open_regular(path: &Path) -> Result<fs::File> {
 }
 
 /// Reads a regular file of at most `max` bytes whole.
-pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
     let f = open_regular(path)?;
     let mut bytes = Vec::new();
     f.take(max + 1)
@@ -215,7 +215,7 @@ pub fn resolve(p: &Path) -> PathBuf {
 }
 
 /// True when `inner` is `outer` or lies below it (after [`resolve`]).
-pub fn is_within(inner: &Path, outer: &Path) -> bool {
+pub(crate) fn is_within(inner: &Path, outer: &Path) -> bool {
     resolve(inner).starts_with(resolve(outer))
 }
 
@@ -350,7 +350,7 @@ impl Drop for OutputLock {
 }
 
 /// Bytes actually allocated on disk below `path` (like `du`), and the apparent size.
-pub fn disk_usage(path: &Path) -> (u64, u64) {
+pub(crate) fn disk_usage(path: &Path) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
     let mut allocated = 0;
     let mut apparent = 0;

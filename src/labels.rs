@@ -89,7 +89,7 @@ fn float_index(y: f64, shown: String, i: usize) -> Result<u32, String> {
 }
 
 /// Number of samples of each class `0..n_classes` (labels at or above `n_classes` are ignored).
-pub fn class_counts(labels: &[u32], n_classes: usize) -> Vec<usize> {
+pub(crate) fn class_counts(labels: &[u32], n_classes: usize) -> Vec<usize> {
     let mut counts = vec![0; n_classes];
     for &y in labels {
         if let Some(c) = counts.get_mut(y as usize) {
@@ -119,7 +119,7 @@ pub fn entropy_nats(counts: &[usize]) -> f64 {
 }
 
 /// [`entropy_nats`] in bits.
-pub fn entropy_bits(counts: &[usize]) -> f64 {
+pub(crate) fn entropy_bits(counts: &[usize]) -> f64 {
     entropy_nats(counts) / std::f64::consts::LN_2
 }
 

@@ -103,7 +103,7 @@ impl Unit {
 }
 
 /// The key of the unit a row belongs to.
-pub fn row_key(r: &EstimateRow) -> (String, String, u32) {
+pub(crate) fn row_key(r: &EstimateRow) -> (String, String, u32) {
     (r.fingerprint.clone(), r.layer.clone(), r.epoch)
 }
 

@@ -30,7 +30,7 @@ pub fn escape_controls(s: &str) -> Cow<'_, str> {
 }
 
 /// The first control character of `s`, if any (names with one are refused when written).
-pub fn first_control(s: &str) -> Option<char> {
+pub(crate) fn first_control(s: &str) -> Option<char> {
     s.chars().find(|c| c.is_control())
 }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Bytes per piece when a large input is hashed in parallel.
-pub const BLOCK: usize = 1 << 20;
+pub(crate) const BLOCK: usize = 1 << 20;
 
 /// The length and CRC-32 of some bytes (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -40,11 +40,11 @@ pub struct Digest {
 mod hex32 {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format!("{v:08x}"))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         let text = String::deserialize(d)?;
         super::parse_hex(&text)
             .ok_or_else(|| serde::de::Error::custom(format!("'{text}' is not 8 hex digits")))
@@ -82,7 +82,7 @@ fn crc_of(bytes: &[u8]) -> Crc {
 }
 
 /// The digest of `bytes`.
-pub fn digest_bytes(bytes: &[u8]) -> Digest {
+pub(crate) fn digest_bytes(bytes: &[u8]) -> Digest {
     Digest {
         bytes: bytes.len() as u64,
         crc32: crc_of(bytes).finalize(),
@@ -91,12 +91,12 @@ pub fn digest_bytes(bytes: &[u8]) -> Digest {
 
 /// The digest of a slice of plain numbers, as their little-endian bytes (how both backends
 /// store them); [`digest_f32`] hashes large f32 arrays without a copy.
-pub fn digest_values<T: LeBytes>(values: &[T]) -> Digest {
+pub(crate) fn digest_values<T: LeBytes>(values: &[T]) -> Digest {
     digest_bytes(&T::le_bytes(values))
 }
 
 /// Numbers whose little-endian bytes are hashed.
-pub trait LeBytes: Copy {
+pub(crate) trait LeBytes: Copy {
     /// The values' little-endian bytes, in order.
     fn le_bytes(values: &[Self]) -> Vec<u8>;
 }
@@ -125,7 +125,7 @@ pub fn digest_f32(values: &[f32]) -> Digest {
 }
 
 /// The digest of the file at `path`, read in 1 MiB pieces in parallel.
-pub fn digest_file(path: &Path) -> Result<Digest> {
+pub(crate) fn digest_file(path: &Path) -> Result<Digest> {
     let file = crate::fsutil::open_regular(path)?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let pieces = len.div_ceil(BLOCK as u64) as usize;
@@ -154,7 +154,7 @@ pub fn digest_file(path: &Path) -> Result<Digest> {
 }
 
 /// Checks the file at `path` against `expected`: an error naming the file when it differs.
-pub fn check_file(path: &Path, expected: &Digest) -> Result<()> {
+pub(crate) fn check_file(path: &Path, expected: &Digest) -> Result<()> {
     let found = digest_file(path)?;
     check(path, expected, &found)
 }
@@ -184,7 +184,7 @@ pub fn check(path: &Path, expected: &Digest, found: &Digest) -> Result<()> {
 }
 
 /// A writer that hashes every byte that passes through it.
-pub struct HashingWriter<W> {
+pub(crate) struct HashingWriter<W> {
     inner: W,
     crc: Crc,
     bytes: u64,

@@ -545,7 +545,7 @@ pub fn export_numpy(
 }
 
 /// Helper for callers that hold a path: is this file an `.npz`?
-pub fn is_npz(path: &Path) -> bool {
+pub(crate) fn is_npz(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
 }

@@ -24,7 +24,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const FORMAT_NAME: &str = "infoplane-archive";
 
 /// The largest manifest read (a plan of a million epochs takes about 40 MB).
-pub const MAX_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_BYTES: u64 = 256 << 20;
 
 /// The most classes an archive may have (labels are class indices below this).
 pub use crate::labels::MAX_CLASSES;
@@ -231,7 +231,7 @@ impl AnalysisSetInfo {
     }
 
     /// The number of classes of the label set `name` (0 when there is none of that name).
-    pub fn classes_of(&self, name: &str) -> usize {
+    pub(crate) fn classes_of(&self, name: &str) -> usize {
         self.label_sets()
             .into_iter()
             .find(|s| s.0 == name)
@@ -240,7 +240,7 @@ impl AnalysisSetInfo {
 
     /// What rows estimated with Y = the label set `name` add to their setting: nothing for
     /// the first set, ` labels=NAME` for the others (rows of two sets never share a key).
-    pub fn setting_suffix(&self, name: &str) -> String {
+    pub(crate) fn setting_suffix(&self, name: &str) -> String {
         if name == self.label_name() {
             String::new()
         } else {
@@ -273,7 +273,7 @@ impl AnalysisSetInfo {
 }
 
 /// The product of `dims`, None when it overflows.
-pub fn checked_product(dims: &[usize]) -> Option<usize> {
+pub(crate) fn checked_product(dims: &[usize]) -> Option<usize> {
     dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
 }
 
@@ -464,7 +464,7 @@ impl Manifest {
 
     /// Checks the names a writer stores: layers, parameters and classes are non-empty and
     /// hold no control characters (which would reach terminals; HDF5 refuses NUL).
-    pub fn validate_names(&self) -> Result<()> {
+    pub(crate) fn validate_names(&self) -> Result<()> {
         let names = self
             .layers
             .iter()
@@ -529,4 +529,4 @@ impl Manifest {
 }
 
 /// File name of the manifest inside an archive directory.
-pub const MANIFEST_FILE: &str = "manifest.json";
+pub(crate) const MANIFEST_FILE: &str = "manifest.json";

@@ -74,7 +74,7 @@ impl NpyArray {
     /// Floating-point values as f32, taken without a copy when they are f32 already. float16
     /// and float32 convert exactly; float64 is rounded to nearest (the returned flag says so).
     /// Integer arrays are refused.
-    pub fn into_f32(self, what: &str) -> Result<(Vec<f32>, bool)> {
+    pub(crate) fn into_f32(self, what: &str) -> Result<(Vec<f32>, bool)> {
         match self.values {
             Values::F32(v) => Ok((v, false)),
             Values::F64(v) => {
@@ -90,7 +90,7 @@ impl NpyArray {
     }
 
     /// Any numeric values as f32 (integers and bools convert exactly up to 2^24).
-    pub fn into_f32_any(self) -> (Vec<f32>, bool) {
+    pub(crate) fn into_f32_any(self) -> (Vec<f32>, bool) {
         match self.values {
             Values::F32(v) => (v, false),
             Values::F64(v) => (v.iter().map(|&x| x as f32).collect(), true),
@@ -462,7 +462,7 @@ const MAX_DEFLATE_RATIO: u64 = 1032;
 /// Reads every member of a `.npz` file, in archive order, as (key, array). Members are
 /// streamed into their arrays (a declared size is never trusted for allocation) and must hold
 /// exactly the data their header describes; two members with one key are refused.
-pub fn read_npz(path: &Path) -> Result<Vec<(String, NpyArray)>> {
+pub(crate) fn read_npz(path: &Path) -> Result<Vec<(String, NpyArray)>> {
     crate::untrusted::decode(path, ".npz (zip) file", || read_npz_unguarded(path))
 }
 

@@ -44,7 +44,7 @@ pub(crate) const ARCHIVE_ENTRIES: [&str; 6] = [
 
 /// True when `dir/manifest.json` is a regular file whose JSON says it is an infoplane
 /// manifest (whatever else is wrong with it).
-pub fn holds_archive(dir: &Path) -> bool {
+pub(crate) fn holds_archive(dir: &Path) -> bool {
     let Ok(bytes) = fsutil::read_regular(&dir.join(MANIFEST_FILE), super::manifest::MAX_BYTES)
     else {
         return false;
@@ -121,7 +121,7 @@ pub fn check_output(out: &Path, overwrite: Overwrite) -> Result<bool> {
 /// Cleans up after writers of `out` that were killed: a replacement interrupted between its
 /// two renames is undone (the old archive goes back to `out`), then staging and replaced
 /// directories whose process is gone are removed. Call with the output lock held.
-pub fn clean_stale(out: &Path) -> Result<()> {
+pub(crate) fn clean_stale(out: &Path) -> Result<()> {
     let mut replaced = stale_siblings(out, "replaced");
     if !out.exists() {
         replaced.sort_by_key(|(p, _)| fs::metadata(p).and_then(|m| m.modified()).ok());
@@ -146,7 +146,7 @@ pub fn clean_stale(out: &Path) -> Result<()> {
 }
 
 /// Creates the empty staging directory for `out` (and `out`'s parent when missing).
-pub fn create_staging(out: &Path) -> Result<PathBuf> {
+pub(crate) fn create_staging(out: &Path) -> Result<PathBuf> {
     let parent = parent_dir(out);
     if !parent.is_dir() {
         fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
@@ -161,7 +161,7 @@ pub fn create_staging(out: &Path) -> Result<PathBuf> {
 
 /// Moves a fully written staging directory to `out`, replacing (after the move succeeded) an
 /// existing archive there.
-pub fn publish_staged(staging: &Path, out: &Path) -> Result<()> {
+pub(crate) fn publish_staged(staging: &Path, out: &Path) -> Result<()> {
     let old = if out.exists() {
         let old = sibling(out, "replaced");
         if old.exists() {

@@ -153,7 +153,7 @@ fn fmt_opt(v: Option<f64>) -> String {
 }
 
 /// Human-readable size (KiB, MiB, GiB).
-pub fn format_bytes(b: u64) -> String {
+pub(crate) fn format_bytes(b: u64) -> String {
     let b = b as f64;
     if b < 1024.0 {
         format!("{b} B")

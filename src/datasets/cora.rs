@@ -19,9 +19,9 @@ use crate::error::{Error, Result};
 use crate::rng::{random_split, SplitMix64};
 
 /// Training nodes per class in the standard split.
-pub const TRAIN_PER_CLASS: usize = 20;
+pub(crate) const TRAIN_PER_CLASS: usize = 20;
 /// Validation nodes in the standard split.
-pub const VALIDATION_NODES: usize = 1000;
+pub(crate) const VALIDATION_NODES: usize = 1000;
 
 /// How Cora's nodes are split.
 #[derive(Debug, Clone, Copy, PartialEq)]

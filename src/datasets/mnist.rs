@@ -14,7 +14,7 @@ use super::Dataset;
 use crate::error::{Error, Result};
 
 /// Image side length.
-pub const SIDE: usize = 28;
+pub(crate) const SIDE: usize = 28;
 
 fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
     for name in [format!("{stem}.gz"), stem.to_string()] {

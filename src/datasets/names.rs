@@ -21,9 +21,9 @@ use crate::rng::{random_split, SplitMix64};
 /// The alphabet, in one-hot order.
 pub const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'";
 /// Letters per name (longer names are truncated).
-pub const MAX_LEN: usize = 12;
+pub(crate) const MAX_LEN: usize = 12;
 /// Fraction of names used for training.
-pub const TRAIN_FRACTION: f64 = 0.8;
+pub(crate) const TRAIN_FRACTION: f64 = 0.8;
 
 /// Latin letters with diacritics and their base letter (the NFD decomposition's first char).
 const FOLD: &[(&str, char)] = &[

@@ -25,7 +25,7 @@ pub const BITS: usize = 12;
 /// Number of patterns (2^12).
 pub const PATTERNS: usize = 1 << BITS;
 /// Fraction of samples used for training.
-pub const TRAIN_FRACTION: f64 = 0.8;
+pub(crate) const TRAIN_FRACTION: f64 = 0.8;
 
 /// First circular harmonic power P = |Σ_k s_k e^{2πik/12}|² of pattern `i`.
 pub fn harmonic_power(i: usize) -> f64 {

@@ -74,7 +74,7 @@ pub struct Aggregate {
 
 /// The two-sided 95 % quantile t_{0.975, df} of Student's t: exact to 6 digits for df ≤ 30
 /// (tables), the Cornish–Fisher expansion beyond (error below 2e-6 there).
-pub fn t975(df: usize) -> f64 {
+pub(crate) fn t975(df: usize) -> f64 {
     const T: [f64; 30] = [
         12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157,
         2.228139, 2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922,

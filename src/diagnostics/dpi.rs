@@ -375,7 +375,8 @@ pub struct Finding {
 }
 
 /// What "definite" means, for the summary, the report and the docs.
-pub const MEANING: &str = "definite = beyond the estimators' own upper-lower gap (for I(X;Z): \
+pub(crate) const MEANING: &str =
+    "definite = beyond the estimators' own upper-lower gap (for I(X;Z): \
 the Bhattacharyya lower bound at layer l+1 above the KL upper bound at layer l). The noise is \
 added at measurement time, so the proxy I(X; T_l + ε) need not obey the DPI even for a \
 deterministic chain (logits routinely 'violate' it): a definite violation says the noisy \
@@ -389,7 +390,7 @@ impl Finding {
 
     /// The settings: the numeric ones (σ² values) as a range (`σ² 0.001 to 0.3 (4 values)`),
     /// then the others (rules, binnings) listed.
-    pub fn settings_text(&self) -> String {
+    pub(crate) fn settings_text(&self) -> String {
         let (nums, others): (Vec<&String>, Vec<&String>) =
             self.settings.iter().partition(|s| s.parse::<f64>().is_ok());
         let v: Vec<f64> = nums.iter().filter_map(|s| s.parse().ok()).collect();

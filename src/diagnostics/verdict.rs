@@ -72,7 +72,7 @@ impl Phase {
 
 /// One trajectory's classification.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Trajectory {
+pub(crate) struct Trajectory {
     /// Whether the fitting phase is there.
     pub fitting: bool,
     /// What follows the peak.
@@ -98,7 +98,7 @@ fn smooth(v: &[f64]) -> Vec<f64> {
 
 /// Classifies one trajectory: `rows` of one (run, layer, estimator, setting), in epoch
 /// order; `tol` in nats.
-pub fn classify(rows: &[&EstimateRow], tol: f64) -> Trajectory {
+pub(crate) fn classify(rows: &[&EstimateRow], tol: f64) -> Trajectory {
     if rows.len() < 3 {
         return Trajectory {
             fitting: false,
@@ -143,7 +143,7 @@ pub fn classify(rows: &[&EstimateRow], tol: f64) -> Trajectory {
 
 /// The distance scale of each (run, layer index, epoch): σ² / `sigma2_over_nn` of its rows
 /// that have both (the median over them), i.e. the median squared nearest-neighbour distance.
-pub fn distance_scales(rows: &[EstimateRow]) -> BTreeMap<(String, usize, u32), f64> {
+pub(crate) fn distance_scales(rows: &[EstimateRow]) -> BTreeMap<(String, usize, u32), f64> {
     let mut all: BTreeMap<(String, usize, u32), Vec<f64>> = BTreeMap::new();
     for r in rows {
         let nn = r.sigma2 / r.sigma2_over_nn;

@@ -61,7 +61,7 @@ pub enum Binning {
 
 impl Binning {
     /// The most bins per unit (more than any activation can tell apart in f32).
-    pub const MAX_BINS: usize = 1 << 24;
+    pub(crate) const MAX_BINS: usize = 1 << 24;
 
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
@@ -127,7 +127,7 @@ fn entropy(counts: impl Iterator<Item = usize>, n: usize) -> f64 {
 
 /// The f32 edges of `np.linspace(lo, hi, edges).astype(np.float32)`: e_k = lo + k · step in
 /// f64 with step = (hi - lo) / (edges - 1), the last one exactly hi, then rounded to f32.
-pub fn linspace_edges_f32(lo: f64, hi: f64, edges: usize) -> Vec<f32> {
+pub(crate) fn linspace_edges_f32(lo: f64, hi: f64, edges: usize) -> Vec<f32> {
     let step = (hi - lo) / (edges - 1) as f64;
     (0..edges)
         .map(|k| {
@@ -180,7 +180,10 @@ pub fn bin_indices<T: Copy + Into<f64>>(z: ArrayView2<'_, T>, binning: Binning) 
 
 /// Values of `z` outside a fixed range, which that binning clips (Fixed) or folds (Tishby:
 /// below the first edge into the top bin); None for the other binnings.
-pub fn outside_range<T: Copy + Into<f64>>(z: ArrayView2<'_, T>, binning: Binning) -> Option<usize> {
+pub(crate) fn outside_range<T: Copy + Into<f64>>(
+    z: ArrayView2<'_, T>,
+    binning: Binning,
+) -> Option<usize> {
     let (lo, hi) = match binning {
         Binning::Fixed { lo, hi, .. } | Binning::Tishby { lo, hi, .. } => (lo, hi),
         _ => return None,

@@ -47,7 +47,7 @@ pub struct KsgParams {
 
 impl KsgParams {
     /// The defaults (NPEET's k and jitter).
-    pub const DEFAULT: KsgParams = KsgParams {
+    pub(crate) const DEFAULT: KsgParams = KsgParams {
         ksg_k: 3,
         ksg_algorithm: 1,
         ksg_jitter: 1e-10,
@@ -87,7 +87,7 @@ impl Default for KsgParams {
 }
 
 /// ψ(1..=n) by ψ(m + 1) = ψ(m) + 1/m from ψ(1) = −γ (index 0 unused).
-pub fn digamma_table(n: usize) -> Vec<f64> {
+pub(crate) fn digamma_table(n: usize) -> Vec<f64> {
     let mut t = vec![f64::NAN; n + 1];
     if n >= 1 {
         t[1] = -0.577_215_664_901_532_9;
@@ -197,7 +197,7 @@ pub fn ross_mi(z: ArrayView2<'_, f64>, labels: &[u32], classes: usize, k: usize)
 
 /// Why Ross's I(Y;Z) is unreliable here, when fewer than half the samples are in classes of
 /// more than `k` samples (a large label alphabet: the k within-class neighbours do not exist).
-pub fn small_classes(labels: &[u32], classes: usize, k: usize) -> Option<String> {
+pub(crate) fn small_classes(labels: &[u32], classes: usize, k: usize) -> Option<String> {
     let counts = crate::labels::class_counts(labels, classes.max(1));
     let covered: usize = counts.iter().filter(|&&c| c > k).sum();
     (2 * covered < labels.len()).then(|| {

@@ -46,10 +46,10 @@ pub struct McParams {
 
 impl McParams {
     /// The defaults.
-    pub const DEFAULT: McParams = McParams { mc_samples: 2 };
+    pub(crate) const DEFAULT: McParams = McParams { mc_samples: 2 };
 
     /// The largest number of draws accepted.
-    pub const MAX_SAMPLES: usize = 100_000;
+    pub(crate) const MAX_SAMPLES: usize = 100_000;
 
     /// Checks the number of draws.
     pub fn validate(&self) -> Result<()> {

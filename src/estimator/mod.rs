@@ -98,7 +98,7 @@ impl std::fmt::Debug for ArchiveCache {
 
 impl ArchiveCache {
     /// The cached value of type `T`, made by `make` the first time.
-    pub fn get_or_try_insert<T: Any + Send>(
+    pub(crate) fn get_or_try_insert<T: Any + Send>(
         &mut self,
         make: impl FnOnce() -> Result<T>,
     ) -> Result<&T> {
@@ -120,7 +120,7 @@ impl ArchiveCache {
     }
 
     /// The cached value of type `T`, inserted as its default the first time, to change.
-    pub fn get_or_default_mut<T: Any + Send + Default>(&mut self) -> &mut T {
+    pub(crate) fn get_or_default_mut<T: Any + Send + Default>(&mut self) -> &mut T {
         let at = match self.entries.iter().position(|e| e.is::<T>()) {
             Some(i) => i,
             None => {
@@ -212,7 +212,7 @@ impl Estimate {
     }
 
     /// Replaces the parameters with `params`.
-    pub fn set_params(&mut self, params: Vec<(&'static str, String)>) {
+    pub(crate) fn set_params(&mut self, params: Vec<(&'static str, String)>) {
         self.params = params
             .into_iter()
             .map(|(k, v)| (Cow::Borrowed(k), v))
@@ -241,7 +241,7 @@ impl Estimate {
 
     /// The parameters from the `params` column's text (`name=value` separated by spaces; a
     /// word without `=` continues the value before it), the inverse of [`Self::params_text`].
-    pub fn parse_params(text: &str) -> Vec<(Cow<'static, str>, String)> {
+    pub(crate) fn parse_params(text: &str) -> Vec<(Cow<'static, str>, String)> {
         let mut out: Vec<(Cow<'static, str>, String)> = Vec::new();
         for word in text.split(' ').filter(|w| !w.is_empty()) {
             match (word.split_once('='), out.last_mut()) {
@@ -360,7 +360,7 @@ fn parse_error_bars(s: &str) -> std::result::Result<subsample::ErrorBars, String
 
 impl CommonParams {
     /// The defaults.
-    pub const DEFAULT: CommonParams = CommonParams {
+    pub(crate) const DEFAULT: CommonParams = CommonParams {
         saturation_margin: 0.1,
         seed: 0,
         error: subsample::ErrorBars::None,
@@ -430,7 +430,7 @@ pub struct EstimatorParams {
 }
 
 /// Each column to mean 0 and standard deviation 1 (constant columns only centred).
-pub fn standardized(a: ArrayView2<'_, f64>) -> ndarray::Array2<f64> {
+pub(crate) fn standardized(a: ArrayView2<'_, f64>) -> ndarray::Array2<f64> {
     let mut out = a.to_owned();
     let n = a.nrows().max(1) as f64;
     for mut c in out.columns_mut() {
@@ -444,7 +444,7 @@ pub fn standardized(a: ArrayView2<'_, f64>) -> ndarray::Array2<f64> {
 
 /// The one saturation rule: I(X;Z) > ln n - margin, n the samples the estimate used (the
 /// driver applies it with the full N to estimators that set no flag themselves).
-pub fn saturated_near_log_n(i_xz: f64, n: usize, margin_nats: f64) -> bool {
+pub(crate) fn saturated_near_log_n(i_xz: f64, n: usize, margin_nats: f64) -> bool {
     i_xz > (n as f64).ln() - margin_nats
 }
 

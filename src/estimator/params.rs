@@ -56,12 +56,15 @@ pub mod text {
     use serde_json::Value;
 
     /// Writes the value's text.
-    pub fn serialize<T: std::fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<T: std::fmt::Display, S: Serializer>(
+        v: &T,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(&v.to_string())
     }
 
     /// Reads a string, a number or a list of them, and parses the text.
-    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    pub(crate) fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
     where
         T: std::str::FromStr,
         T::Err: std::fmt::Display,

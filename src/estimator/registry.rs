@@ -38,7 +38,7 @@ impl Quantity {
     }
 
     /// Whether ln N (N samples) bounds the quantity, so that plots draw it as a reference.
-    pub fn bounded_by_log_n(self) -> bool {
+    pub(crate) fn bounded_by_log_n(self) -> bool {
         self == Quantity::Mutual
     }
 }

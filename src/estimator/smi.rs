@@ -46,7 +46,7 @@ pub struct SmiParams {
 
 impl SmiParams {
     /// The default number of slices.
-    pub const DEFAULT_SLICES: usize = 128;
+    pub(crate) const DEFAULT_SLICES: usize = 128;
 
     /// Checks the number of slices (1..=100000) and the inner estimator (`ksg`).
     pub fn validate(&self) -> Result<()> {

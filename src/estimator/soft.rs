@@ -44,9 +44,9 @@ pub struct SoftParams {
 
 impl SoftParams {
     /// The default number of bins.
-    pub const DEFAULT_BINS: usize = 256;
+    pub(crate) const DEFAULT_BINS: usize = 256;
     /// The default logit spread c.
-    pub const DEFAULT_SPREAD: f64 = 8.0;
+    pub(crate) const DEFAULT_SPREAD: f64 = 8.0;
 
     /// Checks K (2..=65536) and c (positive, at most 1000).
     pub fn validate(&self) -> Result<()> {
@@ -304,7 +304,7 @@ impl Soft {
     }
 
     /// As [`Soft::row`] with Y the counts' label set `set`.
-    pub fn row_of_set(
+    pub(crate) fn row_of_set(
         counts: &SoftCounts,
         set: usize,
         p: &SoftParams,

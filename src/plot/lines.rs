@@ -124,7 +124,11 @@ fn draw_lines<DB: DrawingBackend>(
 }
 
 /// Train (solid) and validation (dashed) accuracy against the epoch.
-pub fn plot_accuracy(run: &str, m: &[(u32, EpochMetrics)], stem: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn plot_accuracy(
+    run: &str,
+    m: &[(u32, EpochMetrics)],
+    stem: &Path,
+) -> Result<Vec<PathBuf>> {
     let series = |f: fn(&EpochMetrics) -> Option<f64>| {
         m.iter()
             .filter_map(|(e, x)| f(x).map(|v| (f64::from(*e), v)))

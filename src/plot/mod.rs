@@ -17,7 +17,7 @@ pub fn viridis(t: f64) -> RGBColor {
 /// An axis label without float noise: at most 4 significant digits with trailing zeros
 /// dropped (`0.3`, `12`, `0.05`), and `1e-7`-style exponents below 1e-3 and from 1e5 on (the
 /// decades of a log axis read `1e-4`, `0.001`, `0.01`, `0.1`, `1`, `10`).
-pub fn axis_label(v: f64) -> String {
+pub(crate) fn axis_label(v: f64) -> String {
     if !v.is_finite() {
         return format!("{v}");
     }

@@ -14,7 +14,7 @@ pub const MAX_FRAMES: usize = 60;
 
 /// The epochs shown: at most `max` of `epochs` (ascending), evenly spaced, first and last
 /// included.
-pub fn frame_epochs(epochs: &[u32], max: usize) -> Vec<u32> {
+pub(crate) fn frame_epochs(epochs: &[u32], max: usize) -> Vec<u32> {
     if epochs.len() <= max || max < 2 {
         return epochs.to_vec();
     }
@@ -26,7 +26,7 @@ pub fn frame_epochs(epochs: &[u32], max: usize) -> Vec<u32> {
 }
 
 /// Writes `stem.png` as an APNG of `panel` (0.15 s per frame, the last held 2 s, looping).
-pub fn information_plane_movie(stem: &Path, panel: &PlanePanel) -> Result<PathBuf> {
+pub(crate) fn information_plane_movie(stem: &Path, panel: &PlanePanel) -> Result<PathBuf> {
     let path = stem.with_extension("png");
     let mut epochs: Vec<u32> = panel.points.iter().map(|p| p.0).collect();
     epochs.sort_unstable();

@@ -13,7 +13,7 @@ use crate::diagnostics::snr::SnrReport;
 use crate::error::{Error, Result};
 
 /// Running median over `w` neighbours (centred; shorter at the ends).
-pub fn running_median(v: &[f64], w: usize) -> Vec<f64> {
+pub(crate) fn running_median(v: &[f64], w: usize) -> Vec<f64> {
     let h = w / 2;
     (0..v.len())
         .map(|i| {

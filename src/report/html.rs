@@ -237,7 +237,7 @@ fn findings_html(groups: &[(String, Vec<String>)]) -> String {
 }
 
 /// The whole page.
-pub fn render(data: &ReportData) -> Result<String> {
+pub(crate) fn render(data: &ReportData) -> Result<String> {
     let mut html = head();
     html.push_str("<h1>infoplane report</h1>\n");
     let _ = write!(html, "<h2>Verdict</h2>\n<p>Per layer: a fitting phase (I(X;Z) and I(Y;Z) rise), then compression (I(X;Z) falls while I(Y;Z) holds), and under which estimators, σ² and runs that holds (verdict.csv).</p>\n<ul>\n");

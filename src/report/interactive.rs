@@ -99,7 +99,7 @@ fn estimators_json(ests: &[String]) -> String {
 }
 
 /// The data of the viewer: columnar JSON of `rows` in `unit`, with the definite findings.
-pub fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> String {
+pub(crate) fn data_json(rows: &[EstimateRow], violations: &[Violation], unit: Unit) -> String {
     let k = unit.from_nats();
     let (mut runs, mut ests, mut sets, mut layers) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -200,7 +200,7 @@ fn epoch_labels_json(rows: &[EstimateRow]) -> String {
 
 /// The Content-Security-Policy source of the viewer's script, `'sha256-<base64>'`: the page
 /// allows that script and no other (no inline handlers, no injected `<script>`).
-pub fn script_source() -> String {
+pub(crate) fn script_source() -> String {
     use sha2::Digest as _;
     format!(
         "'sha256-{}'",

@@ -21,7 +21,7 @@ use crate::selection::Epochs;
 use crate::table::estimates::{self as table, EstimateRow, Unit};
 
 /// The report's default σ² values: two fixed values and both data rules.
-pub const DEFAULT_SIGMA2: &str = "0.001,0.1,thesis,nn";
+pub(crate) const DEFAULT_SIGMA2: &str = "0.001,0.1,thesis,nn";
 
 #[cfg(feature = "cli")]
 fn parse_sigma2(s: &str) -> std::result::Result<SigmaSpec, String> {
@@ -133,7 +133,7 @@ pub struct ReportData {
 
 /// One row of the comparison table: context, compared, quantity, epochs with the layer order
 /// flipped, median Spearman ρ, the most frequent flip.
-pub type ComparisonRow = [String; 6];
+pub(crate) type ComparisonRow = [String; 6];
 
 /// Rank rows grouped by (context, a, b, quantity).
 type RankGroups<'a> = Vec<(

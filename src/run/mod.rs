@@ -74,7 +74,7 @@ impl EstimateRequest {
 }
 
 /// Receives (layer index, epoch, distance statistics) of each (layer, epoch).
-pub type DistanceSink<'a> = dyn FnMut(usize, u32, &DistanceStats) + 'a;
+pub(crate) type DistanceSink<'a> = dyn FnMut(usize, u32, &DistanceStats) + 'a;
 
 /// What every (layer, epoch) of one archive's estimation shares.
 struct Shared {

@@ -129,7 +129,7 @@ impl std::ops::DerefMut for EstimateRow {
 pub const Z95: f64 = 1.959_963_984_540_054;
 
 /// `(value - Z95 se, value + Z95 se)`, NaN when either is unknown.
-pub fn normal_interval(value: f64, se: f64) -> (f64, f64) {
+pub(crate) fn normal_interval(value: f64, se: f64) -> (f64, f64) {
     (value - Z95 * se, value + Z95 * se)
 }
 
@@ -359,7 +359,7 @@ fn setting_of(sigma2: f64, rule: &str, params: &str) -> String {
 }
 
 /// The rows of a table with at least the [`REQUIRED`] columns, converted to nats.
-pub fn from_table(t: &Table) -> Result<Estimates> {
+pub(crate) fn from_table(t: &Table) -> Result<Estimates> {
     let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| !t.has(c)).collect();
     if !missing.is_empty() {
         return Err(Error::format(

@@ -118,7 +118,7 @@ fn clean_csv(text: &str) -> (String, Vec<usize>) {
 
 impl Table {
     /// A table already in memory (messages name no file, rows by number).
-    pub fn from_frame(df: DataFrame) -> Self {
+    pub(crate) fn from_frame(df: DataFrame) -> Self {
         Table {
             df,
             path: std::path::PathBuf::new(),
@@ -181,7 +181,7 @@ impl Table {
     }
 
     /// Where row `r` came from: `line L` of a CSV file, else `row R` (1-based).
-    pub fn row_label(&self, r: usize) -> String {
+    pub(crate) fn row_label(&self, r: usize) -> String {
         match self.lines.as_ref().and_then(|l| l.get(r)) {
             Some(line) => format!("line {line}"),
             None => format!("row {}", r + 1),

@@ -49,7 +49,7 @@ impl Critic {
     }
 
     /// The networks, mutable, in the same order.
-    pub fn nets_mut(&mut self) -> Vec<&mut Mlp> {
+    pub(crate) fn nets_mut(&mut self) -> Vec<&mut Mlp> {
         match self {
             Critic::Joint(net) => vec![net],
             Critic::Separable { x, z } => vec![x, z],
@@ -59,7 +59,7 @@ impl Critic {
     /// Moves every weight a fraction `a` of the way towards `other`'s (same shapes): with
     /// a small `a` after each step, an exponential moving average of the training iterates
     /// (Polyak–Ruppert averaging), whose critic varies less than the last iterate.
-    pub fn blend_towards(&mut self, other: &Critic, a: f64) {
+    pub(crate) fn blend_towards(&mut self, other: &Critic, a: f64) {
         for (mine, theirs) in self.nets_mut().into_iter().zip(other.nets()) {
             for (w, o) in mine.w.iter_mut().zip(&theirs.w) {
                 w.zip_mut_with(o, |v, &t| *v += a * (t - *v));
@@ -71,7 +71,11 @@ impl Critic {
     }
 
     /// T(x_i, z_j) for every pair of the batch, row i·B + j.
-    pub fn pair_scores(&self, xb: ArrayView2<'_, f64>, zb: ArrayView2<'_, f64>) -> Array1<f64> {
+    pub(crate) fn pair_scores(
+        &self,
+        xb: ArrayView2<'_, f64>,
+        zb: ArrayView2<'_, f64>,
+    ) -> Array1<f64> {
         match self {
             Critic::Joint(net) => net.forward_pairs(xb, zb).0,
             Critic::Separable { x, z } => {

@@ -293,7 +293,7 @@ impl MineParams {
 }
 
 /// The most negative bound that still counts as "consistent with zero", nats.
-pub const NEGATIVE_LIMIT: f64 = 0.1;
+pub(crate) const NEGATIVE_LIMIT: f64 = 0.1;
 
 /// The result of one MINE run, in nats.
 #[derive(Debug, Clone, PartialEq)]

@@ -43,7 +43,7 @@ impl Mlp {
     }
 
     /// He-uniform initialisation, seeded; `outputs` linear outputs (an embedding).
-    pub fn with_outputs(
+    pub(crate) fn with_outputs(
         input: usize,
         hidden: &[usize],
         outputs: usize,

@@ -136,7 +136,7 @@ pub fn centred<T: Element>(z: ArrayView2<'_, T>, order: &[usize]) -> (Array2<T>,
 }
 
 /// [`centred`] stored as the packed Gram kernel's panels (f32), with the same norms.
-pub fn centred_panels(z: ArrayView2<'_, f32>, order: &[usize]) -> (Panels, Vec<f64>) {
+pub(crate) fn centred_panels(z: ArrayView2<'_, f32>, order: &[usize]) -> (Panels, Vec<f64>) {
     let mean = column_means(z);
     Panels::build(order.len(), z.ncols(), |p, row| {
         centre_row(z, order[p], &mean, row)

@@ -126,7 +126,7 @@ pub fn exp_neg_f32(x: f32) -> f32 {
 
 /// [`exp_neg_f32`] with fused multiply-adds where `FUSED` (see [`exp_neg_in`]).
 #[inline(always)]
-pub fn exp_neg_f32_in<const FUSED: bool>(x: f32) -> f32 {
+pub(crate) fn exp_neg_f32_in<const FUSED: bool>(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4; // 0.693359375: exact in 9 bits, so n * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;

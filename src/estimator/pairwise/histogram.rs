@@ -37,12 +37,12 @@ impl Default for Histogram {
 }
 
 /// Lower edge of bin `b`, as a squared distance.
-pub fn bin_lower(b: usize) -> f64 {
+pub(crate) fn bin_lower(b: usize) -> f64 {
     f64::from_bits((b as u64 + BASE) << SHIFT)
 }
 
 /// Upper edge of bin `b`, as a squared distance.
-pub fn bin_upper(b: usize) -> f64 {
+pub(crate) fn bin_upper(b: usize) -> f64 {
     f64::from_bits((b as u64 + BASE + 1) << SHIFT)
 }
 
@@ -104,7 +104,7 @@ impl Histogram {
 
     /// Non-empty bins as (lower edge, upper edge, count), on distances (not squared), merged
     /// `group` at a time so that a plot has bins of relative width about 2^-7 * group.
-    pub fn distance_bins(&self, group: usize) -> Vec<HistogramBin> {
+    pub(crate) fn distance_bins(&self, group: usize) -> Vec<HistogramBin> {
         let group = group.max(1);
         let mut out = Vec::new();
         if self.zeros > 0 {

@@ -344,7 +344,7 @@ pub enum Stats {
 
 impl PassOptions {
     /// The largest tile (its Gram block takes tile² values).
-    pub const MAX_TILE: usize = 16_384;
+    pub(crate) const MAX_TILE: usize = 16_384;
 
     /// The default tile.
     pub const DEFAULT_TILE: usize = 1024;

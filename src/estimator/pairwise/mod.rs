@@ -117,7 +117,7 @@ pub fn pairwise_estimates<T: Element>(
 }
 
 /// The default `--sigma2` of `estimate`.
-pub const DEFAULT_SIGMA2: &str = "0.001,0.01,0.1,1,thesis,nn";
+pub(crate) const DEFAULT_SIGMA2: &str = "0.001,0.01,0.1,1,thesis,nn";
 
 #[cfg(feature = "cli")]
 fn parse_sigma2(s: &str) -> std::result::Result<SigmaSpec, String> {
@@ -230,7 +230,7 @@ pub fn setting(sigma2: f64, rule: &str) -> String {
 /// Distance statistics of the layer being estimated at each reference epoch its σ² rules
 /// read (kept in the [`ArchiveCache`] while that layer's epochs are estimated).
 #[derive(Debug, Default)]
-pub struct LayerReferences {
+pub(crate) struct LayerReferences {
     layer: String,
     stats: Vec<(Reference, u32, DistanceStats)>,
 }
@@ -239,7 +239,7 @@ impl LayerReferences {
     /// Keeps the distance statistics of `data` (the layer at the reference epoch `at`,
     /// resolved to `epoch`) for the σ² rules of every estimator that reads them (kl/bd, mc);
     /// a pass is made only when no estimator kept them already.
-    pub fn prepare(
+    pub(crate) fn prepare(
         p: &PairwiseParams,
         data: &LayerEpoch<'_>,
         (at, epoch): (Reference, u32),

@@ -74,7 +74,7 @@ pub struct Picked {
 
 impl Rule {
     /// The thesis rule, p90(d²)/1000.
-    pub const THESIS: Rule = Rule::Percentile {
+    pub(crate) const THESIS: Rule = Rule::Percentile {
         q: 0.9,
         divisor: 1000.0,
         squared: true,
@@ -127,7 +127,7 @@ impl Rule {
 
 /// The median squared nearest-neighbour distance; when it is 0 (at least half the samples
 /// have an exact duplicate), the median over the non-zero ones, with a warning.
-pub fn nn_median(nn_d2: &[f64]) -> (f64, Option<String>) {
+pub(crate) fn nn_median(nn_d2: &[f64]) -> (f64, Option<String>) {
     let m = median(nn_d2);
     if m != 0.0 {
         return (m, None);
@@ -158,7 +158,7 @@ pub fn median(v: &[f64]) -> f64 {
 
 /// Which distances a rule reads: one reference epoch per layer, or each epoch's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum At {
+pub(crate) enum At {
     /// One epoch's distances, for every epoch of the layer.
     Reference(Reference),
     /// Each epoch's own distances (scale-relative; see the module documentation).
@@ -176,7 +176,7 @@ impl At {
 
 /// Distance statistics of one layer at a reference epoch: (reference, epoch it resolved to,
 /// statistics).
-pub type ReferenceStats<'a> = (Reference, u32, &'a DistanceStats);
+pub(crate) type ReferenceStats<'a> = (Reference, u32, &'a DistanceStats);
 
 /// One σ² value with how it was chosen.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,7 +268,7 @@ impl SigmaSpec {
     }
 
     /// Layers named by `LAYER=VALUE` items.
-    pub fn named_layers(&self) -> Vec<&str> {
+    pub(crate) fn named_layers(&self) -> Vec<&str> {
         self.items
             .iter()
             .filter_map(|i| match i {

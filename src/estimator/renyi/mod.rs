@@ -155,13 +155,13 @@ impl Default for RenyiParams {
 
 impl RenyiParams {
     /// The largest N computed exactly (a 20000 x 20000 f64 matrix is 3.2 GB).
-    pub const MAX_N: usize = 20_000;
+    pub(crate) const MAX_N: usize = 20_000;
 
     /// The default largest N computed exactly (one default for `estimate` and `report`).
-    pub const DEFAULT_MAX_N: usize = 5000;
+    pub(crate) const DEFAULT_MAX_N: usize = 5000;
 
     /// The largest N of the quadrature path (three N x N f32 matrices: 10.8 GB at 30000).
-    pub const SLQ_MAX_N: usize = 30_000;
+    pub(crate) const SLQ_MAX_N: usize = 30_000;
 
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
@@ -211,7 +211,7 @@ pub fn centred_rows(z: ArrayView2<'_, f64>) -> (Array2<f64>, Vec<f64>) {
 
 /// Squared distances of rows `r0..r1` of the centred `c` (squared norms `norms`) to every
 /// row, ‖c_i‖² + ‖c_j‖² − 2 c_i·c_j by one GEMM (diagonal 0, negatives clamped).
-pub fn distance_block(c: &Array2<f64>, norms: &[f64], r0: usize, r1: usize) -> Array2<f64> {
+pub(crate) fn distance_block(c: &Array2<f64>, norms: &[f64], r0: usize, r1: usize) -> Array2<f64> {
     let mut d2 = c.slice(ndarray::s![r0..r1, ..]).dot(&c.t());
     for (i, mut row) in d2.rows_mut().into_iter().enumerate() {
         for (j, v) in row.iter_mut().enumerate() {

@@ -31,7 +31,7 @@ impl Convention {
     }
 
     /// Whether the kernel is linear in the features (linear, cosine): no width, the dual path.
-    pub fn is_linear(self) -> bool {
+    pub(crate) fn is_linear(self) -> bool {
         matches!(self, Convention::Linear | Convention::Cosine)
     }
 
