@@ -31,6 +31,10 @@ pub struct ImportOptions {
     pub kinds: Option<Vec<LayerKind>>,
     /// `.npy` of integer class ids, length N.
     pub labels: PathBuf,
+    /// The name of `labels` (default [`super::DEFAULT_LABEL_NAME`]).
+    pub label_name: Option<String>,
+    /// Further named label sets of the same samples: (name, `.npy` of length N).
+    pub label_sets: Vec<(String, PathBuf)>,
     /// Optional `.npy` of inputs, N x ... (any numeric dtype; stored as f32).
     pub inputs: Option<PathBuf>,
     /// Class names (defaults to `0`, `1`, ...).
@@ -251,8 +255,8 @@ pub fn import_numpy(opts: &ImportOptions) -> Result<ImportReport> {
     let set = AnalysisSet {
         sample_ids: (0..n as u64).collect(),
         labels,
-        label_name: None,
-        label_sets: Vec::new(),
+        label_name: opts.label_name.clone(),
+        label_sets: read_label_sets(opts, n)?,
         inputs,
     };
     let out = write_archive(opts, spec, &set, &mut layers)?;
@@ -305,6 +309,31 @@ fn read_labels(opts: &ImportOptions) -> Result<(Vec<u32>, Vec<String>)> {
         None => (0..n_classes).map(|c| c.to_string()).collect(),
     };
     Ok((labels, classes))
+}
+
+/// The further label sets, each checked for N labels (its classes: 1 + its largest label).
+fn read_label_sets(opts: &ImportOptions, n: usize) -> Result<Vec<super::LabelSet>> {
+    let mut sets = Vec::new();
+    for (name, path) in &opts.label_sets {
+        let arr = numpy::read_npy(path)?;
+        if !matches!(arr.shape.as_slice(), [m] | [m, 1] if *m == n) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "label set '{name}' must be a 1-D array of N = {n} labels, got shape {:?}",
+                    arr.shape
+                ),
+            ));
+        }
+        let labels = arr.class_indices()?;
+        let classes = labels.iter().max().map_or(1, |m| *m as usize + 1);
+        sets.push(super::LabelSet {
+            name: name.clone(),
+            classes,
+            labels,
+        });
+    }
+    Ok(sets)
 }
 
 /// The activation arrays, by name, in the order asked for (`--layers`) or the file's.

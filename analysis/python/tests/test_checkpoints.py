@@ -296,3 +296,33 @@ def test_checkpoint_directories_from_the_command_line(tmp_path):
     bad = run(dirs[0], "--analysis", tmp_path / "missing.npy", "--out", tmp_path / "b3")
     assert bad.returncode == 1 and "missing.npy: cannot read the analysis inputs" in bad.stderr
     assert not (tmp_path / "b3").exists()
+
+
+def test_import_carries_named_label_sets(tmp_path):
+    """``infoplane import --label-name --label-set NAME=Y.npy``: activations from any framework
+    with several label sets; a set of the wrong length names its file."""
+    from conftest import cli
+
+    g = np.random.default_rng(2)
+    np.save(tmp_path / "acts.npy", g.standard_normal((40, 5)).astype(np.float32))
+    y, state = np.arange(40) % 4, (np.arange(40) // 10) % 3
+    np.save(tmp_path / "y.npy", y)
+    np.save(tmp_path / "state.npy", state)
+    np.save(tmp_path / "short.npy", state[:30])
+    out = tmp_path / "imported"
+    r = cli("import", "--activations", tmp_path / "acts.npy", "--labels", tmp_path / "y.npy",
+            "--label-name", "token", "--label-set", f"state={tmp_path / 'state.npy'}", "--out", out)
+    assert r.returncode == 0, r.stderr
+    a = infoplane.open(out)
+    assert a.label_sets == {"token": 4, "state": 3}
+    np.testing.assert_array_equal(a.labels("state"), state)
+    t = infoplane.estimate_archive(out, "bin", labels="state", progress=False)
+    assert set(t["labels"]) == {"state"}
+    assert abs(t["h_y"][0] - np.log2(40 / np.bincount(state)).dot(np.bincount(state) / 40)) < 1e-12
+    r = cli("import", "--activations", tmp_path / "acts.npy", "--labels", tmp_path / "y.npy",
+            "--label-set", f"state={tmp_path / 'short.npy'}", "--out", tmp_path / "bad")
+    assert r.returncode != 0 and "short.npy" in r.stderr and "N = 40 labels" in r.stderr
+    assert not (tmp_path / "bad").exists()
+    r = cli("import", "--activations", tmp_path / "acts.npy", "--labels", tmp_path / "y.npy",
+            "--label-set", "state", "--out", tmp_path / "bad2")
+    assert r.returncode != 0 and "give it as NAME=Y.npy" in r.stderr

@@ -28,6 +28,13 @@ pub struct Args {
     /// Integer class ids, length N.
     #[arg(long, value_name = "Y.npy")]
     labels: PathBuf,
+    /// The name of --labels (default: class).
+    #[arg(long)]
+    label_name: Option<String>,
+    /// A further label set of the same samples, NAME=Y.npy (repeatable); `estimate --labels
+    /// NAME` picks it.
+    #[arg(long, value_name = "NAME=Y.npy", value_parser = parse_label_set)]
+    label_set: Vec<(String, PathBuf)>,
     /// Inputs X, N x ... (stored as float32).
     #[arg(long, value_name = "X.npy")]
     inputs: Option<PathBuf>,
@@ -57,6 +64,15 @@ pub struct Args {
     out: PathBuf,
 }
 
+fn parse_label_set(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!("'{s}': give it as NAME=Y.npy")),
+    }
+}
+
 /// Runs `import`.
 pub fn run(a: Args) -> Outcome {
     let report = import::import_numpy(&ImportOptions {
@@ -65,6 +81,8 @@ pub fn run(a: Args) -> Outcome {
         layers: a.layers,
         kinds: a.kinds,
         labels: a.labels,
+        label_name: a.label_name,
+        label_sets: a.label_set,
         inputs: a.inputs,
         classes: a.classes,
         backend: a.format,
