@@ -421,27 +421,36 @@ impl Archive {
                 ),
             ));
         }
-        let labels = match &self.store {
-            Store::Parquet(r) => r.label_set(&self.manifest, name)?,
-            Store::Hdf5(r) => r.label_set(&self.manifest, name)?,
-        };
+        let labels = self.read_label_sets(&[name])?.pop().unwrap_or_default();
         Ok((name.to_string(), labels))
     }
 
     /// Every further label set (after the first), read and checked.
     pub fn label_sets(&self) -> Result<Vec<LabelSet>> {
         let info = &self.manifest.analysis_set;
-        info.label_sets
-            .iter()
-            .map(|s| {
-                let (name, labels) = self.labels_named(Some(&s.name))?;
-                Ok(LabelSet {
-                    name,
-                    classes: s.classes,
-                    labels,
-                })
+        let names: Vec<&str> = info.label_sets.iter().map(|s| s.name.as_str()).collect();
+        let labels = self.read_label_sets(&names)?;
+        Ok((info.label_sets.iter().zip(labels))
+            .map(|(s, labels)| LabelSet {
+                name: s.name.clone(),
+                classes: s.classes,
+                labels,
             })
-            .collect()
+            .collect())
+    }
+
+    /// The further label sets `names` (listed in the manifest), in that order.
+    fn read_label_sets(&self, names: &[&str]) -> Result<Vec<Vec<u32>>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.store {
+            Store::Parquet(r) => r.label_sets(&self.manifest, names),
+            Store::Hdf5(r) => names
+                .iter()
+                .map(|n| r.label_set(&self.manifest, n))
+                .collect(),
+        }
     }
 
     /// Stable sample ids, in analysis-set order.

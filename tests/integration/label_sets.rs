@@ -255,6 +255,19 @@ fn estimation_picks_a_label_set_by_name() {
             let suffix = name.map_or(String::new(), |n| format!(" labels={n}"));
             assert_eq!(r.setting, format!("{}{suffix}", d.setting));
         }
+        // Written and read back, a row keeps its label set and setting.
+        let csv = t.path().join(format!("{}.csv", name.unwrap_or("first")));
+        infoplane::table::estimates::write(&rows, infoplane::table::estimates::Unit::Bits, &csv)
+            .unwrap();
+        let back = infoplane::table::estimates::read(&csv).unwrap().rows;
+        assert_eq!(
+            back.iter()
+                .map(|r| (&r.labels, &r.setting))
+                .collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| (&r.labels, &r.setting))
+                .collect::<Vec<_>>()
+        );
         // The request's fingerprint (merge's check) says which set, when one is named.
         let default = EstimateRequest::new(&["kl", "bd", "bin"]).fingerprint();
         assert_eq!(req.fingerprint() == default, name.is_none());

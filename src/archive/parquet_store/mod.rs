@@ -488,26 +488,30 @@ impl Reader {
         Ok((ids.values().to_vec(), labels))
     }
 
-    /// The further label set `name` (the manifest lists it), checked against its classes.
-    pub(super) fn label_set(&self, manifest: &Manifest, name: &str) -> Result<Vec<u32>> {
+    /// The further label sets `names` (the manifest lists them), from one read of the file,
+    /// each checked against its classes.
+    pub(super) fn label_sets(&self, manifest: &Manifest, names: &[&str]) -> Result<Vec<Vec<u32>>> {
         let path = self.dir.join(LABELS_FILE);
         let batch = read_all(&path, self.expected(&path, None, LABELS_FILE)?)?;
-        let labels = column::<UInt32Array>(&path, &batch, name)?;
         let n = manifest.analysis_set.n;
-        if labels.len() != n || labels.null_count() > 0 {
-            return Err(Error::format(
-                &path,
-                format!(
-                    "column '{name}' holds {} labels ({} missing) but the manifest says N = {n}",
-                    labels.len(),
-                    labels.null_count()
-                ),
-            ));
+        let mut sets = Vec::with_capacity(names.len());
+        for &name in names {
+            let labels = column::<UInt32Array>(&path, &batch, name)?;
+            if labels.len() != n || labels.null_count() > 0 {
+                return Err(Error::format(
+                    &path,
+                    format!(
+                        "column '{name}' holds {} labels ({} missing) but the manifest says N = {n}",
+                        labels.len(),
+                        labels.null_count()
+                    ),
+                ));
+            }
+            let labels = labels.values().to_vec();
+            super::check_labels(&path, &labels, manifest.analysis_set.classes_of(name))?;
+            sets.push(labels);
         }
-        let labels = labels.values().to_vec();
-        let classes = manifest.analysis_set.classes_of(name);
-        super::check_labels(&path, &labels, classes)?;
-        Ok(labels)
+        Ok(sets)
     }
 
     pub(super) fn inputs(&self, shape: (usize, usize)) -> Result<Array2<f32>> {
