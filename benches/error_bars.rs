@@ -11,10 +11,10 @@
 
 use std::time::{Duration, Instant};
 
-use infoplane::estimator::mc::mc_estimate;
+use infoplane::estimator::mc::{Mc, McParams};
 use infoplane::estimator::pairwise::sigma::SigmaSpec;
 use infoplane::estimator::{self, subsample, ArchiveCache, EstimatorParams, LayerEpoch};
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 fn time<T>(repeats: usize, mut f: impl FnMut() -> T) -> Duration {
@@ -65,7 +65,10 @@ fn case(n: usize, h: usize, repeats: usize) {
     let _ = full;
     let z64 = z.mapv(f64::from);
     let mc = time(repeats, || {
-        mc_estimate(z64.view(), (&labels, 10), 0.1, 1, 0).unwrap()
+        Mc::new(McParams { mc_samples: 1 }, 0)
+            .unwrap()
+            .estimate(z64.view(), &labels, 10, 0.1)
+            .unwrap()
     });
     println!(
         "N = {n}, H = {h}: kl/bd pass {:.3} s; with --error subsample:5 {:.3} s ({:.2}x); mc M = 1 {:.3} s ({:.2}x)",

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use infoplane::estimator::pairwise::distances::{centred, centred_rows};
 use infoplane::estimator::pairwise::gram::{self, Rows};
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 fn arg(name: &str, default: usize) -> usize {
@@ -47,7 +47,7 @@ fn all_tiles(rows: &Rows<f32>, n: usize, tile: usize) -> (f64, Array2<f32>) {
 
 fn main() {
     let (n, h, tile) = (arg("--n", 8000), arg("--h", 1024), 1024);
-    infoplane::blas::single_threaded();
+    infoplane::util::blas::single_threaded();
     let mut rng = SplitMix64::new(11);
     let centres: Vec<f64> = (0..10 * h).map(|_| rng.normal()).collect();
     let z = Array2::from_shape_fn((n, h), |(i, k)| {

@@ -10,8 +10,8 @@
 
 use std::time::Instant;
 
-use infoplane::estimator::mine::{mine_estimate, MineParams};
-use infoplane::rng::SplitMix64;
+use infoplane::estimator::mine::{Mine, MineParams};
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 fn gaussians(n: usize, d: usize, rho: f64, seed: u64) -> (Array2<f64>, Array2<f64>) {
@@ -102,7 +102,10 @@ fn main() {
                     seed: s,
                     ..MineParams::default()
                 });
-                let e = mine_estimate(x.view(), z.view(), &o).unwrap();
+                let e = Mine::new(o.clone())
+                    .unwrap()
+                    .mutual_information(x.view(), z.view())
+                    .unwrap();
                 covered += usize::from((e.value - truth).abs() <= 1.96 * e.std_error);
                 values.push(e.value);
                 ses.push(e.std_error);
@@ -182,7 +185,10 @@ fn heavy_tails(quick: bool) {
                     seed: s,
                     ..MineParams::default()
                 };
-                let e = mine_estimate(y.view(), z.view(), &o).unwrap();
+                let e = Mine::new(o.clone())
+                    .unwrap()
+                    .mutual_information(y.view(), z.view())
+                    .unwrap();
                 let covers = (e.value.abs() <= 1.96 * e.std_error) && e.failure().is_none();
                 let why = e.failure().unwrap_or_default();
                 ok += usize::from(covers || !why.is_empty());

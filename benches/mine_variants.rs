@@ -13,8 +13,8 @@
 
 use std::time::Instant;
 
-use infoplane::estimator::mine::{mine_estimate, CriticKind, MineParams, Variant};
-use infoplane::rng::SplitMix64;
+use infoplane::estimator::mine::{CriticKind, Mine, MineParams, Variant};
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 fn normal(rng: &mut SplitMix64) -> f64 {
@@ -64,7 +64,10 @@ fn main() {
                 ..MineParams::default()
             };
             let t = Instant::now();
-            let e = mine_estimate(x.view(), z.view(), &o).unwrap();
+            let e = Mine::new(o.clone())
+                .unwrap()
+                .mutual_information(x.view(), z.view())
+                .unwrap();
             let s = t.elapsed().as_secs_f64();
             println!(
                 "  X {dx:>3}, Z {dz:>3}: {:<20} {s:7.2} s  value {:.3} ± {:.3} nats, batch {}, steps {}",

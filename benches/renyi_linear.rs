@@ -10,8 +10,8 @@
 
 use std::time::Instant;
 
-use infoplane::estimator::renyi::{self, linear, Convention, RenyiParams};
-use infoplane::rng::SplitMix64;
+use infoplane::estimator::renyi::{self, linear, Convention, Renyi, RenyiParams};
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 fn normal(n: usize, h: usize, seed: u64) -> Array2<f64> {
@@ -56,7 +56,10 @@ fn main() {
         ..RenyiParams::default()
     };
     let t = Instant::now();
-    let e = renyi::renyi_estimate(z.view(), None, &labels, &o).unwrap();
+    let e = Renyi::new(o.clone())
+        .unwrap()
+        .estimate(z.view(), None, &labels)
+        .unwrap();
     let t_e = t.elapsed().as_secs_f64();
     println!(
         "N = {big}, H = 1024: S_α(Z) = {s:.6} nats in {t_s:.2} s (goal ≤ 10 s); whole estimate \

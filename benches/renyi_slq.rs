@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use infoplane::estimator::renyi::{self, large, slq, Convention, RenyiParams};
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::{Array2, ArrayView2};
 
 /// The MNIST test images as rows in [0, 1] and their labels, or generated stand-ins.

@@ -1,5 +1,5 @@
 //! Benchmark: the pairwise pass on each instruction-set level this processor runs (portable,
-//! AVX2 with FMA, AVX-512F; `infoplane::simd`), timed in the same run on the same data: N =
+//! AVX2 with FMA, AVX-512F; `infoplane::util::simd`), timed in the same run on the same data: N =
 //! 8000, H = 1024 clustered f32 activations (10 classes, as `scripts/bench_pairwise.py` (f)),
 //! 16 σ² from 1e2 to 1e4 (KL and Bhattacharyya), f32 and f64 Gram precision. Prints each
 //! level's best of 3, its ratio to the level the library picks by default, and the largest
@@ -14,8 +14,8 @@
 use std::time::Instant;
 
 use infoplane::estimator::pairwise::{pairwise_estimates, PassOptions, SaturationRule};
-use infoplane::rng::SplitMix64;
-use infoplane::simd::{self, Level};
+use infoplane::util::rng::SplitMix64;
+use infoplane::util::simd::{self, Level};
 use ndarray::{Array2, ArrayView2};
 
 fn arg(name: &str, default: usize) -> usize {

@@ -65,27 +65,21 @@
 extern crate blas_src;
 
 pub mod archive;
-pub mod blas;
 pub mod datasets;
 pub mod diagnostics;
 pub mod error;
 pub mod estimator;
-pub mod fsutil;
-pub mod hash;
 pub mod labels;
-pub mod notice;
 pub mod plot;
 pub mod prelude;
 pub mod report;
-pub mod rng;
 pub mod run;
 pub mod schedule;
 pub mod selection;
-pub mod simd;
 pub mod sweep;
 pub mod table;
-pub mod text;
-pub mod untrusted;
+#[doc(hidden)]
+pub mod util;
 
 pub use archive::{Archive, ArchiveWriter, Backend};
 pub use error::{Error, Result};

@@ -21,7 +21,7 @@ use crate::run::{self, EstimateRequest};
 use crate::table::estimates::{self as table, EstimateRow};
 use crate::table::Table;
 
-pub use crate::hash::fnv1a;
+pub(crate) use crate::util::hash::fnv1a;
 
 /// The archive's fingerprint ([`Archive::fingerprint`]).
 pub fn fingerprint(archive: &Archive) -> Result<String> {
@@ -347,7 +347,7 @@ pub fn merge(paths: &[PathBuf], expect: Option<&[Unit]>, force: bool) -> Result<
 fn refuse_repeated_files(files: &[PathBuf]) -> Result<()> {
     let mut seen: BTreeMap<PathBuf, &PathBuf> = BTreeMap::new();
     for f in files {
-        if let Some(first) = seen.insert(crate::fsutil::resolve(f), f) {
+        if let Some(first) = seen.insert(crate::util::fsutil::resolve(f), f) {
             return Err(Error::format(
                 f,
                 format!(

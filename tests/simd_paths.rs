@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use infoplane::estimator::pairwise::{pairwise_estimates, Element, PassOptions, SaturationRule};
-use infoplane::rng::SplitMix64;
-use infoplane::simd::{self, Level};
+use infoplane::util::rng::SplitMix64;
+use infoplane::util::simd::{self, Level};
 use ndarray::{Array2, ArrayView2};
 use std::sync::Mutex;
 

@@ -13,7 +13,7 @@ macro_rules! out {
         use std::io::Write as _;
         let text = format!($($arg)*);
         let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(infoplane::text::escape(&text, true).as_bytes());
+        let _ = stdout.write_all(infoplane::util::text::escape(&text, true).as_bytes());
         let _ = stdout.write_all(b"\n");
     }};
 }
@@ -79,7 +79,7 @@ enum Command {
 
 fn main() -> ExitCode {
     // Before any BLAS work: OpenBLAS's idle pool would otherwise spin through the first 0.1 s.
-    infoplane::blas::stop_idle_threads();
+    infoplane::util::blas::stop_idle_threads();
     let result = match Cli::parse().command {
         Command::Import(a) => import::run(a),
         Command::Export(a) => export::run(a),
@@ -107,7 +107,10 @@ fn main() -> ExitCode {
                 }
                 _ => format!("{e:#}"),
             };
-            eprintln!("error: {}", infoplane::text::escape_controls(&message));
+            eprintln!(
+                "error: {}",
+                infoplane::util::text::escape_controls(&message)
+            );
             ExitCode::FAILURE
         }
     }

@@ -600,7 +600,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let message = format!("{e:#}");
-            eprintln!("error: {}", infoplane::text::escape_controls(&message));
+            eprintln!(
+                "error: {}",
+                infoplane::util::text::escape_controls(&message)
+            );
             ExitCode::from(1)
         }
     }

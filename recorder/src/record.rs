@@ -13,7 +13,7 @@ use infoplane::archive::{
     Overwrite, ParameterInfo, Publish, RunInfo,
 };
 use infoplane::datasets::{AnalysisSplit, Dataset};
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
@@ -398,8 +398,9 @@ pub fn run(cfg: &Config, data: &Dataset) -> Result<Finished> {
     let vs = nn::VarStore::new(cfg.device);
     let mut params = Vec::new();
     // libtorch reports a failed allocation by panicking inside tch: one line, no backtrace.
-    let model = infoplane::untrusted::guard(|| build_model(cfg, data, &vs.root(), &mut params))
-        .map_err(|e| anyhow!("cannot build the model: {e}"))??;
+    let model =
+        infoplane::util::untrusted::guard(|| build_model(cfg, data, &vs.root(), &mut params))
+            .map_err(|e| anyhow!("cannot build the model: {e}"))??;
     let rows = analysis_rows(cfg, data)?;
     let batch = cfg
         .batch_size

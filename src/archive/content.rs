@@ -126,7 +126,7 @@ pub fn digest_f32(values: &[f32]) -> Digest {
 
 /// The digest of the file at `path`, read in 1 MiB pieces in parallel.
 pub(crate) fn digest_file(path: &Path) -> Result<Digest> {
-    let file = crate::fsutil::open_regular(path)?;
+    let file = crate::util::fsutil::open_regular(path)?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let pieces = len.div_ceil(BLOCK as u64) as usize;
     let crc = (0..pieces)

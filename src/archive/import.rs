@@ -6,7 +6,7 @@
 //! The rank-3 case E x N x H is told apart from a single-epoch N x A x B map by which axis has
 //! N entries (N = number of labels); when both do, the array is read as E x N x H.
 
-use crate::fsutil;
+use crate::util::fsutil;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
@@ -173,12 +173,12 @@ fn check_layer_names(src: &Path, arrays: &[(String, NpyArray)]) -> Result<()> {
         if name.is_empty() {
             return Err(Error::format(src, "holds an array with an empty name"));
         }
-        if let Some(c) = crate::text::first_control(name) {
+        if let Some(c) = crate::util::text::first_control(name) {
             return Err(Error::format(
                 src,
                 format!(
                     "layer name '{}' holds the control character {c:?}; rename the array (or pass --layer)",
-                    crate::text::escape_controls(name)
+                    crate::util::text::escape_controls(name)
                 ),
             ));
         }

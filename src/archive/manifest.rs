@@ -256,7 +256,7 @@ impl AnalysisSetInfo {
             if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
                 return Err(format!(
                     "label set name '{}' is not 1 to 64 letters, digits, '_', '-' or '.'",
-                    crate::text::escape_controls(name)
+                    crate::util::text::escape_controls(name)
                 ));
             }
             if !seen.insert(name) {
@@ -363,7 +363,7 @@ impl Manifest {
             ..self.clone()
         };
         let json = serde_json::to_vec(&stable).unwrap_or_default();
-        format!("{:016x}", crate::hash::fnv1a(&json))
+        format!("{:016x}", crate::util::hash::fnv1a(&json))
     }
 }
 
@@ -475,10 +475,10 @@ impl Manifest {
             if name.is_empty() {
                 return Err(Error::Invalid(format!("a {what} name is empty")));
             }
-            if let Some(c) = crate::text::first_control(name) {
+            if let Some(c) = crate::util::text::first_control(name) {
                 return Err(Error::Invalid(format!(
                     "{what} name '{}' holds the control character {:?}; names must be printable",
-                    crate::text::escape_controls(name),
+                    crate::util::text::escape_controls(name),
                     c
                 )));
             }
@@ -489,7 +489,7 @@ impl Manifest {
     /// Reads and validates `dir/manifest.json`.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let bytes = match crate::fsutil::read_regular(&path, MAX_BYTES) {
+        let bytes = match crate::util::fsutil::read_regular(&path, MAX_BYTES) {
             Ok(t) => t,
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 return Err(if dir.is_dir() {
@@ -524,7 +524,7 @@ impl Manifest {
             serde_json::to_vec_pretty(self)
                 .map_err(|e| Error::Invalid(format!("cannot serialise manifest: {e}")))?
         };
-        crate::fsutil::write_atomic(&dir.join(MANIFEST_FILE), &bytes)
+        crate::util::fsutil::write_atomic(&dir.join(MANIFEST_FILE), &bytes)
     }
 }
 

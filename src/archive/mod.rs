@@ -30,10 +30,9 @@ pub use manifest::{
     ParameterInfo, PlannedEpoch, RunInfo, DEFAULT_LABEL_NAME, SCHEMA_VERSION,
 };
 pub use output::Overwrite;
-pub use summary::{format_epoch_ranges, Summary};
-pub use writer::{
-    check_next, convert, convert_with_progress, writer_version, ArchiveSpec, ArchiveWriter, Publish,
-};
+pub(crate) use summary::format_epoch_ranges;
+pub use summary::Summary;
+pub use writer::{check_next, convert, convert_with_progress, ArchiveSpec, ArchiveWriter, Publish};
 
 use crate::error::{Error, Result};
 
@@ -272,7 +271,7 @@ impl Archive {
         }
         let mut bytes = base.into_bytes();
         bytes.extend(data.iter().flat_map(|h| h.to_le_bytes()));
-        Ok(format!("{:016x}", crate::hash::fnv1a(&bytes)))
+        Ok(format!("{:016x}", crate::util::hash::fnv1a(&bytes)))
     }
 
     /// Whether the archive carries content hashes (written by infoplane 0.1 after issue 26).

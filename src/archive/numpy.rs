@@ -112,20 +112,6 @@ impl NpyArray {
         };
         class_indices(raw).map_err(|m| Error::format(&self.source, m))
     }
-
-    /// Integer values; floating-point arrays are refused.
-    pub fn to_i64(&self, what: &str) -> Result<&[i64]> {
-        match &self.values {
-            Values::Int(v) => Ok(v),
-            _ => Err(Error::format(
-                &self.source,
-                format!(
-                    "{what} must be integers, got {} (cast with .astype(int) first)",
-                    self.dtype
-                ),
-            )),
-        }
-    }
 }
 
 struct Header {
@@ -424,7 +410,8 @@ fn read_array(src: &Path, r: &mut impl Read, capacity_hint: u64) -> Result<NpyAr
 }
 
 /// Parses a whole `.npy` byte buffer; `src` names it in messages.
-pub fn parse_npy(src: &Path, bytes: &[u8]) -> Result<NpyArray> {
+#[cfg(test)]
+fn parse_npy(src: &Path, bytes: &[u8]) -> Result<NpyArray> {
     read_array(src, &mut &bytes[..], bytes.len() as u64)
 }
 
@@ -451,7 +438,7 @@ fn fortran_to_c(shape: &[usize], values: Values) -> Values {
 
 /// Reads a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<NpyArray> {
-    let file = crate::fsutil::open_regular(path)?;
+    let file = crate::util::fsutil::open_regular(path)?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     read_array(path, &mut std::io::BufReader::new(file), len)
 }
@@ -463,11 +450,11 @@ const MAX_DEFLATE_RATIO: u64 = 1032;
 /// streamed into their arrays (a declared size is never trusted for allocation) and must hold
 /// exactly the data their header describes; two members with one key are refused.
 pub(crate) fn read_npz(path: &Path) -> Result<Vec<(String, NpyArray)>> {
-    crate::untrusted::decode(path, ".npz (zip) file", || read_npz_unguarded(path))
+    crate::util::untrusted::decode(path, ".npz (zip) file", || read_npz_unguarded(path))
 }
 
 fn read_npz_unguarded(path: &Path) -> Result<Vec<(String, NpyArray)>> {
-    let mut file = crate::fsutil::open_regular(path)?;
+    let mut file = crate::util::fsutil::open_regular(path)?;
     let declared = declared_entries(&mut file);
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| Error::format(path, format!("not a valid .npz (zip) file: {e}")))?;
@@ -489,14 +476,14 @@ fn read_npz_unguarded(path: &Path) -> Result<Vec<(String, NpyArray)>> {
         let src = PathBuf::from(format!(
             "{}[{}]",
             path.display(),
-            crate::text::escape_controls(&key)
+            crate::util::text::escape_controls(&key)
         ));
         if out.iter().any(|(k, _)| *k == key) {
             return Err(Error::format(
                 path,
                 format!(
                     "holds two arrays named '{}'; numpy would read only one of them",
-                    crate::text::escape_controls(&key)
+                    crate::util::text::escape_controls(&key)
                 ),
             ));
         }
@@ -585,7 +572,7 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::fsutil::write_atomic(path, bytes)
+    crate::util::fsutil::write_atomic(path, bytes)
 }
 
 /// Writes a little-endian float32 `.npy` file.
@@ -602,7 +589,7 @@ pub fn write_npy_i64(path: &Path, shape: &[usize], values: &[i64]) -> Result<()>
 /// Writes a `.npz` file (stored, not compressed) of float32 arrays, in the given order,
 /// atomically.
 pub fn write_npz_f32(path: &Path, arrays: &[(&str, &[usize], &[f32])]) -> Result<()> {
-    crate::fsutil::write_via_temp(path, |tmp| {
+    crate::util::fsutil::write_via_temp(path, |tmp| {
         let file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
         let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
         let opts = zip::write::SimpleFileOptions::default()

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use super::manifest::{FORMAT_NAME, MANIFEST_FILE};
 use crate::error::{Error, Result};
-use crate::fsutil::{self, parent_dir, sibling, stale_siblings};
-use crate::notice::notice;
+use crate::util::fsutil::{self, parent_dir, sibling, stale_siblings};
+use crate::util::notice::notice;
 
 /// What to do when the output directory already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -126,7 +126,7 @@ impl Summary {
             activation_epochs: archive.activation_epochs(),
             missing_epochs: archive.missing_epochs(),
             metrics,
-            size_bytes: crate::fsutil::disk_usage(archive.dir()).0,
+            size_bytes: crate::util::fsutil::disk_usage(archive.dir()).0,
         })
     }
 
@@ -344,7 +344,7 @@ impl fmt::Display for Summary {
 }
 
 /// Formats sorted epochs compactly: `0-10, 12, 20-30` (`none` when empty).
-pub fn format_epoch_ranges(epochs: &[u32]) -> String {
+pub(crate) fn format_epoch_ranges(epochs: &[u32]) -> String {
     if epochs.is_empty() {
         return "none".into();
     }

@@ -8,7 +8,7 @@ use super::manifest::{LayerInfo, ParameterInfo, SCHEMA_VERSION};
 use super::{hdf5_store, output, parquet_store, Archive, Overwrite};
 use super::{AnalysisSet, EpochRecord};
 use crate::error::{Error, Result};
-use crate::fsutil;
+use crate::util::fsutil;
 
 /// What the creator of an archive decides; the writer derives the rest of the manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +77,7 @@ impl std::fmt::Debug for ArchiveWriter {
 }
 
 /// The infoplane version string written into manifests.
-pub fn writer_version() -> String {
+pub(crate) fn writer_version() -> String {
     format!("infoplane {}", env!("CARGO_PKG_VERSION"))
 }
 

@@ -16,7 +16,7 @@ use ndarray::Array2;
 
 use super::{Dataset, Graph};
 use crate::error::{Error, Result};
-use crate::rng::{random_split, SplitMix64};
+use crate::util::rng::{random_split, SplitMix64};
 
 /// Training nodes per class in the standard split.
 pub(crate) const TRAIN_PER_CLASS: usize = 20;

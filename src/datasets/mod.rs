@@ -157,7 +157,7 @@ const MAX_FILE_BYTES: u64 = 4 << 30;
 
 /// Reads a dataset file whole: a regular file (never a FIFO) of bounded size.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    crate::fsutil::read_regular(path, MAX_FILE_BYTES)
+    crate::util::fsutil::read_regular(path, MAX_FILE_BYTES)
 }
 
 /// [`read_file`] as UTF-8 text.

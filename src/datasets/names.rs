@@ -16,7 +16,7 @@ use ndarray::Array2;
 
 use super::Dataset;
 use crate::error::{Error, Result};
-use crate::rng::{random_split, SplitMix64};
+use crate::util::rng::{random_split, SplitMix64};
 
 /// The alphabet, in one-hot order.
 pub const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'";

@@ -18,7 +18,7 @@ use ndarray::Array2;
 use super::Dataset;
 use crate::datasets::matlab::MatFile;
 use crate::error::{Error, Result};
-use crate::rng::random_split;
+use crate::util::rng::random_split;
 
 /// Number of input bits.
 pub const BITS: usize = 12;

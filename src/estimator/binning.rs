@@ -198,19 +198,31 @@ pub(crate) fn outside_range<T: Copy + Into<f64>>(
     )
 }
 
-/// I(X;T) and I(Y;T) of the binned rows of `z` (N x H) with class labels `labels`, every
-/// sample taken as a distinct input (H(T|X) = 0).
-pub fn bin_estimate<T: Copy + Into<f64>>(
-    z: ArrayView2<'_, T>,
-    labels: &[u32],
-    binning: Binning,
-) -> BinEstimate {
-    bin_estimate_given(z, labels, None, binning)
+impl Binning {
+    /// I(X;T) and I(Y;T) of the binned rows of `z` (N x H) with class labels `labels`, every
+    /// sample taken as a distinct input (H(T|X) = 0).
+    pub fn estimate<T: Copy + Into<f64>>(
+        self,
+        z: ArrayView2<'_, T>,
+        labels: &[u32],
+    ) -> BinEstimate {
+        estimate(z, labels, None, self)
+    }
+
+    /// [`Binning::estimate`] with `inputs[i]`, the group of identical inputs sample i belongs
+    /// to: H(T|X) = Σ_x p(x) H(T | X = x), as IDNNs's `calc_condtion_entropy`.
+    pub fn estimate_given<T: Copy + Into<f64>>(
+        self,
+        z: ArrayView2<'_, T>,
+        labels: &[u32],
+        inputs: &[u32],
+    ) -> BinEstimate {
+        estimate(z, labels, Some(inputs), self)
+    }
 }
 
-/// [`bin_estimate`] with `inputs[i]`, the group of identical inputs sample i belongs to:
-/// H(T|X) = Σ_x p(x) H(T | X = x), as IDNNs's `calc_condtion_entropy`.
-pub fn bin_estimate_given<T: Copy + Into<f64>>(
+/// I(X;T) and I(Y;T) of the binned rows of `z`, H(T|X) from the input groups when given.
+fn estimate<T: Copy + Into<f64>>(
     z: ArrayView2<'_, T>,
     labels: &[u32],
     inputs: Option<&[u32]>,
@@ -429,7 +441,7 @@ struct InputGroups((Vec<u32>, bool));
 impl Binner {
     /// The row of one binning.
     fn one(&self, data: &LayerEpoch<'_>, groups: Option<&[u32]>, b: Binning) -> Estimate {
-        let e = bin_estimate_given(data.z, data.labels, groups, b);
+        let e = estimate(data.z, data.labels, groups, b);
         let mut row = Estimate::new("bin", b.describe());
         row.set_params(b.params());
         row.param("distinct", e.distinct.to_string());

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// Parameters of `ksg`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -28,7 +28,7 @@ use super::pairwise::sigma::{median, SigmaSpec};
 use super::pairwise::{exp_neg, setting, LayerReferences, PairwiseParams};
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch, Reference};
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// Rows of noisy points per product (memory: this many rows of N f64).
 const TILE: usize = 256;
@@ -148,7 +148,7 @@ fn terms(
 /// The Monte-Carlo estimate on Z (N x H) with `labels` below `classes`, at noise variance
 /// `sigma2`, from `samples` draws per sample, seeded by `seed` (the same draws whatever the
 /// number of threads).
-pub fn mc_estimate(
+fn estimate(
     z: ArrayView2<'_, f64>,
     (labels, classes): (&[u32], usize),
     sigma2: f64,
@@ -317,6 +317,36 @@ pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {
 }
 
 impl Mc {
+    /// The estimator with checked parameters `params` and `seed` (its σ² chosen by the
+    /// caller of [`Mc::estimate`]; as an [`Estimator`] it takes the pairwise default's).
+    pub fn new(params: McParams, seed: u64) -> Result<Self> {
+        params.validate()?;
+        Ok(Mc {
+            pairwise: PairwiseParams::default(),
+            params,
+            seed,
+        })
+    }
+
+    /// I(X;Z+ε) and I(Y;Z+ε) with their standard errors, ε ~ N(0, σ² I), on Z (N x H, f64)
+    /// with `labels` below `classes`: `mc_samples` seeded draws per sample (the same whatever
+    /// the number of threads).
+    pub fn estimate(
+        &self,
+        z: ArrayView2<'_, f64>,
+        labels: &[u32],
+        classes: usize,
+        sigma2: f64,
+    ) -> Result<McEstimate> {
+        estimate(
+            z,
+            (labels, classes),
+            sigma2,
+            self.params.mc_samples,
+            self.seed,
+        )
+    }
+
     fn spec(&self) -> &SigmaSpec {
         &self.pairwise.sigma2
     }
@@ -358,13 +388,7 @@ impl Estimator for Mc {
         let m = self.params.mc_samples;
         let mut out = Vec::with_capacity(chosen.len());
         for c in chosen {
-            let e = mc_estimate(
-                z.view(),
-                (data.labels, data.classes),
-                c.sigma2,
-                m,
-                self.seed,
-            )?;
+            let e = self.estimate(z.view(), data.labels, data.classes, c.sigma2)?;
             let mut row = Estimate::new("mc", setting(c.sigma2, &c.rule));
             row.sigma2 = c.sigma2;
             row.sigma2_rule = c.rule.clone();

@@ -1,10 +1,15 @@
 //! The estimator contract: one (layer, epoch) representation in, estimates in nats out.
 //!
 //! Every estimator is one module (or folder) below this one. It has
-//! - a parameter struct: checked (`validate`), with defaults, and doubling as its command-line
-//!   flags (`clap::Args`), so that the CLI, the Python module and the library share one set of
-//!   defaults;
-//! - a type implementing [`Estimator`]: pure, arrays in and [`Estimate`]s in nats out, no I/O;
+//! - a parameter struct: checked (`validate`), with defaults written once (its `Default`), so
+//!   that the CLI (which derives its flags from it behind the `cli` feature), the Python module
+//!   and the library share one set of defaults;
+//! - a type implementing [`Estimator`], made from checked parameters (`new` or the registry's
+//!   `build`): pure, arrays in and [`Estimate`]s in nats out, no I/O. Where the estimator has a
+//!   richer result than a table row (Rényi's entropies, MINE's folds, `mc`'s draws), the type
+//!   also offers it on f64 arrays ([`renyi::Renyi::estimate`],
+//!   [`mine::Mine::mutual_information`], [`mc::Mc::estimate`], [`binning::Binning::estimate`]);
+//!   there are no free per-estimator functions beside it;
 //! - an [`Entry`] (`ENTRY`): its names, what each measures ([`Kind`]), its cost and its
 //!   `build` function, listed in [`REGISTRY`] (`registry.rs`).
 //!

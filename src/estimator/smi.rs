@@ -28,7 +28,7 @@ use super::ksg::digamma_table;
 use super::subsample;
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// Parameters of `smi`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

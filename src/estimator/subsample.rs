@@ -22,7 +22,7 @@ use ndarray::Axis;
 
 use super::{ArchiveCache, Estimate, Estimator, LayerEpoch};
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// Which error bars `estimate` adds to every estimate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

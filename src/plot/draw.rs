@@ -81,7 +81,7 @@ impl PlaneFilter {
 /// returns the files written.
 pub fn draw(input: &Path, what: Drawing, filter: &PlaneFilter, out: &Path) -> Result<Vec<PathBuf>> {
     if input.is_dir() {
-        crate::fsutil::refuse_output_inside(out, input)?;
+        crate::util::fsutil::refuse_output_inside(out, input)?;
     }
     match what {
         Drawing::Infoplane => plane(input, filter, out),

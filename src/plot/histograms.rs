@@ -12,7 +12,7 @@ use crate::run::distances::DistanceReport;
 
 /// Draws one histogram plot (PNG and SVG at `stem`), the epochs overlaid; `squared` says
 /// the bins are of d²; `marks` are drawn as labelled dashed vertical lines.
-pub fn distance_histograms(
+fn distance_histograms(
     stem: &Path,
     title: &str,
     epochs: &[(u32, &[HistogramBin])],

@@ -85,7 +85,7 @@ macro_rules! render {
             $draw.map_err(|e| plot_err(&svg, e))?;
             $root.present().map_err(|e| plot_err(&svg, e))?;
         }
-        crate::fsutil::write_atomic(&svg, text.as_bytes())?;
+        crate::util::fsutil::write_atomic(&svg, text.as_bytes())?;
         Ok(vec![png, svg])
     }};
 }
@@ -98,7 +98,7 @@ pub(crate) fn write_png(path: &Path, pixels: Vec<u8>, (w, h): (u32, u32)) -> Res
     image
         .write_to(&mut bytes, image::ImageOutputFormat::Png)
         .map_err(|e| plot_err(path, e))?;
-    crate::fsutil::write_atomic(path, bytes.get_ref())
+    crate::util::fsutil::write_atomic(path, bytes.get_ref())
 }
 
 /// What drawing into a plotters backend returns.
@@ -112,7 +112,6 @@ pub mod movie;
 pub mod plane;
 pub mod snr;
 
-pub use histograms::distance_histograms;
 pub use lines::{lines, Curve};
 pub use plane::{information_plane, PlanePanel};
 

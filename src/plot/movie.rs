@@ -54,7 +54,7 @@ pub(crate) fn information_plane_movie(stem: &Path, panel: &PlanePanel) -> Result
         }
         w.finish().map_err(err)?;
     }
-    crate::fsutil::write_atomic(&path, &bytes)?;
+    crate::util::fsutil::write_atomic(&path, &bytes)?;
     Ok(path)
 }
 

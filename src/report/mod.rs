@@ -187,7 +187,7 @@ pub fn write_report(
     req.build()?;
     dpi::validate_tolerance(p.tolerance)?;
     for dir in dirs {
-        crate::fsutil::refuse_output_inside(out, dir)?;
+        crate::util::fsutil::refuse_output_inside(out, dir)?;
     }
     let mut runs = Vec::new();
     for dir in dirs {
@@ -231,9 +231,9 @@ pub fn write_report_from_table(
     progress: &mut dyn FnMut(&str),
 ) -> Result<ReportFiles> {
     dpi::validate_tolerance(p.tolerance)?;
-    crate::fsutil::refuse_same_outputs(&[table_path, out])?;
+    crate::util::fsutil::refuse_same_outputs(&[table_path, out])?;
     for dir in archives {
-        crate::fsutil::refuse_output_inside(out, dir)?;
+        crate::util::fsutil::refuse_output_inside(out, dir)?;
     }
     progress("reading the table");
     let t = table::read(table_path)?;
@@ -335,7 +335,7 @@ fn assemble(
         estimators,
         interactive: interactive::section(&all_rows, &all_violations, p.unit),
     };
-    crate::fsutil::write_atomic(&out.join("index.html"), html::render(&data)?.as_bytes())?;
+    crate::util::fsutil::write_atomic(&out.join("index.html"), html::render(&data)?.as_bytes())?;
     let mut all = data.files;
     all.push("index.html".into());
     all.sort();

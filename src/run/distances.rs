@@ -9,7 +9,7 @@ use polars::prelude::DataFrame;
 
 use crate::archive::Archive;
 use crate::error::{Error, Result};
-use crate::estimator::pairwise::histogram::{HistogramBin, RELATIVE_BIN_WIDTH};
+use crate::estimator::pairwise::histogram::HistogramBin;
 use crate::estimator::pairwise::sigma::{median, Rule};
 use crate::estimator::pairwise::{stats_in, DistanceStats, Precision};
 use crate::selection::{self, Epochs};
@@ -17,11 +17,6 @@ use crate::table::{frame, Values};
 
 /// Percentiles reported, in percent.
 pub const PERCENTILES: [u32; 9] = [1, 5, 10, 25, 50, 75, 90, 95, 99];
-
-/// Relative resolution of the reported percentiles (on distances).
-pub fn percentile_resolution() -> f64 {
-    (1.0 + RELATIVE_BIN_WIDTH).sqrt() - 1.0
-}
 
 /// Summary of one (layer, epoch).
 #[derive(Debug, Clone, PartialEq)]

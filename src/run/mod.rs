@@ -64,7 +64,7 @@ impl EstimateRequest {
         if let Some(labels) = &self.labels {
             text.push_str(&format!("|labels={labels}"));
         }
-        format!("{:016x}", crate::hash::fnv1a(text.as_bytes()))
+        format!("{:016x}", crate::util::hash::fnv1a(text.as_bytes()))
     }
 
     /// Builds (and so checks) the estimators before any work is done.

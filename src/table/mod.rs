@@ -65,7 +65,7 @@ pub fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    crate::fsutil::write_via_temp(path, |tmp| {
+    crate::util::fsutil::write_via_temp(path, |tmp| {
         let mut file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
         let r = if is_parquet(path) {
             ParquetWriter::new(&mut file).finish(df).map(|_| ())
@@ -129,8 +129,8 @@ impl Table {
     /// Reads a CSV (with a header line) or Parquet table.
     pub fn read(path: &Path) -> Result<Self> {
         if is_parquet(path) {
-            let file = crate::fsutil::open_regular(path)?;
-            let df = crate::untrusted::decode(path, "Parquet file", || {
+            let file = crate::util::fsutil::open_regular(path)?;
+            let df = crate::util::untrusted::decode(path, "Parquet file", || {
                 ParquetReader::new(file)
                     .finish()
                     .map_err(|e| Error::format(path, format!("not a readable Parquet table: {e}")))
@@ -141,14 +141,14 @@ impl Table {
                 lines: None,
             });
         }
-        let bytes = crate::fsutil::read_regular(path, MAX_BYTES)?;
+        let bytes = crate::util::fsutil::read_regular(path, MAX_BYTES)?;
         let text = String::from_utf8(bytes)
             .map_err(|e| Error::format(path, format!("not UTF-8 text: {e}")))?;
         let (clean, lines) = clean_csv(&text);
         if clean.is_empty() {
             return Err(Error::format(path, "empty file: no header line"));
         }
-        let df = crate::untrusted::decode(path, "CSV file", || {
+        let df = crate::util::untrusted::decode(path, "CSV file", || {
             // Every column as text: cells are parsed by the column accessors below, so that a
             // column of names that look like numbers ("1", "0.10") stays exactly as written.
             CsvReadOptions::default()
@@ -238,7 +238,7 @@ impl Table {
                     self.bad(format!(
                         "{}: column '{name}' holds '{}', which is not a number",
                         self.row_label(r),
-                        crate::text::escape_controls(v)
+                        crate::util::text::escape_controls(v)
                     ))
                 })
             })
@@ -282,7 +282,7 @@ impl Table {
                 other => Err(self.bad(format!(
                     "{}: column '{name}' holds '{}', which is not true or false",
                     self.row_label(r),
-                    crate::text::escape_controls(other)
+                    crate::util::text::escape_controls(other)
                 ))),
             })
             .collect::<Result<Vec<_>>>()

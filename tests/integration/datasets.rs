@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use infoplane::datasets::{cora, matlab::MatFile, mnist, names, tishby, Graph};
-use infoplane::rng::random_split;
+use infoplane::util::rng::random_split;
 
 fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

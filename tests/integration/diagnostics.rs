@@ -689,8 +689,8 @@ fn issue26_item13_verdict_flags_a_scale_only_layer() {
     };
     use infoplane::diagnostics::verdict;
     use infoplane::estimator::pairwise::sigma::SigmaSpec;
-    use infoplane::rng::SplitMix64;
     use infoplane::run::{estimate_archive, EstimateRequest};
+    use infoplane::util::rng::SplitMix64;
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("scale");
     let (n, h) = (300usize, 4usize);

@@ -1,9 +1,9 @@
 //! Binning, matrix-based Rényi and MINE against independent references and ground truth.
 
-use infoplane::estimator::binning::{bin_estimate, bin_estimate_given, bin_indices, Binning};
-use infoplane::estimator::mine::{self, mine_estimate, MineParams, Mlp, Variant};
-use infoplane::estimator::renyi::{self, Convention, RenyiParams, Width};
-use infoplane::rng::SplitMix64;
+use infoplane::estimator::binning::{bin_indices, Binning};
+use infoplane::estimator::mine::{self, Mine, MineParams, Mlp, Variant};
+use infoplane::estimator::renyi::{self, Convention, Renyi, RenyiParams, Width};
+use infoplane::util::rng::SplitMix64;
 use ndarray::{Array1, Array2};
 
 fn uniform(rng: &mut SplitMix64) -> f64 {
@@ -57,7 +57,7 @@ fn binning_equals_a_brute_force_reference() {
             edges: 30,
         },
     ] {
-        let e = bin_estimate(z.view(), &labels, b);
+        let e = b.estimate(z.view(), &labels);
         // Reference: bins computed here from the definitions, entropies by sorting.
         let (lo, hi) = z.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &v| {
             (a.0.min(v), a.1.max(v))
@@ -96,17 +96,14 @@ fn binning_equals_a_brute_force_reference() {
         assert!(e.i_xz <= e.log_n + 1e-12 && e.i_yz >= -1e-12);
     }
     // Every sample in its own bin: saturated at ln N; one bin for all: zero.
-    let e = bin_estimate(z.view(), &labels, Binning::Size(1e-9));
+    let e = Binning::Size(1e-9).estimate(z.view(), &labels);
     assert!((e.i_xz - 500f64.ln()).abs() < 1e-12 && e.distinct == 500);
-    let e = bin_estimate(
-        z.view(),
-        &labels,
-        Binning::Fixed {
-            lo: -1.0,
-            hi: 1.0,
-            bins: 1,
-        },
-    );
+    let e = Binning::Fixed {
+        lo: -1.0,
+        hi: 1.0,
+        bins: 1,
+    }
+    .estimate(z.view(), &labels);
     assert_eq!((e.i_xz, e.i_yz, e.distinct), (0.0, 0.0, 1));
     assert!(Binning::Size(0.0).validate().is_err());
     assert!(Binning::Fixed {
@@ -153,7 +150,7 @@ fn tishby_binning_is_idnns_on_saturated_tanh() {
     let h = -(0.5f64 * 0.5f64.ln()
         + (1.0 / 6.0) * (1.0f64 / 6.0).ln()
         + (1.0 / 3.0) * (1.0f64 / 3.0).ln());
-    let e = bin_estimate(z.view(), &labels, tishby);
+    let e = tishby.estimate(z.view(), &labels);
     assert!((e.i_xz - h).abs() < 1e-15, "{} vs {h}", e.i_xz);
     // H(T|Y): class 0 = {29, 0, 29} → H(2/3, 1/3); class 1 = {28, 0, 29} → ln 3.
     let h_t_y = 0.5 * -((2.0f64 / 3.0) * (2.0f64 / 3.0).ln() + (1.0 / 3.0) * (1.0f64 / 3.0).ln())
@@ -162,12 +159,12 @@ fn tishby_binning_is_idnns_on_saturated_tanh() {
     // Equal intervals clamp 0.9999 into the top bin and -1.5 into the bottom: {29: 3, 0: 3},
     // ln 2, lower than IDNNs: the convention matters exactly where layers saturate.
     assert_eq!(bin_indices(z.view(), equal), vec![29, 29, 0, 0, 29, 0]);
-    let e = bin_estimate(z.view(), &labels, equal);
+    let e = equal.estimate(z.view(), &labels);
     assert!((e.i_xz - 2f64.ln()).abs() < 1e-15);
     // Repeated inputs with differing activations: H(T|X) as IDNNs, Σ_x p(x) H(T|X=x).
     // Inputs 0,0,1,1,2,2: pairs {29,28} and {0,0} and {29,29} → H(T|X) = (1/3) ln 2.
     let groups = [0u32, 0, 1, 1, 2, 2];
-    let e = bin_estimate_given(z.view(), &labels, Some(&groups), tishby);
+    let e = tishby.estimate_given(z.view(), &labels, &groups);
     assert!((e.h_t_given_x - 2f64.ln() / 3.0).abs() < 1e-15);
     assert!((e.i_xz - (h - 2f64.ln() / 3.0)).abs() < 1e-15);
     // tanh(20x) on 3 units: agrees with the numpy transcription sample by sample.
@@ -255,7 +252,10 @@ fn renyi_equals_a_dense_eigen_reference_and_keeps_its_invariants() {
         width_x: Width::Fixed(2.0),
         ..RenyiParams::default()
     };
-    let e = renyi::renyi_estimate(z.view(), Some(x.view()), &labels, &o).expect("estimate");
+    let e = Renyi::new(o.clone())
+        .unwrap()
+        .estimate(z.view(), Some(x.view()), &labels)
+        .expect("estimate");
     // The mutual informations from the reference entropies.
     let ax = renyi::normalized_gram(
         &renyi::squared_distances(x.view()),
@@ -274,13 +274,19 @@ fn renyi_equals_a_dense_eigen_reference_and_keeps_its_invariants() {
     assert!(e.i_yz >= -1e-9 && e.i_yz <= e.s_z.min(s_y) + 1e-9);
     // Translation and permutation of the samples change nothing.
     let moved = &z + 7.5;
-    let t = renyi::renyi_estimate(moved.view(), Some(x.view()), &labels, &o).expect("estimate");
+    let t = Renyi::new(o.clone())
+        .unwrap()
+        .estimate(moved.view(), Some(x.view()), &labels)
+        .expect("estimate");
     assert!((t.i_xz - e.i_xz).abs() < 1e-9 && (t.i_yz - e.i_yz).abs() < 1e-9);
     let perm: Vec<usize> = (0..40).rev().collect();
     let zp = z.select(ndarray::Axis(0), &perm);
     let xp = x.select(ndarray::Axis(0), &perm);
     let lp: Vec<u32> = perm.iter().map(|&i| labels[i]).collect();
-    let p = renyi::renyi_estimate(zp.view(), Some(xp.view()), &lp, &o).expect("estimate");
+    let p = Renyi::new(o.clone())
+        .unwrap()
+        .estimate(zp.view(), Some(xp.view()), &lp)
+        .expect("estimate");
     assert!((p.i_xz - e.i_xz).abs() < 1e-9 && (p.i_yz - e.i_yz).abs() < 1e-9);
     // Above max_n: a labelled approximation over subsets.
     let small = RenyiParams {
@@ -289,7 +295,10 @@ fn renyi_equals_a_dense_eigen_reference_and_keeps_its_invariants() {
         subsamples: 3,
         ..o.clone()
     };
-    let s = renyi::renyi_estimate(z.view(), None, &labels, &small).expect("estimate");
+    let s = Renyi::new(small.clone())
+        .unwrap()
+        .estimate(z.view(), None, &labels)
+        .expect("estimate");
     assert_eq!(s.subsets, 3);
     assert!(s.i_xz.is_nan() && s.i_yz.is_finite() && s.spread.1 >= 0.0);
     assert!(RenyiParams {
@@ -360,14 +369,12 @@ fn mine_is_within_ten_percent_on_correlated_gaussians() {
     // I = 1.01; the benchmark the whole grid).
     for (d, rho, variant) in [(1, 0.574_f64, Variant::Dv), (2, 0.795, Variant::Nwj)] {
         let (x, z, truth) = gaussians(5000, d, rho, 1);
-        let e = mine_estimate(
-            x.view(),
-            z.view(),
-            &MineParams {
-                variant,
-                ..MineParams::default()
-            },
-        )
+        let e = Mine::new(MineParams {
+            variant,
+            ..MineParams::default()
+        })
+        .unwrap()
+        .mutual_information(x.view(), z.view())
         .expect("mine");
         // The cross-fitted bound: within 10 % of the truth (it stays a lower bound, so the
         // interval need not cover it), with a standard error that is small.
@@ -387,7 +394,10 @@ fn mine_is_within_ten_percent_on_correlated_gaussians() {
         steps: 300,
         ..MineParams::default()
     };
-    let e = mine_estimate(x.view(), z.view(), &o).expect("infonce");
+    let e = Mine::new(o.clone())
+        .unwrap()
+        .mutual_information(x.view(), z.view())
+        .expect("infonce");
     assert!(e.value <= 64f64.ln() + 1e-9, "{}", e.value);
     assert_eq!(
         e.batch, 64,
@@ -399,10 +409,16 @@ fn mine_is_within_ten_percent_on_correlated_gaussians() {
         steps: 200,
         ..MineParams::default()
     };
-    let a = mine_estimate(x.view(), z.view(), &o).expect("a").value;
+    let a = Mine::new(o.clone())
+        .unwrap()
+        .mutual_information(x.view(), z.view())
+        .expect("a")
+        .value;
     assert_eq!(
         a.to_bits(),
-        mine_estimate(x.view(), z.view(), &o)
+        Mine::new(o.clone())
+            .unwrap()
+            .mutual_information(x.view(), z.view())
             .expect("b")
             .value
             .to_bits()
@@ -413,7 +429,9 @@ fn mine_is_within_ten_percent_on_correlated_gaussians() {
         steps: 200,
         ..MineParams::default()
     };
-    let e = mine_estimate(x.view(), z.view(), &o)
+    let e = Mine::new(o.clone())
+        .unwrap()
+        .mutual_information(x.view(), z.view())
         .expect_err("diverges")
         .to_string();
     assert!(e.starts_with("MINE (dv) diverged at step"), "{e}");
@@ -426,10 +444,10 @@ fn binning_and_label_entropy_are_reproducible_to_the_bit() {
     let z = random(2000, 4, 9).mapv(|v| v * 0.3);
     let labels: Vec<u32> = (0..2000).map(|i| (i * 7 % 10) as u32).collect();
     let b = Binning::Size(0.05);
-    let first = bin_estimate(z.view(), &labels, b);
+    let first = b.estimate(z.view(), &labels);
     let h_first = renyi::label_entropy(&labels, 1.01);
     for _ in 0..8 {
-        let e = bin_estimate(z.view(), &labels, b);
+        let e = b.estimate(z.view(), &labels);
         assert_eq!(e.i_xz.to_bits(), first.i_xz.to_bits());
         assert_eq!(e.i_yz.to_bits(), first.i_yz.to_bits());
         let h = renyi::label_entropy(&labels, 1.01);
@@ -517,7 +535,10 @@ fn renyi_alpha_one_width_units_and_standardisation() {
             width,
             ..RenyiParams::default()
         };
-        renyi::renyi_estimate(z.view(), None, &labels, &o).unwrap()
+        Renyi::new(o.clone())
+            .unwrap()
+            .estimate(z.view(), None, &labels)
+            .unwrap()
     };
     let (one, near) = (
         at(1.0, Convention::TwoSigma2, Width::Median, &z),
@@ -549,7 +570,9 @@ fn renyi_alpha_one_width_units_and_standardisation() {
             standardize: true,
             ..RenyiParams::default()
         };
-        renyi::renyi_estimate(z.view(), None, &labels, &o)
+        Renyi::new(o.clone())
+            .unwrap()
+            .estimate(z.view(), None, &labels)
             .unwrap()
             .s_z
     };

@@ -6,7 +6,7 @@ use infoplane::archive::first_non_finite;
 use infoplane::estimator::pairwise::distances::centred_rows;
 use infoplane::estimator::pairwise::gram::{Panels, Rows, PANEL};
 use infoplane::estimator::pairwise::{pairwise_estimates, PassOptions, SaturationRule, Stats};
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 /// Rows around class centres (f32), labels cycling over `classes`.

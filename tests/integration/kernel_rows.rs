@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use infoplane::estimator::pairwise::kernel_rows::{exp_neg_lanes, group_rows};
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 
 /// Whether the fused loop runs here (see `common::avx512_or_skip`).
 fn fused_available(test: &str) -> bool {

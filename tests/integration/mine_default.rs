@@ -3,9 +3,9 @@
 //! NaN with a reason (item 14). `cargo bench --bench mine_accuracy` runs the whole grid.
 
 use infoplane::estimator::mine::{
-    self, gaussianized, mine_estimate, normal_quantile, MineParams, Transform, Variant,
+    self, gaussianized, normal_quantile, Mine, MineParams, Transform, Variant,
 };
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 fn correlated(n: usize, d: usize, rho: f64, seed: u64) -> (Array2<f64>, Array2<f64>) {
@@ -30,7 +30,10 @@ fn issue26_item04_the_default_is_within_10_percent_on_correlated_gaussians() {
         seed: 3,
         ..MineParams::default()
     };
-    let e = mine_estimate(x.view(), z.view(), &o).unwrap();
+    let e = Mine::new(o.clone())
+        .unwrap()
+        .mutual_information(x.view(), z.view())
+        .unwrap();
     eprintln!(
         "item04: {:.4} ± {:.4} nats (truth {truth:.4}), folds {:?}",
         e.value, e.std_error, e.fold_values
@@ -59,7 +62,10 @@ fn issue26_item14_a_null_on_heavy_tails_is_covered_or_refused() {
         }
         y[[i, usize::from(rng.unit() < 0.5)]] = 1.0;
     }
-    let e = mine_estimate(y.view(), z.view(), &MineParams::default()).unwrap();
+    let e = Mine::new(MineParams::default())
+        .unwrap()
+        .mutual_information(y.view(), z.view())
+        .unwrap();
     eprintln!(
         "item14: {:.4} ± {:.4} nats, {:?}",
         e.value,
@@ -126,7 +132,10 @@ fn mine_on_heavy_tails_fails_loudly_or_stays_sensible() {
                 folds: 2,
                 ..MineParams::default()
             };
-            let Ok(e) = mine_estimate(x.view(), z.view(), &o) else {
+            let Ok(e) = Mine::new(o.clone())
+                .unwrap()
+                .mutual_information(x.view(), z.view())
+            else {
                 continue; // divergence is reported as an error: loud enough
             };
             assert!(e.std_error.is_finite() || variant == Variant::InfoNce);

@@ -1,8 +1,8 @@
 //! InfoNCE with the separable critic g(x)ᵀh(z): the closed form on correlated Gaussians, its
 //! batch (not capped at 64), and its refusal with the other bounds.
 
-use infoplane::estimator::mine::{batch_used, mine_estimate, CriticKind, MineParams, Variant};
-use infoplane::rng::SplitMix64;
+use infoplane::estimator::mine::{batch_used, CriticKind, Mine, MineParams, Variant};
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 /// (x, z) with d independent coordinate pairs of correlation ρ: I = -d/2 ln(1 - ρ²) nats.
@@ -28,7 +28,10 @@ fn separable_infonce_recovers_gaussian_mutual_information() {
     // I = 0.2, 1.0 and 2.0 nats, N = 5000, batch 256 (cap ln 256 = 5.5 nats).
     for (d, rho) in [(1, 0.574_f64), (2, 0.795), (2, 0.930)] {
         let (x, z, truth) = gaussians(5000, d, rho, 1);
-        let e = mine_estimate(x.view(), z.view(), &separable()).expect("infonce");
+        let e = Mine::new(separable())
+            .unwrap()
+            .mutual_information(x.view(), z.view())
+            .expect("infonce");
         assert_eq!(e.batch, 256);
         assert!(
             (e.value - truth).abs() <= 0.05 + 0.1 * truth,

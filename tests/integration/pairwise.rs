@@ -350,7 +350,7 @@ fn independent_mc(
 /// errors.
 #[test]
 fn mc_lies_inside_the_bounds_and_agrees_with_an_independent_run() {
-    use infoplane::estimator::mc::mc_estimate;
+    use infoplane::estimator::mc::{Mc, McParams};
     let mut cases = vec![
         clustered(40, 2, 2, 0.12, 4),
         clustered(60, 5, 3, 0.3, 8),
@@ -371,7 +371,10 @@ fn mc_lies_inside_the_bounds_and_agrees_with_an_independent_run() {
         let classes = *y.iter().max().unwrap() as usize + 1;
         for s2 in [0.01, 0.05, 0.3, 1.5, 10.0] {
             let e = run(z, y, &[s2], 16)[0];
-            let m = mc_estimate(z.view(), (y, classes), s2, 64, 3).unwrap();
+            let m = Mc::new(McParams { mc_samples: 64 }, 3)
+                .unwrap()
+                .estimate(z.view(), y, classes, s2)
+                .unwrap();
             let slack = 1e-9;
             assert!(
                 e.bd.i_xz - slack <= m.i_xz && m.i_xz <= e.kl.i_xz + slack,
@@ -411,10 +414,15 @@ fn mc_lies_inside_the_bounds_and_agrees_with_an_independent_run() {
 /// The `mc` standard error (M ≥ 2) is the spread of the estimate over independent seeds.
 #[test]
 fn mc_standard_error_matches_the_spread_over_seeds() {
-    use infoplane::estimator::mc::mc_estimate;
+    use infoplane::estimator::mc::{Mc, McParams};
     let (z, y) = clustered(40, 3, 2, 0.2, 5);
     let runs: Vec<_> = (0..200)
-        .map(|seed| mc_estimate(z.view(), (&y, 2), 0.5, 4, seed).unwrap())
+        .map(|seed| {
+            Mc::new(McParams { mc_samples: 4 }, seed)
+                .unwrap()
+                .estimate(z.view(), &y, 2, 0.5)
+                .unwrap()
+        })
         .collect();
     let mean = runs.iter().map(|r| r.i_xz).sum::<f64>() / 200.0;
     let sd = (runs.iter().map(|r| (r.i_xz - mean).powi(2)).sum::<f64>() / 199.0).sqrt();

@@ -2,8 +2,8 @@
 //! eigenvalue computation, a closed form, and the estimator at N above `max_n`.
 #![allow(clippy::unwrap_used)]
 
-use infoplane::estimator::renyi::{self, linear, Convention, RenyiParams};
-use infoplane::rng::SplitMix64;
+use infoplane::estimator::renyi::{self, linear, Convention, Renyi, RenyiParams};
+use infoplane::util::rng::SplitMix64;
 use ndarray::{Array2, ArrayView2};
 
 fn normal(n: usize, h: usize, seed: u64) -> Array2<f64> {
@@ -82,16 +82,13 @@ fn one_hot_codes_give_i_yz_equal_to_h_y() {
         f64::from(u8::from(labels[i] as usize == j))
     });
     for alpha in [1.01, 2.0] {
-        let e = renyi::renyi_estimate(
-            z.view(),
-            None,
-            &labels,
-            &RenyiParams {
-                alpha,
-                convention: Convention::Linear,
-                ..RenyiParams::default()
-            },
-        )
+        let e = Renyi::new(RenyiParams {
+            alpha,
+            convention: Convention::Linear,
+            ..RenyiParams::default()
+        })
+        .unwrap()
+        .estimate(z.view(), None, &labels)
         .unwrap();
         assert!((e.s_z - 4f64.ln()).abs() < 1e-12, "S(Z) {}", e.s_z);
         assert!((e.i_yz - 4f64.ln()).abs() < 1e-12, "I(Y;Z) {}", e.i_yz);
@@ -110,7 +107,10 @@ fn cosine_kernel_and_n_above_max_n_stay_exact() {
         max_n: 100,
         ..RenyiParams::default()
     };
-    let e = renyi::renyi_estimate(z.view(), Some(x.view()), &labels, &o).unwrap();
+    let e = Renyi::new(o.clone())
+        .unwrap()
+        .estimate(z.view(), Some(x.view()), &labels)
+        .unwrap();
     assert_eq!((e.subsets, e.se.0.is_nan()), (0, true));
     let (zc, xc) = (
         linear::kernel_rows(z.view(), true),

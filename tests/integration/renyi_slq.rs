@@ -2,9 +2,9 @@
 //! the control variates make the estimate exact), agreement with the exact eigenvalue path,
 //! and the estimator's rows above `--renyi-max-n`.
 
-use infoplane::estimator::renyi::{self, large, slq, Convention, Large, RenyiParams, Width};
+use infoplane::estimator::renyi::{self, large, slq, Convention, Large, Renyi, RenyiParams, Width};
 use infoplane::estimator::{self, ArchiveCache, Estimate, EstimatorParams, LayerEpoch};
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 const BITS: f64 = std::f64::consts::LN_2;
@@ -138,8 +138,14 @@ fn estimate_above_max_n_agrees_with_the_exact_path() {
             max_n: 100,
             ..exact_o.clone()
         };
-        let e = renyi::renyi_estimate(z.view(), Some(x.view()), &labels, &exact_o).unwrap();
-        let s = renyi::renyi_estimate(z.view(), Some(x.view()), &labels, &slq_o).unwrap();
+        let e = Renyi::new(exact_o.clone())
+            .unwrap()
+            .estimate(z.view(), Some(x.view()), &labels)
+            .unwrap();
+        let s = Renyi::new(slq_o.clone())
+            .unwrap()
+            .estimate(z.view(), Some(x.view()), &labels)
+            .unwrap();
         assert!(
             ((s.sigma - e.sigma) / e.sigma).abs() < 1e-6,
             "{} vs {}",
@@ -194,7 +200,10 @@ fn rows_are_labelled_and_bad_settings_refused() {
         ..RenyiParams::default()
     };
     let (_, z, labels) = layer(300, 9);
-    let s = renyi::renyi_estimate(z.view(), None, &labels, &subsets).unwrap();
+    let s = Renyi::new(subsets.clone())
+        .unwrap()
+        .estimate(z.view(), None, &labels)
+        .unwrap();
     assert!(s.subsets == 5 && s.se.1.is_nan());
 }
 

@@ -5,7 +5,7 @@
 use infoplane::estimator::ksg::{ksg_mi, ross_mi};
 use infoplane::estimator::smi::{directions, ksg_1d, ross_1d};
 use infoplane::estimator::{self, ArchiveCache, EstimatorParams, LayerEpoch};
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::{Array1, Array2, Axis};
 
 fn normal(rng: &mut SplitMix64) -> f64 {

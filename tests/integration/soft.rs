@@ -4,7 +4,7 @@
 
 use infoplane::estimator::smi::directions;
 use infoplane::estimator::soft::{SoftCounts, SoftParams};
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 fn h(p: &[f64]) -> f64 {

@@ -2,7 +2,9 @@
 //! with a `//!` line; no file is longer than 800 lines; functions stay within 80 lines unless
 //! ARCHITECTURE.md lists them as measured hot loops; estimators do no I/O; the core library and
 //! the CLI never depend on tch; the top-level modules of the library import each other without
-//! cycles; `unsafe` is allowed only in the files ARCHITECTURE.md names.
+//! cycles; `unsafe` is allowed only in the files ARCHITECTURE.md names; the library root makes
+//! public only the modules ARCHITECTURE.md lists as API (and the hidden `util`); estimators
+//! have no free `*_estimate` functions beside the trait.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -474,4 +476,84 @@ fn sibling_modules_import_each_other_without_cycles() {
         checked += 1;
     }
     assert!(checked >= 8, "{checked} folders");
+}
+
+/// The backticked names of the first bullet of ARCHITECTURE.md's "API boundaries" section.
+fn documented_api_modules() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap_or_default();
+    let section = text
+        .split("## API boundaries")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or("");
+    let first = section.split("\n- ").nth(1).unwrap_or("");
+    first
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_library_root_exposes_only_the_documented_modules() {
+    let api = documented_api_modules();
+    assert!(
+        api.contains("prelude") && api.contains("estimator"),
+        "{api:?}"
+    );
+    let lib = std::fs::read_to_string(root().join("src/lib.rs")).unwrap();
+    let lines: Vec<&str> = lib.lines().map(str::trim).collect();
+    let mut public = BTreeSet::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(name) = l.strip_prefix("pub mod ").map(|n| n.trim_end_matches(';')) else {
+            continue;
+        };
+        let hidden = i > 0 && lines[i - 1] == "#[doc(hidden)]";
+        if hidden {
+            // Only the front ends' support module may hide; it is not API.
+            assert_eq!(name, "util", "src/lib.rs hides `{name}`");
+        } else {
+            assert!(
+                api.contains(name),
+                "src/lib.rs makes `{name}` public, but ARCHITECTURE.md's API boundaries do not list it"
+            );
+            public.insert(name.to_string());
+        }
+    }
+    for name in api
+        .iter()
+        .filter(|n| n.chars().all(|c| c.is_ascii_lowercase()))
+    {
+        assert!(
+            public.contains(name),
+            "ARCHITECTURE.md lists `{name}` as API, src/lib.rs has no public module of that name"
+        );
+    }
+}
+
+#[test]
+fn estimators_have_no_free_estimate_functions_beside_the_trait() {
+    // A richer result than a table row is a method of the estimator's type (ARCHITECTURE.md,
+    // "Adding an estimator"), not `pub fn NAME_estimate` beside it.
+    let mut bad = Vec::new();
+    for f in rust_files()
+        .into_iter()
+        .filter(|f| rel(f).starts_with("src/estimator/"))
+    {
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        // Top-level functions only (methods are indented).
+        for l in text.lines() {
+            if let Some(rest) = l.strip_prefix("pub fn ") {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if name.ends_with("_estimate") || name.starts_with("estimate_") {
+                    bad.push(format!("{}: pub fn {name}", rel(&f)));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

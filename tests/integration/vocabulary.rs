@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use infoplane::prelude::*;
-use infoplane::rng::SplitMix64;
+use infoplane::util::rng::SplitMix64;
 use ndarray::Array2;
 
 #[test]

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 
 use std::str::FromStr;
 
-use infoplane::fsutil;
 use infoplane::run::{self, Arrays, EstimateRequest};
 use infoplane::selection::Epochs;
 use infoplane::sweep;
 use infoplane::table::estimates::{self as table, EstimateRow, Unit};
+use infoplane::util::fsutil;
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use infoplane::diagnostics::aggregate::{self, By};
-use infoplane::fsutil;
 use infoplane::table::estimates;
+use infoplane::util::fsutil;
 
 use super::Outcome;
 

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use infoplane::diagnostics::compare::{self, By};
-use infoplane::fsutil;
 use infoplane::plot;
 use infoplane::table::estimates;
+use infoplane::util::fsutil;
 
 use super::{beside, Outcome};
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use infoplane::archive::{self, Archive, Backend};
-use infoplane::notice::notice;
+use infoplane::util::notice::notice;
 
 use super::{overwrite, parse_backend, Outcome};
 

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use infoplane::archive::Archive;
 use infoplane::estimator::pairwise::{PassOptions, Precision};
-use infoplane::fsutil;
 use infoplane::plot;
 use infoplane::run::distances;
 use infoplane::selection::Epochs;
 use infoplane::sweep::{self, Shard};
+use infoplane::util::fsutil;
 
 use super::{bar, beside, parse_epochs, Outcome};
 

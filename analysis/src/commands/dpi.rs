@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use infoplane::diagnostics::dpi;
-use infoplane::fsutil;
 use infoplane::table::estimates;
+use infoplane::util::fsutil;
 
 use super::Outcome;
 

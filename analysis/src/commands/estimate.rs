@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use infoplane::archive::Archive;
 use infoplane::estimator::{registry, EstimatorParams};
-use infoplane::fsutil;
 use infoplane::run::EstimateRequest;
 use infoplane::selection::Epochs;
 use infoplane::sweep::{self, Shard};
 use infoplane::table::estimates::{self as table, Unit};
+use infoplane::util::fsutil;
 
 use super::{bar, parse_epochs, Outcome};
 

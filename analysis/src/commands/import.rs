@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use infoplane::archive::import::{self, ImportOptions};
 use infoplane::archive::{Backend, LayerKind, RunInfo};
-use infoplane::notice::notice;
+use infoplane::util::notice::notice;
 
 use super::{overwrite, parse_backend, Outcome};
 

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use infoplane::archive::Archive;
-use infoplane::fsutil;
 use infoplane::run::EstimateRequest;
 use infoplane::selection::Epochs;
 use infoplane::sweep;
+use infoplane::util::fsutil;
 
 use super::{parse_epochs, Outcome};
 

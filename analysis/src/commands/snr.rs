@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use infoplane::archive::Archive;
 use infoplane::diagnostics::snr;
-use infoplane::fsutil;
 use infoplane::plot;
+use infoplane::util::fsutil;
 
 use super::Outcome;
 

@@ -7,7 +7,7 @@ use super::common::*;
 /// carry the standard error, and equal the library's call on the same matrix.
 #[test]
 fn renyi_above_max_n_is_the_quadrature_with_an_error_column() {
-    use infoplane::estimator::renyi::{renyi_estimate, RenyiParams};
+    use infoplane::estimator::renyi::{Renyi, RenyiParams};
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
     let (a, _) = write_inputs(d);
@@ -45,7 +45,10 @@ fn renyi_above_max_n_is_the_quadrature_with_an_error_column() {
         max_n: 5,
         ..RenyiParams::default()
     };
-    let e = renyi_estimate(z.mapv(f64::from).view(), None, &labels, &o).unwrap();
+    let e = Renyi::new(o.clone())
+        .unwrap()
+        .estimate(z.mapv(f64::from).view(), None, &labels)
+        .unwrap();
     let value = |name: &str| row[col(name)].parse::<f64>().unwrap();
     assert!(
         (value("i_yz") - e.i_yz).abs() < 1e-12,

@@ -53,7 +53,7 @@ fn item03_a_second_writer_fails_at_once_with_the_lock_message() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
     write_inputs(d);
-    let lock = infoplane::fsutil::lock_output(&d.join("run")).unwrap();
+    let lock = infoplane::util::fsutil::lock_output(&d.join("run")).unwrap();
     fails_with(
         &infoplane(
             d,

@@ -124,7 +124,7 @@ fn write_attr_str(path: &Path, ds: &Dataset, name: &str, value: &str) -> Result<
             path,
             format!(
                 "name '{}' cannot be stored in HDF5",
-                crate::text::escape_controls(value)
+                crate::util::text::escape_controls(value)
             ),
         )
     })?;
@@ -237,7 +237,7 @@ pub(super) fn create(
     }
     file.flush().map_err(|e| h5err(p, "cannot flush", e))?;
     file.close().map_err(|e| h5err(p, "cannot close", e))?;
-    crate::fsutil::sync_file(p)?;
+    crate::util::fsutil::sync_file(p)?;
     Ok(digests)
 }
 
@@ -315,12 +315,12 @@ impl Writer {
             .map_err(|e| self.failed("content hashes", e))?;
         // Everything of the epoch reaches the OS (and the disk) before the commit byte.
         self.file.flush().map_err(|e| self.failed("(flush)", e))?;
-        crate::fsutil::sync_file(&self.path)?;
+        crate::util::fsutil::sync_file(&self.path)?;
         self.ds("epochs/committed")?
             .write_slice(&[1u8], s![slot..slot + 1])
             .map_err(|e| self.failed("commit record", e))?;
         self.file.flush().map_err(|e| self.failed("(flush)", e))?;
-        crate::fsutil::sync_file(&self.path)
+        crate::util::fsutil::sync_file(&self.path)
     }
 
     fn failed(&self, what: &str, e: hdf5::Error) -> Error {
@@ -412,7 +412,7 @@ pub(super) fn metadata_checksum(dir: &Path) -> Result<Hdf5Metadata> {
     // The superblock (version 0 or 1, as HDF5 writes by default) keeps its file-consistency
     // flags at bytes 20..24; HDF5 sets them while a writer has the file open.
     let mut head = [0u8; 9];
-    std::io::Read::read_exact(&mut crate::fsutil::open_regular(p)?, &mut head)
+    std::io::Read::read_exact(&mut crate::util::fsutil::open_regular(p)?, &mut head)
         .map_err(|e| Error::io(p, e))?;
     if &head[..8] != b"\x89HDF\r\n\x1a\n" || head[8] > 1 {
         return Err(Error::format(
@@ -434,7 +434,7 @@ pub(super) fn metadata_checksum(dir: &Path) -> Result<Hdf5Metadata> {
 /// CRC-32 of the bytes of `path` (of length `len`) outside the sorted ranges `skip`.
 fn crc_outside(path: &Path, len: u64, skip: &[[u64; 2]]) -> Result<u32> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = crate::fsutil::open_regular(path)?;
+    let mut f = crate::util::fsutil::open_regular(path)?;
     let mut crc = crc32fast::Hasher::new();
     let mut pos = 0u64;
     let mut buf = vec![0u8; 1 << 16];
@@ -485,7 +485,7 @@ fn check_metadata(path: &Path, m: &Manifest, file_len: u64) -> Result<()> {
     // open) are zero again once the writer closed a finished archive.
     if m.complete && m.content.is_some() {
         let mut head = [0u8; 24];
-        std::io::Read::read_exact(&mut crate::fsutil::open_regular(path)?, &mut head)
+        std::io::Read::read_exact(&mut crate::util::fsutil::open_regular(path)?, &mut head)
             .map_err(|e| Error::io(path, e))?;
         if head[20..24] != [0; 4] {
             return damaged("its superblock's consistency flags are set in a finished archive");

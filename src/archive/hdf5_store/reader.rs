@@ -30,7 +30,7 @@ const MAX_DEPTH: usize = 3;
 impl Reader {
     pub(in crate::archive) fn open(dir: &Path, m: &Manifest) -> Result<Self> {
         let path = dir.join(DATA_FILE);
-        let file_len = crate::fsutil::open_regular(&path)
+        let file_len = crate::util::fsutil::open_regular(&path)
             .and_then(|f| f.metadata().map_err(|e| Error::io(&path, e)))
             .map_err(|e| match e {
                 Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -79,7 +79,7 @@ impl Reader {
                         &self.path,
                         format!(
                             "'{}' is {} link; archives hold their data in this file, refusing to follow it",
-                            crate::text::escape_controls(&full),
+                            crate::util::text::escape_controls(&full),
                             if kind == LinkType::Soft { "a soft" } else { "an external" }
                         ),
                     ));
@@ -90,7 +90,7 @@ impl Reader {
                             &self.path,
                             format!(
                                 "groups nest deeper than an archive's at '{}'",
-                                crate::text::escape_controls(&full)
+                                crate::util::text::escape_controls(&full)
                             ),
                         ));
                     }

@@ -84,13 +84,13 @@ pub(super) fn read_matrix(
 ) -> Result<Array2<f32>> {
     let file = open_file(path)?;
     let Some(d) = expected else {
-        return crate::untrusted::decode(path, "Parquet file", || {
+        return crate::util::untrusted::decode(path, "Parquet file", || {
             read_matrix_unguarded(path, column_name, shape, file)
         });
     };
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let (decoded, found) = digest_while(file, len, |hashed| {
-        crate::untrusted::decode(path, "Parquet file", || {
+        crate::util::untrusted::decode(path, "Parquet file", || {
             read_matrix_unguarded(path, column_name, shape, hashed)
         })
     });

@@ -35,7 +35,7 @@ use super::content::{self, Digest, HashingWriter, JsonChecksum};
 mod matrix;
 use super::{AnalysisSet, EpochMetrics, EpochRecord, GradientStats, Manifest};
 use crate::error::{Error, Result};
-use crate::fsutil;
+use crate::util::fsutil;
 use matrix::{read_matrix, write_matrix};
 
 const EPOCHS_DIR: &str = "epochs";
@@ -302,7 +302,7 @@ fn read_all(path: &Path, expected: Option<&Digest>) -> Result<RecordBatch> {
         open_file(path)?;
         content::check_file(path, d)?;
     }
-    crate::untrusted::decode(path, "Parquet file", || read_all_unguarded(path))
+    crate::util::untrusted::decode(path, "Parquet file", || read_all_unguarded(path))
 }
 
 fn read_all_unguarded(path: &Path) -> Result<RecordBatch> {

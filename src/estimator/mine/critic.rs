@@ -10,7 +10,7 @@ use ndarray::{s, Array1, Array2, ArrayView2};
 
 use super::network::{Gradients, Mlp};
 use super::{CriticKind, MineParams};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// The function(s) MINE trains.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,7 +121,7 @@ fn flatten(a: Array2<f64>) -> Array1<f64> {
 }
 
 /// The B terms T_ii − ln (1/B) Σ_j e^{T_ij} of a batch's InfoNCE value (their mean).
-pub fn infonce_terms(t: &Array1<f64>, b: usize) -> Vec<f64> {
+pub(crate) fn infonce_terms(t: &Array1<f64>, b: usize) -> Vec<f64> {
     (0..b)
         .map(|i| {
             let row = t.slice(s![i * b..(i + 1) * b]);
@@ -134,7 +134,7 @@ pub fn infonce_terms(t: &Array1<f64>, b: usize) -> Vec<f64> {
 
 /// InfoNCE value of a batch, (1/B) Σ_i [T_ii − ln (1/B) Σ_j e^{T_ij}], and its gradient
 /// d value / dT_ij (B x B), from the B² scores `t` (row i·B + j = T(x_i, z_j)).
-pub fn infonce_of(t: &Array1<f64>, b: usize) -> (f64, Array2<f64>) {
+pub(crate) fn infonce_of(t: &Array1<f64>, b: usize) -> (f64, Array2<f64>) {
     let mut value = 0.0;
     let mut grad = Array2::zeros((b, b));
     for i in 0..b {

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use super::critic::Critic;
 use super::{batch_used, bound, mean_se, train, MineParams, Parts, Variant, SMILE_TAU};
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// One fold's result.
 #[derive(Debug, Clone, Copy)]

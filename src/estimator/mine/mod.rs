@@ -57,12 +57,12 @@ pub use train::{batch_used, INFONCE_MAX_BATCH};
 use train::{split, train, Parts};
 pub use transform::{gaussianized, normal_quantile};
 
-pub use critic::{infonce_of, infonce_terms, Critic};
+pub(crate) use critic::{infonce_terms, Critic};
 pub use network::{mlp_gradients, Mlp};
 
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// The bound being maximised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,15 +453,16 @@ fn infonce(
     infonce_terms(&critic.pair_scores(xb.view(), zb.view()), chunk.len())
 }
 
-/// Estimates I(X;Z) in nats from paired samples (rows of `x` and `z`).
-pub fn mine_estimate(
+/// Estimates I(X;Z) in nats from paired samples (rows of `x` and `z`), with checked
+/// parameters.
+fn mutual_information(
     x: ArrayView2<'_, f64>,
     z: ArrayView2<'_, f64>,
     o: &MineParams,
 ) -> Result<MineEstimate> {
     // The network's products are small (at most B² x 64): OpenBLAS's own threads would only
     // spin against the work around them (and against rayon), as in the pairwise engine.
-    crate::blas::single_threaded();
+    crate::util::blas::single_threaded();
     if z.nrows() != x.nrows() {
         return Err(Error::Invalid(format!(
             "MINE needs paired samples: {} rows of X, {} of Z",
@@ -469,7 +470,6 @@ pub fn mine_estimate(
             z.nrows()
         )));
     }
-    o.validate()?;
     let (tx, tz) = (transformed(x, o.transform), transformed(z, o.transform));
     let (x, z) = (tx.view(), tz.view());
     if o.folds == 1 {
@@ -603,6 +603,26 @@ pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {
     Ok(Box::new(Mine { params }))
 }
 
+impl Mine {
+    /// The estimator with checked parameters `params` (its own seed).
+    pub fn new(params: MineParams) -> Result<Self> {
+        params.validate()?;
+        Ok(Mine { params })
+    }
+
+    /// I(X;Z) in nats from paired samples, the rows of `x` (N x D) and `z` (N x H), with its
+    /// standard error, fold values and training details ([`MineEstimate`]).
+    /// [`Estimator::fit`] runs this twice per (layer, epoch): on the inputs, and on one-hot
+    /// labels for I(Y;Z).
+    pub fn mutual_information(
+        &self,
+        x: ArrayView2<'_, f64>,
+        z: ArrayView2<'_, f64>,
+    ) -> Result<MineEstimate> {
+        mutual_information(x, z, &self.params)
+    }
+}
+
 impl Estimator for Mine {
     fn name(&self) -> &'static str {
         "mine"
@@ -649,9 +669,9 @@ impl Estimator for Mine {
         row.setting = row.params_text();
         let xz = data
             .inputs
-            .map(|x| mine_estimate(x.mapv(f64::from).view(), z.view(), o))
+            .map(|x| mutual_information(x.mapv(f64::from).view(), z.view(), o))
             .transpose();
-        match (xz, mine_estimate(onehot.view(), z.view(), o)) {
+        match (xz, mutual_information(onehot.view(), z.view(), o)) {
             (Ok(xz), Ok(yz)) => {
                 row.i_xz = xz
                     .as_ref()

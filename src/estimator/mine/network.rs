@@ -5,7 +5,7 @@
 
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// An MLP with ELU hidden layers and one linear output.
 #[derive(Debug, Clone, PartialEq)]

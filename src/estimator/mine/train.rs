@@ -8,7 +8,7 @@ use super::critic::Critic;
 use super::network::{Adam, Gradients, Mlp};
 use super::{bound, pairs, CriticKind, MineParams, Variant};
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// The weight of the newest iterate in the critic's moving average (about the last 100 steps).
 const AVERAGE_WEIGHT: f64 = 0.01;
@@ -109,7 +109,7 @@ pub(super) fn split(n: usize, nz: usize, o: &MineParams) -> Result<Parts> {
         )));
     }
     o.validate()?;
-    let (train, held) = crate::rng::random_split(n, 1.0 - o.holdout, o.seed ^ 0x4d49_4e45);
+    let (train, held) = crate::util::rng::random_split(n, 1.0 - o.holdout, o.seed ^ 0x4d49_4e45);
     if held.len() < 4 || train.len() < 2 {
         return Err(Error::Invalid(format!(
             "MINE needs more samples: {n} is too few for validation and test parts"

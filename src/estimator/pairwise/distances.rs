@@ -44,7 +44,7 @@ impl std::str::FromStr for Precision {
 }
 
 /// Runs `f32_fn` on `z`, or `f64_fn` on `z` widened to f64, as `precision` says.
-pub fn with_matrix<R>(
+pub(crate) fn with_matrix<R>(
     z: ArrayView2<'_, f32>,
     precision: Precision,
     f32_fn: impl FnOnce(ArrayView2<'_, f32>) -> R,

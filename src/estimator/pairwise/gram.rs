@@ -47,9 +47,9 @@ pub struct Panels {
 
 impl Panels {
     /// Whether the packed kernel runs: the processor has AVX-512F and the level is not capped
-    /// below it ([`crate::simd::level`]; change the cap between passes, never during one).
+    /// below it ([`crate::util::simd::level`]; change the cap between passes, never during one).
     pub fn available() -> bool {
-        crate::simd::level() >= crate::simd::Level::Avx512
+        crate::util::simd::level() >= crate::util::simd::Level::Avx512
     }
 
     /// N rows of H columns, row i filled by `fill(i, row)` (H values), in parallel over

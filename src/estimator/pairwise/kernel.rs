@@ -389,7 +389,7 @@ pub fn stats<T: Element>(z: ArrayView2<'_, T>, labels: &[u32], tile: usize) -> D
 }
 
 /// [`stats`] in the requested precision.
-pub fn stats_in(
+pub(crate) fn stats_in(
     z: ArrayView2<'_, f32>,
     labels: &[u32],
     precision: Precision,
@@ -408,7 +408,7 @@ pub fn stats_in(
 /// `labels` has one class index per row. Works for f32 and f64 inputs: the GEMM runs in the
 /// input's precision, distances are formed in f64, and kernel values are computed in
 /// [`Element::Kernel`].
-pub fn pairwise_pass<T>(
+pub(crate) fn pairwise_pass<T>(
     z: ArrayView2<'_, T>,
     labels: &[u32],
     variances: &[f64],
@@ -419,7 +419,7 @@ where
 {
     let n = z.nrows();
     assert_eq!(labels.len(), n, "one label per row");
-    crate::blas::single_threaded();
+    crate::util::blas::single_threaded();
     let plan = Plan::new(variances, T::MAX_SQUARINGS);
     let groups = plan.groups();
     let nb = plan.a.len();

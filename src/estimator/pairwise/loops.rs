@@ -2,16 +2,16 @@
 //! from its Gram row, its kernel values, their squarings, minima and sums), each compiled
 //! three times: for AVX-512, for AVX2 with FMA and for the build's baseline, and chosen at run
 //! time
-//! ([`crate::simd::level`]), so that a binary built anywhere runs everywhere and uses the wide
+//! ([`crate::util::simd::level`]), so that a binary built anywhere runs everywhere and uses the wide
 //! registers where the processor has them.
 //!
 //! This is one of the files that allow `unsafe` (ARCHITECTURE.md, "Unsafe code"): a function
 //! compiled for AVX2 or AVX-512 (`#[target_feature]`) may only be called where the processor
-//! has it. Each safe wrapper checks [`crate::simd::level`] before its `unsafe` calls.
+//! has it. Each safe wrapper checks [`crate::util::simd::level`] before its `unsafe` calls.
 #![allow(unsafe_code)]
 
 use super::exp::{Element, KernelValue};
-use crate::simd::{level, Level};
+use crate::util::simd::{level, Level};
 
 /// Independent partial sums and minima: they let the compiler vectorise reductions (one
 /// accumulator would force sequential adds).

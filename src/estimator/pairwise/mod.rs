@@ -30,12 +30,12 @@ mod stripes;
 use crate::estimator::registry::{Cost, Entry, Kind, Quantity, Side};
 use ndarray::ArrayView2;
 
-pub use distances::{with_matrix, Precision};
+pub(crate) use distances::with_matrix;
+pub use distances::Precision;
 pub use estimate::{estimate, Bound, PairwiseEstimate, SaturationRule};
 pub use exp::{exp_neg, exp_neg_f32, Element, KernelValue};
-pub use kernel::{
-    pairwise_pass, stats, stats_in, DistanceStats, KernelSums, PassOptions, PassOutput, Stats,
-};
+pub(crate) use kernel::{pairwise_pass, stats_in};
+pub use kernel::{stats, DistanceStats, KernelSums, PassOptions, PassOutput, Stats};
 
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, LayerEpoch, Reference};
 use crate::error::Result;

@@ -50,7 +50,7 @@ impl RenyiParams {
 
 /// The median pairwise distance (not squared) over all pairs i < j.
 fn median_distance(z: ArrayView2<'_, f64>) -> f64 {
-    crate::blas::single_threaded();
+    crate::util::blas::single_threaded();
     let (c, norms) = centred_rows(z);
     let starts: Vec<usize> = (0..c.nrows()).step_by(ROWS).collect();
     let mut v: Vec<f32> = starts
@@ -84,7 +84,7 @@ fn width_of(width: Width, z: ArrayView2<'_, f64>) -> f64 {
 
 /// A = exp(−d²/`div`) / N in f32, row blocks in parallel (each its own f64 GEMM).
 pub fn gram(z: ArrayView2<'_, f64>, div: f64) -> Array2<f32> {
-    crate::blas::single_threaded();
+    crate::util::blas::single_threaded();
     let n = z.nrows();
     let (c, norms) = centred_rows(z);
     let mut a = Array2::<f32>::zeros((n, n));

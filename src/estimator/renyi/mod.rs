@@ -42,7 +42,7 @@ use ndarray_linalg::{AllocatedArray, AllocatedArrayMut, Lapack, UPLO};
 
 use super::{ArchiveCache, Estimate, Estimator, EstimatorParams, Fit, Inputs, LayerEpoch};
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// How N > `--renyi-max-n` samples are estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -316,7 +316,7 @@ pub fn eigenvalues(a: &Array2<f64>) -> Result<Vec<f64>> {
     let mut m = a.as_standard_layout().into_owned();
     let layout = m.square_layout().map_err(fail)?;
     let data = m.as_allocated_mut().map_err(fail)?;
-    crate::blas::with_threads(rayon::current_num_threads(), || {
+    crate::util::blas::with_threads(rayon::current_num_threads(), || {
         f64::eigh(false, layout, UPLO::Lower, data)
     })
     .map_err(|e| fail(e.into()))
@@ -383,7 +383,7 @@ pub struct RenyiEstimate {
 }
 
 /// The inputs' normalised Gram matrix and entropy: the same for every layer and epoch of a
-/// run, so an archive's estimation computes it once ([`renyi_estimate_with`]).
+/// run, so an archive's estimation computes it once.
 #[derive(Debug, Clone)]
 pub struct InputKernel {
     gram: Array2<f64>,
@@ -465,15 +465,15 @@ fn shuffled_labels(labels: &[u32], o: &RenyiParams) -> (SplitMix64, Vec<u32>) {
     (rng, shuffled)
 }
 
-/// As [`renyi_estimate`] with the inputs' kernel computed beforehand (see [`input_kernel`]);
-/// only for N ≤ `max_n` (the exact path), where the kernel of all samples is used.
-pub fn renyi_estimate_with(
+/// As [`Renyi::estimate`] with the inputs' kernel computed beforehand (see
+/// [`input_kernel`]); only for N ≤ `max_n` (the exact path), where the kernel of all samples
+/// is used.
+fn estimate_with(
     z: ArrayView2<'_, f64>,
     x: Option<&InputKernel>,
     labels: &[u32],
     o: &RenyiParams,
 ) -> Result<RenyiEstimate> {
-    o.validate()?;
     if z.nrows() > o.max_n {
         return Err(Error::Invalid(format!(
             "a precomputed input kernel needs N ≤ max_n ({} > {})",
@@ -485,15 +485,14 @@ pub fn renyi_estimate_with(
     exact(z, x, labels, &shuffled, o)
 }
 
-/// I(X;Z) and I(Y;Z) of `z` (N x d) with inputs `x` (N x D, optional) and labels: exact up
-/// to `max_n` samples, above it as `o.large` says.
-pub fn renyi_estimate(
+/// I(X;Z) and I(Y;Z) of `z` (N x d) with inputs `x` (N x D, optional) and labels, with
+/// checked parameters: exact up to `max_n` samples, above it as `o.large` says.
+fn estimate(
     z: ArrayView2<'_, f64>,
     x: Option<ArrayView2<'_, f64>>,
     labels: &[u32],
     o: &RenyiParams,
 ) -> Result<RenyiEstimate> {
-    o.validate()?;
     let (rng, shuffled) = shuffled_labels(labels, o);
     if o.convention.is_linear() {
         return linear::estimate(z, x, labels, &shuffled, o);
@@ -593,6 +592,29 @@ pub fn build(p: &EstimatorParams, _: &[&str]) -> Result<Box<dyn Estimator>> {
 }
 
 impl Renyi {
+    /// The estimator with checked parameters `params` (its own seed; the saturation margin
+    /// the library's default).
+    pub fn new(params: RenyiParams) -> Result<Self> {
+        params.validate()?;
+        Ok(Renyi {
+            params,
+            margin: super::CommonParams::default().saturation_margin,
+        })
+    }
+
+    /// I(X;Z) and I(Y;Z) of `z` (N x d) with inputs `x` (N x D, optional) and `labels`, in
+    /// f64 and with everything the estimate knows ([`RenyiEstimate`]): exact up to `max_n`
+    /// samples, above it as the parameters' `large` says. [`Estimator::fit`] is this on one
+    /// (layer, epoch), with the inputs' kernel kept for the whole archive.
+    pub fn estimate(
+        &self,
+        z: ArrayView2<'_, f64>,
+        x: Option<ArrayView2<'_, f64>>,
+        labels: &[u32],
+    ) -> Result<RenyiEstimate> {
+        estimate(z, x, labels, &self.params)
+    }
+
     /// The setting (what stays the same across layers) and the per-matrix parameters.
     fn params_of(&self, e: &RenyiEstimate, inputs: bool) -> (String, Vec<(&'static str, String)>) {
         let o = &self.params;
@@ -653,7 +675,7 @@ impl Renyi {
         let n = data.labels.len();
         let Some(x) = data.inputs.filter(|_| !o.convention.is_linear()) else {
             let x = data.inputs.map(|x| x.mapv(f64::from));
-            return renyi_estimate(z.view(), x.as_ref().map(|x| x.view()), data.labels, o);
+            return estimate(z.view(), x.as_ref().map(|x| x.view()), data.labels, o);
         };
         let x = || x.mapv(f64::from);
         if n <= o.max_n {
@@ -662,11 +684,11 @@ impl Renyi {
                 n,
                 |k: &InputKernel| k.gram.nrows(),
                 || input_kernel(x().view(), o),
-                |k| renyi_estimate_with(z.view(), Some(k), data.labels, o),
+                |k| estimate_with(z.view(), Some(k), data.labels, o),
             );
         }
         if o.large == Large::Subsets || n > RenyiParams::SLQ_MAX_N {
-            return renyi_estimate(z.view(), Some(x().view()), data.labels, o);
+            return estimate(z.view(), Some(x().view()), data.labels, o);
         }
         let (_, shuffled) = shuffled_labels(data.labels, o);
         with_input_kernel(

@@ -34,7 +34,7 @@ use ndarray_linalg::{Eigh, QR, UPLO};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 
 /// Subspace iterations of the deflation after the first product A·Ω.
 pub const POWER_ITERATIONS: usize = 2;
@@ -380,19 +380,20 @@ pub fn entropy(a: ArrayView2<'_, f32>, alpha: f64, p: &Slq, seed: u64) -> Result
     let k = p.deflate.min((n - 1) / 2);
     let steps = p.steps.min(n - k);
     let mut rng = SplitMix64::new(seed);
-    let (d, quads) = crate::blas::with_threads(rayon::current_num_threads(), || -> Result<_> {
-        let d = deflate(a, k, &mut rng)?;
-        let mut g = Array2::from_shape_fn((n, p.probes), |_| {
-            if rng.next_u64() >> 63 == 0 {
-                -1.0
-            } else {
-                1.0
-            }
-        });
-        project_out(&d.q, &mut g);
-        let quads = lanczos(a, &d.q, &g, steps)?;
-        Ok((d, quads))
-    })?;
+    let (d, quads) =
+        crate::util::blas::with_threads(rayon::current_num_threads(), || -> Result<_> {
+            let d = deflate(a, k, &mut rng)?;
+            let mut g = Array2::from_shape_fn((n, p.probes), |_| {
+                if rng.next_u64() >> 63 == 0 {
+                    -1.0
+                } else {
+                    1.0
+                }
+            });
+            project_out(&d.q, &mut g);
+            let quads = lanczos(a, &d.q, &g, steps)?;
+            Ok((d, quads))
+        })?;
     let top: f64 = d.theta.iter().map(|&t| f(t, alpha)).sum();
     let (rest, se) = tail(&quads, &d, alpha);
     let eps = top + rest;

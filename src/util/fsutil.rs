@@ -105,7 +105,7 @@ fn remove_stale_temps(path: &Path) {
             continue;
         }
         if fs::remove_file(&tmp).is_ok() {
-            crate::notice::notice(&format!(
+            crate::util::notice::notice(&format!(
                 "removed {}, left by process {pid} (no longer running)",
                 tmp.display()
             ));

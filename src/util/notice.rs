@@ -15,7 +15,7 @@ pub fn notice(message: &str) {
     let sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
     match sink.as_ref() {
         Some(f) => f(message),
-        None => eprintln!("note: {}", crate::text::escape_controls(message)),
+        None => eprintln!("note: {}", crate::util::text::escape_controls(message)),
     }
 }
 
