@@ -173,14 +173,8 @@ fn long_functions(limit: usize) -> Vec<(String, String, usize)> {
 /// The functions ARCHITECTURE.md allows to be long: the `file::function` names listed in its
 /// section "Long functions".
 fn allowed_long() -> BTreeSet<String> {
-    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
-    let Some(start) = text.find("## Long functions") else {
-        return BTreeSet::new();
-    };
-    text[start..]
+    architecture_section("Long functions")
         .lines()
-        .skip(1)
-        .take_while(|l| !l.starts_with("## "))
         .filter_map(|l| {
             let a = l.find('`')?;
             let b = l[a + 1..].find('`')?;
@@ -324,15 +318,19 @@ fn library_modules_import_each_other_without_cycles() {
     }
 }
 
-/// The files ARCHITECTURE.md allows `unsafe` code in (its "Unsafe code" section).
-fn allowed_unsafe() -> BTreeSet<String> {
+/// The text of ARCHITECTURE.md's section `## HEADING` (empty when there is none).
+fn architecture_section(heading: &str) -> String {
     let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap_or_default();
-    let section = text
-        .split("## Unsafe code")
+    text.split(&format!("## {heading}"))
         .nth(1)
         .and_then(|s| s.split("\n## ").next())
-        .unwrap_or("");
-    section
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The files ARCHITECTURE.md allows `unsafe` code in (its "Unsafe code" section).
+fn allowed_unsafe() -> BTreeSet<String> {
+    architecture_section("Unsafe code")
         .lines()
         .filter_map(|l| l.strip_prefix("- `"))
         .filter_map(|l| l.split('`').next())
@@ -480,12 +478,7 @@ fn sibling_modules_import_each_other_without_cycles() {
 
 /// The backticked names of the first bullet of ARCHITECTURE.md's "API boundaries" section.
 fn documented_api_modules() -> BTreeSet<String> {
-    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap_or_default();
-    let section = text
-        .split("## API boundaries")
-        .nth(1)
-        .and_then(|s| s.split("\n## ").next())
-        .unwrap_or("");
+    let section = architecture_section("API boundaries");
     let first = section.split("\n- ").nth(1).unwrap_or("");
     first
         .split('`')
