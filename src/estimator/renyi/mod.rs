@@ -606,6 +606,21 @@ impl Renyi {
     /// f64 and with everything the estimate knows ([`RenyiEstimate`]): exact up to `max_n`
     /// samples, above it as the parameters' `large` says. [`Estimator::fit`] is this on one
     /// (layer, epoch), with the inputs' kernel kept for the whole archive.
+    ///
+    /// One-hot codes of 4 balanced classes under the linear kernel: the Gram matrix is the
+    /// labels' own, so S(Z) = H_α(Y) = ln 4 and I(Y;Z) = H(Y):
+    ///
+    /// ```
+    /// use infoplane::estimator::renyi::{Convention, Renyi, RenyiParams};
+    /// use ndarray::Array2;
+    ///
+    /// let y: Vec<u32> = (0..40).map(|i| i % 4).collect();
+    /// let z = Array2::from_shape_fn((40, 4), |(i, j)| f64::from(u8::from(y[i] as usize == j)));
+    /// let renyi = Renyi::new(RenyiParams { convention: Convention::Linear, ..Default::default() })?;
+    /// let e = renyi.estimate(z.view(), None, &y)?;
+    /// assert!((e.s_z - 4f64.ln()).abs() < 1e-12 && (e.i_yz - 4f64.ln()).abs() < 1e-12);
+    /// # Ok::<(), infoplane::Error>(())
+    /// ```
     pub fn estimate(
         &self,
         z: ArrayView2<'_, f64>,
