@@ -88,6 +88,11 @@ fn float_index(y: f64, shown: String, i: usize) -> Result<u32, String> {
     }
 }
 
+/// The number of classes the labels show: 1 + the largest label, 0 for no labels.
+pub(crate) fn classes_in(labels: &[u32]) -> usize {
+    labels.iter().max().map_or(0, |m| *m as usize + 1)
+}
+
 /// Number of samples of each class `0..n_classes` (labels at or above `n_classes` are ignored).
 pub(crate) fn class_counts(labels: &[u32], n_classes: usize) -> Vec<usize> {
     let mut counts = vec![0; n_classes];

@@ -293,7 +293,7 @@ fn read_labels(opts: &ImportOptions) -> Result<(Vec<u32>, Vec<String>)> {
         return Err(Error::format(&opts.labels, "holds no labels"));
     }
     let labels = labels_arr.class_indices()?;
-    let n_classes = labels.iter().max().map_or(0, |m| *m as usize + 1);
+    let n_classes = crate::labels::classes_in(&labels);
     let classes = match &opts.classes {
         Some(c) if c.len() < n_classes => {
             return Err(Error::format(
@@ -326,7 +326,7 @@ fn read_label_sets(opts: &ImportOptions, n: usize) -> Result<Vec<super::LabelSet
             ));
         }
         let labels = arr.class_indices()?;
-        let classes = labels.iter().max().map_or(1, |m| *m as usize + 1);
+        let classes = crate::labels::classes_in(&labels).max(1);
         sets.push(super::LabelSet {
             name: name.clone(),
             classes,

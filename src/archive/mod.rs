@@ -420,7 +420,9 @@ impl Archive {
                 ),
             ));
         }
-        let labels = self.read_label_sets(&[name])?.pop().unwrap_or_default();
+        let Some(labels) = self.read_label_sets(&[name])?.pop() else {
+            return Err(Error::Invalid(format!("label set '{name}' was not read")));
+        };
         Ok((name.to_string(), labels))
     }
 

@@ -245,7 +245,7 @@ fn estimate<T: Copy + Into<f64>>(
     let (h_t, distinct) = joint_entropy(n, |i| (row(i), 0));
     // H(T|Y) = H(T, Y) - H(Y), and H(T|X) = H(T, X) - H(X) alike.
     let h_ty = joint_entropy(n, |i| (row(i), labels[i])).0;
-    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+    let classes = crate::labels::classes_in(labels);
     let h_y = crate::labels::entropy_nats(&crate::labels::class_counts(&labels[..n], classes));
     let h_t_given_x = inputs.map_or(0.0, |g| {
         joint_entropy(n, |i| (row(i), g[i])).0 - joint_entropy(n, |i| (&[][..], g[i])).0

@@ -635,12 +635,7 @@ impl Estimator for Mine {
     fn fit(&self, data: &LayerEpoch<'_>, _: &mut ArchiveCache, _: bool) -> Result<Fit> {
         let o = &self.params;
         let z = data.z.mapv(f64::from);
-        let classes = data
-            .labels
-            .iter()
-            .map(|&l| l as usize + 1)
-            .max()
-            .unwrap_or(1);
+        let classes = crate::labels::classes_in(data.labels).max(1);
         let onehot = Array2::from_shape_fn((data.labels.len(), classes), |(i, c)| {
             f64::from(u8::from(data.labels[i] as usize == c))
         });

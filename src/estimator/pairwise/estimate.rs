@@ -113,7 +113,7 @@ pub fn estimate(
     rule: &SaturationRule,
 ) -> PairwiseEstimate {
     let n = labels.len();
-    let classes = labels.iter().max().map_or(0, |m| *m as usize + 1);
+    let classes = crate::labels::classes_in(labels);
     let counts = class_counts(labels, classes);
     let log_n = (n as f64).ln();
     let h_y = entropy_nats(&counts);

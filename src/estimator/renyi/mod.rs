@@ -279,7 +279,7 @@ pub fn label_gram(labels: &[u32]) -> Array2<f64> {
 /// S_α of the label-equality Gram matrix in closed form: A_Y = K_Y / N is block-constant with
 /// eigenvalues N_c / N (one per class) and zeros, so S_α = 1/(1-α) ln Σ_c p_c^α.
 pub fn label_entropy(labels: &[u32], alpha: f64) -> f64 {
-    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+    let classes = crate::labels::classes_in(labels);
     let n = labels.len() as f64;
     let p: Vec<f64> = crate::labels::class_counts(labels, classes)
         .into_iter()
